@@ -1,0 +1,188 @@
+"""RunConfig: everything that defines a run, as pydantic models (the one source of the protocol's config).
+
+pydantic is a validation library, not web code: the engine owns its configuration and the server's
+schemas reuse these models, so a field's type, range, default and example live in exactly one place.
+Every field is optional; ``RunConfig()`` is TensorFlow Playground's opening setup.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .errors import ConfigError
+
+DatasetKind = Literal["circle", "xor", "gauss", "spiral", "moons", "plane", "sine", "custom"]
+ActivationName = Literal["linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "gelu"]
+OutputActivationName = Literal[
+    "linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "gelu", "softmax"
+]
+LossName = Literal["bce", "cross_entropy", "mse", "mae", "huber"]
+OptimizerName = Literal["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "adadelta", "nadam"]
+InitName = Literal["zeros", "uniform", "normal", "xavier_uniform", "xavier_normal", "he_uniform", "he_normal"]
+FeatureName = Literal["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"]
+
+MAX_ROWS = 20_000
+MAX_COLUMNS = 1_024
+MAX_VALUES = 2_000_000
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DatasetConfig(_Strict):
+    """Which data to train on. Built-in 2-D sets are generated from the run's seed; ``custom`` takes X and y."""
+
+    kind: DatasetKind = "circle"
+    samples: int = Field(500, ge=10, le=MAX_ROWS, description="rows generated for built-in datasets")
+    noise: FiniteFloat = Field(0.0, ge=0.0, le=1.0, description="noise as a fraction of the data's scale")
+    train_fraction: FiniteFloat = Field(0.5, gt=0.0, le=1.0, description="share of rows used for training")
+    classes: int = Field(2, ge=2, le=8, description="classes for gauss and spiral")
+    X: list[list[FiniteFloat]] | None = Field(None, description="custom inputs, n rows by d columns")
+    y: list[FiniteFloat] | None = Field(None, description="custom targets: class labels 0..K-1 or reals")
+    task: Literal["auto", "classification", "regression"] = Field(
+        "auto", description="for custom data: auto treats small non-negative integer targets as classes"
+    )
+
+    @model_validator(mode="after")
+    def _custom_needs_data(self) -> DatasetConfig:
+        if self.kind == "custom" and (self.X is None or self.y is None):
+            raise ValueError("a custom dataset needs both X and y")
+        if self.kind != "custom" and (self.X is not None or self.y is not None):
+            raise ValueError("X and y are only for kind 'custom'")
+        return self
+
+
+class ModelConfig(_Strict):
+    """Network shape and starting point. ``output_activation`` None picks the loss's natural one."""
+
+    hidden: list[Annotated[int, Field(ge=1, le=64)]] = Field(default_factory=lambda: [4, 2], max_length=10)
+    activation: ActivationName = "tanh"
+    output_activation: OutputActivationName | None = None
+    init: InitName = "xavier_uniform"
+    weights: list[dict[str, Any]] | None = Field(
+        None, description='explicit start weights [{"W": [[..]], "b": [..]}, ..], W shaped (fan_in, fan_out)'
+    )
+
+
+class OptimizerConfig(_Strict):
+    """An optimizer and its hyperparameters; None means torch.optim's default for that optimizer."""
+
+    name: OptimizerName = "sgd"
+    lr: FiniteFloat | None = Field(0.03, ge=0.0, le=1e4)
+    momentum: FiniteFloat | None = Field(None, ge=0.0, le=1.0)
+    dampening: FiniteFloat | None = Field(None, ge=0.0, le=1.0)
+    nesterov: bool | None = None
+    betas: tuple[FiniteFloat, FiniteFloat] | None = None
+    eps: FiniteFloat | None = Field(None, gt=0.0, le=1.0)
+    alpha: FiniteFloat | None = Field(None, ge=0.0, le=1.0)
+    rho: FiniteFloat | None = Field(None, ge=0.0, le=1.0)
+    centered: bool | None = None
+    amsgrad: bool | None = None
+    weight_decay: FiniteFloat | None = Field(None, ge=0.0, le=10.0)
+    lr_decay: FiniteFloat | None = Field(None, ge=0.0, le=10.0)
+    momentum_decay: FiniteFloat | None = Field(None, ge=0.0, le=1.0)
+    initial_accumulator_value: FiniteFloat | None = Field(None, ge=0.0, le=1e6)
+
+    @field_validator("betas")
+    @classmethod
+    def _betas_in_range(cls, betas):
+        if betas is not None and not all(0.0 <= beta < 1.0 for beta in betas):
+            raise ValueError("each beta must be in [0, 1)")
+        return betas
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """The hyperparameters the user set (name excluded), for the optimizer's constructor."""
+        return {key: value for key, value in self.model_dump(exclude={"name"}).items() if value is not None}
+
+
+class RegularizationConfig(_Strict):
+    """L1 adds rate·Σ|W| to the loss, L2 adds rate/2·ΣW²; weights only, never biases."""
+
+    kind: Literal["none", "l1", "l2"] = "none"
+    rate: FiniteFloat = Field(0.0, ge=0.0, le=10.0)
+
+
+class ScheduleConfig(_Strict):
+    """A learning-rate schedule, stepped once per optimizer step, as torch.optim.lr_scheduler.
+
+    step: lr·gamma^⌊t/step_size⌋. exponential: lr·gamma^t. cosine: eta_min + (lr − eta_min)(1 + cos(πt/t_max))/2.
+    cyclic (triangular): between lr and max_lr, step_size_up steps up and step_size_down (default the same) down.
+    """
+
+    kind: Literal["constant", "step", "exponential", "cosine", "cyclic"] = "constant"
+    step_size: int = Field(100, ge=1, le=10**9)
+    gamma: FiniteFloat = Field(0.5, gt=0.0, le=1.0)
+    t_max: int = Field(1000, ge=1, le=10**9)
+    eta_min: FiniteFloat = Field(0.0, ge=0.0)
+    max_lr: FiniteFloat | None = Field(None, gt=0.0, le=1e4)
+    step_size_up: int = Field(200, ge=1, le=10**9)
+    step_size_down: int | None = Field(None, ge=1, le=10**9)
+
+
+class RunConfig(_Strict):
+    """Everything that defines a run. One seed reproduces data, initial weights and batch order."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        validate_assignment=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "seed": 0,
+                    "dataset": {"kind": "spiral", "samples": 300, "noise": 0.1, "classes": 3},
+                    "model": {"hidden": [8, 8], "activation": "relu", "init": "he_normal"},
+                    "loss": "cross_entropy",
+                    "optimizer": {"name": "adam", "lr": 0.01},
+                    "batch_size": 16,
+                }
+            ]
+        },
+    )
+
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+    dataset: DatasetConfig = Field(default_factory=DatasetConfig)
+    features: list[FeatureName] = Field(default_factory=lambda: ["x1", "x2"], min_length=1, max_length=7)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    loss: LossName | None = Field(None, description="None picks bce, cross_entropy or mse from the data")
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    batch_size: int = Field(10, ge=1, le=MAX_ROWS)
+    regularization: RegularizationConfig = Field(default_factory=RegularizationConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    eval_every: int = Field(10, ge=1, le=100_000, description="steps between test-set evaluations")
+
+    @field_validator("features")
+    @classmethod
+    def _distinct_features(cls, features):
+        if len(set(features)) != len(features):
+            raise ValueError("features must not repeat")
+        return features
+
+
+# Parts of the config whose change rebuilds the network (and restarts training from step 0).
+REBUILD_FIELDS = ("seed", "dataset", "features", "model", "loss")
+
+
+def merge_config(current: RunConfig, patch: dict[str, Any]) -> RunConfig:
+    """The config with ``patch`` (any part of a RunConfig) merged in, validated as a whole.
+
+    Nested objects merge key by key (``{"optimizer": {"lr": 0.1}}`` keeps the optimizer's name); lists
+    and scalars are replaced. Raises pydantic's ValidationError for bad values.
+    """
+    if not isinstance(patch, dict):
+        raise ConfigError("config", "must be a JSON object with any part of a RunConfig")
+    merged = _deep_merge(current.model_dump(), patch)
+    return RunConfig.model_validate(merged)
+
+
+def _deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    result = dict(base)
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = _deep_merge(result[key], value)
+        else:
+            result[key] = value
+    return result
