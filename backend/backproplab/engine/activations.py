@@ -95,7 +95,10 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation("sigmoid", sigmoid, lambda z, a: a * (1.0 - a), "a = 1/(1+e^-z)", "a(1-a)"),
         Activation("tanh", np.tanh, lambda z, a: 1.0 - a * a, "a = tanh(z)", "1-a²"),
         Activation(
-            "relu", lambda z: np.maximum(z, 0.0), lambda z, a: (z > 0).astype(z.dtype), "a = max(0,z)",
+            "relu",
+            lambda z: np.maximum(z, 0.0),
+            lambda z, a: (z > 0).astype(z.dtype),
+            "a = max(0,z)",
             "1 if z>0 else 0",
         ),
         Activation(
@@ -106,13 +109,20 @@ ACTIVATIONS: dict[str, Activation] = {
             "1 if z>0 else 0.01",
         ),
         Activation(
-            "elu", _elu, lambda z, a: np.where(z > 0, 1.0, a + ELU_ALPHA), "a = z if z>0 else e^z-1",
+            "elu",
+            _elu,
+            lambda z, a: np.where(z > 0, 1.0, a + ELU_ALPHA),
+            "a = z if z>0 else e^z-1",
             "1 if z>0 else a+1",
         ),
         Activation("softplus", _softplus, lambda z, a: sigmoid(z), "a = log(1+e^z)", "σ(z)"),
         Activation("gelu", _gelu, _gelu_derivative, "a = ½z(1+tanh(√(2/π)(z+0.044715z³)))", "gelu'(z)"),
         Activation(
-            "softmax", softmax, lambda z, a: a * (1.0 - a), "a_k = e^z_k/Σe^z_j", "a_k(δ_jk-a_j)",
+            "softmax",
+            softmax,
+            lambda z, a: a * (1.0 - a),
+            "a_k = e^z_k/Σe^z_j",
+            "a_k(δ_jk-a_j)",
             elementwise=False,
         ),
     )
@@ -126,4 +136,6 @@ def get_activation(name: str, field: str = "model.activation") -> Activation:
     try:
         return ACTIVATIONS[name]
     except KeyError:
-        raise ConfigError(field, f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}") from None
+        raise ConfigError(
+            field, f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}"
+        ) from None

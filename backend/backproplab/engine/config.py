@@ -19,7 +19,9 @@ OutputActivationName = Literal[
     "linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "gelu", "softmax"
 ]
 LossName = Literal["bce", "cross_entropy", "mse", "mae", "huber"]
-OptimizerName = Literal["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "adadelta", "nadam"]
+OptimizerName = Literal[
+    "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "adadelta", "nadam"
+]
 InitName = Literal["zeros", "uniform", "normal", "xavier_uniform", "xavier_normal", "he_uniform", "he_normal"]
 FeatureName = Literal["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"]
 

@@ -127,7 +127,8 @@ class CrossEntropy(Loss):
 
 
 LOSSES: dict[str, type[Loss]] = {
-    cls.name: cls for cls in (MeanSquaredError, MeanAbsoluteError, HuberLoss, BinaryCrossEntropy, CrossEntropy)
+    cls.name: cls
+    for cls in (MeanSquaredError, MeanAbsoluteError, HuberLoss, BinaryCrossEntropy, CrossEntropy)
 }
 CLASSIFICATION_LOSSES = ("bce", "cross_entropy")
 

@@ -22,7 +22,7 @@ MAX_NEURONS = 64
 class DenseLayer:
     """One dense layer: z = a_in @ W + b, a = f(z)."""
 
-    __slots__ = ("W", "activation", "a", "a_in", "b", "grad_W", "grad_b", "z")
+    __slots__ = ("W", "a", "a_in", "activation", "b", "grad_W", "grad_b", "z")
 
     def __init__(self, W: np.ndarray, b: np.ndarray, activation: Activation):
         self.W = np.array(W, dtype=np.float64)

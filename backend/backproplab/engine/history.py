@@ -1,0 +1,187 @@
+"""Bounded per-step metrics: every step up to a cap, then a downsampled record, plus a recent window.
+
+A million-step run must not grow memory without limit. ``MetricHistory`` stores rows in preallocated
+float64 columns. When the columns are full it halves them, keeping every other row, and doubles its
+``stride``, so later steps are recorded only on multiples of the stride. Some rows always survive a
+halving: the newest, the one with the lowest train loss, and the first divergence. A separate ring of the
+last ``recent_capacity`` steps keeps full resolution, so a live client still sees every step's loss since
+its previous frame.
+
+Missing values (test metrics between evaluations, per-layer statistics between samples) are NaN inside
+and ``None`` in JSON.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+SCALAR_COLUMNS = ("step", "epoch", "lr", "train_loss", "test_loss", "train_accuracy", "test_accuracy")
+LAYER_COLUMNS = ("grad_norm", "weight_norm", "update_ratio")
+DEFAULT_CAPACITY = 50_000
+RECENT_CAPACITY = 4_096
+
+
+class MetricHistory:
+    """Columns ``SCALAR_COLUMNS`` plus ``LAYER_COLUMNS`` × n_layers, with bounded memory."""
+
+    def __init__(
+        self, n_layers: int, capacity: int = DEFAULT_CAPACITY, recent_capacity: int = RECENT_CAPACITY
+    ):
+        self.n_layers = n_layers
+        self.capacity = capacity
+        self.width = len(SCALAR_COLUMNS) + len(LAYER_COLUMNS) * n_layers
+        self.rows = np.full((capacity, self.width), np.nan)
+        self.size = 0
+        self.stride = 1
+        self.recent = np.full((recent_capacity, self.width), np.nan)
+        self.recent_count = 0  # rows ever written to the ring
+        self.min_loss_step = -1
+        self.min_loss = math.inf
+        self.first_divergence_step = -1
+        self.total_steps = 0
+
+    def record(self, row: np.ndarray, diverged: bool = False) -> None:
+        """Append one step's row (length ``width``; row[0] is the step number)."""
+        step = int(row[0])
+        self.total_steps = step
+        self.recent[self.recent_count % len(self.recent)] = row
+        self.recent_count += 1
+        loss = row[3]
+        is_min = loss < self.min_loss
+        if is_min:
+            self.min_loss, self.min_loss_step = float(loss), step
+        if diverged and self.first_divergence_step < 0:
+            self.first_divergence_step = step
+        keep = step % self.stride == 0 or is_min or diverged
+        if not keep:
+            self._replace_newest_if_unprotected(row)
+            return
+        if self.size == self.capacity:
+            self._halve()
+        self.rows[self.size] = row
+        self.size += 1
+
+    def _replace_newest_if_unprotected(self, row: np.ndarray) -> None:
+        """Between stride points, the newest row stands in for the latest step (so it is always present)."""
+        if self.size and not self._is_stride_row(self.rows[self.size - 1]):
+            self.rows[self.size - 1] = row
+        else:
+            if self.size == self.capacity:
+                self._halve()
+            self.rows[self.size] = row
+            self.size += 1
+
+    def _is_stride_row(self, row: np.ndarray) -> bool:
+        step = int(row[0])
+        return step % self.stride == 0 or step in (self.min_loss_step, self.first_divergence_step)
+
+    def _halve(self) -> None:
+        """Double the stride and keep only rows on it, plus the protected ones and the newest."""
+        self.stride *= 2
+        steps = self.rows[: self.size, 0].astype(np.int64)
+        keep = (
+            (steps % self.stride == 0) | (steps == self.min_loss_step) | (steps == self.first_divergence_step)
+        )
+        keep[-1] = True
+        kept = self.rows[: self.size][keep]
+        self.rows[: len(kept)] = kept
+        self.rows[len(kept) : self.size] = np.nan
+        self.size = len(kept)
+
+    def latest_row(self) -> np.ndarray | None:
+        if self.recent_count == 0:
+            return None
+        return self.recent[(self.recent_count - 1) % len(self.recent)]
+
+    def recent_since(self, step: int) -> np.ndarray:
+        """Full-resolution rows with step > ``step`` still in the recent ring (oldest first)."""
+        size = min(self.recent_count, len(self.recent))
+        start = self.recent_count - size
+        order = [(start + offset) % len(self.recent) for offset in range(size)]
+        rows = self.recent[order]
+        return rows[rows[:, 0] > step]
+
+    def stored(self) -> np.ndarray:
+        return self.rows[: self.size]
+
+    def column_names(self) -> list[str]:
+        names = list(SCALAR_COLUMNS)
+        for column in LAYER_COLUMNS:
+            names += [f"{column}_{layer}" for layer in range(self.n_layers)]
+        return names
+
+    def state_dict(self) -> dict:
+        return {
+            "rows": self.stored().copy(),
+            "recent": self.recent_since(-1),
+            "stride": self.stride,
+            "min_loss_step": self.min_loss_step,
+            "min_loss": self.min_loss if math.isfinite(self.min_loss) else None,
+            "first_divergence_step": self.first_divergence_step,
+            "total_steps": self.total_steps,
+            "capacity": self.capacity,
+        }
+
+    @classmethod
+    def from_state_dict(cls, n_layers: int, state: dict) -> MetricHistory:
+        history = cls(n_layers, capacity=int(state["capacity"]))
+        rows = np.asarray(state["rows"], dtype=np.float64).reshape(-1, history.width)
+        history.rows[: len(rows)] = rows
+        history.size = len(rows)
+        recent = np.asarray(state["recent"], dtype=np.float64).reshape(-1, history.width)
+        for row in recent:
+            history.recent[history.recent_count % len(history.recent)] = row
+            history.recent_count += 1
+        history.stride = int(state["stride"])
+        history.min_loss_step = int(state["min_loss_step"])
+        history.min_loss = math.inf if state["min_loss"] is None else float(state["min_loss"])
+        history.first_divergence_step = int(state["first_divergence_step"])
+        history.total_steps = int(state["total_steps"])
+        return history
+
+
+def rows_to_columns(rows: np.ndarray, n_layers: int) -> dict[str, list]:
+    """Rows → the protocol's columns: scalars as lists, per-layer values as [[layer0, layer1, ..], ..].
+
+    NaN and ±inf become None, ints stay ints (JSON never carries bare NaN or Infinity).
+    """
+    columns: dict[str, list] = {}
+    for index, name in enumerate(SCALAR_COLUMNS):
+        column = rows[:, index]
+        if name in ("step", "epoch"):
+            columns[name] = [int(value) for value in column]
+        else:
+            columns[name] = finite_list(column)
+    offset = len(SCALAR_COLUMNS)
+    for name in LAYER_COLUMNS:
+        block = rows[:, offset : offset + n_layers]
+        columns[name] = [finite_list(row) for row in block]
+        offset += n_layers
+    return columns
+
+
+def finite_list(values) -> list:
+    """A (nested) float list with None in place of NaN and ±inf."""
+    array = np.asarray(values, dtype=np.float64)
+    if np.isfinite(array).all():
+        return array.tolist()
+    return _nullify(array.tolist())
+
+
+def _nullify(node):
+    if isinstance(node, list):
+        return [_nullify(value) for value in node]
+    return node if math.isfinite(node) else None
+
+
+def downsample_rows(rows: np.ndarray, max_points: int) -> np.ndarray:
+    """At most ``max_points`` rows: evenly spaced, always keeping the first, the last and the minimum loss."""
+    if max_points <= 0 or len(rows) <= max_points:
+        return rows
+    picks = np.unique(np.linspace(0, len(rows) - 1, max_points - 1).round().astype(np.int64))
+    losses = rows[:, 3]
+    if np.isfinite(losses).any():
+        picks = np.union1d(picks, [int(np.nanargmin(losses))])
+    return rows[picks]
