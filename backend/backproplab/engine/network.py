@@ -9,6 +9,8 @@ by these names.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from .activations import Activation, get_activation
@@ -92,7 +94,7 @@ class Network:
         if weights is not None and len(weights) != n_layers:
             raise ConfigError("model.weights", f"expected {n_layers} layers of weights, got {len(weights)}")
         layers = []
-        for index, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        for index, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
             act = out_act if index == n_layers - 1 else hidden_act
             if weights is None:
                 W = init_weight(init, fan_in, fan_out, rng)

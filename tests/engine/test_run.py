@@ -1,0 +1,293 @@
+"""The training Run: reproducibility, live changes, divergence, persistence and learning targets."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from backproplab.engine.config import RunConfig
+from backproplab.engine.errors import ConfigError
+from backproplab.engine.history import MetricHistory
+from backproplab.engine.losses import get_loss
+from backproplab.engine.regularization import regularization_penalty
+from backproplab.engine.run import Run
+
+
+def make_run(**overrides) -> Run:
+    return Run(RunConfig.model_validate(overrides))
+
+
+def weights_of(run: Run) -> list[np.ndarray]:
+    return [array.copy() for layer in run.network.layers for array in (layer.W, layer.b)]
+
+
+def assert_same_weights(first: Run, second: Run) -> None:
+    for a, b in zip(weights_of(first), weights_of(second), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_same_seed_and_config_reproduce_a_run_exactly():
+    first, second = make_run(seed=7), make_run(seed=7)
+    first.step(123)
+    second.step(123)
+    assert_same_weights(first, second)
+    assert first.history(0) == second.history(0)
+
+
+def test_a_different_seed_gives_different_data_weights_and_batches():
+    first, second = make_run(seed=1), make_run(seed=2)
+    assert not np.array_equal(first.dataset.X_train, second.dataset.X_train)
+    assert not np.array_equal(first.network.layers[0].W, second.network.layers[0].W)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam", "rmsprop", "nadam", "adadelta"])
+def test_saved_run_continues_bit_for_bit(optimizer):
+    uninterrupted = make_run(seed=3, optimizer={"name": optimizer, "lr": 0.01}, batch_size=7)
+    uninterrupted.step(37)  # mid-epoch: 250 training rows, batch 7
+    restored = Run.from_bytes(uninterrupted.to_bytes())
+    uninterrupted.step(200)
+    restored.step(200)
+    assert_same_weights(uninterrupted, restored)
+    assert restored.step_count == uninterrupted.step_count == 237
+    assert restored.epoch == uninterrupted.epoch
+    assert restored.history(0) == uninterrupted.history(0)
+
+
+def test_changing_lr_keeps_weights_and_optimizer_state():
+    run = make_run(optimizer={"name": "adam", "lr": 0.01})
+    run.step(20)
+    before_weights = weights_of(run)
+    before_state = {name: state["exp_avg"].copy() for name, state in run.optimizer.state.items()}
+    optimizer = run.optimizer
+    assert run.apply_config({"optimizer": {"lr": 0.002}}) is False
+    assert run.optimizer is optimizer and run.optimizer.hyper["lr"] == 0.002
+    for a, b in zip(before_weights, weights_of(run), strict=True):
+        np.testing.assert_array_equal(a, b)
+    for name, exp_avg in before_state.items():
+        np.testing.assert_array_equal(run.optimizer.state[name]["exp_avg"], exp_avg)
+    assert run.step_count == 20
+    run.step(1)
+    assert run.history(20)["lr"] == [0.002]
+
+
+def test_changing_the_optimizer_name_keeps_weights_and_starts_fresh_state():
+    run = make_run(optimizer={"name": "adam", "lr": 0.01})
+    run.step(20)
+    before = weights_of(run)
+    assert run.apply_config({"optimizer": {"name": "rmsprop"}}) is False
+    assert run.optimizer.name == "rmsprop"
+    assert all(not state or state.get("step", 0) == 0 for state in run.optimizer.state.values())
+    for a, b in zip(before, weights_of(run), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert run.step_count == 20
+
+
+@pytest.mark.parametrize(
+    "patch",
+    [{"batch_size": 3}, {"regularization": {"kind": "l2", "rate": 0.01}}, {"schedule": {"kind": "cosine"}}],
+)
+def test_batch_size_regularization_and_schedule_keep_weights_and_state(patch):
+    run = make_run(optimizer={"name": "momentum", "lr": 0.01})
+    run.step(15)
+    before = weights_of(run)
+    buffers = {name: state["momentum_buffer"].copy() for name, state in run.optimizer.state.items()}
+    assert run.apply_config(patch) is False
+    for a, b in zip(before, weights_of(run), strict=True):
+        np.testing.assert_array_equal(a, b)
+    for name, buffer in buffers.items():
+        np.testing.assert_array_equal(run.optimizer.state[name]["momentum_buffer"], buffer)
+    run.step(5)
+    assert run.step_count == 20
+
+
+@pytest.mark.parametrize(
+    "patch",
+    [
+        {"seed": 9},
+        {"dataset": {"kind": "xor"}},
+        {"features": ["x1", "x2", "x1*x2"]},
+        {"model": {"hidden": [3]}},
+        {"loss": "mse"},
+    ],
+)
+def test_model_data_features_loss_and_seed_rebuild_the_network(patch):
+    run = make_run()
+    run.step(10)
+    assert run.apply_config(patch) is True
+    assert run.step_count == 0
+    assert run.history(0)["step"] == []
+
+
+def test_a_bad_patch_changes_nothing():
+    run = make_run()
+    run.step(5)
+    before, config = weights_of(run), run.config
+    with pytest.raises(ValidationError):
+        run.apply_config({"optimizer": {"lr": -1}})
+    with pytest.raises(ConfigError):
+        run.apply_config({"loss": "bce", "dataset": {"kind": "plane"}})
+    assert run.config == config
+    for a, b in zip(before, weights_of(run), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_divergence_stops_the_run_keeps_finite_weights_and_stays_json_safe():
+    run = make_run(dataset={"kind": "plane"}, optimizer={"lr": 5.0})
+    done = run.step(1000)
+    assert run.diverged and done < 1000
+    assert "learning rate" in run.message
+    assert all(np.isfinite(array).all() for array in weights_of(run))
+    assert run.step(10) == 0
+    payload = {
+        "history": run.history(0),
+        "params": run.params(),
+        "latest": run.latest(),
+        "resolved": run.resolved(),
+    }
+    json.dumps(payload, allow_nan=False)
+    assert run.metric_history.first_divergence_step > 0
+    run.apply_config({"optimizer": {"lr": 0.001}})
+    assert not run.diverged
+    run.reset()
+    assert run.step(10) == 10 and not run.diverged
+
+
+@pytest.mark.parametrize(
+    ("config", "steps", "accuracy"),
+    [
+        (
+            {
+                "dataset": {"kind": "xor"},
+                "model": {"hidden": [8, 8]},
+                "optimizer": {"name": "adam", "lr": 0.01},
+            },
+            1500,
+            0.95,
+        ),
+        ({"dataset": {"kind": "circle"}, "model": {"hidden": [4, 2]}, "optimizer": {"lr": 0.03}}, 2000, 0.95),
+        (
+            {
+                "dataset": {"kind": "spiral", "classes": 3, "samples": 600},
+                "model": {"hidden": [32, 32], "activation": "relu", "init": "he_normal"},
+                "optimizer": {"name": "adam", "lr": 0.01},
+                "batch_size": 32,
+            },
+            4000,
+            0.9,
+        ),
+    ],
+    ids=["xor", "circle", "spiral-3-class"],
+)
+def test_seeded_runs_reach_their_stated_accuracy(config, steps, accuracy):
+    run = make_run(seed=0, **config)
+    run.step(steps)
+    metrics = run.evaluate()
+    assert metrics["train_accuracy"] >= accuracy, metrics
+    assert metrics["test_accuracy"] >= accuracy - 0.1, metrics
+
+
+def test_custom_data_with_train_fraction_one_trains_rows_in_the_given_order():
+    X = [[0.0, 1.0], [1.0, 0.0], [2.0, 2.0], [-1.0, 0.5]]
+    y = [0, 1, 1, 0]
+    weights = [{"W": [[0.1], [-0.2]], "b": [0.05]}]
+    run = make_run(
+        dataset={"kind": "custom", "X": X, "y": y, "train_fraction": 1.0},
+        model={"hidden": [], "weights": weights},
+        optimizer={"lr": 0.5},
+        batch_size=2,
+    )
+    run.step(1)
+    # One SGD step by hand on the first two rows: bce with logits, grad = Xᵀ(σ(z) − y)/n.
+    X_batch, y_batch = np.array(X[:2]), np.array(y[:2], dtype=float).reshape(-1, 1)
+    W, b = np.array(weights[0]["W"]), np.array(weights[0]["b"])
+    error = 1 / (1 + np.exp(-(X_batch @ W + b))) - y_batch
+    np.testing.assert_allclose(run.network.layers[0].W, W - 0.5 * X_batch.T @ error / 2, rtol=1e-14)
+    np.testing.assert_allclose(run.network.layers[0].b, b - 0.5 * error.sum(axis=0) / 2, rtol=1e-14)
+
+
+def test_l2_regularization_gradient_is_the_derivative_of_the_penalty():
+    run = make_run(regularization={"kind": "l2", "rate": 0.1}, optimizer={"lr": 0.0})
+    loss = get_loss(run.loss_name)
+    rows = np.arange(10)
+    X, target = run.X_train[rows], run.target_train[rows]
+
+    def total_loss() -> float:
+        output = run.network.forward(X)
+        return loss.evaluate(run.network.output_layer.z, output, target).value + regularization_penalty(
+            run.network, "l2", 0.1
+        )
+
+    output = run.network.forward(X)
+    result = loss.evaluate(run.network.output_layer.z, output, target)
+    run.network.backward(result.grad, grad_is_logits=True)
+    from backproplab.engine.regularization import add_regularization_gradient
+
+    add_regularization_gradient(run.network, "l2", 0.1)
+    W = run.network.layers[0].W
+    h = 1e-6
+    original = W[0, 0]
+    W[0, 0] = original + h
+    plus = total_loss()
+    W[0, 0] = original - h
+    minus = total_loss()
+    W[0, 0] = original
+    np.testing.assert_allclose(run.network.layers[0].grad_W[0, 0], (plus - minus) / (2 * h), rtol=1e-7)
+
+
+def test_biases_are_not_regularised():
+    run = make_run(regularization={"kind": "l1", "rate": 1.0}, optimizer={"lr": 0.0})
+    run.network.layers[0].b[:] = 3.0
+    penalty = regularization_penalty(run.network, "l1", 1.0)
+    assert penalty == pytest.approx(sum(np.abs(layer.W).sum() for layer in run.network.layers))
+
+
+def test_editing_a_weight_changes_the_parameters():
+    run = make_run()
+    run.set_weight(0, 1, 2, 0.75)
+    run.set_bias(1, 0, -0.5)
+    params = run.params()
+    assert params["layers"][0]["W"][1][2] == 0.75
+    assert params["layers"][1]["b"][0] == -0.5
+    with pytest.raises(ConfigError):
+        run.set_weight(0, 5, 0, 1.0)
+    with pytest.raises(ConfigError):
+        run.set_bias(0, 0, float("nan"))
+
+
+def test_grid_covers_the_plane_and_is_absent_for_wide_inputs():
+    run = make_run()
+    grid = run.grid(resolution=17, neurons=True)
+    assert grid["resolution"] == 17 and len(grid["neurons"]) == len(run.network.layers)
+    assert [len(layer) for layer in grid["neurons"]] == run.network.sizes[1:]
+    rng = np.random.default_rng(0)
+    wide = make_run(dataset={"kind": "custom", "X": rng.normal(size=(20, 5)).tolist(), "y": [0, 1] * 10})
+    assert wide.grid() is None
+
+
+def test_history_stays_bounded_and_keeps_latest_minimum_and_divergence():
+    history = MetricHistory(n_layers=1, capacity=64, recent_capacity=16)
+    rng = np.random.default_rng(0)
+    losses = rng.uniform(1.0, 2.0, 10_000)
+    losses[1234] = 0.01
+    for step, loss in enumerate(losses, start=1):
+        row = np.full(history.width, np.nan)
+        row[0], row[3] = step, loss
+        history.record(row, diverged=step == 7777)
+    stored_steps = history.stored()[:, 0].astype(int)
+    assert history.size <= 64 and history.stride > 1
+    assert stored_steps[-1] == 10_000
+    assert 1235 in stored_steps and 7777 in stored_steps
+    assert list(history.recent_since(9_990)[:, 0].astype(int)) == list(range(9_991, 10_001))
+
+
+def test_reset_returns_to_the_initial_state():
+    run = make_run(seed=5)
+    initial = weights_of(run)
+    run.step(50)
+    run.reset()
+    assert run.step_count == 0
+    for a, b in zip(initial, weights_of(run), strict=True):
+        np.testing.assert_array_equal(a, b)
