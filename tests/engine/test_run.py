@@ -291,3 +291,22 @@ def test_reset_returns_to_the_initial_state():
     assert run.step_count == 0
     for a, b in zip(initial, weights_of(run), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_gradient_health_shows_vanishing_gradients_in_a_deep_sigmoid_network():
+    deep = make_run(model={"hidden": [8] * 8, "activation": "sigmoid", "init": "xavier_normal"})
+    deep.step(50)
+    grad_norms = deep.history(0)["grad_norm"][-1]
+    assert grad_norms[0] < 1e-3 * grad_norms[-1]
+    snapshots = deep.health.to_dict()["snapshots"]
+    assert [snap["step"] for snap in snapshots] == [1, 50]
+    assert sum(snapshots[-1]["layers"][0]["weights"]["counts"]) == deep.network.layers[0].W.size
+
+
+def test_dead_relu_share_is_measured_per_relu_layer():
+    run = make_run(model={"hidden": [6], "activation": "relu"})
+    run.network.layers[0].b[:3] = -1e3  # three units that can never fire
+    run.step(1)
+    share = run.health.to_dict()["snapshots"][0]["layers"][0]["dead_share"]
+    assert share == pytest.approx(0.5)
+    assert run.health.to_dict()["snapshots"][0]["layers"][1]["dead_share"] is None

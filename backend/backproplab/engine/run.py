@@ -26,6 +26,7 @@ from .config import REBUILD_FIELDS, RunConfig, merge_config
 from .datasets import Dataset, make_dataset
 from .errors import ConfigError
 from .features import input_transform
+from .health import HealthLog
 from .history import (
     SCALAR_COLUMNS,
     MetricHistory,
@@ -69,6 +70,7 @@ class Run:
         self.message: str | None = None
         self.metric_history = MetricHistory(len(self.network.layers))
         self.trajectory = _Trajectory(self.network)
+        self.health = HealthLog()
 
     def _install(self, parts: _Parts) -> None:
         self.dataset: Dataset = parts.dataset
@@ -148,6 +150,7 @@ class Run:
                     )
                     break
                 self.trajectory.record(self.step_count, self._params)
+                self.health.maybe_record(self.step_count, self.network, self.X_train)
             if self.step_count % eval_every == 0 or self.step_count == 1:
                 self._fill_evaluation(row)
             self.metric_history.record(row)
@@ -443,6 +446,7 @@ class Run:
             "message": self.message,
             "history": self.metric_history.state_dict(),
             "trajectory": self.trajectory.state_dict(),
+            "health": self.health.state_dict(),
         }
         return serialize.pack(state)
 
@@ -466,6 +470,7 @@ class Run:
         run.message = state["message"]
         run.metric_history = MetricHistory.from_state_dict(len(run.network.layers), state["history"])
         run.trajectory.load_state_dict(state["trajectory"])
+        run.health.load_state_dict(state["health"])
         return run
 
 
