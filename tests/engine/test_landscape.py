@@ -10,6 +10,7 @@ from backproplab.engine.errors import ConfigError
 from backproplab.engine.landscape import (
     filter_normalized_direction,
     flatten_params,
+    full_gradient,
     gradient_direction,
     grid_axis,
     loss_along_gradient,
@@ -121,6 +122,29 @@ def test_chunking_does_not_change_the_result_and_reports_progress(monkeypatch):
     )
     np.testing.assert_allclose(chunked, whole, rtol=1e-14)
     assert calls == [*range(7, 81, 7), 81]
+
+
+def test_threads_do_not_change_the_result(monkeypatch):
+    network, loss, X, y, rng = make_problem(*SETUPS[1])
+    d1, d2 = filter_normalized_direction(network, rng), filter_normalized_direction(network, rng)
+    axis = np.linspace(-1.0, 1.0, 13)
+    monkeypatch.setattr(landscape, "CHUNK_BYTES", 5 * X.shape[0] * 6 * 8)  # 34 chunks of 5 points
+    monkeypatch.setattr(landscape, "available_cpus", lambda: 4)
+    threaded = loss_slice(network, loss, X, y, d1, d2, axis, axis)
+    monkeypatch.setattr(landscape, "MAX_WORKERS", 1)
+    assert np.array_equal(threaded, loss_slice(network, loss, X, y, d1, d2, axis, axis))
+
+
+@pytest.mark.parametrize("setup", SETUPS, ids=[setup[0] for setup in SETUPS])
+def test_full_gradient_matches_central_differences_of_the_slice(setup):
+    network, loss, X, y, rng = make_problem(*setup)
+    before = snapshot(network)
+    grad = flatten_params(full_gradient(network, loss, X, y))
+    assert_untouched(network, before)
+    direction = rng.standard_normal(grad.size)
+    h = 1e-6
+    plus, minus = loss_slice(network, loss, X, y, direction, 0 * direction, [h, -h], [0.0])[0]
+    assert (plus - minus) / (2 * h) == pytest.approx(grad @ direction, rel=1e-6, abs=1e-9)
 
 
 def test_landscape_computations_leave_the_network_untouched():

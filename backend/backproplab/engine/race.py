@@ -135,7 +135,8 @@ class Racer:
             points.append([float(self.xy[0]), float(self.xy[1])])
         return points
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, path: bool = True) -> dict[str, Any]:
+        """JSON-safe state; ``path=False`` leaves out the path (streams send only its new points)."""
         kind, buffer = self.velocity()
         nearest, distance = self.nearest_minimum()
         value = float(self.surface.value(self.xy[0], self.xy[1]))
@@ -154,8 +155,7 @@ class Racer:
             "last_step": _finite_list(self.last_step),
             "nearest_minimum": nearest,
             "distance_to_minimum": distance,
-            "path": self.path_points(),
-            "path_stride": self.stride,
+            **({"path": self.path_points(), "path_stride": self.stride} if path else {}),
         }
 
 

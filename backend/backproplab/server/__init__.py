@@ -1,0 +1,1 @@
+"""The FastAPI server: REST routes, the WebSocket stream, the run manager, persistence (see DESIGN.md)."""

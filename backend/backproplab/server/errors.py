@@ -1,0 +1,114 @@
+"""Errors the API answers with, and the handlers that turn every failure into one JSON shape.
+
+Every error body is ``{"detail": "<field>: <reason>", "field": "<dotted path or null>", "reason": "...",
+"errors": [{"field": .., "reason": ..}, ..]}`` so a client can point at the exact input.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..engine.errors import ConfigError
+
+log = logging.getLogger("backproplab.server")
+
+
+class ApiError(Exception):
+    """An error with an HTTP status, optionally naming the field at fault."""
+
+    status = 400
+
+    def __init__(self, reason: str, field: str | None = None, status: int | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.field = field
+        if status is not None:
+            self.status = status
+
+
+class RunNotFoundError(ApiError):
+    status = 404
+
+    def __init__(self, run_id: str):
+        super().__init__(f"no run with id {run_id!r}", "run_id")
+
+
+class LimitError(ApiError):
+    """A configured limit (settings) was exceeded: too many runs, too many steps, too big a model."""
+
+    status = 422
+
+
+class TooManyRunsError(LimitError):
+    status = 429
+
+
+def field_errors(error: Exception) -> list[dict[str, str | None]]:
+    """[{"field", "reason"}] for a ConfigError, a pydantic ValidationError or an ApiError."""
+    if isinstance(error, ConfigError):
+        return [{"field": error.field, "reason": error.reason}]
+    if isinstance(error, ValidationError | RequestValidationError):
+        return [
+            {"field": dotted(item.get("loc", ())), "reason": item.get("msg", "invalid")}
+            for item in error.errors()
+        ]
+    if isinstance(error, ApiError):
+        return [{"field": error.field, "reason": error.reason}]
+    return [{"field": None, "reason": str(error)}]
+
+
+def dotted(loc: Sequence[Any]) -> str | None:
+    """A pydantic location as a dotted path, without the request part ("body", "query", "path")."""
+    parts = [str(part) for part in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    return ".".join(parts) or None
+
+
+def error_body(errors: Iterable[dict[str, str | None]]) -> dict[str, Any]:
+    errors = list(errors)
+    first = errors[0] if errors else {"field": None, "reason": "invalid request"}
+    detail = f"{first['field']}: {first['reason']}" if first["field"] else str(first["reason"])
+    return {"detail": detail, "field": first["field"], "reason": first["reason"], "errors": errors}
+
+
+def _respond(status: int, error: Exception) -> JSONResponse:
+    return JSONResponse(error_body(field_errors(error)), status_code=status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Route every failure to the one error shape; validation problems are 422, never 500."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, error: ApiError) -> JSONResponse:
+        return _respond(error.status, error)
+
+    @app.exception_handler(ConfigError)
+    async def _config_error(request: Request, error: ConfigError) -> JSONResponse:
+        return _respond(422, error)
+
+    @app.exception_handler(ValidationError)
+    async def _validation_error(request: Request, error: ValidationError) -> JSONResponse:
+        return _respond(422, error)
+
+    @app.exception_handler(RequestValidationError)
+    async def _request_validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+        return _respond(422, error)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        body = error_body([{"field": None, "reason": str(error.detail)}])
+        return JSONResponse(body, status_code=error.status_code, headers=getattr(error, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return JSONResponse(error_body([{"field": None, "reason": "internal error"}]), status_code=500)

@@ -1,0 +1,66 @@
+"""Server settings, read from the environment (``BACKPROPLAB_*``) with defaults for a laptop.
+
+Every limit the server enforces lives here so a deployment can tune it without touching code.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+ENV_PREFIX = "BACKPROPLAB_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the server listens on, where it keeps runs, and the limits it enforces."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = field(default_factory=lambda: Path.home() / ".backproplab")
+    # Limits (a request over one gets a 4xx saying which).
+    max_runs: int = 200
+    max_steps_per_request: int = 10_000
+    max_parameters: int = 200_000
+    max_body_bytes: int = 64 * 1024 * 1024
+    max_message_bytes: int = 64 * 1024 * 1024
+    max_gradcheck_parameters: int = 20_000
+    # Web origins allowed to open WebSockets (and make CORS requests) besides the server's own; "*" = any.
+    allowed_origins: tuple[str, ...] = ()
+    # Scheduling: each playing run trains for up to `time_slice` seconds per turn, and a full round over
+    # all playing runs aims to take at most `round_target` seconds (so many runs still update often).
+    time_slice: float = 0.008
+    round_target: float = 0.01
+    # How often CPython hands the GIL between the training thread and the event loop (sys.setswitchinterval):
+    # shorter than the 5 ms default keeps control messages and frames prompt while runs train.
+    switch_interval: float = 0.001
+    idle_timeout: float = 900.0
+    checkpoint_interval: float = 5.0
+    # Streaming.
+    default_fps: int = 30
+    max_fps: int = 60
+    frame_metrics_cap: int = 2_000
+    state_history_points: int = 5_000
+    send_timeout: float = 30.0
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:
+        """Settings from ``BACKPROPLAB_<NAME>`` variables (comma-separated for allowed origins), then overrides."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for spec in fields(cls):
+            raw = environ.get(ENV_PREFIX + spec.name.upper())
+            if raw is None:
+                continue
+            default = getattr(cls(), spec.name)
+            if isinstance(default, tuple):
+                values[spec.name] = tuple(item.strip() for item in raw.split(",") if item.strip())
+            elif isinstance(default, Path):
+                values[spec.name] = Path(raw).expanduser()
+            else:
+                values[spec.name] = type(default)(raw)
+        values.update({key: value for key, value in overrides.items() if value is not None})
+        if "data_dir" in values:
+            values["data_dir"] = Path(values["data_dir"]).expanduser()
+        return cls(**values)

@@ -1,0 +1,50 @@
+// Message catalogues and the one function that turns a key into text in the current language.
+import en from "./en.js";
+import zh from "./zh.js";
+import landscapeEn from "./landscape_en.js";
+import landscapeZh from "./landscape_zh.js";
+import teachEn from "./teach_en.js";
+import teachZh from "./teach_zh.js";
+
+const CATALOGUES = { en: { ...en, ...landscapeEn, ...teachEn }, zh: { ...zh, ...landscapeZh, ...teachZh } };
+export const LANGUAGES = Object.keys(CATALOGUES);
+
+let current = "en";
+const listeners = new Set();
+
+export function language() {
+  return current;
+}
+
+export function setLanguage(lang) {
+  const next = CATALOGUES[lang] ? lang : "en";
+  if (next === current) return;
+  current = next;
+  document.documentElement.lang = next === "zh" ? "zh-CN" : "en";
+  translateTree(document);
+  for (const listener of listeners) listener(next);
+}
+
+export function onLanguageChange(listener) {
+  listeners.add(listener);
+}
+
+// t("curves.train_loss") or t("error.http", {status: 404}); falls back to English, then to the key.
+export function t(key, vars) {
+  const text = CATALOGUES[current][key] ?? CATALOGUES.en[key] ?? key;
+  if (!vars) return text;
+  return text.replace(/\{(\w+)\}/g, (match, name) => (name in vars ? String(vars[name]) : match));
+}
+
+// Elements say what they need: data-i18n (text), data-i18n-title, data-i18n-aria, data-i18n-placeholder.
+export function translateTree(root) {
+  for (const node of root.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+  for (const node of root.querySelectorAll("[data-i18n-title]")) node.title = t(node.dataset.i18nTitle);
+  for (const node of root.querySelectorAll("[data-i18n-aria]")) {
+    node.setAttribute("aria-label", t(node.dataset.i18nAria));
+  }
+  for (const node of root.querySelectorAll("[data-i18n-placeholder]")) {
+    node.placeholder = t(node.dataset.i18nPlaceholder);
+  }
+  document.title = t("app.title");
+}

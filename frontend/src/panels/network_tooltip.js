@@ -1,0 +1,64 @@
+// What hovering a weight or a neuron says: its value, its last gradient, and the chain rule that made it.
+// Layer L counts weight layers from the input (L = 1 is the first weight matrix); indices count from 1.
+import { t } from "../i18n/index.js";
+import { formatNumber } from "../dom.js";
+
+const SUB = "₀₁₂₃₄₅₆₇₈₉";
+const SUP = "⁰¹²³⁴⁵⁶⁷⁸⁹";
+const sub = (n) => String(n).replace(/\d/g, (d) => SUB[d]);
+const sup = (n) => `⁽${String(n).replace(/\d/g, (d) => SUP[d])}⁾`;
+
+// The error signal δ of neuron j in layer L, as the chain rule builds it.
+function deltaRule(L, j, isOutput, naturalPair) {
+  if (isOutput) {
+    const rule = `δ${sub(j)}${sup(L)} = ∂L/∂ŷ${sub(j)} · f′(z${sub(j)}${sup(L)})`;
+    return naturalPair ? `${rule} = ŷ${sub(j)} − y${sub(j)}` : rule;
+  }
+  return `δ${sub(j)}${sup(L)} = f′(z${sub(j)}${sup(L)}) · Σₖ W${sub(j)}ₖ${sup(L + 1)} δₖ${sup(L + 1)}`;
+}
+
+export function weightTooltip({ layer, row, col, value, gradient, fromName, toName, isOutput, naturalPair }) {
+  const L = layer + 1;
+  const i = row + 1;
+  const j = col + 1;
+  return {
+    title: t("network.weight_title", { from: fromName, to: toName }),
+    lines: [
+      [t("network.value"), formatNumber(value)],
+      [t("network.gradient"), formatNumber(gradient)],
+    ],
+    math: [
+      `∂L/∂W${sub(i)},${sub(j)}${sup(L)} = (1/B) Σ δ${sub(j)}${sup(L)} · a${sub(i)}${sup(L - 1)}`,
+      deltaRule(L, j, isOutput, naturalPair),
+    ],
+    note: t(isOutput ? "network.chain_output" : "network.chain_hidden"),
+    hint: t("network.click_to_edit"),
+  };
+}
+
+export function neuronTooltip({ layer, index, bias, gradient, range, name, isOutput, naturalPair }) {
+  const L = layer + 1;
+  const j = index + 1;
+  const lines = [
+    [t("network.bias"), formatNumber(bias)],
+    [t("network.bias_gradient"), formatNumber(gradient)],
+  ];
+  if (range) lines.push([t("network.output_range"), `${formatNumber(range.min)} … ${formatNumber(range.max)}`]);
+  return {
+    title: name,
+    lines,
+    math: [`∂L/∂b${sub(j)}${sup(L)} = (1/B) Σ δ${sub(j)}${sup(L)}`, deltaRule(L, j, isOutput, naturalPair)],
+    note: t("network.heatmap_note"),
+    hint: t("network.click_bias"),
+  };
+}
+
+export function inputTooltip({ name, active }) {
+  return {
+    title: name,
+    lines: [],
+    math: [],
+    note: t("network.feature_note"),
+    hint: t(active ? "network.feature_on" : "network.feature_off"),
+  };
+}

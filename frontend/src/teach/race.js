@@ -1,0 +1,203 @@
+// Optimizers racing on one network: several runs from the same seed, data and initial weights, differing
+// only in the optimizer (POST /api/comparisons). Each racer is an ordinary run streaming over /ws/runs/{id};
+// its learning rate can be changed live. Loss and accuracy curves share one step axis; each racer shows its
+// own decision boundary.
+import { el, formatNumber } from "../dom.js";
+import { t } from "../i18n/index.js";
+import { RunSocket } from "../socket.js";
+import { MetricHistory, bucketEnds, sampleColumn } from "../history.js";
+import { debiasedEma } from "../smoothing.js";
+import { reusableConfig, teachApi } from "./api.js";
+import { destroyChart, joinTables, lineChart, positive } from "./charts.js";
+import { drawBoundary } from "./boundary.js";
+
+const OPTIMIZERS = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "adadelta", "nadam"];
+const DEFAULT_RACERS = [
+  ["sgd", 0.03],
+  ["momentum", 0.03],
+  ["rmsprop", 0.01],
+  ["adam", 0.01],
+];
+const COLORS = ["#1565c0", "#e65100", "#2e7d32", "#6a1b9a", "#c62828", "#00838f", "#9e9d24", "#4e342e"];
+const MAX_RACERS = 8;
+const MAX_POINTS = 400;
+const SMOOTHING = 0.8;
+const CHART_MS = 250;
+const BOUNDARY_PX = 150;
+
+export function createRace(ctx, body) {
+  const editor = el("div", { id: "race-editor", class: "race-editor" });
+  const add = el("button", { id: "race-add", onclick: () => addRow(OPTIMIZERS[editor.children.length % OPTIMIZERS.length], 0.01) });
+  const start = el("button", { id: "race-start", class: "primary", onclick: () => startRace() });
+  const play = el("button", { id: "race-play", onclick: () => control(playing ? "pause" : "play") });
+  const step = el("button", { id: "race-step", onclick: () => control("step", 100) });
+  const reset = el("button", { id: "race-reset", onclick: () => control("reset") });
+  const controls = el("span", { class: "inline-fields", hidden: true }, play, step, reset);
+  const lossBox = el("div", { class: "chart-box" });
+  const accuracyBox = el("div", { class: "chart-box" });
+  const cards = el("div", { id: "race-cards", class: "race-cards" });
+  body.append(
+    el("div", { class: "toolbar" }, editor, add, start, controls),
+    el("div", { class: "split" }, el("div", { class: "chart-stack" }, lossBox, accuracyBox), cards),
+  );
+  let comparison = null;
+  let racers = [];
+  let playing = false;
+  let charts = [];
+  let chartTimer = null;
+
+  function addRow(optimizer, lr) {
+    if (editor.children.length >= MAX_RACERS) return;
+    const name = el("select", { class: "racer-optimizer" }, ...OPTIMIZERS.map((value) => el("option", { value, textContent: value })));
+    name.value = optimizer;
+    const rate = el("input", { class: "racer-lr", type: "number", min: 0, step: "any", value: lr, "aria-label": "lr" });
+    const row = el("span", { class: "racer-row" }, name, rate);
+    row.append(el("button", { class: "round small", textContent: "×", "aria-label": t("teach.race.remove"), onclick: () => editor.children.length > 2 && row.remove() }));
+    editor.append(row);
+  }
+
+  async function startRace() {
+    try {
+      const run = await teachApi.getRun(ctx.runId);
+      const base = reusableConfig(run);
+      const entries = [...editor.children].map((row) => ({
+        optimizer: { name: row.querySelector(".racer-optimizer").value, lr: Number(row.querySelector(".racer-lr").value) },
+      }));
+      const seen = new Map();
+      const bodyRacers = entries.map(({ optimizer }) => {
+        const label = `${optimizer.name} ${formatNumber(optimizer.lr)}`;
+        seen.set(label, (seen.get(label) || 0) + 1);
+        return { label: seen.get(label) > 1 ? `${label} (${seen.get(label)})` : label, optimizer };
+      });
+      stopRace();
+      comparison = await teachApi.createComparison({ base, racers: bodyRacers });
+      body.dataset.comparison = comparison.id;
+      racers = comparison.racers.map((racer, i) => connect(racer, COLORS[i % COLORS.length]));
+      buildCharts();
+      controls.hidden = false;
+      await control("play");
+    } catch (error) {
+      ctx.error(error.message);
+    }
+  }
+
+  function connect(racer, color) {
+    const history = new MetricHistory();
+    const state = { label: racer.label, runId: racer.run_id, color, history, grid: null, points: null, resolved: racer.run.resolved, latest: {}, step: 0, dirty: true };
+    const canvas = el("canvas", { class: "boundary" });
+    const stepText = el("span", { class: "racer-step num" });
+    const lossText = el("span", { class: "num" });
+    const lr = el("input", { type: "number", min: 0, step: "any", value: racer.run.config.optimizer.lr, class: "racer-live-lr", "aria-label": "lr" });
+    lr.addEventListener("change", () => {
+      const value = Number(lr.value);
+      if (!(value >= 0) || !state.socket.send({ type: "set", config: { optimizer: { lr: value } } })) ctx.error(t("error.offline"));
+    });
+    state.card = el(
+      "div",
+      { class: "race-card", dataset: { run: racer.run_id } },
+      el("div", { class: "race-title" }, el("span", { class: "swatch", style: `background:${color}` }), racer.label),
+      canvas,
+      el("div", { class: "race-stats" }, stepText, lossText),
+      el("label", { class: "inline" }, el("span", {}, t("teach.race.live_lr")), lr),
+    );
+    Object.assign(state, { canvas, stepText, lossText });
+    cards.append(state.card);
+    state.socket = new RunSocket(racer.run_id, {
+      onStatus: (status) => (state.card.dataset.connection = status),
+      onOpen: () => {
+        state.socket.send({ type: "view", grid: true, neurons: false, params: false, resolution: 32 });
+        state.socket.send({ type: "fps", fps: 10 });
+      },
+      onMessage: (message) => receive(state, message),
+    });
+    return state;
+  }
+
+  function receive(state, message) {
+    if (message.type === "state") {
+      state.history.load(message.history);
+      state.grid = message.grid;
+      state.points = message.points;
+      state.resolved = message.run.resolved;
+      state.latest = message.run.latest || {};
+      state.step = message.run.step;
+    } else if (message.type === "frame") {
+      state.history.append(message.metrics);
+      if (message.grid) state.grid = message.grid;
+      state.latest = message.latest || state.latest;
+      state.step = message.step;
+      state.status = message.status;
+    } else if (message.type === "error") {
+      ctx.error(message.message);
+      return;
+    } else return;
+    state.dirty = true;
+    requestAnimationFrame(() => drawCard(state));
+  }
+
+  function drawCard(state) {
+    state.card.dataset.step = String(state.step);
+    state.stepText.textContent = `${t("teach.health.step")} ${state.step}`;
+    const loss = state.latest.train_loss;
+    const accuracy = state.latest.test_accuracy;
+    state.lossText.textContent = `${t("teach.race.loss")} ${formatNumber(loss)}${accuracy !== null && accuracy !== undefined ? ` · ${t("teach.race.accuracy")} ${Math.round(accuracy * 100)}%` : ""}`;
+    state.card.classList.toggle("diverged", state.status === "diverged");
+    drawBoundary(state.canvas, BOUNDARY_PX, state.grid, state.resolved, state.points);
+  }
+
+  function buildCharts() {
+    charts.forEach(destroyChart);
+    const series = racers.map((racer) => ({ label: racer.label, stroke: racer.color }));
+    charts = [
+      lineChart(lossBox, { title: t("teach.race.loss_title"), xLabel: t("teach.health.step"), yLabel: t("teach.race.loss"), series, logY: true, height: 240 }),
+      lineChart(accuracyBox, { title: t("teach.race.accuracy_title"), xLabel: t("teach.health.step"), yLabel: t("teach.race.accuracy"), series, height: 200, yRange: [0, 1] }),
+    ];
+    clearInterval(chartTimer);
+    chartTimer = setInterval(updateCharts, CHART_MS);
+  }
+
+  function updateCharts() {
+    if (!racers.some((racer) => racer.dirty)) return;
+    const tables = (column, smooth) =>
+      racers.map(({ history }) => {
+        const { ends, stride } = bucketEnds(history.length, MAX_POINTS);
+        const values = smooth ? debiasedEma(history.column(column), SMOOTHING) : history.column(column);
+        return [sampleColumn(history.column("step"), ends, stride), sampleColumn(values, ends, stride)];
+      });
+    const loss = joinTables(tables("train_loss", true));
+    charts[0].setData([loss[0], ...loss.slice(1).map(positive)]);
+    charts[1].setData(joinTables(tables("test_accuracy", false)));
+    racers.forEach((racer) => (racer.dirty = false));
+  }
+
+  async function control(action, steps) {
+    if (!comparison) return;
+    try {
+      const result = await teachApi.controlComparison(comparison.id, action, steps);
+      playing = result.racers.some((racer) => racer.run && racer.run.status === "running");
+      play.textContent = t(playing ? "teach.race.pause" : "teach.race.play");
+    } catch (error) {
+      ctx.error(error.message);
+    }
+  }
+
+  function stopRace() {
+    for (const racer of racers) racer.socket.close();
+    racers = [];
+    cards.replaceChildren();
+    clearInterval(chartTimer);
+  }
+
+  function translate() {
+    add.textContent = t("teach.race.add");
+    start.textContent = t("teach.race.start");
+    play.textContent = t(playing ? "teach.race.pause" : "teach.race.play");
+    step.textContent = t("teach.race.step", { n: 100 });
+    reset.textContent = t("teach.race.reset");
+  }
+
+  DEFAULT_RACERS.forEach(([name, lr]) => addRow(name, lr));
+  translate();
+  ctx.on("language", translate);
+  return { show() {}, hide() {} };
+}

@@ -1,0 +1,33 @@
+// Tiny SVG helpers for the computational graphs.
+const NS = "http://www.w3.org/2000/svg";
+
+export function svg(tag, attributes = {}, ...children) {
+  const node = document.createElementNS(NS, tag);
+  for (const [key, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null) continue;
+    if (key === "text") node.textContent = value;
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) if (child) node.append(child);
+  return node;
+}
+
+// A text line that shows `label value` and keeps the exact number in data-value (for tests and tooltips).
+export function setNumber(node, label, value, format) {
+  node.textContent = value === null || value === undefined ? "" : `${label}${format(value)}`;
+  if (value === null || value === undefined) node.removeAttribute("data-value");
+  else node.dataset.value = String(value);
+}
+
+// An arrow head marker for edges, added once per SVG.
+export function arrowMarker(root, id, color) {
+  const defs = svg("defs");
+  defs.append(
+    svg(
+      "marker",
+      { id, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" },
+      svg("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: color }),
+    ),
+  );
+  root.append(defs);
+}

@@ -1,0 +1,176 @@
+"""Browser tests: the real server (uvicorn, ``create_app``) on a free port with a temporary data dir, and
+Debian's chromium driven by Playwright's sync API.
+
+Without /usr/bin/chromium (or without Playwright) the tests skip with the reason, unless the environment
+sets CI, in which case they fail: CI must run them.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO / "docs" / "screenshots"
+STARTUP_SECONDS = 20.0
+
+
+def _browser_missing_reason() -> str | None:
+    if not CHROMIUM.exists():
+        return f"no chromium at {CHROMIUM} (install Debian's chromium package)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright is not installed (pip install playwright)"
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    reason = _browser_missing_reason()
+    for item in items:
+        if "tests/e2e" not in str(item.fspath).replace(os.sep, "/"):
+            continue
+        item.add_marker(pytest.mark.e2e)
+        if reason is not None and not os.environ.get("CI"):
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ServerProcess:
+    """``uvicorn --factory backproplab.server.app:create_app`` in a subprocess; stop and start it again
+    on the same port and data dir to simulate a server restart."""
+
+    def __init__(self, data_dir: Path, port: int | None = None):
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.process: subprocess.Popen | None = None
+        self.log_path = data_dir / "server.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        env = {**os.environ, "BACKPROPLAB_DATA_DIR": str(self.data_dir), "BACKPROPLAB_PORT": str(self.port)}
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "backproplab.server.app:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+        )
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"server exited with {self.process.returncode}: {self.log_path.read_text()}"
+                )
+            try:
+                with urllib.request.urlopen(f"{self.url}/api/health", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"server did not start within {STARTUP_SECONDS}s: {self.log_path.read_text()}")
+
+    def stop(self) -> None:
+        """SIGTERM, so the server checkpoints its runs on the way out, as a real restart would."""
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    process = ServerProcess(tmp_path_factory.mktemp("backproplab-data"))
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def own_server(tmp_path):
+    """A server of the test's own (started), for tests that stop and restart it."""
+    process = ServerProcess(tmp_path)
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    reason = _browser_missing_reason()
+    if reason is not None:
+        pytest.fail(f"CI is set but the browser tests cannot run: {reason}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_page(browser):
+    """open_page(url, width=1280, height=800) -> page; page.problems collects console errors and page errors."""
+    contexts = []
+
+    def open_(url: str, width: int = 1280, height: int = 800):
+        context = browser.new_context(viewport={"width": width, "height": height})
+        contexts.append(context)
+        page = context.new_page()
+        page.problems = []
+        page.on("console", lambda message: message.type == "error" and page.problems.append(message.text))
+        page.on("pageerror", lambda error: page.problems.append(str(error)))
+        page.goto(url)
+        page.wait_for_selector('#connection[data-state="open"]', timeout=15_000)
+        page.wait_for_function("() => window.backproplab && document.querySelector('.column-controls')")
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def screenshot():
+    """screenshot(page, name) saves docs/screenshots/<name>.png."""
+
+    def save(page, name: str) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+    return save

@@ -1,0 +1,309 @@
+"""The dashboard in a real browser against the real server (see conftest.py)."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+WAIT_MS = 15_000
+
+
+def api(server, path: str, method: str = "GET", body: dict | None = None):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        f"{server.url}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read() or b"null")
+
+
+def run_id(page) -> str:
+    return parse_qs(urlsplit(page.url).query)["run"][0]
+
+
+def step_count(page) -> int:
+    return int(page.inner_text("#step-counter"))
+
+
+def wait_until(predicate, timeout: float = 10.0, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {message}")
+
+
+def pause(page) -> None:
+    if page.get_attribute("#play", "data-running") == "true":
+        page.click("#play")
+    page.wait_for_selector('#play[data-running="false"]')
+
+
+def test_page_loads_without_console_errors(server, open_page, screenshot):
+    page = open_page(f"{server.url}/")
+    page.click("#play")
+    page.wait_for_function(
+        "() => Number(document.getElementById('step-counter').textContent) > 200", timeout=WAIT_MS
+    )
+    pause(page)
+    page.hover("#network-canvas", position={"x": 200, "y": 150})
+    page.wait_for_timeout(300)
+    assert page.problems == []
+    screenshot(page, "dashboard-1280x800")
+
+
+def test_play_advances_step_counter_and_loss_chart(server, open_page):
+    page = open_page(f"{server.url}/")
+    chart = "() => document.querySelector('#chart-loss canvas').toDataURL()"
+    before_image = page.evaluate(chart)
+    page.keyboard.press("Space")
+    page.wait_for_selector('#play[data-running="true"]')
+    first = wait_until(lambda: step_count(page) or None, message="the step counter to move")
+    wait_until(lambda: step_count(page) > first + 50, message="the step counter to keep moving")
+    assert page.evaluate(chart) != before_image, "the loss chart did not change while playing"
+    page.keyboard.press("Space")
+    page.wait_for_selector('#play[data-running="false"]')
+    stopped = step_count(page)
+    page.keyboard.press("s")
+    wait_until(lambda: step_count(page) >= stopped + 1, message="the s key to take one step")
+
+
+def test_changing_lr_mid_run_shows_in_next_frames_without_reset(server, open_page):
+    page = open_page(f"{server.url}/")
+    page.click("#play")
+    wait_until(lambda: step_count(page) > 100, message="training to start")
+    before = step_count(page)
+    page.fill("#field-lr_value", "0.3")
+    page.press("#field-lr_value", "Enter")
+    page.wait_for_function(
+        "() => document.querySelector('.lr-current').textContent.includes('0.3')", timeout=WAIT_MS
+    )
+    after = step_count(page)
+    assert after >= before, "the run was reset"
+    run = api(server, f"/api/runs/{run_id(page)}")
+    assert run["resolved"]["optimizer"]["lr"] == pytest.approx(0.3)
+    assert run["step"] >= before
+    pause(page)
+
+
+def test_switching_optimizer_keeps_the_weights(server, open_page):
+    page = open_page(f"{server.url}/")
+    page.click("#step-epoch")
+    wait_until(lambda: step_count(page) > 0, message="one epoch of steps")
+    identifier = run_id(page)
+    before = api(server, f"/api/runs/{identifier}/params")
+    page.select_option("#field-optimizer", "adam")
+    wait_until(
+        lambda: api(server, f"/api/runs/{identifier}")["config"]["optimizer"]["name"] == "adam",
+        message="the optimizer change",
+    )
+    after = api(server, f"/api/runs/{identifier}/params")
+    assert [layer["W"] for layer in after["layers"]] == [layer["W"] for layer in before["layers"]]
+    assert [layer["b"] for layer in after["layers"]] == [layer["b"] for layer in before["layers"]]
+    page.wait_for_selector("#field-beta1")  # Adam's own hyperparameters are shown
+
+
+def test_editing_a_weight_by_clicking_changes_the_params(server, open_page):
+    page = open_page(f"{server.url}/")
+    identifier = run_id(page)
+    point = page.evaluate(
+        "() => window.backproplab.network.pointOf({kind: 'edge', layer: 1, row: 0, col: 1})"
+    )
+    box = page.locator("#network-canvas").bounding_box()
+    page.mouse.move(box["x"] + point["x"], box["y"] + point["y"])
+    page.wait_for_selector("#network-tooltip:not([hidden])")
+    assert "∂L/∂W" in page.inner_text("#network-tooltip")
+    page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
+    page.fill(".value-editor input", "1.2345")
+    page.press(".value-editor input", "Enter")
+    wait_until(
+        lambda: api(server, f"/api/runs/{identifier}/params")["layers"][1]["W"][0][1] == 1.2345,
+        message="the weight to change",
+    )
+
+    bias = page.evaluate("() => window.backproplab.network.pointOf({kind: 'bias', layer: 0, index: 2})")
+    page.mouse.click(box["x"] + bias["x"], box["y"] + bias["y"])
+    page.fill(".value-editor input", "-0.5")
+    page.press(".value-editor input", "Enter")
+    wait_until(
+        lambda: api(server, f"/api/runs/{identifier}/params")["layers"][0]["b"][2] == -0.5,
+        message="the bias to change",
+    )
+
+
+def test_adding_a_layer_rebuilds_the_drawing(server, open_page):
+    page = open_page(f"{server.url}/")
+    identifier = run_id(page)
+    assert page.locator(".column-controls").count() == 2
+    image = "() => document.getElementById('network-canvas').toDataURL()"
+    before = page.evaluate(image)
+    page.click("#add-layer")
+    page.wait_for_function(
+        "() => document.querySelectorAll('.column-controls').length === 3", timeout=WAIT_MS
+    )
+    assert api(server, f"/api/runs/{identifier}")["config"]["model"]["hidden"] == [4, 2, 2]
+    assert page.evaluate(image) != before
+    page.locator(".column-controls").nth(0).get_by_role("button").first.click()  # + a neuron
+    page.wait_for_function("() => document.querySelector('.neuron-count').textContent.includes('5')")
+    assert api(server, f"/api/runs/{identifier}")["config"]["model"]["hidden"] == [5, 2, 2]
+
+
+def test_url_round_trips_a_configuration(server, open_page):
+    query = (
+        "seed=7&dataset.kind=xor&dataset.noise=0.2&features=x1,x2,x1*x2&model.hidden=3"
+        "&model.activation=relu&optimizer.name=adam&optimizer.lr=0.005&batch_size=16"
+        "&regularization.kind=l2&regularization.rate=0.001"
+    )
+    page = open_page(f"{server.url}/?{query}")
+    first = api(server, f"/api/runs/{run_id(page)}")["config"]
+    assert first["seed"] == 7 and first["dataset"]["kind"] == "xor" and first["dataset"]["noise"] == 0.2
+    assert first["features"] == ["x1", "x2", "x1*x2"] and first["model"]["hidden"] == [3]
+    assert first["optimizer"]["name"] == "adam" and first["optimizer"]["lr"] == 0.005
+    assert first["batch_size"] == 16 and first["regularization"] == {"kind": "l2", "rate": 0.001}
+
+    # The URL the page wrote, without the run id, makes a new run with the same configuration ...
+    params = parse_qs(urlsplit(page.url).query)
+    params.pop("run")
+    link = "&".join(f"{key}={value[0]}" for key, value in params.items())
+    copy = open_page(f"{server.url}/?{link}")
+    assert run_id(copy) != run_id(page)
+    assert api(server, f"/api/runs/{run_id(copy)}")["config"] == first
+    # ... and with the run id reopens the same run.
+    same = open_page(page.url)
+    assert run_id(same) == run_id(page)
+    assert same.input_value("#field-optimizer") == "adam"
+
+
+def test_classroom_link_hides_controls(server, open_page):
+    page = open_page(f"{server.url}/?hide=optimizer,lr,layers")
+    assert not page.is_visible("#field-optimizer")
+    assert not page.is_visible("#field-lr")
+    assert not page.is_visible("#add-layer")
+    assert page.is_visible("#field-batch")
+    assert "hide=optimizer,lr,layers" in page.url
+
+
+def test_reconnects_after_a_server_restart(own_server, open_page):
+    server = own_server
+    page = open_page(f"{server.url}/")
+    identifier = run_id(page)
+    page.click("#step-epoch")
+    wait_until(lambda: step_count(page) > 0, message="a step")
+    steps = step_count(page)
+    server.stop()
+    page.wait_for_selector('#connection[data-state="reconnecting"]', timeout=WAIT_MS)
+    server.start()
+    page.wait_for_selector('#connection[data-state="open"]', timeout=WAIT_MS)
+    assert run_id(page) == identifier
+    assert api(server, f"/api/runs/{identifier}")["step"] == steps
+    assert step_count(page) == steps
+    page.keyboard.press("s")
+    wait_until(lambda: step_count(page) == steps + 1, message="a step after reconnecting")
+
+
+def test_divergent_learning_rate_shows_the_banner(server, open_page, screenshot):
+    page = open_page(
+        f"{server.url}/?dataset.kind=plane&model.hidden=8,8&model.activation=relu&optimizer.lr=50"
+    )
+    page.click("#play")
+    page.wait_for_selector("#diverged-banner:not([hidden])", timeout=WAIT_MS)
+    assert "learning rate" in page.inner_text("#diverged-banner")
+    screenshot(page, "diverged-banner")
+    page.click("#diverged-fix")
+    page.wait_for_selector("#diverged-banner", state="hidden", timeout=WAIT_MS)
+    assert api(server, f"/api/runs/{run_id(page)}")["config"]["optimizer"]["lr"] == 5
+
+
+def test_language_switches_to_chinese_and_stays_in_the_url(server, open_page):
+    page = open_page(f"{server.url}/")
+    assert page.inner_text(".topbar h1") == "Backprop Lab"
+    page.select_option("#language", "zh")
+    page.wait_for_function("() => document.querySelector('.topbar h1').textContent === '反向传播实验室'")
+    assert "lang=zh" in page.url
+    assert page.inner_text("#data-title") == "数据"
+    page.reload()
+    page.wait_for_selector('#connection[data-state="open"]')
+    assert page.inner_text("#controls-title") == "训练"
+    assert page.problems == []
+
+
+def test_screenshots_of_main_states(server, open_page, screenshot):
+    page = open_page(
+        f"{server.url}/?lang=zh&dataset.kind=spiral&dataset.classes=3&dataset.noise=0.1&model.hidden=8,8,6"
+        "&model.activation=relu&optimizer.name=adam&optimizer.lr=0.01",
+        1920,
+        1080,
+    )
+    page.click("#play")
+    wait_until(lambda: step_count(page) > 3000, timeout=30, message="training")
+    pause(page)
+    page.check("#show-test")
+    screenshot(page, "spiral-zh-1920x1080")
+
+    page = open_page(f"{server.url}/?dataset.kind=xor&model.hidden=6,4&features=x1,x2,x1*x2")
+    page.click("#play")
+    wait_until(lambda: step_count(page) > 1500, message="training")
+    pause(page)
+    page.check("#show-gradients")
+    point = page.evaluate(
+        "() => window.backproplab.network.pointOf({kind: 'edge', layer: 0, row: 2, col: 1})"
+    )
+    box = page.locator("#network-canvas").bounding_box()
+    page.mouse.move(box["x"] + point["x"], box["y"] + point["y"])
+    page.wait_for_selector("#network-tooltip:not([hidden])")
+    screenshot(page, "gradients-and-tooltip")
+
+    page = open_page(f"{server.url}/?dataset.kind=sine&model.hidden=8,8&features=x1,x2,sin(x1),sin(x2)")
+    page.click("#play")
+    wait_until(lambda: step_count(page) > 1500, message="training")
+    pause(page)
+    page.click('[data-help="network"]')
+    screenshot(page, "regression-with-help")
+    assert page.problems == []
+
+
+def test_clicking_the_output_adds_points_of_either_class(server, open_page):
+    page = open_page(f"{server.url}/?dataset.kind=moons&dataset.samples=100")
+    page.check("#edit-points")
+    canvas = page.locator("#output-canvas")
+    canvas.click(position={"x": 40, "y": 40})
+    canvas.click(position={"x": 60, "y": 40}, modifiers=["Shift"])
+    identifier = run_id(page)
+    wait_until(
+        lambda: api(server, f"/api/runs/{identifier}")["config"]["dataset"]["kind"] == "custom",
+        message="the data to become custom",
+    )
+    points = wait_until(
+        lambda: (lambda p: p if len(p["train"]["y"]) + len(p["test"]["y"]) == 102 else None)(
+            api(server, f"/api/runs/{identifier}/points")
+        ),
+        message="two more points",
+    )
+    labels = points["train"]["y"] + points["test"]["y"]
+    assert labels.count(0) == 51 and labels.count(1) == 51
+
+
+def test_csv_with_three_inputs_shows_a_confusion_matrix(server, open_page, tmp_path):
+    rows = ["a,b,c,label"] + [
+        f"{k + 0.1 * i % 3},{k - 0.2},{0.3 * i % 5},{k}" for i in range(60) for k in (0, 1, 2)
+    ]
+    good = tmp_path / "three.csv"
+    good.write_text("\n".join(rows) + "\n")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b,label\n1,2,0\n3,x,1\n")
+    page = open_page(f"{server.url}/")
+    page.set_input_files("#csv-upload", str(bad))
+    page.wait_for_selector(".toast.error")
+    assert "Line 3" in page.inner_text(".toast.error")
+    page.set_input_files("#csv-upload", str(good))
+    page.wait_for_selector("#output-message:not([hidden])", timeout=WAIT_MS)
+    assert "3 inputs" in page.inner_text("#output-message")
+    page.click("#step-epoch")
+    page.wait_for_selector("#confusion:not([hidden])", timeout=WAIT_MS)
+    assert page.locator("#confusion td").count() == 9

@@ -1,0 +1,191 @@
+"""The landscape page (landscape.html) in a real browser against the real server (fixtures: conftest.py).
+
+The optimizer race renders paths that move and takes its start from a click; the network panel shows a
+contour of the run's loss slice with the training path on it, and the path keeps moving while it trains.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+
+import pytest
+
+WAIT_MS = 15_000
+# The plot's margins in frontend/src/landscape/contour.js (left, right, top, bottom), in CSS pixels.
+MARGIN = (42, 10, 8, 28)
+
+
+def api(server, path: str, method: str = "GET", body: dict | None = None):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        f"{server.url}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read() or b"null")
+
+
+def wait_until(predicate, timeout: float = 10.0, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {message}")
+
+
+@pytest.fixture
+def open_landscape(browser):
+    """open_landscape(url) -> page at 1400×900; page.problems collects console errors and page errors."""
+    contexts = []
+
+    def open_(url: str):
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        page.problems = []
+        page.on("console", lambda message: message.type == "error" and page.problems.append(message.text))
+        page.on("pageerror", lambda error: page.problems.append(str(error)))
+        page.goto(url)
+        page.wait_for_selector("#race-panel[data-race-id]", timeout=WAIT_MS)
+        page.wait_for_selector("#race-table tbody tr", timeout=WAIT_MS)
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+def canvas_digest(page, selector: str) -> str:
+    return page.eval_on_selector(selector, "canvas => canvas.toDataURL()")
+
+
+def distinct_colours(page, selector: str) -> int:
+    """How many distinct colours a canvas shows (a blank or flat plot has one or two)."""
+    return page.eval_on_selector(
+        selector,
+        """canvas => {
+          const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+          const seen = new Set();
+          for (let i = 0; i < data.length; i += 4 * 97) seen.add(data[i] << 16 | data[i + 1] << 8 | data[i + 2]);
+          return seen.size;
+        }""",
+    )
+
+
+def test_race_paths_move_and_a_click_sets_the_start(server, open_landscape, screenshot):
+    run = api(server, "/api/runs", "POST", {"dataset": {"kind": "xor"}, "model": {"hidden": [6]}})
+    api(server, f"/api/runs/{run['id']}/step", "POST", {"steps": 400})
+    page = open_landscape(f"{server.url}/landscape.html?run={run['id']}")  # both panels in the screenshot
+    race_id = page.get_attribute("#race-panel", "data-race-id")
+    assert page.locator("#race-table tbody tr").count() == 3
+    assert distinct_colours(page, "#race-canvas") > 20  # filled contour bands
+
+    page.click("#race-play")
+    wait_until(lambda: int(page.get_attribute("#race-panel", "data-steps")) > 30, message="racers to move")
+    before = (canvas_digest(page, "#race-canvas"), api(server, f"/api/races/{race_id}")["racers"])
+    wait_until(
+        lambda: api(server, f"/api/races/{race_id}")["racers"][0]["steps"] > before[1][0]["steps"] + 30
+    )
+    page.wait_for_timeout(200)
+    after = (canvas_digest(page, "#race-canvas"), api(server, f"/api/races/{race_id}")["racers"])
+    assert after[0] != before[0], "the drawing did not change while the race played"
+    assert all(a["position"] != b["position"] for a, b in zip(after[1], before[1], strict=True))
+    assert all(len(racer["path"]) > 30 for racer in after[1])
+    page.wait_for_selector("#net-panel[data-path-points]", timeout=WAIT_MS)
+    screenshot(page, "landscape_race")
+
+    page.click("#race-play")  # pause
+    wait_until(lambda: not api(server, f"/api/races/{race_id}")["playing"], message="the race to pause")
+    box = page.locator("#race-canvas").bounding_box()
+    left, right, top, bottom = MARGIN
+    # Rosenbrock's plot spans x ∈ [−2, 2], y ∈ [−1, 3]; click where (0.5, 2) is drawn.
+    x = box["x"] + left + (0.5 + 2) / 4 * (box["width"] - left - right)
+    y = box["y"] + top + (3 - 2) / 4 * (box["height"] - top - bottom)
+    page.mouse.click(x, y)
+    race = wait_until(
+        lambda: (race := api(server, f"/api/races/{race_id}"))["start"][0] != -1.2 and race,
+        message="the start to move",
+    )
+    assert race["start"] == pytest.approx([0.5, 2.0], abs=0.03)
+    assert all(racer["steps"] == 0 and racer["position"] == race["start"] for racer in race["racers"])
+
+    page.fill(".racer-lr >> nth=2", "0.2")
+    page.press(".racer-lr >> nth=2", "Enter")
+    wait_until(
+        lambda: api(server, f"/api/races/{race_id}")["racers"][2]["hyper"]["lr"] == 0.2, message="live lr"
+    )
+    assert page.problems == []
+
+
+def test_changing_the_function_and_racers_starts_a_new_race(server, open_landscape):
+    page = open_landscape(f"{server.url}/landscape.html")
+    first = page.get_attribute("#race-panel", "data-race-id")
+    page.select_option("#race-function", "quadratic_bowl")
+    wait_until(lambda: page.get_attribute("#race-panel", "data-race-id") != first, message="a new race")
+    assert "κ" in page.inner_text("#race-formula")
+    assert page.is_visible("#race-condition")
+    page.click(".add-racer")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#race-table tbody tr').length === 4", timeout=WAIT_MS
+    )
+    race = api(server, f"/api/races/{page.get_attribute('#race-panel', 'data-race-id')}")
+    assert race["function"] == "quadratic_bowl" and [r["optimizer"] for r in race["racers"]][-1] == "rmsprop"
+    with pytest.raises(urllib.error.HTTPError):
+        api(server, f"/api/races/{first}")  # the old race was deleted
+    assert page.problems == []
+
+
+def test_network_landscape_shows_a_contour_with_the_moving_path(server, open_landscape, screenshot):
+    run = api(server, "/api/runs", "POST", {"dataset": {"kind": "circle"}, "model": {"hidden": [8, 8]}})
+    api(server, f"/api/runs/{run['id']}/step", "POST", {"steps": 300})
+    page = open_landscape(f"{server.url}/landscape.html?run={run['id']}")
+    page.wait_for_selector("#net-panel[data-path-points]", timeout=WAIT_MS)
+    page.wait_for_function(
+        "() => document.querySelector('#line-note').textContent.length > 0", timeout=WAIT_MS
+    )
+    assert distinct_colours(page, "#net-canvas") > 20 and distinct_colours(page, "#line-canvas") > 3
+    assert "41×41" in page.inner_text("#net-summary")
+
+    page.select_option("#net-directions", "pca")
+    page.wait_for_function(
+        "() => document.querySelector('#net-summary').textContent.includes('300')", timeout=WAIT_MS
+    )
+    page.wait_for_selector("#net-panel[data-computing='false']", timeout=WAIT_MS)
+    points = int(page.get_attribute("#net-panel", "data-path-points"))
+    assert points >= 3
+    page.click("#net-play")
+    wait_until(
+        lambda: int(page.get_attribute("#net-panel", "data-path-points")) > points + 3,
+        message="the projected path to grow while training",
+    )
+    page.click("#net-play")
+    wait_until(lambda: api(server, f"/api/runs/{run['id']}")["status"] == "paused", message="pause")
+    page.click("#net-compute")
+    page.wait_for_selector("#net-panel[data-computing='false']", timeout=WAIT_MS)
+    screenshot(page, "landscape_network")
+    assert page.problems == []
+
+
+def test_dashboard_link_and_chinese_labels(server, browser, screenshot):
+    run = api(server, "/api/runs", "POST", {})
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        page = context.new_page()
+        problems = []
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.goto(f"{server.url}/index.html?run={run['id']}")
+        page.wait_for_selector("#landscape-link", timeout=WAIT_MS)
+        page.click("#landscape-link")
+        page.wait_for_url(f"**/landscape.html?run={run['id']}*", timeout=WAIT_MS)
+        page.wait_for_selector("#net-panel[data-path-points]", timeout=WAIT_MS)
+        page.select_option("#language", "zh")
+        page.wait_for_function("() => document.querySelector('#race-title').textContent === '优化器竞赛'")
+        page.wait_for_selector("#race-table tbody tr", timeout=WAIT_MS)
+        assert "运行中" in page.inner_text("#race-table")
+        screenshot(page, "landscape_zh")
+        assert problems == []
+    finally:
+        context.close()

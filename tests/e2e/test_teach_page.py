@@ -1,0 +1,219 @@
+"""The teaching page in a real browser: the step-through's numbers on screen are the API's, and every view
+draws (gradient check verdicts, health charts, a live optimizer race, a learning-rate sweep).
+
+Screenshots of each view go to docs/screenshots/teach_*.png. Uses tests/e2e/conftest.py's server, browser
+and screenshot fixtures (and its skip when chromium is missing, unless CI is set).
+"""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+RUN_CONFIG = {
+    "seed": 3,
+    "dataset": {"kind": "circle", "samples": 200, "noise": 0.1},
+    "model": {"hidden": [3, 2]},
+}
+NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?$")
+
+
+@pytest.fixture
+def page(browser):
+    """A 1280×800 page; ``page.problems`` collects console errors and uncaught exceptions."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.problems = []
+    page.on("console", lambda message: message.type == "error" and page.problems.append(message.text))
+    page.on("pageerror", lambda error: page.problems.append(str(error)))
+    yield page
+    context.close()
+
+
+def _run(server, steps=20, config=None) -> str:
+    run_id = httpx.post(f"{server.url}/api/runs", json=config or RUN_CONFIG).json()["id"]
+    httpx.post(f"{server.url}/api/runs/{run_id}/step", json={"steps": steps})
+    return run_id
+
+
+def _open(page, server, run_id, view):
+    page.goto(f"{server.url}/teach.html?run={run_id}&view={view}")
+    page.wait_for_selector(f"#view-{view}:not([hidden])")
+
+
+def _shown(page, selector) -> float:
+    """The number at the end of an element's text (formatted to 4 significant digits on screen)."""
+    text = page.locator(selector).text_content().strip()
+    match = NUMBER.search(text)
+    assert match, f"no number at the end of {text!r} ({selector})"
+    return float(match.group())
+
+
+def _details(page) -> str:
+    """The stage's explanation list, with runs of spaces collapsed as the browser renders them."""
+    return " ".join(page.locator("#stage-details").inner_text().split())
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _close(shown: float, exact: float):
+    assert shown == pytest.approx(exact, rel=2e-3, abs=1e-9), (shown, exact)
+
+
+def _check_stage(page, stage, sample=0):
+    if stage["kind"] == "forward":
+        for neuron in stage["neurons"]:
+            node = f'[data-node="{neuron["id"]}"]'
+            _close(_shown(page, f"{node} .z"), neuron["z"][sample])
+            _close(_shown(page, f"{node} .a"), neuron["a"][sample])
+            assert float(page.get_attribute(f"{node} .z", "data-value")) == neuron["z"][sample]
+    elif stage["kind"] == "loss":
+        _close(_shown(page, '[data-node="loss"] .loss-value'), stage["total"])
+    elif stage["kind"] == "backward":
+        for neuron in stage["neurons"]:
+            node = f'[data-node="{neuron["id"]}"]'
+            _close(_shown(page, f"{node} .gz"), neuron["grad_z"][sample])
+            if neuron["local"] is not None:  # upstream × local = product, with the engine's numbers
+                chain = page.locator(f"{node} .chain")
+                assert float(chain.get_attribute("data-upstream")) == neuron["upstream"][sample]
+                assert float(chain.get_attribute("data-local")) == neuron["local"][sample]
+        for weight in stage["weights"][:3]:
+            assert _squash(weight["chain"]) in _details(page)
+    else:
+        details = _details(page)
+        assert _squash(stage["rule"]) in details and _squash(stage["parameters"][0]["formula"]) in details
+
+
+def test_step_through_walks_forward_and_back_with_the_api_numbers(page, server, screenshot):
+    run_id = _run(server)
+    trace = httpx.get(f"{server.url}/api/runs/{run_id}/stepthrough", params={"sample": 0, "batch": 1}).json()
+    _open(page, server, run_id, "step")
+    page.wait_for_selector('#stage-label[data-stage-index="0"]')
+    stages = trace["stages"]
+    for index, stage in enumerate(stages, start=1):
+        page.click("#step-forward")
+        page.wait_for_selector(f'#stage-label[data-stage-index="{index}"]')
+        assert page.get_attribute("#stage-label", "data-stage-kind") == stage["kind"]
+        _check_stage(page, stage)
+        if stage["kind"] == "backward" and stage["layer"] == len(trace["sizes"]) - 2:
+            screenshot(page, "teach_step")
+    assert page.is_disabled("#step-forward")
+    for index in range(len(stages) - 1, -1, -1):
+        page.click("#step-back")
+        page.wait_for_selector(f'#stage-label[data-stage-index="{index}"]')
+        if index:
+            _check_stage(page, stages[index - 1])
+    assert page.locator('[data-node="0-0"] .gz').text_content() == ""  # nothing computed before Forward
+    assert page.is_disabled("#step-back")
+    assert page.problems == []
+
+
+def test_textbook_expression_graph_gives_the_chain_rule(page, server, screenshot):
+    _open(page, server, _run(server, steps=1), "step")
+    page.wait_for_selector('#stage-label[data-stage-index="0"]')
+    page.select_option("#step-source", "expression")
+    page.wait_for_selector('#stage-label[data-stage-kind="expression"]')
+    for _ in range(9):
+        page.click("#step-forward")
+    page.wait_for_selector('#stage-label[data-stage-index="9"]')
+    grads = {name: _shown(page, f'[data-node="{name}"] .grad') for name in "abc"}
+    assert grads == {"a": 3.0, "b": 6.0, "c": 9.0}  # a, b, c = 5, 3, 2: dJ/da = 3, dJ/db = 3c, dJ/dc = 3b
+    assert _shown(page, '[data-node="J"] .value') == 33.0
+    screenshot(page, "teach_expression")
+    assert page.problems == []
+
+
+def test_gradient_check_table_shows_verdicts(page, server, screenshot):
+    run_id = _run(server)
+    _open(page, server, run_id, "gradcheck")
+    page.wait_for_selector("#gc-table .layer-row")
+    verdicts = page.locator("#gc-table .layer-row").evaluate_all("rows => rows.map(r => r.dataset.verdict)")
+    assert verdicts == ["ok", "ok", "ok"]
+    assert page.locator("#gc-overall [data-verdict]").get_attribute("data-verdict") == "ok"
+    assert page.locator("#gc-table .param-row").count() == 2 * 3 + 3 + 3 * 2 + 2 + 2 * 1 + 1
+    page.wait_for_selector("#gc-sweep .uplot canvas")
+    screenshot(page, "teach_gradcheck")
+    page.click('[data-help="teach_gradcheck"]')  # the view's "?" explains it for a student
+    assert "2h" in page.locator("#help-popover:not([hidden]) #help-text").inner_text()
+    assert page.problems == []
+
+
+def _canvas_ink(page, selector) -> int:
+    """How many pixels of a canvas are not transparent."""
+    return page.locator(selector).evaluate(
+        "c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+        " let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n; }"
+    )
+
+
+def test_health_view_draws_the_vanishing_preset(page, server, screenshot):
+    _open(page, server, _run(server), "health")
+    page.wait_for_selector("#health-histograms canvas")
+    page.click('[data-preset="vanishing"]')
+    page.wait_for_function("() => document.querySelectorAll('#health-histograms canvas').length === 7")
+    page.wait_for_selector("#health-summary strong.warn")  # the vanishing-gradient warning
+    for layer in (0, 6):
+        assert _canvas_ink(page, f'#health-histograms canvas[data-layer="{layer}"]') > 500
+    assert page.locator("#view-health .uplot").count() == 4
+    screenshot(page, "teach_health")
+    page.click('[data-preset="fixed"]')
+    page.wait_for_function("() => !document.querySelector('#health-summary strong.warn')")
+    assert page.problems == []
+
+
+def test_comparison_runs_advance_side_by_side(page, server, screenshot):
+    _open(page, server, _run(server, steps=1), "race")
+    page.click("#race-start")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.race-card')].filter(c => Number(c.dataset.step) > 50).length >= 2",
+        timeout=20_000,
+    )
+    steps = page.locator(".race-card").evaluate_all("cards => cards.map(c => Number(c.dataset.step))")
+    page.wait_for_function(
+        "before => [...document.querySelectorAll('.race-card')].every((c, i) => Number(c.dataset.step) > before[i])",
+        arg=steps,
+        timeout=20_000,
+    )
+    first = page.locator(".race-card").first
+    run_id = first.get_attribute("data-run")
+    first.locator(".racer-live-lr").fill("0.5")
+    first.locator(".racer-live-lr").dispatch_event("change")
+    page.wait_for_function(
+        "id => fetch(`/api/runs/${id}`).then(r => r.json()).then(run => run.config.optimizer.lr === 0.5)",
+        arg=run_id,
+    )
+    assert _canvas_ink(page, ".race-card:first-child canvas.boundary") > 1000
+    page.wait_for_timeout(600)
+    screenshot(page, "teach_race")
+    page.click("#race-play")  # pause: the runs stay on the server for the rest of the module
+    assert page.problems == []
+
+
+def test_learning_rate_sweep_colours_by_status(page, server, screenshot):
+    _open(page, server, _run(server, steps=1), "sweep")
+    page.fill("#sweep-min", "0.000001")
+    page.fill("#sweep-max", "1000")
+    page.fill("#sweep-count", "4")
+    page.click("#sweep-run")
+    page.wait_for_selector("#sweep-table tr[data-status]", timeout=30_000)
+    statuses = page.locator("#sweep-table tr[data-status]").evaluate_all(
+        "rows => rows.map(r => r.dataset.status)"
+    )
+    assert statuses[0] == "stalled" and statuses[-1] == "diverged"
+    screenshot(page, "teach_sweep")
+    assert page.problems == []
+
+
+def test_chinese_labels(page, server, screenshot):
+    _open(page, server, _run(server), "step")
+    page.select_option("#language", "zh")
+    assert page.locator('[data-view="step"]').inner_text() == "逐步反向传播"
+    page.wait_for_selector('#stage-label[data-stage-index="0"]')
+    page.click("#step-forward")
+    assert "第 2 阶段" in page.locator("#stage-label").inner_text()
+    assert "lang=zh" in page.url
+    assert page.problems == []

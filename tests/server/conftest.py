@@ -1,0 +1,99 @@
+"""Fixtures: an in-process TestClient app and real servers (``python -m backproplab`` on a free port)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from backproplab.server.app import create_app
+from backproplab.server.settings import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ServerProcess:
+    """A real ``backproplab serve`` subprocess with its own data directory."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None):
+        self.data_dir = data_dir
+        self.env = {**os.environ, **(env or {})}
+        self.port = 0
+        self.process: subprocess.Popen | None = None
+        self.log = data_dir / "server.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def start(self) -> ServerProcess:
+        self.port = free_port()
+        command = [sys.executable, "-m", "backproplab", "serve", "--port", str(self.port)]
+        command += ["--data-dir", str(self.data_dir)]
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
+            try:
+                if httpx.get(self.url + "/api/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError("server did not start")
+
+    def stop(self) -> None:
+        """Graceful stop (SIGTERM: the lifespan checkpoints every run)."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=20)
+
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def client(tmp_path):
+    with TestClient(create_app(Settings(data_dir=tmp_path))) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    process = ServerProcess(tmp_path_factory.mktemp("server")).start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def make_server(tmp_path):
+    """Start servers on demand (same data directory unless given); all are stopped at the end."""
+    started: list[ServerProcess] = []
+
+    def start(data_dir: Path | None = None, env: dict[str, str] | None = None) -> ServerProcess:
+        process = ServerProcess(data_dir or tmp_path, env).start()
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.kill()

@@ -1,0 +1,75 @@
+"""Runs survive restarts (graceful and kill -9) exactly, and a corrupt database never stops the server."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from backproplab.engine.config import RunConfig
+from backproplab.engine.run import Run
+from backproplab.server.store import DB_NAME
+
+CONFIG = {"seed": 7, "dataset": {"kind": "spiral", "classes": 3}, "optimizer": {"name": "adam", "lr": 0.01}}
+
+
+def reference_params(*step_counts: int) -> dict:
+    """Params of an uninterrupted in-process run stepped by each count in turn."""
+    run = Run(RunConfig.model_validate(CONFIG))
+    for count in step_counts:
+        run.step(count)
+    return run.params()
+
+
+def test_graceful_restart_restores_runs_exactly(make_server, tmp_path):
+    first = make_server()
+    run_id = httpx.post(first.url + "/api/runs", json=CONFIG).json()["id"]
+    httpx.post(f"{first.url}/api/runs/{run_id}/step", json={"steps": 37})
+    httpx.post(f"{first.url}/api/runs/{run_id}/play")
+    time.sleep(0.3)
+    stepped = httpx.post(f"{first.url}/api/runs/{run_id}/pause").json()["step"]
+    params = httpx.get(f"{first.url}/api/runs/{run_id}/params").json()
+    history = httpx.get(f"{first.url}/api/runs/{run_id}/history").json()
+    first.stop()
+
+    second = make_server(tmp_path)
+    restored = httpx.get(f"{second.url}/api/runs/{run_id}").json()
+    assert restored["status"] == "paused" and restored["step"] == stepped
+    assert httpx.get(f"{second.url}/api/runs/{run_id}/params").json() == params
+    assert httpx.get(f"{second.url}/api/runs/{run_id}/history").json() == history
+    assert params == reference_params(stepped)
+    httpx.post(f"{second.url}/api/runs/{run_id}/step", json={"steps": 50})
+    assert httpx.get(f"{second.url}/api/runs/{run_id}/params").json() == reference_params(stepped, 50)
+
+
+def test_running_runs_come_back_paused_after_kill_9(make_server, tmp_path):
+    first = make_server(env={"BACKPROPLAB_CHECKPOINT_INTERVAL": "0.5"})
+    stepped_id = httpx.post(first.url + "/api/runs", json=CONFIG).json()["id"]
+    httpx.post(f"{first.url}/api/runs/{stepped_id}/step", json={"steps": 40})
+    running_id = httpx.post(first.url + "/api/runs", json=CONFIG).json()["id"]
+    httpx.post(f"{first.url}/api/runs/{running_id}/play")
+    time.sleep(1.5)
+    first.kill()
+
+    second = make_server(tmp_path)
+    runs = {run["id"]: run for run in httpx.get(second.url + "/api/runs").json()}
+    assert set(runs) == {stepped_id, running_id}
+    assert {run["status"] for run in runs.values()} == {"paused"}
+    assert runs[stepped_id]["step"] == 40
+    assert httpx.get(f"{second.url}/api/runs/{stepped_id}/params").json() == reference_params(40)
+    checkpointed = runs[running_id]["step"]
+    assert checkpointed > 0, "a running run checkpoints every few seconds"
+    httpx.post(f"{second.url}/api/runs/{running_id}/step", json={"steps": 10})
+    assert httpx.get(f"{second.url}/api/runs/{running_id}/params").json() == reference_params(
+        checkpointed, 10
+    )
+
+
+def test_corrupt_database_is_moved_aside(make_server, tmp_path):
+    (tmp_path / DB_NAME).write_bytes(b"this is not a database" * 100)
+    server = make_server(tmp_path)
+    assert httpx.get(server.url + "/api/runs").json() == []
+    assert httpx.post(server.url + "/api/runs", json={}).status_code == 201
+    aside = list(tmp_path.glob(f"{DB_NAME}.corrupt-*"))
+    assert len(aside) == 1 and aside[0].read_bytes().startswith(b"this is not a database")
+    assert "moved it to" in server.log.read_text()

@@ -1,0 +1,78 @@
+"""Settings from the environment, idle pausing, the Origin rule, and serving the dashboard."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from fastapi.testclient import TestClient
+
+from backproplab.server import static
+from backproplab.server.app import create_app
+from backproplab.server.routes_ws import origin_allowed
+from backproplab.server.settings import Settings
+
+
+def test_settings_from_env(tmp_path):
+    environ = {
+        "BACKPROPLAB_PORT": "9001",
+        "BACKPROPLAB_DATA_DIR": str(tmp_path),
+        "BACKPROPLAB_ALLOWED_ORIGINS": "http://a.example, https://b.example",
+        "BACKPROPLAB_IDLE_TIMEOUT": "2.5",
+    }
+    settings = Settings.from_env(environ, host="0.0.0.0")
+    assert settings.port == 9001 and settings.host == "0.0.0.0" and settings.data_dir == tmp_path
+    assert settings.allowed_origins == ("http://a.example", "https://b.example")
+    assert settings.idle_timeout == 2.5
+    assert Settings.from_env({}).data_dir == Path.home() / ".backproplab"
+
+
+def fake_socket(origin, host="127.0.0.1:8000", scheme="ws"):
+    headers = {"host": host} | ({"origin": origin} if origin else {})
+    return SimpleNamespace(headers=headers, url=SimpleNamespace(scheme=scheme))
+
+
+@pytest.mark.parametrize(
+    ("origin", "host", "allowed", "expected"),
+    [
+        (None, "127.0.0.1:8000", (), True),
+        ("http://127.0.0.1:8000", "127.0.0.1:8000", (), True),
+        ("http://localhost", "localhost", (), True),
+        ("https://lab.example", "lab.example:443", (), True),
+        ("http://127.0.0.1:9999", "127.0.0.1:8000", (), False),
+        ("http://evil.example", "127.0.0.1:8000", (), False),
+        ("null", "127.0.0.1:8000", (), False),
+        ("http://good.example", "127.0.0.1:8000", ("http://good.example",), True),
+        ("http://any.example", "127.0.0.1:8000", ("*",), True),
+    ],
+)
+def test_origin_rule(origin, host, allowed, expected, tmp_path):
+    settings = Settings(data_dir=tmp_path, allowed_origins=allowed)
+    assert origin_allowed(fake_socket(origin, host), settings) is expected
+
+
+def test_idle_runs_are_paused(tmp_path):
+    with TestClient(create_app(Settings(data_dir=tmp_path, idle_timeout=0.3))) as client:
+        run_id = client.post("/api/runs", json={}).json()["id"]
+        assert client.post(f"/api/runs/{run_id}/play").json()["status"] == "running"
+        time.sleep(1.5)
+        assert client.get(f"/api/runs/{run_id}").json()["status"] == "paused"
+
+
+def test_serves_the_dashboard(tmp_path, monkeypatch):
+    site = tmp_path / "frontend"
+    (site / "vendor").mkdir(parents=True)
+    (site / "index.html").write_text("<!doctype html><title>lab</title>")
+    (site / "vendor" / "lib.js").write_text("export {};")
+    monkeypatch.setattr(static, "REPO_FRONTEND", site)
+    monkeypatch.setattr(static.resources, "files", lambda package: tmp_path / "not-installed")
+    with TestClient(create_app(Settings(data_dir=tmp_path))) as client:
+        page = client.get("/")
+        assert page.status_code == 200 and "<title>lab</title>" in page.text
+        assert page.headers["cache-control"] == "no-cache"
+        assert "default-src 'self'" in page.headers["content-security-policy"]
+        assert client.get("/vendor/lib.js").headers["cache-control"].startswith("public")
+        assert client.get("/api/health").json() == {"status": "ok"}
+        assert client.get("/../../etc/passwd").status_code == 404
