@@ -21,6 +21,7 @@ one-thread row shows the batched time without that.
 from __future__ import annotations
 
 import copy
+import os
 import time
 
 import numpy as np
@@ -91,7 +92,8 @@ def main() -> None:
     )
 
     print(f"2-8-8-1 tanh, bce, {ROWS} points, filter-normalised directions, span ±{SPAN}, ", end="")
-    print(f"up to {min(landscape.MAX_WORKERS, landscape.available_cpus())} threads\n")
+    print(f"up to {min(landscape.MAX_WORKERS, landscape.available_cpus())} threads; ", end="")
+    print("load average {:.1f} {:.1f} {:.1f}\n".format(*os.getloadavg()))
     print("| measurement | time (ms) | vs batched | target |")
     print("| --- | ---: | ---: | --- |")
     print(f"| 51×51 batched `loss_slice` | {batched * 1e3:.1f} | 1× | < 100 ms |")

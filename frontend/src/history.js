@@ -11,6 +11,7 @@ export class MetricHistory {
   }
 
   clear() {
+    this.generation = (this.generation ?? 0) + 1; // changes whenever existing rows change
     this.length = 0;
     this.columns = Object.fromEntries(SCALAR_COLUMNS.map((name) => [name, new Float64Array(1024)]));
     this.gradNorm = [];
@@ -82,6 +83,7 @@ export class MetricHistory {
     for (const name of SCALAR_COLUMNS) compact(this.columns[name]);
     this.gradNorm.forEach(compact);
     this.length = keep.length;
+    this.generation++;
   }
 
   column(name) {

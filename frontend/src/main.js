@@ -229,10 +229,10 @@ function hideClassroomControls() {
 function bindKeyboard() {
   document.addEventListener("keydown", (event) => {
     if (isTyping(event.target) || event.ctrlKey || event.metaKey || event.altKey) return;
-    if (event.key === " " && !(event.target instanceof HTMLButtonElement)) {
+    if (event.key === " " && !(event.target instanceof HTMLButtonElement) && !app.hidden.includes("play")) {
       event.preventDefault();
       app.togglePlay();
-    } else if (event.key === "s" || event.key === "S") {
+    } else if ((event.key === "s" || event.key === "S") && !app.hidden.includes("step")) {
       app.send({ type: "step", steps: 1 });
     }
   });

@@ -263,8 +263,10 @@ def test_screenshots_of_main_states(server, open_page, screenshot):
     page.click("#play")
     wait_until(lambda: step_count(page) > 1500, message="training")
     pause(page)
+    screenshot(page, "regression-sine")
     page.click('[data-help="network"]')
-    screenshot(page, "regression-with-help")
+    page.wait_for_selector("#help-popover:not([hidden])")
+    screenshot(page, "help-network")
     assert page.problems == []
 
 

@@ -17,7 +17,7 @@ import logging
 from collections import deque
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, WebSocket
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import TypeAdapter, ValidationError
 from starlette.responses import JSONResponse
 
@@ -102,8 +102,11 @@ async def stream(websocket: WebSocket, run_id: str) -> None:
         for task in pending:
             task.cancel()
         for task in done:
-            if not task.cancelled() and isinstance(task.exception(), TimeoutError):
+            error = None if task.cancelled() else task.exception()
+            if isinstance(error, TimeoutError):
                 log.info("dropped a WebSocket client of run %s: it stopped reading", slot.id)
+            elif error is not None and not isinstance(error, WebSocketDisconnect | OSError):
+                log.warning("WebSocket of run %s ended: %r", slot.id, error)
     finally:
         for task in tasks:
             task.cancel()

@@ -38,8 +38,7 @@ class Settings:
     idle_timeout: float = 900.0
     checkpoint_interval: float = 5.0
     # Streaming.
-    default_fps: int = 30
-    max_fps: int = 60
+    default_fps: int = 30  # a client may ask for 1 to 60 (the protocol's bound)
     frame_metrics_cap: int = 2_000
     state_history_points: int = 5_000
     send_timeout: float = 30.0

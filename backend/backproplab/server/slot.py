@@ -45,15 +45,18 @@ class Slot:
         self.on_publish: Callable[[Slot], None] | None = None  # wakes the watchers' tasks (thread-safe)
         self._lock = threading.Lock()
         self.waiting = 0  # threads queued for the lock; the trainer steps aside for them
+        self._waiting_lock = threading.Lock()
 
     @contextmanager
     def locked(self) -> Iterator[Run]:
         """Hold the run's lock (the engine Run is not thread-safe)."""
-        self.waiting += 1
+        with self._waiting_lock:  # NOTE: `+=` on an attribute is not atomic across threads
+            self.waiting += 1
         try:
             self._lock.acquire()
         finally:
-            self.waiting -= 1
+            with self._waiting_lock:
+                self.waiting -= 1
         try:
             yield self.run
         finally:

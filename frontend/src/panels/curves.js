@@ -6,7 +6,7 @@ import { t } from "../i18n/index.js";
 import { saveBlob } from "../dom.js";
 import { layerColor } from "../colors.js";
 import { bucketEnds, sampleColumn } from "../history.js";
-import { debiasedEma } from "../smoothing.js";
+import { RunningEma } from "../smoothing.js";
 
 const MAX_POINTS = 1200;
 const TRAIN = "#1565c0";
@@ -34,7 +34,9 @@ export function createCurves(app) {
   let layerCount = 0;
   let zoomed = false;
   let syncing = false;
-  let sized = false; // the charts fit their boxes (checked again after a build, resize or first data)
+  let sized = false;
+  const smoothers = new Map(); // column → its running EMA, valid while the history's generation holds
+  let smoothedGeneration = -1; // the charts fit their boxes (checked again after a build, resize or first data)
 
   function axisLabel() {
     return t(controls.xAxis.value === "epoch" ? "curves.epoch" : "curves.step");
@@ -132,17 +134,27 @@ export function createCurves(app) {
     const { ends, stride } = bucketEnds(history.length, MAX_POINTS);
     const x = xValues(history, ends, stride);
     const weight = Number(controls.smoothing.value);
+    const smooth = (key, column) => {
+      let ema = smoothers.get(key);
+      if (!ema || ema.weight !== weight || smoothedGeneration !== history.generation) {
+        if (smoothedGeneration !== history.generation) smoothers.clear();
+        smoothedGeneration = history.generation;
+        ema = new RunningEma(weight);
+        smoothers.set(key, ema);
+      }
+      return ema.update(column);
+    };
     const positive = controls.logScale.checked ? (value) => (value > 0 ? value : null) : undefined;
     const smoothedPair = (name, transform) => {
       const column = history.column(name);
-      return [sampleColumn(column, ends, stride, transform), sampleColumn(debiasedEma(column, weight), ends, stride, transform)];
+      return [sampleColumn(column, ends, stride, transform), sampleColumn(smooth(name, column), ends, stride, transform)];
     };
     const reset = !zoomed;
     charts.loss.setData([x, ...smoothedPair("train_loss", positive), ...smoothedPair("test_loss", positive)], reset);
     charts.accuracy.setData([x, ...smoothedPair("train_accuracy"), ...smoothedPair("test_accuracy")], reset);
     charts.lr.setData([x, sampleColumn(history.column("lr"), ends, stride)], reset);
-    const gradSeries = history.gradNorm.map((column) =>
-      sampleColumn(debiasedEma(column.subarray(0, history.length), weight), ends, stride, (v) => (v > 0 ? v : null)),
+    const gradSeries = history.gradNorm.map((column, layer) =>
+      sampleColumn(smooth(`grad${layer}`, column.subarray(0, history.length)), ends, stride, (v) => (v > 0 ? v : null)),
     );
     charts.grad.setData([x, ...gradSeries], reset);
     if (!sized) resize();

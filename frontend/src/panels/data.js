@@ -14,6 +14,8 @@ export function createData(app) {
   const body = document.getElementById("data-body");
   const editToggle = document.getElementById("edit-points");
   const pointClass = document.getElementById("point-class");
+  const editRow = editToggle.closest(".field");
+  const editHint = document.getElementById("edit-hint");
   const tiles = new Map();
   const dataset = () => app.state.run.config.dataset;
 
@@ -107,6 +109,9 @@ export function createData(app) {
     split.set(config.train_fraction);
     classes.set(config.classes);
     samples.set(config.samples);
+    const classification = app.state.run.resolved.task === "classification";
+    editRow.hidden = !classification;
+    editHint.hidden = !classification;
     classes.row.hidden = !MULTICLASS_DATASETS.has(config.kind);
     noise.row.hidden = config.kind === "custom";
     samples.row.hidden = config.kind === "custom";

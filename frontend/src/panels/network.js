@@ -409,9 +409,10 @@ export function createNetwork(app) {
     if (!target) return;
     tooltip.hidden = true;
     if (target.kind === "input") {
-      if (model.planar) toggleFeature(model.inputs[target.index].name);
+      if (model.planar && !app.hidden.includes("features")) toggleFeature(model.inputs[target.index].name);
       return;
     }
+    if (app.hidden.includes("weights")) return;
     const layers = app.state.params && app.state.params.layers;
     if (!layers) return;
     if (target.kind === "edge") {

@@ -200,7 +200,9 @@ export function createOutput(app) {
   function showLatest() {
     const latest = app.state.run && app.state.run.latest;
     if (!latest) return;
+    const classification = app.state.run.resolved.task === "classification";
     for (const [name, node] of latestFields) {
+      node.parentElement.hidden = name.endsWith("accuracy") && !classification;
       const value = latest[name];
       node.textContent = name.endsWith("accuracy") && value !== null && value !== undefined ? `${(value * 100).toFixed(1)}%` : formatNumber(value);
     }
