@@ -120,6 +120,8 @@ def bench_set_latency(rounds: int) -> dict[str, float]:
         async def one_client(run_id: str, index: int) -> list[float]:
             latencies = []
             async with ws(url, run_id) as client:
+                while json.loads(await client.recv())["type"] != "state":
+                    pass
                 for round_index in range(rounds):
                     lr = round(0.01 + 0.001 * index + 0.00001 * round_index, 6)
                     sent = time.perf_counter()

@@ -68,10 +68,16 @@ def test_state_first_then_frames_at_the_asked_rate(server):
             return default_rate, len(slow) / 2.0, slow
 
     default_rate, slow_rate, frames = asyncio.run(scenario())
-    assert 24 <= default_rate <= 33, default_rate
-    assert 8 <= slow_rate <= 11, slow_rate
-    steps = [step for frame in frames for step in frame["metrics"]["step"]]
-    assert steps == list(range(steps[0], steps[-1] + 1)), "every step's metrics arrive exactly once"
+    # Never faster than asked; the lower bounds leave room for a busy shared machine.
+    assert 20 <= default_rate <= 33, default_rate
+    assert 7 <= slow_rate <= 11, slow_rate
+    previous = frames[0]["metrics"]["step"][-1]
+    for frame in frames[1:]:
+        steps = frame["metrics"]["step"]
+        if frame["metrics"]["stride"] == 1:  # a frame over 2,000 steps behind carries a downsample
+            assert steps == list(range(previous + 1, previous + 1 + len(steps))), "every step, exactly once"
+        assert steps[0] > previous and steps[-1] == frame["step"]
+        previous = steps[-1]
     httpx.post(f"{server.url}/api/runs/{run_id}/pause")
 
 
@@ -161,6 +167,20 @@ def test_view_controls_heavy_parts(server):
     httpx.post(f"{server.url}/api/runs/{run_id}/pause")
 
 
+def test_a_paused_run_answers_a_view_change_with_a_frame(server):
+    run_id = new_run(server)  # never played: no step will publish anything new
+
+    async def scenario():
+        async with ws_connect(server, run_id) as ws:
+            await receive_type(ws, "state")
+            view = {"type": "view", "grid": True, "neurons": True, "params": False, "resolution": 12}
+            await ws.send(json.dumps(view))
+            frame = await receive_type(ws, "frame", timeout=3.0)
+            assert [len(layer) for layer in frame["grid"]["neurons"]] == [4, 2, 1]
+
+    asyncio.run(scenario())
+
+
 def test_stalled_client_does_not_slow_another(server):
     run_id = new_run(server, play=True)
     heavy = {"type": "view", "grid": True, "neurons": True, "params": True, "resolution": 100}
@@ -187,7 +207,7 @@ def test_stalled_client_does_not_slow_another(server):
             return alone / 1.5, len(together) / 3.0, steps_per_second, health
 
     alone, together, steps_per_second, health = asyncio.run(scenario())
-    assert together >= 0.8 * alone and together >= 24, (alone, together)
+    assert together >= 0.8 * alone and together >= 20, (alone, together)
     assert steps_per_second > 1000
     assert health < 0.5
     httpx.post(f"{server.url}/api/runs/{run_id}/pause")

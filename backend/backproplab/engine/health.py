@@ -40,7 +40,8 @@ class HealthLog:
         self.snapshots.append(snapshot(step, network, X_train))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"every": self.every, "snapshots": self.snapshots}
+        """JSON-safe: histogram arrays become lists (non-finite edges become None)."""
+        return {"every": self.every, "snapshots": [_json_snapshot(snap) for snap in self.snapshots]}
 
     def state_dict(self) -> dict[str, Any]:
         return {"every": self.every, "snapshots": self.snapshots}
@@ -65,16 +66,41 @@ def snapshot(step: int, network: Network, X_train: np.ndarray) -> dict[str, Any]
     return {"step": step, "layers": layers}
 
 
+def _json_snapshot(snap: dict[str, Any]) -> dict[str, Any]:
+    layers = [
+        {
+            "weights": {
+                "edges": finite_list(layer["weights"]["edges"]),
+                "counts": np.asarray(layer["weights"]["counts"]).tolist(),
+            },
+            "grads": {
+                "edges": finite_list(layer["grads"]["edges"]),
+                "counts": np.asarray(layer["grads"]["counts"]).tolist(),
+            },
+            "dead_share": layer["dead_share"],
+        }
+        for layer in snap["layers"]
+    ]
+    return {"step": snap["step"], "layers": layers}
+
+
 def histogram(values: np.ndarray, bins: int = HISTOGRAM_BINS) -> dict[str, Any]:
-    """{"edges": [bins+1], "counts": [bins]} over the finite values (empty when there are none)."""
+    """{"edges": array ≤ bins+1, "counts": array ≤ bins} over the finite values (empty when there are none).
+
+    # NOTE: edges are low·(1−t) + high·t, which stays finite even when high − low overflows (a diverging
+    run's weights near ±1e308); edges that coincide in float64 are merged, so any range is accepted.
+    """
     finite = values[np.isfinite(values)].ravel()
     if finite.size == 0:
-        return {"edges": [], "counts": []}
+        return {"edges": np.empty(0), "counts": np.empty(0, dtype=np.int64)}
     low, high = float(finite.min()), float(finite.max())
-    if low == high:
-        low, high = low - 0.5, high + 0.5
-    counts, edges = np.histogram(finite, bins=bins, range=(low, high))
-    return {"edges": finite_list(edges), "counts": counts.tolist()}
+    t = np.linspace(0.0, 1.0, bins + 1)
+    edges = np.unique(low * (1.0 - t) + high * t)
+    if len(edges) < 2:
+        pad = max(abs(low) * 1e-9, 0.5)
+        edges = np.array([low - pad, high + pad])
+    counts, edges = np.histogram(finite, bins=edges)
+    return {"edges": edges, "counts": counts}
 
 
 def dead_unit_shares(network: Network, X: np.ndarray) -> list[float | None]:

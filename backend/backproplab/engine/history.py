@@ -20,6 +20,7 @@ import numpy as np
 SCALAR_COLUMNS = ("step", "epoch", "lr", "train_loss", "test_loss", "train_accuracy", "test_accuracy")
 LAYER_COLUMNS = ("grad_norm", "weight_norm", "update_ratio")
 DEFAULT_CAPACITY = 50_000
+INITIAL_ROWS = 1_024  # storage doubles on demand up to the capacity, so an idle run stays small
 RECENT_CAPACITY = 4_096
 
 
@@ -32,7 +33,7 @@ class MetricHistory:
         self.n_layers = n_layers
         self.capacity = capacity
         self.width = len(SCALAR_COLUMNS) + len(LAYER_COLUMNS) * n_layers
-        self.rows = np.full((capacity, self.width), np.nan)
+        self.rows = np.full((min(capacity, INITIAL_ROWS), self.width), np.nan)
         self.size = 0
         self.stride = 1
         self.recent = np.full((recent_capacity, self.width), np.nan)
@@ -58,8 +59,16 @@ class MetricHistory:
         if not keep:
             self._replace_newest_if_unprotected(row)
             return
-        if self.size == self.capacity:
-            self._halve()
+        self._append(row)
+
+    def _append(self, row: np.ndarray) -> None:
+        if self.size == len(self.rows):
+            if self.size < self.capacity:
+                grown = np.full((min(2 * len(self.rows), self.capacity), self.width), np.nan)
+                grown[: self.size] = self.rows[: self.size]
+                self.rows = grown
+            else:
+                self._halve()
         self.rows[self.size] = row
         self.size += 1
 
@@ -68,10 +77,7 @@ class MetricHistory:
         if self.size and not self._is_stride_row(self.rows[self.size - 1]):
             self.rows[self.size - 1] = row
         else:
-            if self.size == self.capacity:
-                self._halve()
-            self.rows[self.size] = row
-            self.size += 1
+            self._append(row)
 
     def _is_stride_row(self, row: np.ndarray) -> bool:
         step = int(row[0])
@@ -98,8 +104,7 @@ class MetricHistory:
     def recent_since(self, step: int) -> np.ndarray:
         """Full-resolution rows with step > ``step`` still in the recent ring (oldest first)."""
         size = min(self.recent_count, len(self.recent))
-        start = self.recent_count - size
-        order = [(start + offset) % len(self.recent) for offset in range(size)]
+        order = np.arange(self.recent_count - size, self.recent_count) % len(self.recent)
         rows = self.recent[order]
         return rows[rows[:, 0] > step]
 
@@ -128,6 +133,7 @@ class MetricHistory:
     def from_state_dict(cls, n_layers: int, state: dict) -> MetricHistory:
         history = cls(n_layers, capacity=int(state["capacity"]))
         rows = np.asarray(state["rows"], dtype=np.float64).reshape(-1, history.width)
+        history.rows = np.full((max(len(rows), INITIAL_ROWS), history.width), np.nan)
         history.rows[: len(rows)] = rows
         history.size = len(rows)
         recent = np.asarray(state["recent"], dtype=np.float64).reshape(-1, history.width)
@@ -145,19 +151,15 @@ class MetricHistory:
 def rows_to_columns(rows: np.ndarray, n_layers: int) -> dict[str, list]:
     """Rows → the protocol's columns: scalars as lists, per-layer values as [[layer0, layer1, ..], ..].
 
-    NaN and ±inf become None, ints stay ints (JSON never carries bare NaN or Infinity).
+    NaN and ±inf become None, step and epoch stay ints (JSON never carries bare NaN or Infinity).
     """
     columns: dict[str, list] = {}
     for index, name in enumerate(SCALAR_COLUMNS):
         column = rows[:, index]
-        if name in ("step", "epoch"):
-            columns[name] = [int(value) for value in column]
-        else:
-            columns[name] = finite_list(column)
+        columns[name] = column.astype(np.int64).tolist() if name in ("step", "epoch") else finite_list(column)
     offset = len(SCALAR_COLUMNS)
     for name in LAYER_COLUMNS:
-        block = rows[:, offset : offset + n_layers]
-        columns[name] = [finite_list(row) for row in block]
+        columns[name] = finite_list(rows[:, offset : offset + n_layers])
         offset += n_layers
     return columns
 
@@ -165,15 +167,12 @@ def rows_to_columns(rows: np.ndarray, n_layers: int) -> dict[str, list]:
 def finite_list(values) -> list:
     """A (nested) float list with None in place of NaN and ±inf."""
     array = np.asarray(values, dtype=np.float64)
-    if np.isfinite(array).all():
+    finite = np.isfinite(array)
+    if finite.all():
         return array.tolist()
-    return _nullify(array.tolist())
-
-
-def _nullify(node):
-    if isinstance(node, list):
-        return [_nullify(value) for value in node]
-    return node if math.isfinite(node) else None
+    boxed = array.astype(object)
+    boxed[~finite] = None
+    return boxed.tolist()
 
 
 def downsample_rows(rows: np.ndarray, max_points: int) -> np.ndarray:

@@ -55,6 +55,7 @@ class Manager:
         """Open the store, load every saved run (paused) and start the trainer and maintenance threads.
 
         ``loop`` is the server's event loop: snapshots published from other threads wake watchers there.
+        Also sets the process's GIL switch interval (``settings.switch_interval``).
         """
         self._loop = loop
         sys.setswitchinterval(self.settings.switch_interval)
@@ -63,8 +64,7 @@ class Manager:
             try:
                 run = Run.from_bytes(blob)
             except Exception as error:  # a blob this version cannot read must not stop the server
-                log.error("could not restore run %s (%s); it was removed", run_id, error)
-                self.store.delete(run_id)
+                log.error("could not restore run %s (%s); left it in the database, not loaded", run_id, error)
                 continue
             slot = self._new_slot(run_id, run)
             slot.saved_version = slot.version
@@ -303,6 +303,8 @@ class Manager:
         """Register (or update) what a client wants; refresh the snapshot so it has it."""
         slot.set_watcher(client_id, view, fps, wake)
         with slot.locked():
+            # A new version, so a client whose view changed gets a frame even while the run is paused.
+            slot.changed()
             slot.refresh(force=True)
 
     # ------------------------------------------------------------------ background threads
@@ -349,9 +351,14 @@ class Manager:
         slot.refresh()
 
     def _maintenance_loop(self) -> None:
-        """Checkpoint changed runs (running ones every few seconds) and pause idle ones."""
-        while not self._stop.wait(0.5):
+        """Pause idle runs and checkpoint changed ones: paused ones at once, running ones every few seconds.
+
+        At most one checkpoint per tick (10 per second), the most overdue first, so twenty running runs
+        do not all serialise at the same moment and stall everything else for a while.
+        """
+        while not self._stop.wait(0.1):
             now = time.monotonic()
+            due: list[tuple[float, Slot]] = []
             for slot in list(self.slots.values()):
                 if slot.playing and not slot.watchers and now - slot.touched > self.settings.idle_timeout:
                     log.info("pausing run %s: idle for %.0f s", slot.id, now - slot.touched)
@@ -360,9 +367,14 @@ class Manager:
                     continue
                 # NOTE: a checkpoint holds the run's lock; a run whose blob is slow to write (a large
                 # custom dataset) is checkpointed less often, so saving never takes over 10% of its time.
-                interval = max(self.settings.checkpoint_interval, 10 * slot.save_cost)
-                if not slot.playing or now - slot.saved_at >= interval:
-                    self._save(slot)
+                interval = (
+                    0.0 if not slot.playing else max(self.settings.checkpoint_interval, 10 * slot.save_cost)
+                )
+                overdue = now - slot.saved_at - interval
+                if overdue >= 0:
+                    due.append((overdue, slot))
+            if due:
+                self._save(max(due, key=lambda item: item[0])[1])
 
     def _save(self, slot: Slot) -> None:
         """Checkpoint a run: the blob is taken under its lock and written outside it."""

@@ -143,7 +143,9 @@ async def _handle(text: str, manager: Manager, slot: Slot, client: Client) -> No
         return
     kind = message.type
     ack: dict = {"type": "ack", "of": kind}
-    client.busy = True  # the sender holds back a new state until this message's ack is queued
+    # The sender holds back frames and states until this message's ack is queued (ack first), except
+    # during a long `step`, whose progress the client should watch.
+    client.busy = kind != "step"
     try:
         if kind in ("play", "pause", "reset"):
             await manager.call(getattr(manager, kind), slot, False)
@@ -189,14 +191,15 @@ async def _send_loop(websocket: WebSocket, manager: Manager, slot: Slot, client:
         early = 0.5 / client.fps
         snapshot = slot.snapshot
         fresh = snapshot is not None and snapshot.version > client.version
-        new_generation = slot.generation != client.generation and not client.busy
+        held = client.busy
+        new_generation = slot.generation != client.generation and not held
         if not client.replies and not new_generation and not slot.deleted:
-            if fresh and not client.urgent and loop.time() < due - early:
+            if held or not fresh:
+                await client.wake.wait()
+            elif not client.urgent and loop.time() < due - early:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(due - early - loop.time()):
                         await client.wake.wait()
-            elif not fresh:
-                await client.wake.wait()
         client.wake.clear()
         while client.replies:
             await _send(websocket, manager, client.replies.popleft())
@@ -206,8 +209,10 @@ async def _send_loop(websocket: WebSocket, manager: Manager, slot: Slot, client:
             )
             await websocket.close(code=1000)
             return
+        if client.busy:
+            continue
         now = loop.time()
-        if client.generation != slot.generation and not client.busy:
+        if client.generation != slot.generation:
             text, client.generation, client.version, client.step = await manager.call(
                 manager.state_text, slot, client.view
             )
