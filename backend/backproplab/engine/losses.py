@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .activations import sigmoid, softmax
 from .errors import ConfigError
 
 HUBER_DELTA = 1.0
@@ -100,7 +99,8 @@ class BinaryCrossEntropy(Loss):
     def evaluate(self, logits, output, target):
         # NOTE: log1p(e^(−|z|)) is the stable softplus tail; the naive log(σ(z)) is −inf for z < −745.
         value = np.mean(np.maximum(logits, 0.0) - logits * target + np.log1p(np.exp(-np.abs(logits))))
-        return LossResult(float(value), (sigmoid(logits) - target) / target.size)
+        # ``output`` is already σ(logits) from the forward pass (the fused activation); reuse it.
+        return LossResult(float(value), (output - target) / target.size)
 
 
 class CrossEntropy(Loss):
@@ -121,7 +121,8 @@ class CrossEntropy(Loss):
         row_max = logits.max(axis=1, keepdims=True)
         log_sum_exp = row_max[:, 0] + np.log(np.exp(logits - row_max).sum(axis=1))
         value = np.mean(log_sum_exp - logits[rows, labels])
-        grad = softmax(logits)
+        # ``output`` is already softmax(logits) from the forward pass (the fused activation); reuse it.
+        grad = output.copy()
         grad[rows, labels] -= 1.0
         return LossResult(float(value), grad / n)
 

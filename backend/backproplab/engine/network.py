@@ -57,7 +57,7 @@ class DenseLayer:
         ∂L/∂a_in = ∂L/∂z · Wᵀ       (∂z_j/∂a_in_i = W_ij)
         """
         np.matmul(self.a_in.T, grad_z, out=self.grad_W)
-        np.sum(grad_z, axis=0, out=self.grad_b)
+        np.add.reduce(grad_z, axis=0, out=self.grad_b)
         return grad_z @ self.W.T if need_input_grad else None
 
     def backward(self, grad_a: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:

@@ -43,6 +43,7 @@ from .schedules import make_schedule
 STATE_VERSION = 1
 STATS_EVERY = 10  # steps between per-layer statistics (gradient norm, weight norm, update ratio)
 TRAJECTORY_CAPACITY = 1_000
+TRAJECTORY_MAX_VALUES = 4_000_000  # 32 MB of float64: wide networks keep fewer trajectory points
 MAX_GRID_RESOLUTION = 200
 _STEP, _EPOCH, _LR, _TRAIN_LOSS, _TEST_LOSS, _TRAIN_ACC, _TEST_ACC = range(len(SCALAR_COLUMNS))
 
@@ -507,19 +508,23 @@ class _Parts:
 
 
 class _Trajectory:
-    """Flattened parameter vectors (W0, b0, W1, …) every STATS_EVERY steps, bounded by halving."""
+    """Flattened parameter vectors (W0, b0, W1, …) every STATS_EVERY steps, bounded by halving.
+
+    At most TRAJECTORY_CAPACITY points, and fewer for wide networks so the buffer stays ≤ 32 MB.
+    """
 
     def __init__(self, network: Network):
         self.size_per_point = network.parameter_count()
-        self.points = np.empty((TRAJECTORY_CAPACITY, self.size_per_point))
-        self.steps = np.empty(TRAJECTORY_CAPACITY, dtype=np.int64)
+        self.capacity = max(16, min(TRAJECTORY_CAPACITY, TRAJECTORY_MAX_VALUES // self.size_per_point))
+        self.points = np.empty((self.capacity, self.size_per_point))
+        self.steps = np.empty(self.capacity, dtype=np.int64)
         self.count = 0
         self.stride = STATS_EVERY
 
     def record(self, step: int, params: dict[str, np.ndarray]) -> None:
         if step % self.stride and step != 1:
             return
-        if self.count == TRAJECTORY_CAPACITY:
+        if self.count == self.capacity:
             keep = np.arange(0, self.count, 2)
             self.points[: len(keep)] = self.points[keep]
             self.steps[: len(keep)] = self.steps[keep]

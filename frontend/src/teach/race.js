@@ -6,7 +6,7 @@ import { el, formatNumber } from "../dom.js";
 import { t } from "../i18n/index.js";
 import { RunSocket } from "../socket.js";
 import { MetricHistory, bucketEnds, sampleColumn } from "../history.js";
-import { debiasedEma } from "../smoothing.js";
+import { RunningEma } from "../smoothing.js";
 import { reusableConfig, teachApi } from "./api.js";
 import { destroyChart, joinTables, lineChart, positive } from "./charts.js";
 import { drawBoundary } from "./boundary.js";
@@ -161,7 +161,7 @@ export function createRace(ctx, body) {
     const tables = (column, smooth) =>
       racers.map(({ history }) => {
         const { ends, stride } = bucketEnds(history.length, MAX_POINTS);
-        const values = smooth ? debiasedEma(history.column(column), SMOOTHING) : history.column(column);
+        const values = smooth ? new RunningEma(SMOOTHING).update(history.column(column)) : history.column(column);
         return [sampleColumn(history.column("step"), ends, stride), sampleColumn(values, ends, stride)];
       });
     const loss = joinTables(tables("train_loss", true));
