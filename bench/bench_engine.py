@@ -13,6 +13,8 @@ Contenders, each on the same data, architecture, batch size and learning rate:
   evaluation every 10 steps, per-layer gradient/weight/update norms every 10 steps);
 - torch: PyTorch eager in float64 with ``torch.set_num_threads(2)``, a plain loop of zero_grad,
   forward, loss, backward, ``optimizer.step()`` (no ``loss.item()``, no DataLoader: the peer at its best);
+  the same loop with 1 thread is shown beside it, because the 2-thread figure collapses whenever another
+  process wants a core on a small machine;
 - sklearn: ``MLPClassifier(solver="sgd", momentum=0, alpha=0).partial_fit`` called once per mini-batch
   (one call = one update);
 - minimal: a hand-written numpy loop, forward, backward and SGD update inline with no abstractions and
@@ -21,7 +23,7 @@ Contenders, each on the same data, architecture, batch size and learning rate:
 Each contender is warmed up, then timed best-of-``--repeats`` with every timing at least ``--seconds``
 long. torch and scikit-learn are optional: a missing one leaves its column out with a note.
 
-    python bench/bench_engine.py            # about a minute and a half
+    python bench/bench_engine.py            # under a minute
     python bench/bench_engine.py --quick    # shorter timings, for a smoke test
 """
 

@@ -63,6 +63,13 @@ def peak_rss_mb() -> float:
     return peak / MB if sys.platform == "darwin" else peak / 1024
 
 
+def load_average() -> str:
+    try:
+        return ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
 def bounded_records(run: Run) -> str:
     history = run.metric_history
     parts = [
@@ -107,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     print("# Engine memory: a long run of the playground case\n")
     print(f"- date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M UTC}")
     print(f"- python {platform.python_version()}, numpy {np.__version__}, {platform.system()}")
+    print(f"- load average (1, 5, 15 min) at start: {load_average()}")
     print(f"- steps: {args.steps:,}; case (a): 2-8-8-1 tanh, 500 points, batch 10, sgd, bce, metrics on")
     config = playground_config()
     baseline = current_rss_mb()
@@ -138,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"- still allocated at the end: {current / MB:.1f} MB; {bounded_records(run)}")
         print(f"- steps/s under tracing: {traced_rate:,.0f} (tracing overhead, not the engine's speed)")
 
+    print(f"- load average at end: {load_average()}")
     verdict = "met" if peak_rss < TARGET_MB else "MISSED"
     print(f"\n- target: peak memory < {TARGET_MB:.0f} MB: {verdict} (peak RSS {peak_rss:.1f} MB", end="")
     print(")" if traced_peak is None else f", traced peak {traced_peak:.1f} MB)")
