@@ -154,7 +154,13 @@ class RunConfig(_Strict):
     batch_size: int = Field(10, ge=1, le=MAX_ROWS)
     regularization: RegularizationConfig = Field(default_factory=RegularizationConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
-    eval_every: int = Field(10, ge=1, le=100_000, description="steps between test-set evaluations")
+    eval_every: int | None = Field(
+        None,
+        ge=1,
+        le=100_000,
+        description="steps between whole-set evaluations (test loss, accuracies); None: once per epoch, "
+        "clamped to 10..100 steps",
+    )
 
     @field_validator("features")
     @classmethod
