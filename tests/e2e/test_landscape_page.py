@@ -163,8 +163,9 @@ def test_network_landscape_shows_a_contour_with_the_moving_path(server, open_lan
     )
     page.click("#net-play")
     wait_until(lambda: api(server, f"/api/runs/{run['id']}")["status"] == "paused", message="pause")
-    page.click("#net-compute")
-    page.wait_for_selector("#net-panel[data-computing='false']", timeout=WAIT_MS)
+    page.select_option("#net-metric", "log_loss")  # recomputes, coloured by log10 of the loss
+    page.wait_for_selector("#net-panel[data-metric='log_loss'][data-computing='false']", timeout=WAIT_MS)
+    assert distinct_colours(page, "#net-canvas") > 20
     screenshot(page, "landscape_network")
     assert page.problems == []
 

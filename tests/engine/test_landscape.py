@@ -132,7 +132,7 @@ def test_threads_do_not_change_the_result(monkeypatch):
     monkeypatch.setattr(landscape, "available_cpus", lambda: 4)
     threaded = loss_slice(network, loss, X, y, d1, d2, axis, axis)
     monkeypatch.setattr(landscape, "MAX_WORKERS", 1)
-    assert np.array_equal(threaded, loss_slice(network, loss, X, y, d1, d2, axis, axis))
+    np.testing.assert_allclose(threaded, loss_slice(network, loss, X, y, d1, d2, axis, axis), rtol=1e-14)
 
 
 @pytest.mark.parametrize("setup", SETUPS, ids=[setup[0] for setup in SETUPS])

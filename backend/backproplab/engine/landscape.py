@@ -34,7 +34,7 @@ MAX_RESOLUTION = 101
 # overhead), 2 MiB and up slower again. Memory stays a few MB (more only if one grid point needs it).
 CHUNK_BYTES = 1 << 20
 # Chunks run on up to this many threads: numpy's ufuncs and matmuls release the GIL, so on a machine with
-# spare cores the grid is filled in parallel (bench/bench_landscape.py: 1.8× on 2 cores).
+# spare cores the grid is filled in parallel (bench/bench_landscape.py: 1.3× on 2 cores).
 MAX_WORKERS = 4
 
 
@@ -181,7 +181,8 @@ def loss_slice(
       are computed once for the whole grid and each chunk only mixes them with C;
     - later layers are batched matmuls (G, n, fan_in) @ (G, fan_in, fan_out).
 
-    ``progress(done, total)`` is called after each chunk. The network's weights and caches are untouched.
+    Chunks run on up to MAX_WORKERS threads, each with its own buffers. ``progress(done, total)`` is called
+    as the chunks complete, in order. The network's weights and caches are untouched.
     """
     alphas, betas = _checked_axis(alphas, "alphas"), _checked_axis(betas, "betas")
     X, y = _checked_data(network, loss, X, y)
@@ -199,7 +200,7 @@ def loss_slice(
 
     def fill(start: int) -> None:
         if not hasattr(buffers, "forward"):
-            buffers.forward = _BatchedForward(network, layers, first, X.shape[0], capacity)
+            buffers.forward = _BatchedForward(network, layers, first, X.shape[0], capacity, blas=workers == 1)
         logits = buffers.forward.logits(coefficients[start : start + chunk])
         output = None if loss.fused_activation else _activate(network.output_layer.activation, logits)
         values[start : start + chunk] = _grid_losses(loss, logits, output, y)
@@ -207,12 +208,8 @@ def loss_slice(
     starts = range(0, values.size, chunk)
     workers = min(MAX_WORKERS, available_cpus(), len(starts))
     with ThreadPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
-        pending = [pool.submit(fill, start) for start in starts] if pool else None
-        for index, start in enumerate(starts):
-            if pool:
-                pending[index].result()
-            else:
-                fill(start)
+        filled = pool.map(fill, starts) if pool else map(fill, starts)  # both yield in order, as done
+        for start, _ in zip(starts, filled, strict=True):
             if progress is not None:
                 progress(min(start + chunk, values.size), values.size)
     return values.reshape(betas.size, alphas.size)
@@ -303,8 +300,8 @@ class _BatchedForward:
     and hidden activations that are numpy ufuncs (tanh) run in place.
     """
 
-    def __init__(self, network: Network, layers: list, first: np.ndarray, n: int, capacity: int):
-        self.network, self.layers, self.first = network, layers, first
+    def __init__(self, network: Network, layers: list, first: np.ndarray, n: int, capacity: int, blas: bool):
+        self.network, self.layers, self.first, self.blas = network, layers, first, blas
         self.z = [np.empty((capacity, n, layer.fan_out)) for layer in network.layers]
         self.weights = [np.empty((capacity, layer.fan_in, layer.fan_out)) for layer in network.layers]
         self.biases = [np.empty((capacity, layer.fan_out)) for layer in network.layers]
@@ -313,7 +310,7 @@ class _BatchedForward:
         """The last layer's z for the G grid points whose rows of ``coefficients`` are [1, α, β]."""
         g = coefficients.shape[0]
         z = self.z[0][:g]
-        np.matmul(coefficients, self.first, out=z.reshape(g, -1))
+        _mix(coefficients, self.first, z.reshape(g, -1), self.blas)
         for index in range(1, len(self.layers)):
             activation = self.network.layers[index - 1].activation
             if isinstance(activation.forward, np.ufunc):
@@ -322,11 +319,24 @@ class _BatchedForward:
                 a = _activate(activation, z)
             stacked_W, stacked_b = self.layers[index]
             weights, bias, z = self.weights[index][:g], self.biases[index][:g], self.z[index][:g]
-            np.matmul(coefficients, stacked_W.reshape(3, -1), out=weights.reshape(g, -1))
-            np.matmul(coefficients, stacked_b, out=bias)
+            _mix(coefficients, stacked_W.reshape(3, -1), weights.reshape(g, -1), self.blas)
+            _mix(coefficients, stacked_b, bias, self.blas)
             np.matmul(a, weights, out=z)
             z += bias[:, np.newaxis, :]
         return z
+
+
+def _mix(coefficients: np.ndarray, stacked: np.ndarray, out: np.ndarray, blas: bool) -> None:
+    """out = coefficients @ stacked for (G, 3) rows [1, α, β] and a (3, K) stack, written into ``out``.
+
+    # NOTE: np.matmul hands this to multi-threaded BLAS, whose threads fight the chunk threads of
+    :func:`loss_slice` (measured: 2 chunk threads were 0.94× one); einsum's own loop stays on its thread
+    but is 1.6× slower than BLAS alone, so BLAS is used when the chunks run on one thread.
+    """
+    if blas:
+        np.matmul(coefficients, stacked, out=out)
+    else:
+        np.einsum("gk,kn->gn", coefficients, stacked, out=out)
 
 
 def _grid_losses(loss: Loss, logits: np.ndarray, output: np.ndarray | None, target: np.ndarray) -> np.ndarray:

@@ -139,7 +139,9 @@ class RaceRegistry:
             self._remove(slot.id)
 
     def _remove(self, race_id: str) -> None:
-        slot = self.slots.pop(race_id)
+        slot = self.slots.pop(race_id, None)
+        if slot is None:  # deleted by a concurrent request
+            return
         with slot.locked():
             slot.playing = False
             slot.deleted = True

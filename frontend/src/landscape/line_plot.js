@@ -5,14 +5,13 @@ import { t } from "../i18n/index.js";
 import { mapping } from "./contour.js";
 
 const { ticks } = window.d3;
-const MARGIN = { left: 48, right: 12, top: 10, bottom: 30 };
+const MARGIN = { right: 12, top: 10, bottom: 30 };
 
 export function drawLine(canvas, line) {
   const width = canvas.parentElement.clientWidth;
   const height = Math.max(150, Math.round(width * 0.36));
   const ctx = fitCanvas(canvas, width, height);
   ctx.clearRect(0, 0, width, height);
-  const box = { left: MARGIN.left, top: MARGIN.top, width: width - MARGIN.left - MARGIN.right, height: height - MARGIN.top - MARGIN.bottom };
   const finite = line.values.filter((v) => v !== null);
   if (!finite.length) return;
   const low = Math.min(...finite);
@@ -20,18 +19,21 @@ export function drawLine(canvas, line) {
   const pad = (high - low) * 0.06 || Math.abs(high) * 0.06 || 1;
   const xRange = [line.alphas[0], line.alphas[line.alphas.length - 1]];
   const yRange = [low - pad, high + pad];
+  ctx.font = "11px system-ui, sans-serif";
+  const yTicks = ticks(...yRange, 4);
+  const left = 8 + Math.max(...yTicks.map((y) => ctx.measureText(formatNumber(y)).width));
+  const box = { left, top: MARGIN.top, width: width - left - MARGIN.right, height: height - MARGIN.top - MARGIN.bottom };
   const map = mapping(box, xRange, yRange);
 
   ctx.strokeStyle = "#9aa7b0";
   ctx.strokeRect(box.left, box.top, box.width, box.height);
   ctx.fillStyle = "#5f6f7a";
-  ctx.font = "11px system-ui, sans-serif";
   ctx.textAlign = "center";
   ctx.textBaseline = "top";
   for (const x of ticks(...xRange, 5)) ctx.fillText(formatNumber(x), map.px(x), box.top + box.height + 3);
   ctx.textAlign = "right";
   ctx.textBaseline = "middle";
-  for (const y of ticks(...yRange, 4)) ctx.fillText(formatNumber(y), box.left - 4, map.py(y));
+  for (const y of yTicks) ctx.fillText(formatNumber(y), box.left - 4, map.py(y));
   ctx.textBaseline = "bottom";
   ctx.fillText(t("ls.line_axis"), box.left + box.width, height);
 

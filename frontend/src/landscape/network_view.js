@@ -195,6 +195,7 @@ export function createNetworkView(root, notify) {
     ctx.stroke();
     ctx.restore();
     root.dataset.pathPoints = String(points.length);
+    root.dataset.metric = landscape.metric;
     $("#net-summary").textContent = t("ls.summary", {
       size: `${landscape.resolution}×${landscape.resolution}`,
       ms: Math.round(landscape.elapsed_ms),
