@@ -41,7 +41,7 @@ def test_health_is_prompt_while_twenty_runs_train(server):
     assert latencies[len(latencies) // 2] < 0.05, latencies
     assert latencies[int(len(latencies) * 0.95)] < 0.1, latencies
     assert latencies[-1] < 1.0, latencies
-    assert control < 0.1
+    assert control < 0.25  # a pause also writes its checkpoint before answering, so it is durable on reply
     assert min(progress) > 0.5 * statistics.median(progress), progress  # fair shares
 
 
