@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.history import LAYER_COLUMNS, SCALAR_COLUMNS, downsample_rows
+from ..engine.history import SCALAR_COLUMNS, downsample_rows, rows_to_columns
 from .schemas import ViewMessage
 
 DEFAULT_VIEW = ViewMessage(type="view")
@@ -150,28 +150,6 @@ def metrics_since(blocks: tuple[np.ndarray, ...], step: int, cap: int, n_layers:
     columns = rows_to_columns(rows, n_layers)
     columns["stride"] = stride
     return columns
-
-
-def rows_to_columns(rows: np.ndarray, n_layers: int) -> dict[str, list]:
-    """Metric rows as the protocol's columns (None for non-finite), vectorised for per-frame use."""
-    columns: dict[str, list] = {}
-    for index, name in enumerate(SCALAR_COLUMNS):
-        column = rows[:, index]
-        columns[name] = column.astype(np.int64).tolist() if name in ("step", "epoch") else _nullable(column)
-    offset = len(SCALAR_COLUMNS)
-    for name in LAYER_COLUMNS:
-        columns[name] = _nullable(rows[:, offset : offset + n_layers])
-        offset += n_layers
-    return columns
-
-
-def _nullable(values: np.ndarray) -> list:
-    finite = np.isfinite(values)
-    if finite.all():
-        return values.tolist()
-    boxed = values.astype(object)
-    boxed[~finite] = None
-    return boxed.tolist()
 
 
 def _number(value: float) -> float | None:
