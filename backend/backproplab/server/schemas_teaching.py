@@ -334,6 +334,11 @@ class SweepRequest(_Model):
     steps: int = Field(300, ge=1, le=MAX_SWEEP_STEPS)
 
 
+class SweepCurve(_Model):
+    step: list[int]
+    train_loss: list[Number]
+
+
 class SweepResult(_Model):
     lr: float
     status: SweepStatus
@@ -341,7 +346,7 @@ class SweepResult(_Model):
     final_loss: Number = Field(description="loss on the whole training set after training")
     steps_done: int
     message: str | None = None
-    curve: dict[str, list[Number]] = Field(description="{step, train_loss}: mini-batch losses, downsampled")
+    curve: SweepCurve = Field(description="mini-batch losses, downsampled")
 
 
 class SweepOut(_Model):
