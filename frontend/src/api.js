@@ -19,7 +19,18 @@ export function describeError(body, status) {
   return t("error.http", { status });
 }
 
-async function request(method, path, body) {
+// The body of a response as parsed JSON, or null when it is empty or not JSON.
+export async function readJson(response) {
+  const text = await response.text();
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return null;
+  }
+}
+
+// The one fetch wrapper of every page: JSON in and out; failures throw an ApiError whose message is in words.
+export async function request(method, path, body) {
   let response;
   try {
     response = await fetch(path, {
@@ -30,13 +41,7 @@ async function request(method, path, body) {
   } catch {
     throw new ApiError(t("error.network"), 0);
   }
-  const text = await response.text();
-  let parsed = null;
-  try {
-    parsed = text ? JSON.parse(text) : null;
-  } catch {
-    parsed = null;
-  }
+  const parsed = await readJson(response);
   if (!response.ok) throw new ApiError(describeError(parsed, response.status), response.status);
   return parsed;
 }

@@ -1,14 +1,15 @@
-// The WebSocket to one run: JSON messages in and out, and automatic reconnection with backoff.
+// WebSockets to /ws/runs/{id} or /ws/races/{id}: JSON messages in and out, and automatic reconnection with backoff.
 // After the server restarts it restores runs, so reconnecting to the same id picks up where the run was;
-// the server then sends a fresh `state` message.
+// the server sends a fresh `state` message after every (re)connection, so nothing needs replaying.
 
 const MIN_DELAY_MS = 250;
 const MAX_DELAY_MS = 4000;
 
-export class RunSocket {
-  // onMessage(msg) for each server message; onStatus("connecting" | "open" | "reconnecting").
-  constructor(runId, { onMessage, onStatus, onOpen }) {
-    this.runId = runId;
+export class LiveSocket {
+  // path: "/ws/races/<id>"; onMessage(msg) for each server message; onOpen() after each connection (send the
+  // view, fps, ...); onStatus("connecting" | "open" | "reconnecting").
+  constructor(path, { onMessage, onOpen = () => {}, onStatus = () => {} }) {
+    this.path = path;
     this.onMessage = onMessage;
     this.onStatus = onStatus;
     this.onOpen = onOpen;
@@ -21,7 +22,7 @@ export class RunSocket {
   connect(status) {
     this.onStatus(status);
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const ws = new WebSocket(`${scheme}://${location.host}/ws/runs/${encodeURIComponent(this.runId)}`);
+    const ws = new WebSocket(`${scheme}://${location.host}${this.path}`);
     this.ws = ws;
     ws.onopen = () => {
       this.delay = MIN_DELAY_MS;
@@ -34,7 +35,7 @@ export class RunSocket {
     ws.onclose = () => {
       if (this.closed || ws !== this.ws) return;
       this.onStatus("reconnecting");
-      setTimeout(() => this.connect("reconnecting"), this.delay);
+      setTimeout(() => !this.closed && this.connect("reconnecting"), this.delay);
       this.delay = Math.min(this.delay * 2, MAX_DELAY_MS);
     };
   }
@@ -53,5 +54,13 @@ export class RunSocket {
   close() {
     this.closed = true;
     if (this.ws) this.ws.close();
+  }
+}
+
+// The WebSocket to one run.
+export class RunSocket extends LiveSocket {
+  constructor(runId, handlers) {
+    super(`/ws/runs/${encodeURIComponent(runId)}`, handlers);
+    this.runId = runId;
   }
 }

@@ -145,10 +145,15 @@ def browser():
 
 @pytest.fixture
 def open_page(browser):
-    """open_page(url, width=1280, height=800) -> page; page.problems collects console errors and page errors."""
+    """open_page(url, width=1280, height=800, ready=None) -> page; page.problems collects console errors and
+    page errors. ready(page) waits for the page to be usable; by default, the dashboard's."""
     contexts = []
 
-    def open_(url: str, width: int = 1280, height: int = 800):
+    def dashboard_ready(page) -> None:
+        page.wait_for_selector('#connection[data-state="open"]', timeout=15_000)
+        page.wait_for_function("() => window.backproplab && document.querySelector('.column-controls')")
+
+    def open_(url: str, width: int = 1280, height: int = 800, ready=dashboard_ready):
         context = browser.new_context(viewport={"width": width, "height": height})
         contexts.append(context)
         page = context.new_page()
@@ -156,8 +161,7 @@ def open_page(browser):
         page.on("console", lambda message: message.type == "error" and page.problems.append(message.text))
         page.on("pageerror", lambda error: page.problems.append(str(error)))
         page.goto(url)
-        page.wait_for_selector('#connection[data-state="open"]', timeout=15_000)
-        page.wait_for_function("() => window.backproplab && document.querySelector('.column-controls')")
+        ready(page)
         return page
 
     yield open_

@@ -36,26 +36,15 @@ def wait_until(predicate, timeout: float = 10.0, message: str = "condition"):
     raise AssertionError(f"timed out waiting for {message}")
 
 
+def landscape_ready(page) -> None:
+    page.wait_for_selector("#race-panel[data-race-id]", timeout=WAIT_MS)
+    page.wait_for_selector("#race-table tbody tr", timeout=WAIT_MS)
+
+
 @pytest.fixture
-def open_landscape(browser):
+def open_landscape(open_page):
     """open_landscape(url) -> page at 1400×900; page.problems collects console errors and page errors."""
-    contexts = []
-
-    def open_(url: str):
-        context = browser.new_context(viewport={"width": 1400, "height": 900})
-        contexts.append(context)
-        page = context.new_page()
-        page.problems = []
-        page.on("console", lambda message: message.type == "error" and page.problems.append(message.text))
-        page.on("pageerror", lambda error: page.problems.append(str(error)))
-        page.goto(url)
-        page.wait_for_selector("#race-panel[data-race-id]", timeout=WAIT_MS)
-        page.wait_for_selector("#race-table tbody tr", timeout=WAIT_MS)
-        return page
-
-    yield open_
-    for context in contexts:
-        context.close()
+    return lambda url: open_page(url, 1400, 900, ready=landscape_ready)
 
 
 def canvas_digest(page, selector: str) -> str:

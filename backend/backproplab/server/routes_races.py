@@ -19,16 +19,15 @@ import numpy as np
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, WebSocket
 from fastapi.responses import Response
 from pydantic import TypeAdapter, ValidationError
-from starlette.responses import JSONResponse
 
 from ..engine.errors import ConfigError
 from ..engine.surfaces import MAX_CONDITION, MAX_GRID_RESOLUTION, SURFACES, get_surface, value_grid
-from .errors import ApiError, dotted, error_body, field_errors
+from .errors import ApiError, dotted, field_errors
 from .frames import dumps
 from .landscapes import json_grid
 from .races import RaceRegistry, RaceSlot, RaceSnapshot
 from .routes_runs import ERRORS
-from .routes_ws import origin_allowed
+from .routes_ws import admit, receive_texts
 from .schemas_landscape import (
     FunctionName,
     RaceClientMessage,
@@ -156,20 +155,15 @@ class RaceClient:
 async def race_stream(websocket: WebSocket, race_id: str) -> None:
     settings = websocket.app.state.settings
     registry = registry_of(websocket.app)
-    if not origin_allowed(websocket, settings):
-        await websocket.close(code=1008)  # before accept: the handshake answers 403
-        return
-    slot = registry.slots.get(race_id)
+    slot = await admit(websocket, settings, registry.slots, race_id, "race_id")
     if slot is None:
-        await websocket.send_denial_response(
-            JSONResponse(error_body([{"field": "race_id", "reason": "no such race"}]), 404)
-        )
         return
-    await websocket.accept()
     client = RaceClient(settings.default_fps)
     registry.watch(slot, client.id, asyncio.get_running_loop(), client.wake)
     tasks = {
-        asyncio.create_task(_receive_loop(websocket, registry, slot, client)),
+        asyncio.create_task(
+            receive_texts(websocket, client.reply, lambda text: _handle(text, registry, slot, client))
+        ),
         asyncio.create_task(_send_loop(websocket, registry, slot, client, settings.send_timeout)),
     }
     try:
@@ -178,20 +172,6 @@ async def race_stream(websocket: WebSocket, race_id: str) -> None:
         for task in tasks:
             task.cancel()
         await asyncio.to_thread(registry.unwatch, slot, client.id)
-
-
-async def _receive_loop(
-    websocket: WebSocket, registry: RaceRegistry, slot: RaceSlot, client: RaceClient
-) -> None:
-    while True:
-        message = await websocket.receive()
-        if message["type"] == "websocket.disconnect":
-            return
-        text = message.get("text")
-        if text is None:
-            client.error(None, "messages must be JSON text")
-            continue
-        await _handle(text, registry, slot, client)
 
 
 async def _handle(text: str, registry: RaceRegistry, slot: RaceSlot, client: RaceClient) -> None:

@@ -15,6 +15,8 @@ import itertools
 import json
 import logging
 from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -34,6 +36,7 @@ router = APIRouter()
 _messages: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 _client_ids = itertools.count(1)
 MAX_REPLIES = 32
+T = TypeVar("T")
 
 
 def origin_allowed(websocket: WebSocket, settings: Settings) -> bool:
@@ -53,6 +56,29 @@ def origin_allowed(websocket: WebSocket, settings: Settings) -> bool:
     host_parts = urlsplit(f"//{host}")
     host_port = host_parts.port or (443 if websocket.url.scheme == "wss" else 80)
     return bool(host_parts.hostname) and origin_host.lower() == f"{host_parts.hostname}:{host_port}".lower()
+
+
+async def admit(
+    websocket: WebSocket, settings: Settings, slots: Mapping[str, T], slot_id: str, field: str
+) -> T | None:
+    """Accept a WebSocket to ``slots[slot_id]`` and return that slot, or refuse it and return None.
+
+    A foreign Origin is refused before accept (the handshake answers 403); an unknown id gets a 404 whose
+    body names ``field`` ("run_id" -> "no such run"), as a REST call would.
+    """
+    if not origin_allowed(websocket, settings):
+        log.warning("refused WebSocket from origin %s", websocket.headers.get("origin"))
+        await websocket.close(code=1008)  # before accept: the handshake answers 403
+        return None
+    slot = slots.get(slot_id)
+    if slot is None:
+        reason = f"no such {field.removesuffix('_id')}"
+        await websocket.send_denial_response(
+            JSONResponse(error_body([{"field": field, "reason": reason}]), 404)
+        )
+        return None
+    await websocket.accept()
+    return slot
 
 
 class Client:
@@ -80,21 +106,15 @@ class Client:
 async def stream(websocket: WebSocket, run_id: str) -> None:
     manager: Manager = websocket.app.state.manager
     settings = manager.settings
-    if not origin_allowed(websocket, settings):
-        log.warning("refused WebSocket from origin %s", websocket.headers.get("origin"))
-        await websocket.close(code=1008)  # before accept: the handshake answers 403
-        return
-    slot = manager.slots.get(run_id)
+    slot = await admit(websocket, settings, manager.slots, run_id, "run_id")
     if slot is None:
-        await websocket.send_denial_response(
-            JSONResponse(error_body([{"field": "run_id", "reason": "no such run"}]), 404)
-        )
         return
-    await websocket.accept()
     client = Client(settings)
     await manager.call(manager.watch, slot, client.id, client.view, client.fps, client.wake)
     tasks = {
-        asyncio.create_task(_receive_loop(websocket, manager, slot, client)),
+        asyncio.create_task(
+            receive_texts(websocket, client.reply, lambda text: _handle(text, manager, slot, client))
+        ),
         asyncio.create_task(_send_loop(websocket, manager, slot, client)),
     }
     try:
@@ -114,16 +134,19 @@ async def stream(websocket: WebSocket, run_id: str) -> None:
         slot.touch()
 
 
-async def _receive_loop(websocket: WebSocket, manager: Manager, slot: Slot, client: Client) -> None:
+async def receive_texts(
+    websocket: WebSocket, reply: Callable[[dict], None], handle: Callable[[str], Awaitable[None]]
+) -> None:
+    """await handle(text) for each text message until the client disconnects; other messages get an error reply."""
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
             return
         text = message.get("text")
         if text is None:
-            client.reply({"type": "error", "message": "messages must be JSON text", "field": None})
+            reply({"type": "error", "message": "messages must be JSON text", "field": None})
             continue
-        await _handle(text, manager, slot, client)
+        await handle(text)
 
 
 async def _handle(text: str, manager: Manager, slot: Slot, client: Client) -> None:

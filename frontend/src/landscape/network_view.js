@@ -4,8 +4,9 @@
 // the weights arriving over WS /ws/runs/{id} are projected onto the same plane, so the path keeps moving.
 import { t } from "../i18n/index.js";
 import { el, fitCanvas, formatNumber } from "../dom.js";
-import { fetchJson, streamLines } from "./http.js";
-import { LiveSocket } from "./live_socket.js";
+import { request } from "../api.js";
+import { streamLines } from "./http.js";
+import { LiveSocket } from "../socket.js";
 import { drawColourBar, drawContours, mapping, plotBox } from "./contour.js";
 import { drawLine } from "./line_plot.js";
 
@@ -50,7 +51,7 @@ export function createNetworkView(root, notify) {
   }
 
   async function listRuns() {
-    const runs = await fetchJson("GET", "/api/runs");
+    const runs = await request("GET", "/api/runs");
     const select = $("#net-run");
     select.replaceChildren(el("option", { value: "" }, t("ls.choose_run")));
     for (const run of runs) {
@@ -137,7 +138,7 @@ export function createNetworkView(root, notify) {
     const params = new URLSearchParams({ split: $("#net-split").value });
     const lr = state.landscape && state.landscape.lr;
     if (lr) params.set("alpha_max", Number($("#line-range").value) * lr);
-    const line = await fetchJson("GET", `/api/runs/${encodeURIComponent(runId)}/landscape/line?${params}`);
+    const line = await request("GET", `/api/runs/${encodeURIComponent(runId)}/landscape/line?${params}`);
     if (runId === state.runId) state.line = line;
   }
 

@@ -3,8 +3,8 @@
 // a table of each racer's steps, value and distance to the nearest known minimum.
 import { t } from "../i18n/index.js";
 import { el, fitCanvas, formatNumber } from "../dom.js";
-import { fetchJson } from "./http.js";
-import { LiveSocket } from "./live_socket.js";
+import { request } from "../api.js";
+import { LiveSocket } from "../socket.js";
 import { arrow, drawColourBar, drawContours, mapping, plotBox } from "./contour.js";
 import { createRacerList } from "./racers.js";
 
@@ -38,7 +38,7 @@ export function createRaceView(root, notify) {
   }
 
   async function start() {
-    state.surfaces = await fetchJson("GET", "/api/surfaces");
+    state.surfaces = await request("GET", "/api/surfaces");
     for (const surface of state.surfaces) functionSelect.append(el("option", { value: surface.name }));
     functionSelect.value = "rosenbrock";
     relabel();
@@ -55,7 +55,7 @@ export function createRaceView(root, notify) {
       speed: Number(speed.value),
     };
     try {
-      await replace(await fetchJson("POST", "/api/races", body), specs);
+      await replace(await request("POST", "/api/races", body), specs);
     } catch (error) {
       notify(error.message);
     }
@@ -66,7 +66,7 @@ export function createRaceView(root, notify) {
     const previous = state.race;
     const wasPlaying = state.playing;
     if (state.socket) state.socket.close();
-    if (previous) fetchJson("DELETE", `/api/races/${previous.id}`).catch(() => {});
+    if (previous) request("DELETE", `/api/races/${previous.id}`).catch(() => {});
     racers.set(specs, race.racers);
     if (!previous || previous.function !== race.function || race.function === "quadratic_bowl") await loadGrid(race);
     applyState(race);
@@ -83,7 +83,7 @@ export function createRaceView(root, notify) {
   async function loadGrid(race) {
     const query = new URLSearchParams({ resolution: GRID_RESOLUTION });
     if (race.function === "quadratic_bowl") query.set("condition", race.parameters.condition);
-    const grid = await fetchJson("GET", `/api/surfaces/${race.function}/grid?${query}`);
+    const grid = await request("GET", `/api/surfaces/${race.function}/grid?${query}`);
     state.grid = { values: grid.values, xRange: grid.x_range, yRange: grid.y_range, log: grid.log_scale };
     state.image = null;
     $("#race-formula").textContent = race.surface.formula;

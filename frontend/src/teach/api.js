@@ -1,22 +1,5 @@
 // REST calls of the teaching views. Errors become ApiError with the server's "field: reason" in words.
-import { ApiError, describeError } from "../api.js";
-import { t } from "../i18n/index.js";
-
-async function request(method, path, body) {
-  let response;
-  try {
-    response = await fetch(path, {
-      method,
-      headers: body === undefined ? {} : { "Content-Type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch {
-    throw new ApiError(t("error.network"), 0);
-  }
-  const parsed = await response.json().catch(() => null);
-  if (!response.ok) throw new ApiError(describeError(parsed, response.status), response.status);
-  return parsed;
-}
+import { request } from "../api.js";
 
 const run = (id) => `/api/runs/${encodeURIComponent(id)}`;
 const query = (params) => new URLSearchParams(params).toString();
