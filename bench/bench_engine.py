@@ -73,7 +73,7 @@ class Case:
         self.sizes = run.network.sizes
         self.batch_size = config.batch_size
         self.X = run.X_train  # float64 (n, d), exactly the engine's training inputs
-        self.labels = run._labels(run.target_train)  # int64 (n,)
+        self.labels = run._labels["train"]  # int64 (n,)
         self.initial_weights = run.network.weights()  # every contender starts from these
         self.binary = self.sizes[-1] == 1
 

@@ -39,7 +39,8 @@ export class MetricHistory {
     }
     const norms = metrics.grad_norm;
     if (norms && norms.length) {
-      const layers = norms[0] ? norms[0].length : 0;
+      const sampled = norms.find((row) => row); // rows without sampled statistics are null
+      const layers = sampled ? sampled.length : 0;
       while (this.gradNorm.length < layers) this.gradNorm.push(new Float64Array(this.columns.step.length).fill(NaN));
       for (let i = 0; i < count; i++) {
         for (let layer = 0; layer < this.gradNorm.length; layer++) {

@@ -159,9 +159,22 @@ def rows_to_columns(rows: np.ndarray, n_layers: int) -> dict[str, list]:
         columns[name] = column.astype(np.int64).tolist() if name in ("step", "epoch") else finite_list(column)
     offset = len(SCALAR_COLUMNS)
     for name in LAYER_COLUMNS:
-        columns[name] = finite_list(rows[:, offset : offset + n_layers])
+        columns[name] = _sampled_rows(rows[:, offset : offset + n_layers])
         offset += n_layers
     return columns
+
+
+def _sampled_rows(block: np.ndarray) -> list:
+    """Per-layer rows, ``None`` for a step whose statistics were not sampled (most of them).
+
+    # NOTE: a whole ``null`` instead of ``[null, null, ..]`` more than halves a live frame's size; boxing
+    those NaNs one by one was most of the event loop's work while a client watched a fast run.
+    """
+    result: list = [None] * len(block)
+    sampled = np.flatnonzero(np.isfinite(block).any(axis=1))
+    for index, values in zip(sampled.tolist(), finite_list(block[sampled]), strict=True):
+        result[index] = values
+    return result
 
 
 def finite_list(values) -> list:

@@ -135,9 +135,9 @@ class History(_Model):
                     "test_loss": [0.71, None],
                     "train_accuracy": [0.5, None],
                     "test_accuracy": [0.48, None],
-                    "grad_norm": [[0.1, 0.2], [None, None]],
-                    "weight_norm": [[1.0, 1.1], [None, None]],
-                    "update_ratio": [[0.003, 0.004], [None, None]],
+                    "grad_norm": [[0.1, 0.2], None],
+                    "weight_norm": [[1.0, 1.1], None],
+                    "update_ratio": [[0.003, 0.004], None],
                     "stride": 1,
                     "total_steps": 2,
                 }
@@ -151,9 +151,9 @@ class History(_Model):
     test_loss: list[Number]
     train_accuracy: list[Number]
     test_accuracy: list[Number]
-    grad_norm: list[list[Number]]
-    weight_norm: list[list[Number]]
-    update_ratio: list[list[Number]]
+    grad_norm: list[list[Number] | None]
+    weight_norm: list[list[Number] | None]
+    update_ratio: list[list[Number] | None]
     stride: int = Field(description="engine history stride (> 1 once past its cap)")
     total_steps: int
 

@@ -42,6 +42,7 @@ class Slot:
         self.snapshot: Snapshot | None = None
         self.snapshot_at = 0.0
         self.metrics = MetricsBuffer(metrics_capacity)
+        self.frame_metrics_cap = metrics_capacity // 2
         self.on_publish: Callable[[Slot], None] | None = None  # wakes the watchers' tasks (thread-safe)
         self._lock = threading.Lock()
         self.waiting = 0  # threads queued for the lock; the trainer steps aside for them
@@ -103,6 +104,7 @@ class Slot:
             metrics.latest = run.latest()  # a gap or a first look: ask the engine
         grid = run.grid(wants.resolution, wants.neurons) if wants.grid else None
         neurons = grid.pop("neurons", None) if grid else None
+        previous = self.snapshot
         self.snapshot = Snapshot(
             version=self.version,
             step=run.step_count,
@@ -118,5 +120,11 @@ class Slot:
             n_layers=len(run.network.layers),
         )
         self.snapshot_at = now
+        if previous is not None:
+            # NOTE: encode the frame most watchers need (everything since the previous snapshot) here, in
+            # the trainer's thread. Built on the event loop, its numpy calls each hand the GIL back and
+            # forth with the trainer, which measured a 28% training slowdown for one 30 fps client.
+            for view, _fps in list(self.watchers.values()):
+                self.snapshot.frame_for(previous.step, view, self.frame_metrics_cap)
         if self.on_publish is not None:
             self.on_publish(self)
