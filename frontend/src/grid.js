@@ -23,10 +23,11 @@ function byteToLut(grid, centre, halfRange) {
   return map;
 }
 
-// Values around zero (neuron outputs, regression outputs): orange negative, blue positive.
-export function paintSigned(image, resolution, grid, bytes) {
+// Values around zero (neuron outputs, regression outputs): orange negative, blue positive. `x`, `y`: where
+// the grid's top-left corner goes when `image` is wider (an atlas of several grids).
+export function paintSigned(image, resolution, grid, bytes, x = 0, y = 0) {
   const halfRange = Math.max(Math.abs(grid.min), Math.abs(grid.max), 1e-9);
-  paintWith(image, resolution, bytes, byteToLut(grid, 0, halfRange));
+  paintWith(image, resolution, bytes, byteToLut(grid, 0, halfRange), x, y);
 }
 
 // A binary classifier's probability of class 1; `discrete` shows only which side of 0.5 a cell is on.
@@ -56,10 +57,11 @@ export function paintClasses(image, resolution, grid, probabilityBytes, classByt
   }
 }
 
-function paintWith(image, resolution, bytes, map) {
+function paintWith(image, resolution, bytes, map, x = 0, y = 0) {
   const pixels = image.data;
+  const stride = image.width || resolution;
   for (let row = 0; row < resolution; row++) {
-    const target = (resolution - 1 - row) * resolution;
+    const target = (y + resolution - 1 - row) * stride + x;
     for (let col = 0; col < resolution; col++) {
       const lut = map[bytes[row * resolution + col]] * 4;
       const offset = (target + col) * 4;

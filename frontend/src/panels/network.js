@@ -1,6 +1,7 @@
 // The network drawing: input features, hidden layers and output as heatmap thumbnails joined by edges
 // whose width and colour show each weight (or its gradient). Hover explains, click edits, and the header
-// adds or removes layers and neurons. Drawn on one canvas so 64×64-neuron layers stay cheap.
+// adds or removes layers and neurons. Drawn on canvases (edges on a layer of their own, heatmaps from one
+// atlas) so 64×64-neuron layers stay cheap.
 import { t } from "../i18n/index.js";
 import { el, fitCanvas } from "../dom.js";
 import { POSITIVE, NEGATIVE, gradientColor } from "../colors.js";
@@ -16,6 +17,9 @@ const EDGE_HIT_PX = 5;
 const BIAS_RADIUS = 4;
 const FEATURE_RESOLUTION = 24;
 const DEFAULT_EXTENT = [-6, 6, -6, 6];
+const NEURON_PAINTS_PER_S = 10;
+const ATLAS_GAP = 2;
+const EDGE_PAINTS_PER_S = 15;
 
 export function createNetwork(app) {
   const scroll = document.getElementById("network-scroll");
@@ -26,11 +30,19 @@ export function createNetwork(app) {
   const showGradients = document.getElementById("show-gradients");
   let layout = null;
   let model = null; // {inputs: [{name, index}], sizes, isOutputLayer(l)}
-  let neuronImages = []; // per weight layer, per neuron: a canvas holding its heatmap
+  let neuronImages = []; // per weight layer, per neuron: its heatmap's cell in the atlas, and its range
+  let atlas = null;
   let featureImages = new Map();
   let featureExtent = "";
   let hover = null;
   let gridChanged = false;
+  let lastNeuronPaint = -Infinity;
+  let neuronTimer = null;
+  const edgeLayer = { canvas: document.createElement("canvas"), key: "", codes: null, painted: -Infinity }; // see updateEdges
+  let edgeTimer = null;
+  let modelVersion = 0; // counts buildModel calls (a new shape, features or language)
+  let drawnSignature = ""; // what the canvas shows now, see draw
+  let neuronsPaintedNow = false; // this draw repainted the heatmaps
 
   document.getElementById("add-layer").addEventListener("click", () => changeLayers(+1));
   document.getElementById("remove-layer").addEventListener("click", () => changeLayers(-1));
@@ -69,6 +81,7 @@ export function createNetwork(app) {
 
   // What to draw, from the run's resolved shape: which input nodes exist and which are active.
   function buildModel() {
+    modelVersion++;
     const { resolved, config } = app.state.run;
     const names = resolved.input_names;
     const planar = (resolved.raw_input_size ?? names.length) === 2 && names.every((name) => FEATURES.includes(name));
@@ -131,21 +144,66 @@ export function createNetwork(app) {
     }
   }
 
-  // One small canvas per neuron, kept and repainted in place; only the newest grid is painted, at draw time.
+  // All neuron heatmaps share one atlas canvas (one upload, one source image for the nodes' drawImage);
+  // each neuron keeps its cell, repainted only when its grid changed. Cells are ATLAS_GAP px apart so
+  // smoothing at a cell's edge does not pick up its neighbour.
   function updateNeuronImages(grid) {
     if (!grid || !grid.neurons) {
       neuronImages = [];
       return;
     }
+    const resolution = grid.resolution;
+    const total = grid.neurons.reduce((sum, layer) => sum + layer.length, 0);
+    const columns = Math.max(1, Math.ceil(Math.sqrt(total)));
+    const pitch = resolution + ATLAS_GAP;
+    const width = columns * pitch;
+    const height = Math.max(1, Math.ceil(total / columns)) * pitch;
+    let fresh = false;
+    if (!atlas || atlas.width !== width || atlas.height !== height || atlas.resolution !== resolution) {
+      const atlasCanvas = document.createElement("canvas");
+      atlasCanvas.width = width;
+      atlasCanvas.height = height;
+      const ctx = atlasCanvas.getContext("2d");
+      atlas = { canvas: atlasCanvas, ctx, pixels: ctx.createImageData(width, height), width, height, resolution };
+      fresh = true;
+    }
+    let k = 0;
+    let painted = false;
     neuronImages = grid.neurons.map((layer, l) =>
       layer.map((cell, j) => {
-        const image = (neuronImages[l] && neuronImages[l][j]) || {};
-        image.canvas = paintGrid(image.canvas, grid.resolution, cell, decodeBytes(cell.data));
-        image.min = cell.min;
-        image.max = cell.max;
+        const previous = !fresh && neuronImages[l] && neuronImages[l][j];
+        const x = (k % columns) * pitch;
+        const y = Math.floor(k / columns) * pitch;
+        k++;
+        const image = { canvas: atlas.canvas, x, y, size: resolution, data: cell.data, min: cell.min, max: cell.max };
+        const same = previous && previous.x === x && previous.y === y && previous.data === cell.data && previous.min === cell.min && previous.max === cell.max;
+        if (!same) {
+          paintSigned(atlas.pixels, resolution, cell, decodeBytes(cell.data), x, y);
+          painted = true;
+        }
         return image;
       }),
     );
+    if (painted) atlas.ctx.putImageData(atlas.pixels, 0, 0);
+  }
+
+  // Neuron heatmaps are repainted at most NEURON_PAINTS_PER_S times a second (a wide network has over a
+  // hundred); the newest grid is always painted in the end, even when no further frame arrives.
+  function paintNeuronsWhenDue() {
+    neuronsPaintedNow = false;
+    if (!gridChanged) return;
+    const wait = lastNeuronPaint + 1000 / NEURON_PAINTS_PER_S - performance.now();
+    if (wait > 0 && neuronImages.length && app.isPlaying && app.isPlaying()) {
+      if (!neuronTimer) neuronTimer = setTimeout(() => {
+        neuronTimer = null;
+        app.requestDraw(draw);
+      }, wait);
+      return;
+    }
+    updateNeuronImages(app.state.grid);
+    gridChanged = false;
+    lastNeuronPaint = performance.now();
+    neuronsPaintedNow = true;
   }
 
   function draw() {
@@ -158,11 +216,21 @@ export function createNetwork(app) {
     layout = layoutNetwork(columnCounts, width, height);
     if (previousWidth !== layout.width || columnBar.childElementCount === 0) renderColumnBar();
     const ctx = fitCanvas(canvas, layout.width, layout.height);
-    ctx.clearRect(0, 0, layout.width, layout.height);
     updateFeatureImages(app.state.grid ? app.state.grid.extent : run.resolved.extent || DEFAULT_EXTENT);
-    if (gridChanged) updateNeuronImages(app.state.grid);
-    gridChanged = false;
-    if (app.state.params) drawEdges(ctx);
+    paintNeuronsWhenDue();
+    const params = app.state.params;
+    if (params) updateEdges();
+    // Most streamed frames change nothing visible here (heatmaps and edges repaint less often, a bias dot
+    // only shows its sign): then the canvas is left as it is.
+    const biasSigns = params ? params.layers.map((layer) => layer.b.map((b) => (b >= 0 ? "+" : "-")).join("")).join("|") : "";
+    const signature = [
+      canvas.width, canvas.height, layout.width, layout.height, modelVersion, featureExtent, lastNeuronPaint,
+      params ? edgeLayer.painted : "-", biasSigns, JSON.stringify(hover),
+    ].join(" ");
+    if (signature === drawnSignature) return;
+    drawnSignature = signature;
+    ctx.clearRect(0, 0, layout.width, layout.height);
+    if (params) ctx.drawImage(edgeLayer.canvas, 0, 0, layout.width, layout.height);
     drawNodes(ctx);
   }
 
@@ -182,43 +250,88 @@ export function createNetwork(app) {
     return a && b ? [a, b] : null;
   }
 
-  function drawEdges(ctx) {
+  // Edges are stroked one by one into their own layer (drawn under the nodes), repainted only when an
+  // edge's look (sign and width bucket) or the layout changes. A software canvas rasterises one stroke of
+  // a path holding a thousand crossing segments far slower than a thousand single-segment strokes.
+  function updateEdges() {
     const gradients = showGradients.checked;
     const layers = app.state.params.layers;
     const matrices = layers.map((layer) => (gradients ? layer.dW : layer.W));
     let maxAbs = 1e-12;
-    for (const matrix of matrices) for (const row of matrix) for (const v of row) if (v !== null) maxAbs = Math.max(maxAbs, Math.abs(v));
-    // One path per (sign, width bucket) keeps thousands of edges to a dozen strokes.
-    const paths = Array.from({ length: 2 * WIDTH_BUCKETS }, () => new Path2D());
+    let count = 0;
+    for (const matrix of matrices) {
+      for (const row of matrix) {
+        count += row.length;
+        for (const v of row) if (v !== null) maxAbs = Math.max(maxAbs, Math.abs(v));
+      }
+    }
+    // Per edge: 0 = not drawn, else 1 + (positive ? WIDTH_BUCKETS : 0) + width bucket; and its two ends.
+    const codes = new Uint8Array(count);
+    const ends = new Float32Array(count * 4);
     const half = layout.nodeSize / 2;
     const rowsOfInputs = inputRows();
+    let e = 0;
     for (let l = 0; l < matrices.length; l++) {
       const matrix = matrices[l];
       const from = layout.columns[l].nodes;
       const to = layout.columns[l + 1].nodes;
       for (let i = 0; i < matrix.length; i++) {
         const a = from[l === 0 ? rowsOfInputs[i] : i];
-        if (!a) continue;
         const row = matrix[i];
-        for (let j = 0; j < row.length; j++) {
+        for (let j = 0; j < row.length; j++, e++) {
           const value = row[j];
           const b = to[j];
-          if (value === null || !b) continue;
+          if (!a || value === null || !b) continue;
           const bucket = Math.min(WIDTH_BUCKETS - 1, Math.floor((Math.abs(value) / maxAbs) * WIDTH_BUCKETS));
-          const path = paths[(value >= 0 ? WIDTH_BUCKETS : 0) + bucket];
-          path.moveTo(a.x + half, a.y);
-          path.lineTo(b.x - half, b.y);
+          codes[e] = 1 + (value >= 0 ? WIDTH_BUCKETS : 0) + bucket;
+          ends[4 * e] = a.x + half;
+          ends[4 * e + 1] = a.y;
+          ends[4 * e + 2] = b.x - half;
+          ends[4 * e + 3] = b.y;
         }
       }
     }
-    paths.forEach((path, index) => {
+    const key = [canvas.width, canvas.height, layout.width, layout.height, layout.nodeSize, gradients, rowsOfInputs.join(" "), model.sizes.join(" ")].join("|");
+    if (key !== edgeLayer.key || (!sameCodes(codes, edgeLayer.codes) && edgesDue())) {
+      paintEdges(codes, ends, gradients);
+      edgeLayer.key = key;
+      edgeLayer.codes = codes;
+      edgeLayer.painted = performance.now();
+    }
+  }
+
+  // While training streams, changed edges are repainted at most EDGE_PAINTS_PER_S times a second and not
+  // in the frame that repaints the heatmaps, so the two costs never pile up in one frame; a late draw
+  // catches up with the last change.
+  function edgesDue() {
+    if (!(app.isPlaying && app.isPlaying())) return true;
+    const wait = edgeLayer.painted + 1000 / EDGE_PAINTS_PER_S - performance.now();
+    if (wait <= 0 && !neuronsPaintedNow) return true;
+    if (!edgeTimer) edgeTimer = setTimeout(() => {
+      edgeTimer = null;
+      app.requestDraw(draw);
+    }, Math.max(wait, 1000 / 60));
+    return false;
+  }
+
+  function paintEdges(codes, ends, gradients) {
+    const ctx = fitCanvas(edgeLayer.canvas, layout.width, layout.height);
+    ctx.clearRect(0, 0, layout.width, layout.height);
+    for (let index = 0; index < 2 * WIDTH_BUCKETS; index++) {
       const positive = index >= WIDTH_BUCKETS;
       const share = ((index % WIDTH_BUCKETS) + 0.5) / WIDTH_BUCKETS;
       ctx.lineWidth = 0.4 + share * MAX_EDGE_WIDTH;
       ctx.globalAlpha = 0.25 + 0.7 * share;
       ctx.strokeStyle = gradients ? gradientColor(positive ? 0.9 : 0.1) : positive ? POSITIVE : NEGATIVE;
-      ctx.stroke(path);
-    });
+      const code = index + 1;
+      for (let e = 0; e < codes.length; e++) {
+        if (codes[e] !== code) continue;
+        ctx.beginPath();
+        ctx.moveTo(ends[4 * e], ends[4 * e + 1]);
+        ctx.lineTo(ends[4 * e + 2], ends[4 * e + 3]);
+        ctx.stroke();
+      }
+    }
     ctx.globalAlpha = 1;
   }
 
@@ -251,7 +364,8 @@ export function createNetwork(app) {
       const images = neuronImages[c - 1] || [];
       const biases = layers[c - 1] ? layers[c - 1].b : [];
       layout.columns[c].nodes.forEach((node, j) => {
-        if (images[j]) ctx.drawImage(images[j].canvas, node.x - half, node.y - half, size, size);
+        const image = images[j];
+        if (image) ctx.drawImage(image.canvas, image.x, image.y, image.size, image.size, node.x - half, node.y - half, size, size);
         else fillNode(ctx, node, size, "#eceff1");
         ctx.strokeStyle = "#37474f";
         ctx.lineWidth = 1;
@@ -430,6 +544,7 @@ export function createNetwork(app) {
 
   new ResizeObserver(() => app.requestDraw(draw)).observe(scroll);
   app.on("run", () => {
+    lastNeuronPaint = -Infinity; // a rebuilt network shows its own heatmaps at once
     buildModel();
     app.requestDraw(draw);
   });
@@ -452,6 +567,12 @@ export function createNetwork(app) {
   }
 
   return { pointOf };
+}
+
+function sameCodes(a, b) {
+  if (!b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function fillNode(ctx, node, size, color) {
