@@ -137,10 +137,16 @@ class Network:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """The output for X without touching the caches backward relies on."""
+        return self.predict_with_logits(X)[1]
+
+    def predict_with_logits(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(z_L, a_L) for X without touching the caches: fused losses read the logits z_L."""
         a = X
-        for layer in self.layers:
+        for layer in self.layers[:-1]:
             a = layer.activation.forward(a @ layer.W + layer.b)
-        return a
+        last = self.layers[-1]
+        logits = a @ last.W + last.b
+        return logits, last.activation.forward(logits)
 
     def hidden_outputs(self, X: np.ndarray) -> list[np.ndarray]:
         """Every layer's activation for X (without touching the caches): [a_1, …, a_L]."""

@@ -23,7 +23,7 @@ import numpy as np
 from . import serialize
 from .batches import BatchSampler
 from .config import REBUILD_FIELDS, RunConfig, merge_config
-from .datasets import Dataset, make_dataset
+from .datasets import Dataset
 from .errors import ConfigError
 from .features import input_transform
 from .health import HealthLog
@@ -34,16 +34,16 @@ from .history import (
     finite_list,
     rows_to_columns,
 )
-from .losses import Loss, get_loss
+from .losses import Loss
 from .network import Network
 from .optimizers import Optimizer, make_optimizer
 from .regularization import add_regularization_gradient
+from .run_setup import RunParts, class_labels
 from .schedules import make_schedule
+from .trajectory import Trajectory
 
 STATE_VERSION = 1
 STATS_EVERY = 10  # steps between per-layer statistics (gradient norm, weight norm, update ratio)
-TRAJECTORY_CAPACITY = 1_000
-TRAJECTORY_MAX_VALUES = 4_000_000  # 32 MB of float64: wide networks keep fewer trajectory points
 MAX_GRID_RESOLUTION = 200
 MIN_AUTO_EVAL_EVERY, MAX_AUTO_EVAL_EVERY = 10, 100
 _STEP, _EPOCH, _LR, _TRAIN_LOSS, _TEST_LOSS, _TRAIN_ACC, _TEST_ACC = range(len(SCALAR_COLUMNS))
@@ -60,7 +60,7 @@ class Run:
 
     def _build(self, config: RunConfig) -> None:
         """Build data, network, optimizer and metrics from ``config`` and its seed (step 0)."""
-        parts = _Parts(config)
+        parts = RunParts(config)
         optimizer = make_optimizer(
             config.optimizer.name, parts.network.params(), **config.optimizer.hyperparameters()
         )
@@ -71,10 +71,10 @@ class Run:
         self.diverged = False
         self.message: str | None = None
         self.metric_history = MetricHistory(len(self.network.layers))
-        self.trajectory = _Trajectory(self.network)
+        self.trajectory = Trajectory(self.network, STATS_EVERY)
         self.health = HealthLog()
 
-    def _install(self, parts: _Parts) -> None:
+    def _install(self, parts: RunParts) -> None:
         self.dataset: Dataset = parts.dataset
         self.loss: Loss = parts.loss
         self.loss_name = parts.loss_name
@@ -85,7 +85,7 @@ class Run:
         self.X_train, self.X_test = parts.X_train, parts.X_test
         self.target_train, self.target_test = parts.target_train, parts.target_test
         self._grads_are_logits = self.loss.fused_activation is not None
-        self._labels = {"train": _class_labels(self.target_train), "test": _class_labels(self.target_test)}
+        self._labels = {"train": class_labels(self.target_train), "test": class_labels(self.target_test)}
         self._params = self.network.params()
         self._grads = self.network.grads()
         self._backup = {name: value.copy() for name, value in self._params.items()}
@@ -212,18 +212,10 @@ class Run:
             if len(X) == 0:
                 metrics[f"{split}_loss"] = metrics[f"{split}_accuracy"] = None
                 continue
-            logits, output = self._logits_and_output(X)
+            logits, output = self.network.predict_with_logits(X)
             metrics[f"{split}_loss"] = self.loss.evaluate(logits, output, target).value
             metrics[f"{split}_accuracy"] = self._accuracy(output, self._labels[split])
         return metrics
-
-    def _logits_and_output(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        a = X
-        for layer in self.network.layers[:-1]:
-            a = layer.activation.forward(a @ layer.W + layer.b)
-        last = self.network.output_layer
-        logits = a @ last.W + last.b
-        return logits, last.activation.forward(logits)
 
     def _accuracy(self, output: np.ndarray, labels: np.ndarray) -> float | None:
         if self.dataset.task != "classification":
@@ -485,128 +477,6 @@ class Run:
         return run
 
 
-class _Parts:
-    """Everything a config builds from its seed, made before anything in a live Run changes."""
-
-    def __init__(self, config: RunConfig):
-        data_rng, init_rng, self.batch_rng = (
-            np.random.default_rng(seed) for seed in np.random.SeedSequence(config.seed).spawn(3)
-        )
-        self.dataset = make_dataset(config.dataset, data_rng)
-        raw_width = self.dataset.X_train.shape[1]
-        self.X_train = input_transform(self.dataset.X_train, config.features, raw_width)
-        self.X_test = input_transform(self.dataset.X_test, config.features, raw_width)
-        self.loss_name = _resolve_loss(config, self.dataset)
-        self.loss = get_loss(self.loss_name)
-        output_width, self.target_train, self.target_test = _targets(self.loss_name, self.dataset)
-        self.output_activation = _resolve_output_activation(config, self.loss, self.dataset)
-        sizes = [self.X_train.shape[1], *config.model.hidden, output_width]
-        self.network = Network.build(
-            sizes,
-            config.model.activation,
-            self.output_activation,
-            config.model.init,
-            init_rng,
-            config.model.weights,
-        )
-
-
-class _Trajectory:
-    """Flattened parameter vectors (W0, b0, W1, …) every STATS_EVERY steps, bounded by halving.
-
-    At most TRAJECTORY_CAPACITY points, and fewer for wide networks so the buffer stays ≤ 32 MB.
-    """
-
-    def __init__(self, network: Network):
-        self.size_per_point = network.parameter_count()
-        self.capacity = max(16, min(TRAJECTORY_CAPACITY, TRAJECTORY_MAX_VALUES // self.size_per_point))
-        self.points = np.empty((self.capacity, self.size_per_point))
-        self.steps = np.empty(self.capacity, dtype=np.int64)
-        self.count = 0
-        self.stride = STATS_EVERY
-
-    def record(self, step: int, params: dict[str, np.ndarray]) -> None:
-        if step % self.stride and step != 1:
-            return
-        if self.count == self.capacity:
-            keep = np.arange(0, self.count, 2)
-            self.points[: len(keep)] = self.points[keep]
-            self.steps[: len(keep)] = self.steps[keep]
-            self.count = len(keep)
-            self.stride *= 2
-        offset = 0
-        for value in params.values():
-            self.points[self.count, offset : offset + value.size] = value.ravel()
-            offset += value.size
-        self.steps[self.count] = step
-        self.count += 1
-
-    def array(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.steps[: self.count].copy(), self.points[: self.count].copy()
-
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "points": self.points[: self.count].copy(),
-            "steps": self.steps[: self.count].copy(),
-            "stride": self.stride,
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        count = len(state["steps"])
-        self.points[:count] = state["points"]
-        self.steps[:count] = state["steps"]
-        self.count = count
-        self.stride = int(state["stride"])
-
-
-def _resolve_loss(config: RunConfig, dataset: Dataset) -> str:
-    """The config's loss, or bce / cross_entropy / mse from the data; errors for impossible pairs."""
-    if config.loss is None:
-        if dataset.task == "regression":
-            return "mse"
-        return "bce" if dataset.num_classes == 2 else "cross_entropy"
-    if config.loss in ("bce", "cross_entropy") and dataset.task == "regression":
-        raise ConfigError(
-            "loss", f"{config.loss} needs class labels; this dataset is a regression task (use mse)"
-        )
-    if config.loss == "bce" and dataset.num_classes > 2:
-        raise ConfigError(
-            "loss", f"bce is for two classes; this dataset has {dataset.num_classes} (use cross_entropy)"
-        )
-    return config.loss
-
-
-def _targets(loss_name: str, dataset: Dataset) -> tuple[int, np.ndarray, np.ndarray]:
-    """Output width and the targets in the shape the loss reads."""
-    y_train, y_test = dataset.y_train, dataset.y_test
-    if loss_name == "cross_entropy":
-        return dataset.num_classes, y_train.astype(np.int64), y_test.astype(np.int64)
-    if dataset.task == "classification" and dataset.num_classes > 2:
-        eye = np.eye(dataset.num_classes)
-        return dataset.num_classes, eye[y_train.astype(np.int64)], eye[y_test.astype(np.int64)]
-    return 1, y_train.reshape(-1, 1), y_test.reshape(-1, 1)
-
-
-def _resolve_output_activation(config: RunConfig, loss: Loss, dataset: Dataset) -> str:
-    chosen = config.model.output_activation
-    if loss.fused_activation is not None:
-        if chosen not in (None, loss.fused_activation):
-            raise ConfigError(
-                "model.output_activation",
-                f"{loss.name} includes a {loss.fused_activation} output; choose {loss.fused_activation} or leave it empty",
-            )
-        return loss.fused_activation
-    if chosen is not None:
-        if chosen == "softmax" and dataset.task == "regression":
-            raise ConfigError(
-                "model.output_activation", "softmax needs class outputs; use linear for regression"
-            )
-        return chosen
-    if dataset.task == "regression":
-        return "linear"
-    return "sigmoid" if dataset.num_classes == 2 else "softmax"
-
-
 def _quantize(values: np.ndarray, low: float | None = None, high: float | None = None) -> dict[str, Any]:
     """Values → {"min", "max", "data": base64 uint8}, byte q meaning min + q/255·(max − min)."""
     finite = np.where(np.isfinite(values), values, 0.0)
@@ -631,15 +501,6 @@ def _sampler_state(sampler: BatchSampler) -> dict[str, Any]:
     if state["permutation"] is not None:
         state["permutation"] = np.asarray(state["permutation"], dtype=np.int64)
     return state
-
-
-def _class_labels(target: np.ndarray) -> np.ndarray:
-    """Integer class labels from targets shaped for the loss: (n,) labels, (n, 1) 0/1, or (n, K) one-hot."""
-    if target.ndim == 1:
-        return target.astype(np.int64)
-    if target.shape[1] == 1:
-        return target[:, 0].astype(np.int64)
-    return np.argmax(target, axis=1)
 
 
 def _finite_value(value: float) -> float:

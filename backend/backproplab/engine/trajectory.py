@@ -1,0 +1,60 @@
+"""The training trajectory: flattened parameters over time, for the loss landscape's PCA directions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .network import Network
+
+TRAJECTORY_CAPACITY = 1_000
+TRAJECTORY_MAX_VALUES = 4_000_000  # 32 MB of float64: wide networks keep fewer trajectory points
+
+
+class Trajectory:
+    """Flattened parameter vectors (W0, b0, W1, …) every ``every`` steps, bounded by halving.
+
+    At most TRAJECTORY_CAPACITY points, and fewer for wide networks so the buffer stays ≤ 32 MB.
+    """
+
+    def __init__(self, network: Network, every: int):
+        self.size_per_point = network.parameter_count()
+        self.capacity = max(16, min(TRAJECTORY_CAPACITY, TRAJECTORY_MAX_VALUES // self.size_per_point))
+        self.points = np.empty((self.capacity, self.size_per_point))
+        self.steps = np.empty(self.capacity, dtype=np.int64)
+        self.count = 0
+        self.stride = every
+
+    def record(self, step: int, params: dict[str, np.ndarray]) -> None:
+        if step % self.stride and step != 1:
+            return
+        if self.count == self.capacity:
+            keep = np.arange(0, self.count, 2)
+            self.points[: len(keep)] = self.points[keep]
+            self.steps[: len(keep)] = self.steps[keep]
+            self.count = len(keep)
+            self.stride *= 2
+        offset = 0
+        for value in params.values():
+            self.points[self.count, offset : offset + value.size] = value.ravel()
+            offset += value.size
+        self.steps[self.count] = step
+        self.count += 1
+
+    def array(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.steps[: self.count].copy(), self.points[: self.count].copy()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "points": self.points[: self.count].copy(),
+            "steps": self.steps[: self.count].copy(),
+            "stride": self.stride,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        count = len(state["steps"])
+        self.points[:count] = state["points"]
+        self.steps[:count] = state["steps"]
+        self.count = count
+        self.stride = int(state["stride"])
