@@ -3,7 +3,7 @@
 // EMA over the full history; what is drawn is at most MAX_POINTS buckets, so a long run stays cheap.
 import uPlot from "../../vendor/uplot/uPlot.esm.js";
 import { t } from "../i18n/index.js";
-import { saveBlob } from "../dom.js";
+import { logAxisValues, saveBlob } from "../dom.js";
 import { layerColor } from "../colors.js";
 import { bucketEnds, sampleColumn } from "../history.js";
 import { RunningEma } from "../smoothing.js";
@@ -50,7 +50,7 @@ export function createCurves(app) {
       cursor: { sync: { key: "backproplab-curves" }, drag: { x: true, y: false } },
       legend: { show: legend, live: true },
       scales: { x: { time: false }, y: log ? { distr: 3 } : range ? { range } : { auto: true } },
-      axes: [{ label: axisLabel(), labelSize: 14, size: 30 }, { label: yLabel, labelSize: 14, size: 48, ...(splits ? { splits } : {}) }],
+      axes: [{ label: axisLabel(), labelSize: 14, size: 30 }, { label: yLabel, labelSize: 14, size: 48, ...(splits ? { splits } : {}), ...(log ? { values: logAxisValues } : {}) }],
       series: [{ label: axisLabel() }, ...series],
       hooks: {
         setSelect: [() => (zoomed = true)],

@@ -1,9 +1,6 @@
 // uPlot line charts for the teaching views: sized to their box (and kept so on resize), log axes on demand.
 import uPlot from "../../vendor/uplot/uPlot.esm.js";
-import { formatNumber } from "../dom.js";
-
-// Log axes label their powers of ten as numbers people read (uPlot's default rounds small ones to 0).
-const logValues = (chart, splits) => splits.map((value) => (value === null ? "" : formatNumber(value)));
+import { logAxisValues } from "../dom.js";
 
 // series: [{label, stroke, width?, dash?}]; data: [xs, ...ys] with null gaps.
 export function lineChart(box, { title, xLabel, yLabel, series, logX = false, logY = false, height = 220, yRange, legend = true }) {
@@ -18,8 +15,8 @@ export function lineChart(box, { title, xLabel, yLabel, series, logX = false, lo
       y: logY ? { distr: 3 } : yRange ? { range: yRange } : { auto: true },
     },
     axes: [
-      { label: xLabel, labelSize: 16, size: 34, ...(logX ? { values: logValues } : {}) },
-      { label: yLabel, labelSize: 16, size: 60, ...(logY ? { values: logValues } : {}) },
+      { label: xLabel, labelSize: 16, size: 34, ...(logX ? { values: logAxisValues } : {}) },
+      { label: yLabel, labelSize: 16, size: 60, ...(logY ? { values: logAxisValues } : {}) },
     ],
     series: [
       { label: xLabel },
