@@ -33,6 +33,7 @@ class Client:
         self.fps = fps
         self.view = view
         self.identity: str | None = None
+        self.role = "watcher"  # owner, teacher, admin or watcher of the item (identities/access.py)
         self.replies: deque[str] = deque(maxlen=MAX_REPLIES)
         self.wake = asyncio.Event()
         self.urgent = False
