@@ -115,6 +115,38 @@ def app_client():
     return open_client
 
 
+@pytest.fixture
+def mint():
+    """``mint(client)``: headers carrying a new identity's token (another user than the client's own)."""
+
+    def new_identity(test_client: TestClient) -> dict[str, str]:
+        token = test_client.post("/api/identities", headers={"Authorization": ""}).json()["token"]
+        return {"Authorization": f"Bearer {token}"}
+
+    return new_identity
+
+
+ADMIN_TOKEN = "operator-secret-0123456789"
+
+
+@pytest.fixture
+def admin_client(tmp_path):
+    """The ``client`` of a server with an admin token; ``client.admin`` holds its headers."""
+    with open_client(Settings(data_dir=tmp_path, admin_token=ADMIN_TOKEN)) as test_client:
+        test_client.admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def admin_server(tmp_path_factory):
+    """A real server with an admin token; ``admin_server.admin`` holds its headers."""
+    data_dir = tmp_path_factory.mktemp("admin-server")
+    process = ServerProcess(data_dir, {"BACKPROPLAB_ADMIN_TOKEN": ADMIN_TOKEN}).start()
+    process.admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    yield process
+    process.stop()
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     process = ServerProcess(tmp_path_factory.mktemp("server")).start()
