@@ -159,3 +159,29 @@ def test_race_sockets_follow_the_same_rule(admin_server):
     asyncio.run(scenario())
     race = httpx.get(f"{admin_server.url}/api/races/{race_id}").json()
     assert {racer["steps"] for racer in race["racers"]} == {5} and race["speed"] == 60
+
+
+def test_watchers_see_a_rename_and_new_class_locks_live(admin_server):
+    server = admin_server
+    teacher = new_identity(server)
+    group = httpx.post(
+        server.url + "/api/classes", json={"allowed": ["optimizer.lr"]}, headers=teacher
+    ).json()
+    joined = httpx.post(f"{server.url}/api/classes/{group['code']}/join").json()
+    student = {"Authorization": f"Bearer {joined['token']}"}
+
+    async def scenario():
+        async with socket(server, "runs", joined["id"]) as ws:
+            state = await receive_type(ws, "state")
+            assert state["run"]["class"]["allowed"] == ["optimizer.lr"]
+            patch = {"allowed": ["optimizer"]}
+            await asyncio.to_thread(
+                httpx.patch, f"{server.url}/api/classes/{group['id']}", json=patch, headers=teacher
+            )
+            assert (await receive_type(ws, "run"))["run"]["class"]["allowed"] == ["optimizer"]
+            await asyncio.to_thread(
+                httpx.patch, f"{server.url}/api/runs/{joined['id']}", json={"name": "Ada"}, headers=student
+            )
+            assert (await receive_type(ws, "run"))["run"]["name"] == "Ada"
+
+    asyncio.run(scenario())
