@@ -61,12 +61,13 @@ class ClassService:
 
     async def create(self, body: ClassCreate, teacher: Caller) -> ClassRecord:
         check_size(body.config, self.settings.max_parameters, "config.model.hidden")
+        assert teacher.owner_id is not None, "a class's teacher is an identity (IdentityService.or_new)"
         now = time.time()
         for _ in range(CODE_ATTEMPTS):
             record = ClassRecord(
                 id=secrets.token_urlsafe(16),
                 code=new_code(),
-                teacher=str(teacher.owner_id),
+                teacher=teacher.owner_id,
                 name=body.name,
                 config=body.config.model_dump(mode="json"),
                 allowed=body.allowed,
