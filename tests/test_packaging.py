@@ -144,6 +144,22 @@ def fetch(url: str) -> tuple[int, str]:
         return response.status, response.read().decode()
 
 
+def readme_command(lead: str) -> str:
+    """The command in the code block that follows the README line starting with ``lead``."""
+    match = re.search(
+        rf"^{re.escape(lead)}[^\n]*\n+```\n([^\n]+)\n```", (ROOT / "README.md").read_text(), re.M
+    )
+    assert match, f"README has no command after {lead!r}"
+    return match.group(1)
+
+
+def test_ci_runs_the_readme_test_command_word_for_word():
+    command = readme_command("Run the tests")
+    assert "requirements/test.txt" in command, "the README's tests should install from the lock"
+    ci_lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    assert any(line.startswith(command) for line in ci_lines), f".ci/run does not run {command!r}"
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     """The wheel, built from the source tree as the image's build stage does (PEP 517, hatchling)."""
