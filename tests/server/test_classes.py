@@ -111,6 +111,17 @@ def test_a_pushed_setup_reaches_every_student(client):
         assert now["resolved"]["sizes"] == [2, 6, 1] and now["step"] == 0
 
 
+def test_a_class_with_custom_data_gives_it_to_students_but_does_not_echo_it(client):
+    X = [[float(i % 7), float(i % 3)] for i in range(30)]
+    y = [float(i % 2) for i in range(30)]
+    data = {"dataset": {"kind": "custom", "X": X, "y": y, "train_fraction": 1.0}}
+    group, teacher = new_class(client, config=data)
+    assert group["config"]["dataset"]["kind"] == "custom" and group["config"]["dataset"]["X"] is None
+    run, _ = join(client, group["code"])
+    assert client.get(f"/api/runs/{run['id']}/points").json()["train"]["X"] == X
+    assert client.get(f"/api/classes/{group['id']}", headers=teacher).json()["config"]["dataset"]["y"] is None
+
+
 def test_a_bad_push_changes_nothing(client):
     group, teacher = new_class(client)
     run, _ = join(client, group["code"])

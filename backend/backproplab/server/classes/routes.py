@@ -37,12 +37,14 @@ TaughtClass = Annotated[ClassRecord, Depends(get_class)]
 
 
 def info(group: ClassRecord) -> dict[str, Any]:
+    """The ClassInfo body; a custom dataset's rows are left out, as in a Run (they can be large)."""
+    dataset = {**group.config.get("dataset", {}), "X": None, "y": None}
     return {
         "id": group.id,
         "code": group.code,
         "name": group.name,
         "created": group.created,
-        "config": group.config,
+        "config": {**group.config, "dataset": dataset},
         "allowed": group.allowed,
     }
 
