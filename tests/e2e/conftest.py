@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from choices_fallback import choices
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -143,18 +144,33 @@ def browser():
         browser.close()
 
 
+def serve_choices_fallback(context) -> None:
+    """Until the server has ``GET /api/choices``, answer it from the engine (tests only; see
+    choices_fallback.py). A server that has the route answers itself."""
+
+    def handle(route):
+        response = route.fetch()
+        if response.status == 404:
+            route.fulfill(json=choices())
+        else:
+            route.fulfill(response=response)
+
+    context.route("**/api/choices", handle)
+
+
 @pytest.fixture
 def open_page(browser):
-    """open_page(url, width=1280, height=800, ready=None) -> page; page.problems collects console errors and
-    page errors. ready(page) waits for the page to be usable; by default, the dashboard's."""
+    """open_page(url, width=1280, height=800, ready=..., touch=False) -> page; page.problems collects console
+    errors and page errors. ready(page) waits for the page to be usable; by default, the dashboard's."""
     contexts = []
 
     def dashboard_ready(page) -> None:
         page.wait_for_selector('#connection[data-state="open"]', timeout=15_000)
         page.wait_for_function("() => window.backproplab && document.querySelector('.column-controls')")
 
-    def open_(url: str, width: int = 1280, height: int = 800, ready=dashboard_ready):
-        context = browser.new_context(viewport={"width": width, "height": height})
+    def open_(url: str, width: int = 1280, height: int = 800, ready=dashboard_ready, touch: bool = False):
+        context = browser.new_context(viewport={"width": width, "height": height}, has_touch=touch)
+        serve_choices_fallback(context)
         contexts.append(context)
         page = context.new_page()
         page.problems = []

@@ -3,7 +3,7 @@
 // log-log axes: too large an h truncates, too small an h loses the difference to round-off.
 import { el, formatNumber } from "../dom.js";
 import { t } from "../i18n/index.js";
-import { teachApi } from "./api.js";
+import { api } from "../core/api.js";
 import { destroyChart, lineChart, positive } from "./charts.js";
 
 const HS = ["1e-1", "1e-2", "1e-3", "1e-4", "1e-5", "1e-6", "1e-7", "1e-8", "1e-9", "1e-10"];
@@ -33,7 +33,7 @@ export function createGradcheck(ctx, body) {
 
   async function refresh() {
     try {
-      [result, sweep] = await Promise.all([teachApi.gradcheck(ctx.runId, h.value, samples.value), teachApi.hSweep(ctx.runId, samples.value)]);
+      [result, sweep] = await Promise.all([api.gradcheck(ctx.runId, h.value, samples.value), api.hSweep(ctx.runId, samples.value)]);
       draw();
     } catch (error) {
       ctx.error(error.message);

@@ -2,7 +2,7 @@
 // (POST /api/sweeps); loss curves coloured by what happened: converged, stalled or diverged.
 import { el, formatNumber } from "../dom.js";
 import { t } from "../i18n/index.js";
-import { reusableConfig, teachApi } from "./api.js";
+import { api, reusableConfig } from "../core/api.js";
 import { destroyChart, joinTables, lineChart, positive } from "./charts.js";
 
 // Hue by status; within a status, darker for smaller learning rates so neighbouring curves stay apart.
@@ -30,9 +30,9 @@ export function createSweep(ctx, body) {
   async function sweep() {
     run.disabled = true;
     try {
-      const config = reusableConfig(await teachApi.getRun(ctx.runId));
+      const config = reusableConfig(await api.getRun(ctx.runId));
       const lrs = { min: Number(low.value), max: Number(high.value), count: Number(count.value) };
-      result = await teachApi.sweep({ config, lrs, steps: Number(steps.value) });
+      result = await api.sweep({ config, lrs, steps: Number(steps.value) });
       draw();
     } catch (error) {
       ctx.error(error.message);
