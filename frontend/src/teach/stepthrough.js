@@ -52,7 +52,11 @@ export function createStepThrough(ctx, body) {
     if (trace || mode === "expression") render();
   }
 
-  source.addEventListener("change", () => reload());
+  // Another network is another graph: its walk starts again at stage 1.
+  source.addEventListener("change", () => {
+    index = 0;
+    reload();
+  });
 
   async function reload() {
     mode = source.value;
