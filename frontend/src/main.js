@@ -259,7 +259,7 @@ async function main() {
   app.on("projector", saveUrl);
   app.on("panels", saveUrl);
   // For the browser tests and the benchmark: frame counters, grid work and where the network draws things.
-  window.backproplab = { stats, network, grids: app.grids.stats, app };
+  window.backproplab = { stats, network, grids: app.grids.stats, app, charts: app.charts };
   const run = await openRun();
   mergeRun(run);
   connect(run);

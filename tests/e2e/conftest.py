@@ -187,10 +187,10 @@ def open_page(browser):
 
 @pytest.fixture
 def screenshot():
-    """screenshot(page, name) saves docs/screenshots/<name>.png."""
+    """screenshot(page, name, full_page=False) saves docs/screenshots/<name>.png."""
 
-    def save(page, name: str) -> None:
+    def save(page, name: str, full_page: bool = False) -> None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
     return save

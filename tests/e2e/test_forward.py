@@ -115,7 +115,9 @@ def test_browser_grids_equal_the_engine(server, module_page, config):
     browser = browser_grids(module_page, params, features, extent, task)
     engine = engine_outputs(params, features, extent)
     for layer, (values, columns) in enumerate(zip(engine, browser["neurons"], strict=True)):
-        np.testing.assert_allclose(np.array(columns).T, values, rtol=0, atol=TOLERANCE, err_msg=f"layer {layer}")
+        np.testing.assert_allclose(
+            np.array(columns).T, values, rtol=0, atol=TOLERANCE, err_msg=f"layer {layer}"
+        )
     last = engine[-1]
     if task == "classification" and last.shape[1] > 1:
         assert browser["classes"] == np.argmax(last, axis=1).tolist()

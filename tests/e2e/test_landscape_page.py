@@ -12,6 +12,8 @@ import urllib.request
 
 import pytest
 
+from conftest import serve_choices_fallback
+
 WAIT_MS = 15_000
 # The plot's margins in frontend/src/landscape/contour.js (left, right, top, bottom), in CSS pixels.
 MARGIN = (42, 10, 8, 28)
@@ -162,13 +164,17 @@ def test_network_landscape_shows_a_contour_with_the_moving_path(server, open_lan
 def test_dashboard_link_and_chinese_labels(server, browser, screenshot):
     run = api(server, "/api/runs", "POST", {})
     context = browser.new_context(viewport={"width": 1400, "height": 900})
+    serve_choices_fallback(context)
     try:
         page = context.new_page()
         problems = []
         page.on("pageerror", lambda error: problems.append(str(error)))
         page.goto(f"{server.url}/index.html?run={run['id']}")
         page.wait_for_selector("#landscape-link", timeout=WAIT_MS)
-        page.click("#landscape-link")
+        with context.expect_page() as opened:  # the link opens a new tab, as its arrow says
+            page.click("#landscape-link")
+        page = opened.value
+        page.on("pageerror", lambda error: problems.append(str(error)))
         page.wait_for_url(f"**/landscape.html?run={run['id']}*", timeout=WAIT_MS)
         page.wait_for_selector("#net-panel[data-path-points]", timeout=WAIT_MS)
         page.select_option("#language", "zh")

@@ -256,7 +256,7 @@ export default {
   "controls.schedule_next.exponential": "the schedule multiplies it by γ every step",
   "controls.schedule_next.cosine": "the schedule lowers it along a cosine to the minimum LR over period T",
   "controls.schedule_next.cyclic": "the schedule moves it between the LR you typed and the maximum LR",
-  "error.field_sentence": "{field}: {reason}",
+  "error.field_sentence": "{field} {reason}",
   "error.reason.at_most": "must be at most {value}.",
   "error.reason.at_least": "must be at least {value}.",
   "error.reason.below": "must be less than {value}.",

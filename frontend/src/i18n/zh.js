@@ -256,7 +256,7 @@ export default {
   "controls.schedule_next.exponential": "调度每一步把它乘以 γ",
   "controls.schedule_next.cosine": "调度在周期 T 内沿余弦曲线把它降到最小学习率",
   "controls.schedule_next.cyclic": "调度让它在你输入的学习率和最大学习率之间往返",
-  "error.field_sentence": "{field}：{reason}",
+  "error.field_sentence": "{field}{reason}",
   "error.reason.at_most": "不能大于 {value}。",
   "error.reason.at_least": "不能小于 {value}。",
   "error.reason.below": "必须小于 {value}。",

@@ -39,7 +39,7 @@ export function createPanelMenu(app) {
     const controls = app.hidden.filter((name) => !PANELS.includes(name));
     style.textContent = controls.length ? `${controls.map((name) => `[data-control="${CSS.escape(name)}"]`).join(",")}{display:none !important}` : "";
     const visible = new Set(PANELS.filter((name) => !app.hidden.includes(name)));
-    for (const name of PANELS) document.querySelector(`[data-panel="${name}"]`).hidden = !visible.has(name);
+    for (const name of PANELS) document.querySelector(`section[data-panel="${name}"]`).hidden = !visible.has(name);
     const { areas, columns, rows } = gridAreas(visible);
     layout.style.gridTemplateAreas = areas;
     layout.style.gridTemplateColumns = columns;

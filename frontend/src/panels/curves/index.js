@@ -44,6 +44,9 @@ export function createCurves(app) {
   }
 
   function baseOptions(box, { title, yLabel, series, log = false, legend = true, range, splits }) {
+    // Projector mode: axis numbers and names large enough for the back of a room.
+    const px = app.projector ? 17 : 12;
+    const fonts = { font: `${px}px system-ui, sans-serif`, labelFont: `bold ${px}px system-ui, sans-serif` };
     return {
       title,
       width: Math.max(160, box.clientWidth),
@@ -51,7 +54,10 @@ export function createCurves(app) {
       cursor: { sync: { key: "backproplab-curves" }, drag: { x: true, y: false } },
       legend: { show: legend, live: true },
       scales: { x: { time: false }, y: log ? { distr: 3, range: logRange } : range ? { range } : { auto: true } },
-      axes: [{ label: axisLabel(), labelSize: 14, size: 30, values: tickValues }, { ...yAxis(yLabel), ...(splits ? { splits } : {}) }],
+      axes: [
+        { label: axisLabel(), labelSize: px + 4, size: px + 20, values: tickValues, ...fonts },
+        { ...yAxis(yLabel), labelSize: px + 4, ...fonts, ...(splits ? { splits } : {}) },
+      ],
       series: [{ label: axisLabel() }, ...series],
       hooks: {
         setSelect: [() => (zoomed = true)],
@@ -212,6 +218,7 @@ export function createCurves(app) {
   }).observe(grid);
   showSmoothing();
   build();
+  app.charts = charts; // for the browser tests
   app.on("run", () => {
     drawnVersion = -1;
     boxes.accuracy.parentElement.hidden = app.state.run.resolved.task !== "classification";
@@ -219,4 +226,5 @@ export function createCurves(app) {
   });
   app.on("frame", () => app.requestDraw(draw));
   app.on("language", rebuildAndDraw);
+  app.on("projector", rebuildAndDraw);
 }

@@ -6,7 +6,8 @@ import { el } from "../../dom.js";
 import { features, limits } from "../../core/choices.js";
 import { editValue } from "./value_editor.js";
 
-const COMPACT_SPACING = 118; // px between columns below which a layer's controls stack in two lines
+const COMPACT_SPACING = 118; // px between columns below which a layer's controls take two lines
+const TINY_SPACING = 46; // ... and below which they stack in a narrow column (phones, many layers)
 
 export function createEditing(app, { columnBar, box }) {
   const hidden = () => [...app.state.run.config.model.hidden];
@@ -44,8 +45,9 @@ export function createEditing(app, { columnBar, box }) {
   // Each group is at most one column spacing wide and wraps inside it, so 10 layers never overlap.
   function renderColumnBar(layout, sizes) {
     columnBar.replaceChildren();
-    const width = Math.max(36, layout.spacing - 6);
+    const width = Math.max(18, layout.spacing - 4);
     const compact = layout.spacing < COMPACT_SPACING;
+    const tiny = layout.spacing < TINY_SPACING;
     const place = (node, column) => {
       node.style.left = `${layout.columns[column].x}px`;
       node.style.width = `${width}px`;
@@ -58,7 +60,7 @@ export function createEditing(app, { columnBar, box }) {
       count.title = t("network.neuron_count", { count: size });
       const group = el(
         "div",
-        { class: `column-controls${compact ? " compact" : ""}`, dataset: { control: "layers" } },
+        { class: `column-controls${compact ? " compact" : ""}${tiny ? " tiny" : ""}`, dataset: { control: "layers" } },
         button("+", "network.add_neuron", () => changeNeurons(layer, +1)),
         button("−", "network.remove_neuron", () => changeNeurons(layer, -1)),
         count,

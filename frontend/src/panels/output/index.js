@@ -66,6 +66,7 @@ export function createOutput(app) {
         showTest: showTest.checked,
         discrete: discretize.checked,
         names: names().inputs,
+        scale: app.projector ? 1.4 : 1,
       });
       gridsChanged = false;
       return;
@@ -167,6 +168,7 @@ export function createOutput(app) {
     redraw();
   });
   app.on("panels", wantOutput);
+  app.on("projector", redraw);
   app.on("grid", () => {
     gridsChanged = true;
     app.requestDraw(draw);

@@ -6,7 +6,7 @@ import { CLASS_COLORS, divergingColor } from "../../colors.js";
 import { paintOutput } from "../../grid.js";
 
 export const POINT_RADIUS = 3.2;
-const AXIS_ROOM = 16;
+const AXIS_ROOM = 18;
 const BACKGROUND_ALPHA = 0.6;
 
 export function createPlane(canvas) {
@@ -26,7 +26,7 @@ export function createPlane(canvas) {
 
   // side: the square's size in px; grids: the browser's planeGrids (or null before the first);
   // points: {train, test, added}; names: the two input columns' names.
-  function draw({ side, extent, grids, gridsChanged, resolved, points, showTest, discrete, names }) {
+  function draw({ side, extent, grids, gridsChanged, resolved, points, showTest, discrete, names, scale = 1 }) {
     const ctx = fitCanvas(canvas, side, side);
     plot = { left: AXIS_ROOM, top: 2, size: side - AXIS_ROOM - 2, extent };
     ctx.clearRect(0, 0, side, side);
@@ -41,7 +41,7 @@ export function createPlane(canvas) {
       ctx.globalAlpha = 1;
     }
     if (points) drawPoints(ctx, points, resolved.task === "classification", showTest);
-    drawAxes(ctx, side, names);
+    drawAxes(ctx, side, names, scale);
   }
 
   function toPixel(x1, x2) {
@@ -74,10 +74,10 @@ export function createPlane(canvas) {
     }
   }
 
-  function drawAxes(ctx, side, [xName, yName]) {
+  function drawAxes(ctx, side, [xName, yName], scale) {
     const [x1min, x1max, x2min, x2max] = plot.extent;
     ctx.fillStyle = "#546e7a";
-    ctx.font = "10px system-ui, sans-serif";
+    ctx.font = `${Math.round(10 * scale)}px system-ui, sans-serif`;
     ctx.textBaseline = "top";
     ctx.textAlign = "left";
     ctx.fillText(String(Number(x1min.toFixed(1))), plot.left, plot.top + plot.size + 2);
