@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from backproplab.server.schemas import History, Params, RunOut
+from backproplab.server.runs.schemas import History, Params, RunOut
 
 
 def create(client, config=None) -> dict:

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from backproplab.server import static
 from backproplab.server.app import create_app
-from backproplab.server.routes_ws import origin_allowed
+from backproplab.server.live.socket import origin_allowed
 from backproplab.server.settings import Settings
 
 
@@ -20,12 +20,12 @@ def test_settings_from_env(tmp_path):
         "BACKPROPLAB_PORT": "9001",
         "BACKPROPLAB_DATA_DIR": str(tmp_path),
         "BACKPROPLAB_ALLOWED_ORIGINS": "http://a.example, https://b.example",
-        "BACKPROPLAB_IDLE_TIMEOUT": "2.5",
+        "BACKPROPLAB_UNWATCHED_PAUSE": "2.5",
     }
     settings = Settings.from_env(environ, host="0.0.0.0")
     assert settings.port == 9001 and settings.host == "0.0.0.0" and settings.data_dir == tmp_path
     assert settings.allowed_origins == ("http://a.example", "https://b.example")
-    assert settings.idle_timeout == 2.5
+    assert settings.unwatched_pause == 2.5
     assert Settings.from_env({}).data_dir == Path.home() / ".backproplab"
 
 
@@ -53,8 +53,8 @@ def test_origin_rule(origin, host, allowed, expected, tmp_path):
     assert origin_allowed(fake_socket(origin, host), settings) is expected
 
 
-def test_idle_runs_are_paused(tmp_path):
-    with TestClient(create_app(Settings(data_dir=tmp_path, idle_timeout=0.3))) as client:
+def test_unwatched_runs_are_paused(tmp_path):
+    with TestClient(create_app(Settings(data_dir=tmp_path, unwatched_pause=0.3))) as client:
         run_id = client.post("/api/runs", json={}).json()["id"]
         assert client.post(f"/api/runs/{run_id}/play").json()["status"] == "running"
         time.sleep(1.5)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..engine.config import RunConfig
-from ..engine.textbook import tiny_network_config
+from ...engine.config import RunConfig
+from ...engine.textbook import tiny_network_config
 
 DEEP = {"dataset": {"kind": "circle", "samples": 400, "noise": 0.1}, "batch_size": 10}
 DEEP_HIDDEN = [8, 8, 8, 8, 8, 8]

@@ -1,6 +1,6 @@
 """Optimizer comparisons: several managed runs from one base config, differing only in the optimizer.
 
-Every racer is an ordinary run created through the Manager, so it streams over /ws/runs/{id} and takes
+Every racer is an ordinary run (runs/service.py), so it streams over /ws/runs/{id} and takes
 PATCH and WebSocket ``set`` messages (a live learning-rate change per racer). The same seed gives every
 racer the same data, initial weights and batch order; creation checks the weights are bit-identical.
 Comparisons live in memory (their runs persist like any other run).
@@ -15,11 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.config import RunConfig
-from .errors import ApiError
-from .manager import Manager
-from .schemas_teaching import ComparisonCreate
-from .slot import Slot
+from ...engine.config import RunConfig
+from ..errors import ApiError
+from ..runs.service import RunService
+from .schemas import ComparisonCreate
 
 MAX_COMPARISONS = 100  # the oldest is forgotten past this (its runs stay)
 
@@ -40,32 +39,32 @@ class ComparisonNotFoundError(ApiError):
 
 
 class Comparisons:
-    """The server's comparisons, by id (methods run in worker threads)."""
+    """The server's comparisons, by id."""
 
-    def __init__(self, manager: Manager):
-        self.manager = manager
+    def __init__(self, runs: RunService):
+        self.runs = runs
         self.items: OrderedDict[str, Comparison] = OrderedDict()
 
-    def create(self, request: ComparisonCreate) -> Comparison:
+    async def create(self, request: ComparisonCreate) -> Comparison:
         """Create one run per racer (all or none) and check they start from identical weights."""
         base = request.base.model_dump()
         configs = [
             RunConfig.model_validate({**base, "optimizer": racer.optimizer.model_dump()})
             for racer in request.racers
         ]
-        slots: list[Slot] = []
+        run_ids: list[str] = []
         try:
             for config in configs:
-                slots.append(self.manager.create(config))
+                run_ids.append((await self.runs.create(config))["id"])
         except Exception:
-            for slot in slots:
-                self.manager.delete(slot)
+            for run_id in run_ids:
+                await self.runs.delete(run_id)
             raise
         comparison = Comparison(
             id=secrets.token_urlsafe(12),
             labels=[racer.label for racer in request.racers],
-            run_ids=[slot.id for slot in slots],
-            identical_start=_identical_weights(slots),
+            run_ids=run_ids,
+            identical_start=await self._identical_weights(run_ids),
         )
         self.items[comparison.id] = comparison
         while len(self.items) > MAX_COMPARISONS:
@@ -78,32 +77,38 @@ class Comparisons:
             raise ComparisonNotFoundError(comparison_id)
         return comparison
 
-    def slots(self, comparison: Comparison) -> list[Slot]:
-        """The racers' runs that still exist, in racer order."""
-        return [self.manager.slots[i] for i in comparison.run_ids if i in self.manager.slots]
-
-    def describe(self, comparison: Comparison) -> dict[str, Any]:
+    async def describe(self, comparison: Comparison) -> dict[str, Any]:
         racers = []
         for label, run_id in zip(comparison.labels, comparison.run_ids, strict=True):
-            slot = self.manager.slots.get(run_id)
-            racers.append(
-                {"label": label, "run_id": run_id, "run": self.manager.describe(slot) if slot else None}
-            )
+            try:
+                run = await self.runs.describe(run_id)
+            except ApiError as error:
+                if error.status != 404:
+                    raise
+                run = None
+            racers.append({"label": label, "run_id": run_id, "run": run})
         return {"id": comparison.id, "identical_start": comparison.identical_start, "racers": racers}
 
-    def control(self, comparison: Comparison, action: str, steps: int = 1) -> None:
-        """play, pause, reset or step every racer; ``step`` gives each the same number of steps."""
-        for slot in self.slots(comparison):
-            if action == "step":
-                self.manager.step(slot, steps)
-            else:
-                getattr(self.manager, action)(slot)
+    async def control(self, comparison: Comparison, action: str, steps: int = 1) -> None:
+        """play, pause, reset or step every racer that still exists; ``step`` gives each the same steps."""
+        for run_id in comparison.run_ids:
+            try:
+                if action == "step":
+                    await self.runs.step(run_id, steps)
+                else:
+                    await self.runs.control(run_id, action)
+            except ApiError as error:
+                if error.status != 404:
+                    raise
 
-
-def _identical_weights(slots: list[Slot]) -> bool:
-    weights = []
-    for slot in slots:
-        with slot.locked() as run:
-            weights.append([value.copy() for value in run.network.params().values()])
-    first = weights[0]
-    return all(all(np.array_equal(a, b) for a, b in zip(first, other, strict=True)) for other in weights[1:])
+    async def _identical_weights(self, run_ids: list[str]) -> bool:
+        copies = [await self.runs.copy(run_id) for run_id in run_ids]
+        first = copies[0].weights
+        return all(
+            all(
+                np.array_equal(a, b)
+                for pair_a, pair_b in zip(first, other.weights, strict=True)
+                for a, b in zip(pair_a, pair_b, strict=True)
+            )
+            for other in copies[1:]
+        )

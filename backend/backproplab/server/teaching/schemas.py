@@ -11,10 +11,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
-from ..engine.config import FiniteFloat, OptimizerConfig, RunConfig
-from .schemas import Number, RunOut
+from ...engine.config import FiniteFloat, OptimizerConfig, RunConfig
+from ..runs.schemas import Number, RunOut
+from .limits import MAX_COMPARISON_RUNS
 
-MAX_RACERS = 8
 MAX_SWEEP_LRS = 12
 MAX_SWEEP_STEPS = 5_000
 SweepStatus = Literal["converged", "stalled", "diverged"]
@@ -268,7 +268,7 @@ class ComparisonCreate(_Model):
         },
     )
     base: RunConfig = Field(default_factory=RunConfig)
-    racers: list[Racer] = Field(min_length=2, max_length=MAX_RACERS)
+    racers: list[Racer] = Field(min_length=2, max_length=MAX_COMPARISON_RUNS)
 
     @field_validator("racers")
     @classmethod

@@ -1,7 +1,7 @@
-"""Pydantic models of the protocol: REST bodies and responses, WebSocket messages in and out.
+"""Pydantic models of the run protocol: REST bodies and responses, WebSocket messages in and out.
 
-RunConfig (engine/config.py) is reused as is; this module holds everything else. docs/protocol.md describes
-the same shapes in words, and the tests validate live messages against these models.
+RunConfig (engine/config.py) is reused as is; this module holds everything else about runs. docs/protocol.md
+describes the same shapes in words, and the tests validate live messages against these models.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..engine.config import FiniteFloat
+from ...engine.config import FiniteFloat
 
 Status = Literal["running", "paused", "diverged"]
 Number = float | None  # JSON never carries NaN or Infinity: a non-finite value travels as null
@@ -42,38 +42,6 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Health(_Model):
-    status: Literal["ok"] = "ok"
-
-
-class ErrorItem(_Model):
-    field: str | None = Field(description="dotted path of the input at fault, e.g. optimizer.lr")
-    reason: str
-
-
-class ErrorResponse(_Model):
-    """Every 4xx/5xx body."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "detail": "optimizer.lr: Input should be greater than or equal to 0",
-                    "field": "optimizer.lr",
-                    "reason": "Input should be greater than or equal to 0",
-                    "errors": [
-                        {"field": "optimizer.lr", "reason": "Input should be greater than or equal to 0"}
-                    ],
-                }
-            ]
-        }
-    )
-    detail: str
-    field: str | None
-    reason: str
-    errors: list[ErrorItem]
-
-
 class RunOut(_Model):
     """A run as the server reports it (REST responses and ``state.run`` on the WebSocket)."""
 
@@ -88,6 +56,9 @@ class RunOut(_Model):
     )
     resolved: dict[str, Any] = Field(description="what the engine chose where the config left a default")
     latest: dict[str, Any] = Field(description="latest metrics")
+    keep_training: bool = Field(
+        False, description="true: the run keeps playing when nobody watches it (else it pauses after a while)"
+    )
     rebuilt: bool | None = Field(None, description="PATCH only: true when the change rebuilt the network")
 
 
@@ -270,6 +241,13 @@ class FrameMessage(_Model):
     latest: dict[str, Any]
     params: Params | None = None
     grid: GridOut | None = None
+
+
+class RunMessage(_Model):
+    """Sent to every watcher when the run's description changed without a rebuild (config, status)."""
+
+    type: Literal["run"]
+    run: RunOut
 
 
 class AckMessage(_Model):

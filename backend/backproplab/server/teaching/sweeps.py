@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.config import RunConfig, merge_config
-from ..engine.run import Run
+from ...engine.config import RunConfig, merge_config
+from ...engine.run import Run
+from ..runs import encode
 
 CURVE_POINTS = 200
 CONVERGED_FRACTION = 0.5
@@ -43,7 +44,7 @@ def train_at(config: RunConfig, lr: float, steps: int) -> dict[str, Any]:
     initial = _finite(run.evaluate()["train_loss"])
     done = run.step(steps)
     final = None if run.diverged else _finite(run.evaluate()["train_loss"])
-    history = run.history(max_points=CURVE_POINTS)
+    history = encode.history(run, CURVE_POINTS)
     return {
         "lr": lr,
         "status": classify(initial, final, run.diverged),
