@@ -10,7 +10,6 @@ const CATALOGUES = { en: { ...en, ...landscapeEn, ...teachEn }, zh: { ...zh, ...
 export const LANGUAGES = Object.keys(CATALOGUES);
 
 let current = "en";
-const listeners = new Set();
 
 export function language() {
   return current;
@@ -22,11 +21,6 @@ export function setLanguage(lang) {
   current = next;
   document.documentElement.lang = next === "zh" ? "zh-CN" : "en";
   translateTree(document);
-  for (const listener of listeners) listener(next);
-}
-
-export function onLanguageChange(listener) {
-  listeners.add(listener);
 }
 
 // t("curves.train_loss") or t("error.http", {status: 404}); falls back to English, then to the key.

@@ -1,7 +1,7 @@
 // uPlot line charts for the teaching views: sized to their box (and kept so on resize), log axes on demand,
-// tick labels that fit (charts/safe.js). Data goes through positive() or linear() before setData.
+// tick labels that fit (charts/safe.js). Data for a log axis goes through positive() before setData.
 import uPlot from "../../vendor/uplot/uPlot.esm.js";
-import { axisSize, logRange, logSafe, linearSafe, tickValues } from "../charts/safe.js";
+import { axisSize, logRange, logSafe, tickValues } from "../charts/safe.js";
 
 // series: [{label, stroke, width?, dash?}]; data: [xs, ...ys] with null gaps.
 export function lineChart(box, { title, xLabel, yLabel, series, logX = false, logY = false, height = 220, yRange, legend = true }) {
@@ -47,8 +47,4 @@ export function joinTables(tables) {
 // Log axes cannot show zero, negative, denormal or non-finite values: those become gaps.
 export function positive(values) {
   return Array.from(values, logSafe);
-}
-
-export function linear(values) {
-  return Array.from(values, linearSafe);
 }
