@@ -22,6 +22,7 @@ Run: python bench/bench_dashboard.py [--seconds 8]
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import socket
@@ -31,12 +32,6 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
-import itertools
-
-from conftest import serve_choices_fallback
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -127,7 +122,6 @@ def measure(browser, base: str, config: dict, seconds: float) -> dict | None:
         raise
     post(base, f"/api/runs/{run['id']}/step", {"steps": HISTORY_STEPS})
     context = browser.new_context(viewport={"width": 1280, "height": 800})
-    serve_choices_fallback(context)
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda message: message.type == "error" and errors.append(message.text))

@@ -16,7 +16,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from choices_fallback import choices
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -66,7 +65,12 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        env = {**os.environ, "BACKPROPLAB_DATA_DIR": str(self.data_dir), "BACKPROPLAB_PORT": str(self.port)}
+        env = {
+            **os.environ,
+            "BACKPROPLAB_DATA_DIR": str(self.data_dir),
+            "BACKPROPLAB_PORT": str(self.port),
+            "BACKPROPLAB_TRAINERS": "2",  # the browser tests run against a server with two trainer workers
+        }
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [
@@ -144,20 +148,6 @@ def browser():
         browser.close()
 
 
-def serve_choices_fallback(context) -> None:
-    """Until the server has ``GET /api/choices``, answer it from the engine (tests only; see
-    choices_fallback.py). A server that has the route answers itself."""
-
-    def handle(route):
-        response = route.fetch()
-        if response.status == 404:
-            route.fulfill(json=choices())
-        else:
-            route.fulfill(response=response)
-
-    context.route("**/api/choices", handle)
-
-
 @pytest.fixture
 def open_page(browser):
     """open_page(url, width=1280, height=800, ready=..., touch=False) -> page; page.problems collects console
@@ -170,7 +160,6 @@ def open_page(browser):
 
     def open_(url: str, width: int = 1280, height: int = 800, ready=dashboard_ready, touch: bool = False):
         context = browser.new_context(viewport={"width": width, "height": height}, has_touch=touch)
-        serve_choices_fallback(context)
         contexts.append(context)
         page = context.new_page()
         page.problems = []

@@ -12,8 +12,6 @@ import urllib.request
 
 import pytest
 
-from conftest import serve_choices_fallback
-
 WAIT_MS = 15_000
 # The plot's margins in frontend/src/landscape/contour.js (left, right, top, bottom), in CSS pixels.
 MARGIN = (42, 10, 8, 28)
@@ -164,7 +162,6 @@ def test_network_landscape_shows_a_contour_with_the_moving_path(server, open_lan
 def test_dashboard_link_and_chinese_labels(server, browser, screenshot):
     run = api(server, "/api/runs", "POST", {})
     context = browser.new_context(viewport={"width": 1400, "height": 900})
-    serve_choices_fallback(context)
     try:
         page = context.new_page()
         problems = []

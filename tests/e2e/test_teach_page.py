@@ -12,8 +12,6 @@ import re
 import httpx
 import pytest
 
-from conftest import serve_choices_fallback
-
 RUN_CONFIG = {
     "seed": 3,
     "dataset": {"kind": "circle", "samples": 200, "noise": 0.1},
@@ -26,7 +24,6 @@ NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?$")
 def page(browser):
     """A 1280×800 page; ``page.problems`` collects console errors and uncaught exceptions."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
-    serve_choices_fallback(context)
     page = context.new_page()
     page.problems = []
     page.on("console", lambda message: message.type == "error" and page.problems.append(message.text))
