@@ -76,7 +76,7 @@ def post(base: str, path: str, body: dict) -> dict:
         method="POST",
         headers={"Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=120) as response:
+    with urllib.request.urlopen(request, timeout=600) as response:
         return json.loads(response.read())
 
 
@@ -98,7 +98,8 @@ def start_server(data_dir: str) -> tuple[subprocess.Popen, str]:
             "--log-level",
             "warning",
         ],
-        env={**os.environ, "BACKPROPLAB_DATA_DIR": data_dir},
+        # One trainer process: on a 2-core machine the other core is the browser's, as on a student's laptop.
+        env={**os.environ, "BACKPROPLAB_DATA_DIR": data_dir, "BACKPROPLAB_TRAINERS": "1"},
     )
     base = f"http://127.0.0.1:{port}"
     for _ in range(200):
@@ -134,10 +135,11 @@ def measure(browser, base: str, config: dict, seconds: float) -> dict | None:
     start = page.evaluate(READ)
     page.wait_for_timeout(seconds * 1000)
     end = page.evaluate(READ)
-    page.click("#play")
+    post(base, f"/api/runs/{run['id']}/pause", {})  # nothing trains in the background of the next scenario
     sizes = run["resolved"]["sizes"]
     per_point = sum(a * b for a, b in itertools.pairwise(sizes))
-    resolution = max(12, min(48, int((6_000_000 / per_point) ** 0.5)))
+    cap = 32 if "hidden" not in (hide or "") and "network" not in (hide or "") else 48
+    resolution = max(12, min(cap, int((2_500_000 / per_point) ** 0.5)))
     context.close()
     jobs = end["gridJobs"] - start["gridJobs"]
     return {
@@ -167,7 +169,10 @@ def main() -> None:
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                rows = [(name, measure(browser, base, config, args.seconds)) for name, config in SCENARIOS]
+                rows = []
+                for name, config in SCENARIOS:
+                    print(f"measuring {name} ...", flush=True)
+                    rows.append((name, measure(browser, base, config, args.seconds)))
                 browser.close()
         finally:
             server.terminate()

@@ -8,6 +8,9 @@ import { prepareLayers } from "./model/forward.js";
 import { createGridComputer, gridResolution } from "./model/grids.js";
 import { MAX_DRAWN_NEURONS } from "./panels/network/layout.js";
 
+// Node pictures are at most 40 px: with neuron heatmaps on, a finer grid than this buys nothing.
+const NEURON_RESOLUTION = 32;
+
 export function createLiveGrids(app) {
   const computer = createGridComputer();
   const wanted = { output: false, neurons: false };
@@ -26,7 +29,7 @@ export function createLiveGrids(app) {
       layers,
       features: run.resolved.input_names,
       extent: run.resolved.extent,
-      resolution: gridResolution(layers),
+      resolution: gridResolution(layers, wanted.neurons ? NEURON_RESOLUTION : undefined),
       task: run.resolved.task,
       neurons: wanted.neurons ? { maxWidth: MAX_DRAWN_NEURONS } : false,
     };

@@ -8,7 +8,7 @@ import { costPerPoint } from "./forward.js";
 
 const MAX_RESOLUTION = 48;
 const MIN_RESOLUTION = 12;
-const BUDGET = 6_000_000; // multiply-adds per grid
+const BUDGET = 2_500_000; // multiply-adds per grid (bench/bench_dashboard.py: about 20-40 ms in a worker)
 const REST_FACTOR = 2;
 
 export function gridResolution(layers, maxResolution = MAX_RESOLUTION) {
