@@ -57,6 +57,12 @@ def test_log_axes_take_zero_denormal_huge_and_non_finite_values(server, open_pag
     )
     for low, high in ranges:
         assert 0 < low < high < 1e300
+    crowded = page.evaluate(
+        """() => ['loss', 'grad'].filter((name) => { const chart = window.backproplab.charts[name];
+          const labels = chart.axes[1]._values.filter(Boolean).length;
+          return labels * 14 > chart.bbox.height / devicePixelRatio; })"""
+    )
+    assert crowded == [], "log-axis labels are written on top of each other"
 
 
 def test_axis_labels_fit_and_small_learning_rates_read_as_numbers(server, open_page):
@@ -144,8 +150,9 @@ def test_ten_classes_confusion_matrix_is_not_cut_off(server, open_page, screensh
     page.wait_for_selector("#confusion:not([hidden])", timeout=WAIT_MS)
     assert page.locator("#confusion td").count() == 100
     table = page.locator("#confusion").bounding_box()
-    panel = page.locator(".output-panel").bounding_box()
-    assert table["x"] >= panel["x"] and table["x"] + table["width"] <= panel["x"] + panel["width"] + 0.5
+    box = page.locator("#output-box").bounding_box()
+    assert table["x"] >= box["x"] and table["x"] + table["width"] <= box["x"] + box["width"] + 0.5
+    assert table["y"] + table["height"] <= box["y"] + box["height"] + 0.5, "the last rows are cut off"
     screenshot(page, "confusion-10-classes")
 
 

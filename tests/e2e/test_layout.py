@@ -116,6 +116,7 @@ def test_server_gone_keeps_the_top_bar_and_play_stopped(own_server, open_page, s
     page = open_page(f"{own_server.url}/")
     page.click("#play")
     page.wait_for_selector('#play[data-running="true"]')
+    before = page.locator(".topbar").bounding_box()
     own_server.stop()
     page.wait_for_selector('#connection[data-state="reconnecting"]', timeout=WAIT_MS)
     assert page.get_attribute("#play", "data-running") == "false"
@@ -124,6 +125,8 @@ def test_server_gone_keeps_the_top_bar_and_play_stopped(own_server, open_page, s
     language = page.locator("#language").bounding_box()
     assert language["x"] + language["width"] <= 1280
     assert topbar["y"] <= language["y"] <= topbar["y"] + topbar["height"]
+    assert topbar["height"] == before["height"], "the reconnect message changed the top bar's height"
+    assert topbar["height"] < 60, "the top bar does not fit one line at 1280 px"
     screenshot(page, "server-lost-1280x800")
     own_server.start()
     page.wait_for_selector('#connection[data-state="open"]', timeout=WAIT_MS)

@@ -40,7 +40,25 @@ export function formatTick(value) {
   return formatNumber(value);
 }
 
-export const tickValues = (chart, splits) => splits.map(formatTick);
+const LABEL_PX = 22; // room one tick label needs along a log axis
+
+const isDecade = (value) => value > 0 && Math.abs(Math.log10(value) - Math.round(Math.log10(value))) < 1e-9;
+
+// uPlot `values`: every split written with formatTick; on a log axis spanning more decades than there is
+// room for, only every k-th decade keeps its label (the others stay as grid lines).
+export function tickValues(chart, splits, axisIndex) {
+  const axis = chart.axes[axisIndex];
+  const scale = axis && chart.scales[axis.scale];
+  if (!scale || scale.distr !== 3) return splits.map(formatTick);
+  const ratio = window.devicePixelRatio || 1;
+  const length = (axis.side % 2 ? chart.bbox.height : chart.bbox.width) / ratio;
+  const decades = splits.filter(isDecade).length;
+  const every = Math.max(1, Math.ceil(decades / Math.max(1, Math.floor(length / LABEL_PX))));
+  return splits.map((value) => {
+    if (!isDecade(value)) return every === 1 ? formatTick(value) : "";
+    return Math.round(Math.log10(value)) % every === 0 ? formatTick(value) : "";
+  });
+}
 
 let measurer = null;
 // uPlot axis `size`: wide enough for the longest tick label, so labels are never clipped and never run

@@ -1,7 +1,7 @@
 // English messages of the teaching page (teach.html); teach_zh.js has the same keys.
 export default {
   "teach.title": "Backprop Lab · Learn",
-  "teach.nav": "Learn backprop",
+  "teach.nav": "Learn",
   "teach.views": "Teaching views",
   "teach.tab.step": "Backprop step by step",
   "teach.tab.gradcheck": "Gradient check",

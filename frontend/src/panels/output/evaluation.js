@@ -7,8 +7,10 @@ import { CLASS_COLORS, confusionColor } from "../../colors.js";
 
 const MARGIN = { left: 44, right: 8, top: 8, bottom: 30 };
 
-// counts[truth][predicted]; names[k]: each class's label.
-export function renderConfusion(table, counts, names, caption) {
+// counts[truth][predicted]; names[k]: each class's label (many classes with the default names show
+// just their index, so ten columns fit a side panel).
+export function renderConfusion(table, counts, names, caption, defaultNames) {
+  if (defaultNames && counts.length > 5) names = names.map((_, k) => String(k));
   const header = el("tr", {}, el("th", {}, t("output.true_predicted")), ...names.map((name) => el("th", {}, name)));
   const rows = counts.map((row, truth) => {
     const total = row.reduce((a, b) => a + b, 0) || 1;
@@ -34,8 +36,11 @@ function frame(ctx, width, height, xRange, yRange, labels) {
   ctx.font = "10px system-ui, sans-serif";
   ctx.textAlign = "center";
   ctx.textBaseline = "top";
+  ctx.textAlign = "left";
   ctx.fillText(formatNumber(xRange[0]), box.left, box.top + box.height + 2);
+  ctx.textAlign = "right";
   ctx.fillText(formatNumber(xRange[1]), box.left + box.width, box.top + box.height + 2);
+  ctx.textAlign = "center";
   ctx.fillText(labels.x, box.left + box.width / 2, box.top + box.height + 14);
   ctx.textAlign = "right";
   ctx.textBaseline = "middle";

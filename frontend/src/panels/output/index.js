@@ -105,7 +105,7 @@ export function createOutput(app) {
     const activation = params.layers.at(-1).activation;
     y.forEach((truth, k) => counts[truth][classOf(predictions[k], activation)]++);
     const caption = t(points.test.X.length ? "output.confusion_test" : "output.confusion_train", { rows: X.length });
-    renderConfusion(confusion, counts, names().classes, caption);
+    renderConfusion(confusion, counts, names().classes, caption, !app.hasClassNames());
   }
 
   // Binary classes and regression values share the orange-to-blue bar; more classes get one chip each.
