@@ -125,7 +125,7 @@ def test_controls_and_url_follow_a_change_made_elsewhere(server, open_page):
     assert "optimizer.lr=0.07" in page.url
 
 
-def test_a_tap_edits_an_edge_on_a_touch_screen(server, open_page):
+def test_taps_edit_an_edge_and_add_a_point_on_a_touch_screen(server, open_page):
     page = open_page(f"{server.url}/", 390, 844, touch=True)
     page.locator(".network-panel").scroll_into_view_if_needed()
     point = page.evaluate(
@@ -134,6 +134,16 @@ def test_a_tap_edits_an_edge_on_a_touch_screen(server, open_page):
     box = page.locator("#network-canvas").bounding_box()
     page.touchscreen.tap(box["x"] + point["x"] + 4, box["y"] + point["y"] + 4)
     page.wait_for_selector(".value-editor input")
+    page.keyboard.press("Escape")
+    # A tap on the output adds a point, as a click does.
+    page.check("#edit-points")
+    page.locator(".output-panel").scroll_into_view_if_needed()
+    canvas = page.locator("#output-canvas").bounding_box()
+    page.touchscreen.tap(canvas["x"] + 60, canvas["y"] + 60)
+    page.wait_for_function(
+        "() => { const p = window.backproplab.app.state.points; return p.train.X.length + p.test.X.length === 501; }",
+        timeout=WAIT_MS,
+    )
 
 
 def test_the_loss_landscape_link_opens_a_new_tab(server, open_page):

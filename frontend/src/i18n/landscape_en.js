@@ -90,4 +90,5 @@ export default {
   "ls.age_fresh": "Computed at step {step}: up to date.",
   "ls.age_stale": "Computed at step {step}, now step {now}: the picture is older than the weights (white path: where they went since).",
   "ls.recompute_now": "Recompute for now",
+  "ls.lr_short": "learning rate η",
 };

@@ -90,4 +90,5 @@ export default {
   "ls.age_fresh": "在第 {step} 步计算：是最新的。",
   "ls.age_stale": "在第 {step} 步计算，现在是第 {now} 步：图比权重旧（白线：之后权重走过的路径）。",
   "ls.recompute_now": "按当前权重重新计算",
+  "ls.lr_short": "学习率 η",
 };

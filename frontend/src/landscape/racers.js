@@ -72,7 +72,13 @@ export function createRacerList(container, { colour, onRebuild, onHyper }) {
           onclick: () => onRebuild(specs.filter((_, i) => i !== index)),
         }, "×");
         const swatch = el("span", { class: "swatch", style: `background:${colour(index)}` });
-        return el("div", { class: "racer" }, el("div", { class: "racer-row" }, swatch, select, el("span", { class: "lr-label" }, "η"), lr, remove), hyperFields(index));
+        return el(
+          "div",
+          { class: "racer" },
+          el("div", { class: "racer-row" }, swatch, select, remove),
+          el("label", { class: "racer-row racer-lr-row" }, el("span", { class: "lr-label" }, t("ls.lr_short")), lr),
+          hyperFields(index),
+        );
       }),
       el("button", {
         class: "add-racer",
