@@ -59,8 +59,9 @@ export function createHeatmaps() {
             const x = (k % columns) * pitch;
             const y = Math.floor(k / columns) * pitch;
             k++;
-            paintSigned(atlas.pixels, resolution, values, x, y);
-            return { x, y, size: resolution, ...finiteRange(values) };
+            const range = finiteRange(values);
+            paintSigned(atlas.pixels, resolution, values, x, y, Math.max(1e-9, Math.abs(range.min), Math.abs(range.max)));
+            return { x, y, size: resolution, ...range };
           })
         : null,
     );
