@@ -45,20 +45,6 @@ def test_every_vendored_library_ships_its_licence():
             assert any(library.glob("LICENSE*")), f"vendor/{library.name} has no LICENSE file"
 
 
-CATALOGUE_KEY = re.compile(r'^\s*"([^"]+)":', re.MULTILINE)
-CATALOGUES = [("en.js", "zh.js"), ("teach_en.js", "teach_zh.js"), ("landscape_en.js", "landscape_zh.js")]
-
-
-@pytest.mark.parametrize(("english", "chinese"), CATALOGUES, ids=lambda name: name)
-def test_english_and_chinese_catalogues_have_the_same_keys(english: str, chinese: str):
-    folder = FRONTEND / "src" / "i18n"
-    en = CATALOGUE_KEY.findall((folder / english).read_text())
-    zh = CATALOGUE_KEY.findall((folder / chinese).read_text())
-    assert len(en) == len(set(en)), f"{english} repeats a key"
-    assert sorted(set(en) - set(zh)) == [], f"missing from {chinese}"
-    assert sorted(set(zh) - set(en)) == [], f"missing from {english}"
-
-
 def test_every_module_is_imported_by_a_page_or_another_module():
     """No dead modules: each file under src/ is reachable from a page's entry point."""
     entries = {
