@@ -102,6 +102,8 @@ def test_eight_hidden_layers_labels_do_not_collide(server, open_page, screenshot
         assert overlaps(boxes) == [], f"labels overlap at {width}px"
         for x, _y, w, _h, name in boxes:
             assert x >= 0 and x + w <= width, f"{name} runs off the screen at {width}px"
+    page.locator(".network-panel").scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
     screenshot(page, "eight-layers-390x844")
 
 
