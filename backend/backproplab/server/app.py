@@ -20,6 +20,7 @@ from ..engine.config import RunConfig
 from . import health, upkeep
 from .classes import routes as class_routes
 from .classes.service import ClassService
+from .docs import add_docs
 from .errors import install_error_handlers
 from .identities import routes as identity_routes
 from .identities.service import IdentityService
@@ -89,6 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Watch a neural network learn. REST controls runs; WS /ws/runs/{id} streams them "
         "(docs/protocol.md).",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     install_error_handlers(app)
@@ -105,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         class_routes.router,
     ):
         app.include_router(router)
+    add_docs(app)
     mount_frontend(app)
     if settings.allowed_origins:
         app.add_middleware(

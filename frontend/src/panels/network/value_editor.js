@@ -1,6 +1,6 @@
 // A small box to type a new value for a weight or bias where it was clicked. Enter applies, Escape cancels.
-import { el } from "../dom.js";
-import { t } from "../i18n/index.js";
+import { el } from "../../dom.js";
+import { t } from "../../i18n/index.js";
 
 let open = null;
 

@@ -1,12 +1,13 @@
 // Training curves with uPlot: train/test loss and accuracy against step or epoch, the learning rate under
 // them, and per-layer gradient norms (the vanishing-gradient view). Smoothing is TensorBoard's debiased
 // EMA over the full history; what is drawn is at most MAX_POINTS buckets, so a long run stays cheap.
-import uPlot from "../../vendor/uplot/uPlot.esm.js";
-import { t } from "../i18n/index.js";
-import { logAxisValues, saveBlob } from "../dom.js";
-import { layerColor } from "../colors.js";
-import { bucketEnds, sampleColumn } from "../history.js";
-import { RunningEma } from "../smoothing.js";
+import uPlot from "../../../vendor/uplot/uPlot.esm.js";
+import { t } from "../../i18n/index.js";
+import { layerColor } from "../../colors.js";
+import { bucketEnds, sampleColumn } from "../../history.js";
+import { RunningEma } from "../../smoothing.js";
+import { logRange, safeSeries, tickValues, yAxis } from "../../charts/safe.js";
+import { chartPng } from "../../charts/png.js";
 
 const MAX_POINTS = 1200;
 const TRAIN = "#1565c0";
@@ -43,14 +44,20 @@ export function createCurves(app) {
   }
 
   function baseOptions(box, { title, yLabel, series, log = false, legend = true, range, splits }) {
+    // Projector mode: axis numbers and names large enough for the back of a room.
+    const px = app.projector ? 17 : 12;
+    const fonts = { font: `${px}px system-ui, sans-serif`, labelFont: `bold ${px}px system-ui, sans-serif` };
     return {
       title,
       width: Math.max(160, box.clientWidth),
       height: Math.max(60, box.clientHeight),
       cursor: { sync: { key: "backproplab-curves" }, drag: { x: true, y: false } },
       legend: { show: legend, live: true },
-      scales: { x: { time: false }, y: log ? { distr: 3 } : range ? { range } : { auto: true } },
-      axes: [{ label: axisLabel(), labelSize: 14, size: 30 }, { label: yLabel, labelSize: 14, size: 48, ...(splits ? { splits } : {}), ...(log ? { values: logAxisValues } : {}) }],
+      scales: { x: { time: false }, y: log ? { distr: 3, range: logRange } : range ? { range } : { auto: true } },
+      axes: [
+        { label: axisLabel(), labelSize: px + 4, size: px + 20, values: tickValues, ...fonts },
+        { ...yAxis(yLabel), labelSize: px + 4, ...fonts, ...(splits ? { splits } : {}) },
+      ],
       series: [{ label: axisLabel() }, ...series],
       hooks: {
         setSelect: [() => (zoomed = true)],
@@ -86,6 +93,7 @@ export function createCurves(app) {
         title: "",
         yLabel: t("curves.lr"),
         legend: false,
+        // Two ticks, 0 and the largest lr, written as numbers (1e-4, not 0).
         range: (chart, min, max) => [0, max > 0 ? max * LR_HEADROOM : 1],
         splits: (chart, axis, min, max) => (chart.data[0].length ? [0, max / LR_HEADROOM] : [0]),
         series: [{ label: t("curves.lr"), stroke: "#6a1b9a", width: 1.5, points: { show: false } }],
@@ -144,17 +152,17 @@ export function createCurves(app) {
       }
       return ema.update(column);
     };
-    const positive = controls.logScale.checked ? (value) => (value > 0 ? value : null) : undefined;
-    const smoothedPair = (name, transform) => {
+    const log = controls.logScale.checked;
+    const smoothedPair = (name, logAxis = false) => {
       const column = history.column(name);
-      return [sampleColumn(column, ends, stride, transform), sampleColumn(smooth(name, column), ends, stride, transform)];
+      return [safeSeries(sampleColumn(column, ends, stride), logAxis), safeSeries(sampleColumn(smooth(name, column), ends, stride), logAxis)];
     };
     const reset = !zoomed;
-    charts.loss.setData([x, ...smoothedPair("train_loss", positive), ...smoothedPair("test_loss", positive)], reset);
+    charts.loss.setData([x, ...smoothedPair("train_loss", log), ...smoothedPair("test_loss", log)], reset);
     charts.accuracy.setData([x, ...smoothedPair("train_accuracy"), ...smoothedPair("test_accuracy")], reset);
-    charts.lr.setData([x, sampleColumn(history.column("lr"), ends, stride)], reset);
+    charts.lr.setData([x, safeSeries(sampleColumn(history.column("lr"), ends, stride), false)], reset);
     const gradSeries = history.gradNorm.map((column, layer) =>
-      sampleColumn(smooth(`grad${layer}`, column.subarray(0, history.length)), ends, stride, (v) => (v > 0 ? v : null)),
+      safeSeries(sampleColumn(smooth(`grad${layer}`, column.subarray(0, history.length)), ends, stride), true),
     );
     charts.grad.setData([x, ...gradSeries], reset);
     if (!sized) resize();
@@ -201,7 +209,8 @@ export function createCurves(app) {
     });
   }
   for (const button of document.querySelectorAll("[data-chart-png]")) {
-    button.addEventListener("click", () => downloadPng(charts[button.dataset.chartPng], button.dataset.chartPng));
+    const name = button.dataset.chartPng;
+    button.addEventListener("click", () => chartPng(charts[name], t(`curves.${name}_title`), `backproplab-${name}.png`));
   }
   new ResizeObserver(() => {
     sized = false;
@@ -209,6 +218,7 @@ export function createCurves(app) {
   }).observe(grid);
   showSmoothing();
   build();
+  app.charts = charts; // for the browser tests
   app.on("run", () => {
     drawnVersion = -1;
     boxes.accuracy.parentElement.hidden = app.state.run.resolved.task !== "classification";
@@ -216,17 +226,5 @@ export function createCurves(app) {
   });
   app.on("frame", () => app.requestDraw(draw));
   app.on("language", rebuildAndDraw);
-}
-
-// The chart's canvas on a white background, as a PNG file.
-function downloadPng(chart, name) {
-  const source = chart.ctx.canvas;
-  const canvas = document.createElement("canvas");
-  canvas.width = source.width;
-  canvas.height = source.height;
-  const ctx = canvas.getContext("2d");
-  ctx.fillStyle = "#fff";
-  ctx.fillRect(0, 0, canvas.width, canvas.height);
-  ctx.drawImage(source, 0, 0);
-  canvas.toBlob((blob) => saveBlob(blob, `backproplab-${name}.png`), "image/png");
+  app.on("projector", rebuildAndDraw);
 }

@@ -1,7 +1,7 @@
-// What hovering a weight or a neuron says: its value, its last gradient, and the chain rule that made it.
+// What hovering a weight, a neuron or a summarised layer says, and the box that shows it: its value, its last gradient, and the chain rule that made it.
 // Layer L counts weight layers from the input (L = 1 is the first weight matrix); indices count from 1.
-import { t } from "../i18n/index.js";
-import { formatNumber } from "../dom.js";
+import { t } from "../../i18n/index.js";
+import { el, formatNumber } from "../../dom.js";
 
 const SUB = "₀₁₂₃₄₅₆₇₈₉";
 const SUP = "⁰¹²³⁴⁵⁶⁷⁸⁹";
@@ -61,4 +61,37 @@ export function inputTooltip({ name, active }) {
     note: t("network.feature_note"),
     hint: t(active ? "network.feature_on" : "network.feature_off"),
   };
+}
+
+export function summaryTooltip({ layer, count, isOutput }) {
+  return {
+    title: t(isOutput ? "network.output_layer_title" : "network.layer_title", { layer: layer + 1 }),
+    lines: [[t("network.neurons"), String(count)]],
+    math: [],
+    note: t("network.summary_note", { count }),
+    hint: "",
+  };
+}
+
+// Shows `info` (one of the above, or null to hide) in `tooltip` near (x, y) of the scrolling `box`,
+// flipped above the pointer when it would run off the bottom.
+export function showTooltip(tooltip, box, info, x, y) {
+  if (!info) {
+    tooltip.hidden = true;
+    return;
+  }
+  tooltip.replaceChildren(
+    el("strong", {}, info.title),
+    ...info.lines.map(([label, value]) => el("div", { class: "tip-line" }, el("span", {}, label), el("span", { class: "num" }, value))),
+    ...info.math.map((line) => el("div", { class: "tip-math" }, line)),
+    el("div", { class: "tip-note" }, info.note),
+    info.hint ? el("div", { class: "tip-hint" }, info.hint) : null,
+  );
+  tooltip.hidden = false;
+  const rect = box.getBoundingClientRect();
+  const left = Math.min(x + 14, rect.width - tooltip.offsetWidth - 4);
+  tooltip.style.left = `${Math.max(4, left)}px`;
+  const below = y + 14 - box.scrollTop + tooltip.offsetHeight <= rect.height;
+  const above = Math.max(box.scrollTop + 4, y - tooltip.offsetHeight - 8);
+  tooltip.style.top = `${below ? y + 14 : above}px`;
 }
