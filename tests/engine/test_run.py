@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from backproplab.engine.config import RunConfig
+from backproplab.engine.config import RunConfig, merge_config
 from backproplab.engine.errors import ConfigError
 from backproplab.engine.history import MetricHistory
 from backproplab.engine.losses import get_loss
@@ -18,6 +18,11 @@ from backproplab.engine.run import Run
 
 def make_run(**overrides) -> Run:
     return Run(RunConfig.model_validate(overrides))
+
+
+def patch_run(run: Run, patch: dict) -> bool:
+    """What the server does with a PATCH: merge it once, then hand the validated config to the run."""
+    return run.apply_config(merge_config(run.config, patch))
 
 
 def weights_of(run: Run) -> list[np.ndarray]:
@@ -62,7 +67,7 @@ def test_changing_lr_keeps_weights_and_optimizer_state():
     before_weights = weights_of(run)
     before_state = {name: state["exp_avg"].copy() for name, state in run.optimizer.state.items()}
     optimizer = run.optimizer
-    assert run.apply_config({"optimizer": {"lr": 0.002}}) is False
+    assert patch_run(run, {"optimizer": {"lr": 0.002}}) is False
     assert run.optimizer is optimizer and run.optimizer.hyper["lr"] == 0.002
     for a, b in zip(before_weights, weights_of(run), strict=True):
         np.testing.assert_array_equal(a, b)
@@ -77,7 +82,7 @@ def test_changing_the_optimizer_name_keeps_weights_and_starts_fresh_state():
     run = make_run(optimizer={"name": "adam", "lr": 0.01})
     run.step(20)
     before = weights_of(run)
-    assert run.apply_config({"optimizer": {"name": "rmsprop"}}) is False
+    assert patch_run(run, {"optimizer": {"name": "rmsprop"}}) is False
     assert run.optimizer.name == "rmsprop"
     assert all(not state or state.get("step", 0) == 0 for state in run.optimizer.state.values())
     for a, b in zip(before, weights_of(run), strict=True):
@@ -94,7 +99,7 @@ def test_batch_size_regularization_and_schedule_keep_weights_and_state(patch):
     run.step(15)
     before = weights_of(run)
     buffers = {name: state["momentum_buffer"].copy() for name, state in run.optimizer.state.items()}
-    assert run.apply_config(patch) is False
+    assert patch_run(run, patch) is False
     for a, b in zip(before, weights_of(run), strict=True):
         np.testing.assert_array_equal(a, b)
     for name, buffer in buffers.items():
@@ -116,7 +121,7 @@ def test_batch_size_regularization_and_schedule_keep_weights_and_state(patch):
 def test_model_data_features_loss_and_seed_rebuild_the_network(patch):
     run = make_run()
     run.step(10)
-    assert run.apply_config(patch) is True
+    assert patch_run(run, patch) is True
     assert run.step_count == 0
     assert run.history(0)["step"] == []
 
@@ -126,9 +131,9 @@ def test_a_bad_patch_changes_nothing():
     run.step(5)
     before, config = weights_of(run), run.config
     with pytest.raises(ValidationError):
-        run.apply_config({"optimizer": {"lr": -1}})
+        patch_run(run, {"optimizer": {"lr": -1}})
     with pytest.raises(ConfigError):
-        run.apply_config({"loss": "bce", "dataset": {"kind": "plane"}})
+        patch_run(run, {"loss": "bce", "dataset": {"kind": "plane"}})
     assert run.config == config
     for a, b in zip(before, weights_of(run), strict=True):
         np.testing.assert_array_equal(a, b)
@@ -149,7 +154,7 @@ def test_divergence_stops_the_run_keeps_finite_weights_and_stays_json_safe():
     }
     json.dumps(payload, allow_nan=False)
     assert run.metric_history.first_divergence_step > 0
-    run.apply_config({"optimizer": {"lr": 0.001}})
+    patch_run(run, {"optimizer": {"lr": 0.001}})
     assert not run.diverged
     run.reset()
     assert run.step(10) == 10 and not run.diverged
@@ -310,3 +315,21 @@ def test_dead_relu_share_is_measured_per_relu_layer():
     share = run.health.to_dict()["snapshots"][0]["layers"][0]["dead_share"]
     assert share == pytest.approx(0.5)
     assert run.health.to_dict()["snapshots"][0]["layers"][1]["dead_share"] is None
+
+
+def test_apply_config_takes_a_merged_config_and_is_atomic():
+    run = make_run(optimizer={"name": "sgd", "lr": 0.1})
+    run.step(5)
+    config = run.config
+    bad = merge_config(run.config, {"optimizer": {"nesterov": True}, "batch_size": 3})  # valid alone ...
+    with pytest.raises(ConfigError) as error:  # ... but torch refuses Nesterov without momentum
+        run.apply_config(bad)
+    assert error.value.field == "optimizer.nesterov"
+    assert run.config is config and run.optimizer.hyper["nesterov"] is False
+
+
+def test_only_the_changed_hyperparameters_reach_the_optimizer():
+    run = make_run(optimizer={"name": "momentum", "lr": 0.1})
+    run.optimizer.set_hyperparameters(momentum=0.5)  # in force, though the config still says default
+    assert patch_run(run, {"optimizer": {"lr": 0.2}}) is False
+    assert run.optimizer.hyper["lr"] == 0.2 and run.optimizer.hyper["momentum"] == 0.5

@@ -28,7 +28,8 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     e/(1+e) for z < 0: no overflow, and full relative precision in both tails.
     """
     e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0, e) / (1.0 + e)
+    result: np.ndarray = np.where(z >= 0, 1.0, e) / (1.0 + e)
+    return result
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -38,12 +39,14 @@ def softmax(z: np.ndarray) -> np.ndarray:
     """
     shifted = z - z.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
+    result: np.ndarray = exp / exp.sum(axis=1, keepdims=True)
+    return result
 
 
 def _softplus(z: np.ndarray) -> np.ndarray:
     """softplus(z) = log(1 + e^z) = max(z, 0) + log1p(e^(−|z|)) (stable for any z)."""
-    return np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
+    result: np.ndarray = np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
+    return result
 
 
 def _elu(z: np.ndarray) -> np.ndarray:
@@ -59,7 +62,10 @@ def _gelu(z: np.ndarray) -> np.ndarray:
 def _gelu_derivative(z: np.ndarray, a: np.ndarray) -> np.ndarray:
     """d/dz gelu = ½(1 + t) + ½ z (1 − t²) √(2/π)(1 + 3·0.044715 z²), t = tanh(√(2/π)(z + 0.044715 z³))."""
     t = np.tanh(_SQRT_2_OVER_PI * (z + _GELU_CUBIC * z**3))
-    return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * _SQRT_2_OVER_PI * (1.0 + 3.0 * _GELU_CUBIC * z * z)
+    result: np.ndarray = 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * _SQRT_2_OVER_PI * (
+        1.0 + 3.0 * _GELU_CUBIC * z * z
+    )
+    return result
 
 
 @dataclass(frozen=True)
@@ -83,9 +89,12 @@ class Activation:
         Softmax: grad_z_k = a_k (grad_a_k − Σ_j grad_a_j a_j), the row-wise vector-Jacobian product of
         ∂a_j/∂z_k = a_j(δ_jk − a_k).
         """
+        grad_z: np.ndarray
         if self.elementwise:
-            return grad_a * self.derivative(z, a)
-        return a * (grad_a - (grad_a * a).sum(axis=1, keepdims=True))
+            grad_z = grad_a * self.derivative(z, a)
+        else:
+            grad_z = a * (grad_a - (grad_a * a).sum(axis=1, keepdims=True))
+        return grad_z
 
 
 ACTIVATIONS: dict[str, Activation] = {

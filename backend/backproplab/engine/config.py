@@ -25,9 +25,19 @@ OptimizerName = Literal[
 InitName = Literal["zeros", "uniform", "normal", "xavier_uniform", "xavier_normal", "he_uniform", "he_normal"]
 FeatureName = Literal["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"]
 
-MAX_ROWS = 20_000
-MAX_COLUMNS = 1_024
-MAX_VALUES = 2_000_000
+# Limits of a RunConfig: the one source for validation here, the data checks and the server's /api/choices.
+# The total size of a network is bounded by the server's parameter cap, not here.
+MAX_HIDDEN_LAYERS = 10
+MAX_NEURONS = 512  # per hidden layer (784 → 128 → 64 → 10 fits; the parameter cap bounds the total)
+MAX_ROWS = 20_000  # rows of data (generated or custom); also the largest batch
+MAX_COLUMNS = 1_024  # input columns of custom data
+MAX_VALUES = 2_000_000  # values of custom X
+MAX_FEATURES = 7  # the 2-D input features, each at most once
+MIN_SAMPLES = 10  # rows a built-in dataset generates, at least
+MAX_GENERATED_CLASSES = 8  # classes of the gauss and spiral generators
+MAX_CLASSES = 100  # class labels of custom data must be below this (one output unit per class)
+MAX_LR = 1e4
+MAX_EVAL_EVERY = 100_000
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 
 
@@ -39,10 +49,10 @@ class DatasetConfig(_Strict):
     """Which data to train on. Built-in 2-D sets are generated from the run's seed; ``custom`` takes X and y."""
 
     kind: DatasetKind = "circle"
-    samples: int = Field(500, ge=10, le=MAX_ROWS, description="rows generated for built-in datasets")
+    samples: int = Field(500, ge=MIN_SAMPLES, le=MAX_ROWS, description="rows generated for built-in datasets")
     noise: FiniteFloat = Field(0.0, ge=0.0, le=1.0, description="noise as a fraction of the data's scale")
     train_fraction: FiniteFloat = Field(0.5, gt=0.0, le=1.0, description="share of rows used for training")
-    classes: int = Field(2, ge=2, le=8, description="classes for gauss and spiral")
+    classes: int = Field(2, ge=2, le=MAX_GENERATED_CLASSES, description="classes for gauss and spiral")
     X: list[list[FiniteFloat]] | None = Field(None, description="custom inputs, n rows by d columns")
     y: list[FiniteFloat] | None = Field(None, description="custom targets: class labels 0..K-1 or reals")
     task: Literal["auto", "classification", "regression"] = Field(
@@ -61,7 +71,9 @@ class DatasetConfig(_Strict):
 class ModelConfig(_Strict):
     """Network shape and starting point. ``output_activation`` None picks the loss's natural one."""
 
-    hidden: list[Annotated[int, Field(ge=1, le=64)]] = Field(default_factory=lambda: [4, 2], max_length=10)
+    hidden: list[Annotated[int, Field(ge=1, le=MAX_NEURONS)]] = Field(
+        default_factory=lambda: [4, 2], max_length=MAX_HIDDEN_LAYERS
+    )
     activation: ActivationName = "tanh"
     output_activation: OutputActivationName | None = None
     init: InitName = "xavier_uniform"
@@ -74,7 +86,7 @@ class OptimizerConfig(_Strict):
     """An optimizer and its hyperparameters; None means torch.optim's default for that optimizer."""
 
     name: OptimizerName = "sgd"
-    lr: FiniteFloat | None = Field(0.03, ge=0.0, le=1e4)
+    lr: FiniteFloat | None = Field(0.03, ge=0.0, le=MAX_LR)
     momentum: FiniteFloat | None = Field(None, ge=0.0, le=1.0)
     dampening: FiniteFloat | None = Field(None, ge=0.0, le=1.0)
     nesterov: bool | None = None
@@ -91,7 +103,7 @@ class OptimizerConfig(_Strict):
 
     @field_validator("betas")
     @classmethod
-    def _betas_in_range(cls, betas):
+    def _betas_in_range(cls, betas: tuple[float, float] | None) -> tuple[float, float] | None:
         if betas is not None and not all(0.0 <= beta < 1.0 for beta in betas):
             raise ValueError("each beta must be in [0, 1)")
         return betas
@@ -120,7 +132,7 @@ class ScheduleConfig(_Strict):
     gamma: FiniteFloat = Field(0.5, gt=0.0, le=1.0)
     t_max: int = Field(1000, ge=1, le=10**9)
     eta_min: FiniteFloat = Field(0.0, ge=0.0)
-    max_lr: FiniteFloat | None = Field(None, gt=0.0, le=1e4)
+    max_lr: FiniteFloat | None = Field(None, gt=0.0, le=MAX_LR)
     step_size_up: int = Field(200, ge=1, le=10**9)
     step_size_down: int | None = Field(None, ge=1, le=10**9)
 
@@ -147,7 +159,9 @@ class RunConfig(_Strict):
 
     seed: int = Field(0, ge=0, le=2**32 - 1)
     dataset: DatasetConfig = Field(default_factory=DatasetConfig)
-    features: list[FeatureName] = Field(default_factory=lambda: ["x1", "x2"], min_length=1, max_length=7)
+    features: list[FeatureName] = Field(
+        default_factory=lambda: list[FeatureName](["x1", "x2"]), min_length=1, max_length=MAX_FEATURES
+    )
     model: ModelConfig = Field(default_factory=ModelConfig)
     loss: LossName | None = Field(None, description="None picks bce, cross_entropy or mse from the data")
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
@@ -157,14 +171,14 @@ class RunConfig(_Strict):
     eval_every: int | None = Field(
         None,
         ge=1,
-        le=100_000,
+        le=MAX_EVAL_EVERY,
         description="steps between whole-set evaluations (test loss, accuracies); None: once per epoch, "
         "clamped to 10..100 steps",
     )
 
     @field_validator("features")
     @classmethod
-    def _distinct_features(cls, features):
+    def _distinct_features(cls, features: list[FeatureName]) -> list[FeatureName]:
         if len(set(features)) != len(features):
             raise ValueError("features must not repeat")
         return features

@@ -42,17 +42,16 @@ generator's state.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from .config import DatasetConfig
+from .config import MAX_CLASSES, DatasetConfig
 from .csv_data import validate_custom
 from .errors import ConfigError
 
 PLAYGROUND_EXTENT = (-6.0, 6.0, -6.0, 6.0)
-# Custom classification labels must be below this (the output layer has one unit per class).
-MAX_CLASSES = 100
 # "auto" treats targets as class labels only when they are integers in 0..AUTO_MAX_CLASSES-1.
 AUTO_MAX_CLASSES = 20
 
@@ -159,7 +158,13 @@ def sine(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np
     return X, (np.sin(noisy[:, 0]) + np.sin(noisy[:, 1])) / 2.0
 
 
-CLASSIFIERS = {"circle": circle, "xor": xor, "gauss": gauss, "spiral": spiral, "moons": moons}
+CLASSIFIERS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
+    "circle": circle,
+    "xor": xor,
+    "gauss": gauss,
+    "spiral": spiral,
+    "moons": moons,
+}
 MULTICLASS = {"gauss", "spiral"}
 REGRESSORS = {"plane": plane, "sine": sine}
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from .history import finite_list
 from .network import Network
+from .numbers import finite_list
 
 HISTOGRAM_BINS = 30
 CAPACITY = 200
@@ -107,13 +107,7 @@ def histogram(values: np.ndarray, bins: int = HISTOGRAM_BINS) -> dict[str, Any]:
 
 def dead_unit_shares(network: Network, X: np.ndarray) -> list[float | None]:
     """Per layer, the share of ReLU units whose z ≤ 0 for every row of X (None for non-ReLU layers)."""
-    shares: list[float | None] = []
-    a = X
-    for layer in network.layers:
-        z = a @ layer.W + layer.b
-        if layer.activation.name == "relu":
-            shares.append(float(np.mean((z <= 0).all(axis=0))))
-        else:
-            shares.append(None)
-        a = layer.activation.forward(z)
-    return shares
+    return [
+        float(np.mean((z <= 0).all(axis=0))) if layer.activation.name == "relu" else None
+        for layer, (z, _) in zip(network.layers, network.layer_outputs(X), strict=True)
+    ]

@@ -14,8 +14,11 @@ and ``None`` in JSON.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
+
+from .numbers import finite_list
 
 SCALAR_COLUMNS = ("step", "epoch", "lr", "train_loss", "test_loss", "train_accuracy", "test_accuracy")
 LAYER_COLUMNS = ("grad_norm", "weight_norm", "update_ratio")
@@ -99,7 +102,8 @@ class MetricHistory:
     def latest_row(self) -> np.ndarray | None:
         if self.recent_count == 0:
             return None
-        return self.recent[(self.recent_count - 1) % len(self.recent)]
+        row: np.ndarray = self.recent[(self.recent_count - 1) % len(self.recent)]
+        return row
 
     def recent_since(self, step: int) -> np.ndarray:
         """Full-resolution rows with step > ``step`` still in the recent ring (oldest first)."""
@@ -117,7 +121,7 @@ class MetricHistory:
             names += [f"{column}_{layer}" for layer in range(self.n_layers)]
         return names
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
         return {
             "rows": self.stored().copy(),
             "recent": self.recent_since(-1),
@@ -130,7 +134,7 @@ class MetricHistory:
         }
 
     @classmethod
-    def from_state_dict(cls, n_layers: int, state: dict) -> MetricHistory:
+    def from_state_dict(cls, n_layers: int, state: dict[str, Any]) -> MetricHistory:
         history = cls(n_layers, capacity=int(state["capacity"]))
         rows = np.asarray(state["rows"], dtype=np.float64).reshape(-1, history.width)
         history.rows = np.full((max(len(rows), INITIAL_ROWS), history.width), np.nan)
@@ -148,12 +152,12 @@ class MetricHistory:
         return history
 
 
-def rows_to_columns(rows: np.ndarray, n_layers: int) -> dict[str, list]:
+def rows_to_columns(rows: np.ndarray, n_layers: int) -> dict[str, Any]:
     """Rows → the protocol's columns: scalars as lists, per-layer values as [[layer0, layer1, ..], ..].
 
     NaN and ±inf become None, step and epoch stay ints (JSON never carries bare NaN or Infinity).
     """
-    columns: dict[str, list] = {}
+    columns: dict[str, Any] = {}
     for index, name in enumerate(SCALAR_COLUMNS):
         column = rows[:, index]
         columns[name] = column.astype(np.int64).tolist() if name in ("step", "epoch") else finite_list(column)
@@ -164,28 +168,17 @@ def rows_to_columns(rows: np.ndarray, n_layers: int) -> dict[str, list]:
     return columns
 
 
-def _sampled_rows(block: np.ndarray) -> list:
+def _sampled_rows(block: np.ndarray) -> list[Any]:
     """Per-layer rows, ``None`` for a step whose statistics were not sampled (most of them).
 
     # NOTE: a whole ``null`` instead of ``[null, null, ..]`` more than halves a live frame's size; boxing
     those NaNs one by one was most of the event loop's work while a client watched a fast run.
     """
-    result: list = [None] * len(block)
+    result: list[Any] = [None] * len(block)
     sampled = np.flatnonzero(np.isfinite(block).any(axis=1))
     for index, values in zip(sampled.tolist(), finite_list(block[sampled]), strict=True):
         result[index] = values
     return result
-
-
-def finite_list(values) -> list:
-    """A (nested) float list with None in place of NaN and ±inf."""
-    array = np.asarray(values, dtype=np.float64)
-    finite = np.isfinite(array)
-    if finite.all():
-        return array.tolist()
-    boxed = array.astype(object)
-    boxed[~finite] = None
-    return boxed.tolist()
 
 
 def downsample_rows(rows: np.ndarray, max_points: int) -> np.ndarray:

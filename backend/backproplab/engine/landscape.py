@@ -91,7 +91,7 @@ def full_gradient(network: Network, loss: Loss, X: np.ndarray, y: np.ndarray) ->
     X, y = _checked_data(network, loss, X, y)
     probe = copy.deepcopy(network)
     output = probe.forward(X)
-    result = loss.evaluate(probe.output_layer.z, output, y)
+    result = loss.evaluate(probe.logits, output, y)
     probe.backward(result.grad, loss.fused_activation is not None)
     return {name: grad.copy() for name, grad in probe.grads().items()}
 
@@ -144,7 +144,8 @@ def project_trajectory(
     offsets = np.asarray(trajectory, dtype=np.float64) - np.asarray(origin, dtype=np.float64)
     basis = np.stack([d1, d2], axis=1)
     coordinates, *_ = np.linalg.lstsq(basis, offsets.T, rcond=None)
-    return coordinates.T
+    projected: np.ndarray = coordinates.T
+    return projected
 
 
 def grid_axis(span: float, resolution: int) -> np.ndarray:
@@ -203,7 +204,7 @@ def loss_slice(
             buffers.forward = _BatchedForward(network, layers, first, X.shape[0], capacity, blas=workers == 1)
         logits = buffers.forward.logits(coefficients[start : start + chunk])
         output = None if loss.fused_activation else _activate(network.output_layer.activation, logits)
-        values[start : start + chunk] = _grid_losses(loss, logits, output, y)
+        values[start : start + chunk] = loss.stack_means(logits, output, y)
 
     starts = range(0, values.size, chunk)
     workers = min(MAX_WORKERS, available_cpus(), len(starts))
@@ -229,7 +230,10 @@ def loss_along_gradient(
     plain SGD's next point is α = lr. A one-row :func:`loss_slice` with d1 = −g and d2 = 0.
     """
     minus_grad = -np.asarray(grad, dtype=np.float64)
-    return loss_slice(network, loss, X, y, minus_grad, np.zeros_like(minus_grad), alphas, np.zeros(1))[0]
+    line: np.ndarray = loss_slice(
+        network, loss, X, y, minus_grad, np.zeros_like(minus_grad), alphas, np.zeros(1)
+    )[0]
+    return line
 
 
 def _as_floats(values: Any, field: str) -> np.ndarray:
@@ -300,7 +304,15 @@ class _BatchedForward:
     and hidden activations that are numpy ufuncs (tanh) run in place.
     """
 
-    def __init__(self, network: Network, layers: list, first: np.ndarray, n: int, capacity: int, blas: bool):
+    def __init__(
+        self,
+        network: Network,
+        layers: list[tuple[np.ndarray, np.ndarray]],
+        first: np.ndarray,
+        n: int,
+        capacity: int,
+        blas: bool,
+    ):
         self.network, self.layers, self.first, self.blas = network, layers, first, blas
         self.z = [np.empty((capacity, n, layer.fan_out)) for layer in network.layers]
         self.weights = [np.empty((capacity, layer.fan_in, layer.fan_out)) for layer in network.layers]
@@ -337,32 +349,3 @@ def _mix(coefficients: np.ndarray, stacked: np.ndarray, out: np.ndarray, blas: b
         np.matmul(coefficients, stacked, out=out)
     else:
         np.einsum("gk,kn->gn", coefficients, stacked, out=out)
-
-
-def _grid_losses(loss: Loss, logits: np.ndarray, output: np.ndarray | None, target: np.ndarray) -> np.ndarray:
-    """Each grid point's mean loss for (G, n, width) logits/outputs: losses.py's formulas, per point.
-
-    # NOTE: Loss.evaluate averages over its whole input, so it cannot score G points in one call and a
-    loop of G calls would cost as much as the forward pass. These mirror its formulas (same stable forms)
-    with the mean taken per grid point; tests compare them against Loss.evaluate for every loss.
-    """
-    axes = (1, 2)
-    if loss.name == "bce":
-        return np.mean(
-            np.maximum(logits, 0.0) - logits * target + np.log1p(np.exp(-np.abs(logits))), axis=axes
-        )
-    if loss.name == "cross_entropy":
-        labels = target.astype(np.intp).reshape(-1)
-        row_max = logits.max(axis=2, keepdims=True)
-        log_sum_exp = row_max[..., 0] + np.log(np.exp(logits - row_max).sum(axis=2))
-        return np.mean(log_sum_exp - logits[:, np.arange(labels.size), labels], axis=1)
-    diff = output - target
-    if loss.name == "mse":
-        return np.mean(diff * diff, axis=axes)
-    if loss.name == "mae":
-        return np.mean(np.abs(diff), axis=axes)
-    if loss.name == "huber":
-        abs_diff = np.abs(diff)
-        quadratic = np.minimum(abs_diff, loss.delta)
-        return np.mean(0.5 * quadratic * quadratic + loss.delta * (abs_diff - quadratic), axis=axes)
-    raise ConfigError("loss", f"the landscape cannot evaluate loss {loss.name!r}")

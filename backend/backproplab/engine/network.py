@@ -10,15 +10,15 @@ by these names.
 from __future__ import annotations
 
 import itertools
+from collections import deque
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
 from .activations import Activation, get_activation
 from .errors import ConfigError
 from .init import init_bias, init_weight
-
-MAX_HIDDEN_LAYERS = 10
-MAX_NEURONS = 64
 
 
 class DenseLayer:
@@ -32,22 +32,36 @@ class DenseLayer:
         self.activation = activation
         self.grad_W = np.zeros_like(self.W)
         self.grad_b = np.zeros_like(self.b)
-        self.a_in = self.z = self.a = None
+        # What forward caches for backward; None until the first forward.
+        self.a_in: np.ndarray | None = None
+        self.z: np.ndarray | None = None
+        self.a: np.ndarray | None = None
 
     @property
     def fan_in(self) -> int:
-        return self.W.shape[0]
+        return int(self.W.shape[0])
 
     @property
     def fan_out(self) -> int:
-        return self.W.shape[1]
+        return int(self.W.shape[1])
+
+    def pre_activation(self, a_in: np.ndarray) -> np.ndarray:
+        """z = a_in @ W + b, without caching anything."""
+        z: np.ndarray = a_in @ self.W + self.b
+        return z
 
     def forward(self, a_in: np.ndarray) -> np.ndarray:
         """z = a_in @ W + b; a = f(z). Caches a_in, z and a for backward."""
-        self.a_in = a_in
-        self.z = a_in @ self.W + self.b
-        self.a = self.activation.forward(self.z)
-        return self.a
+        z = self.pre_activation(a_in)
+        a = self.activation.forward(z)
+        self.a_in, self.z, self.a = a_in, z, a
+        return a
+
+    def cached(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(a_in, z, a) of the last forward pass."""
+        if self.a_in is None or self.z is None or self.a is None:
+            raise RuntimeError("backward needs a forward pass first")
+        return self.a_in, self.z, self.a
 
     def backward_from_z(self, grad_z: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         """Given ∂L/∂z (batch, fan_out):
@@ -56,13 +70,18 @@ class DenseLayer:
         ∂L/∂b = Σ_batch ∂L/∂z       (∂z_j/∂b_j = 1)
         ∂L/∂a_in = ∂L/∂z · Wᵀ       (∂z_j/∂a_in_i = W_ij)
         """
-        np.matmul(self.a_in.T, grad_z, out=self.grad_W)
+        a_in = self.cached()[0]
+        np.matmul(a_in.T, grad_z, out=self.grad_W)
         np.add.reduce(grad_z, axis=0, out=self.grad_b)
-        return grad_z @ self.W.T if need_input_grad else None
+        if not need_input_grad:
+            return None
+        grad_a_in: np.ndarray = grad_z @ self.W.T
+        return grad_a_in
 
     def backward(self, grad_a: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         """Given ∂L/∂a: ∂L/∂z = ∂L/∂a ⊙ f'(z) (chain rule through the activation), then as above."""
-        return self.backward_from_z(self.activation.backward(self.z, self.a, grad_a), need_input_grad)
+        _, z, a = self.cached()
+        return self.backward_from_z(self.activation.backward(z, a, grad_a), need_input_grad)
 
 
 class Network:
@@ -79,7 +98,7 @@ class Network:
         output_activation: str,
         init: str,
         rng: np.random.Generator,
-        weights: list[dict] | None = None,
+        weights: list[dict[str, Any]] | None = None,
     ) -> Network:
         """A network with layer widths ``sizes`` = [inputs, hidden..., outputs].
 
@@ -112,6 +131,11 @@ class Network:
     def output_layer(self) -> DenseLayer:
         return self.layers[-1]
 
+    @property
+    def logits(self) -> np.ndarray:
+        """z_L of the last forward pass (what fused losses read)."""
+        return self.output_layer.cached()[1]
+
     def forward(self, X: np.ndarray) -> np.ndarray:
         """The output a_L for inputs X (batch, inputs), caching every layer's a_in, z and a."""
         a = X
@@ -119,21 +143,37 @@ class Network:
             a = layer.forward(a)
         return a
 
-    def backward(self, grad: np.ndarray, grad_is_logits: bool, need_input_grad: bool = False):
+    def backward(
+        self, grad: np.ndarray, grad_is_logits: bool, need_input_grad: bool = False
+    ) -> np.ndarray | None:
         """Backpropagate from the output: ``grad`` is ∂L/∂z_L if ``grad_is_logits`` (fused losses) else ∂L/∂a_L.
 
         Walks the layers from the output to the input applying each layer's chain rule; fills every
         ``grad_W``/``grad_b`` and returns ∂L/∂X when ``need_input_grad``.
         """
         last = len(self.layers) - 1
+        upstream: np.ndarray | None = grad
         for index in range(last, -1, -1):
             layer = self.layers[index]
+            assert upstream is not None  # every layer above the first passes its input gradient down
             want_input = need_input_grad or index > 0
             if index == last and grad_is_logits:
-                grad = layer.backward_from_z(grad, want_input)
+                upstream = layer.backward_from_z(upstream, want_input)
             else:
-                grad = layer.backward(grad, want_input)
-        return grad
+                upstream = layer.backward(upstream, want_input)
+        return upstream
+
+    def layer_outputs(self, X: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(z_l, a_l) of every layer for inputs X, from the input side, without touching the caches.
+
+        The one non-caching forward loop: predictions, logits, per-layer activations and dead-unit counts
+        all read it.
+        """
+        a = X
+        for layer in self.layers:
+            z = layer.pre_activation(a)
+            a = layer.activation.forward(z)
+            yield z, a
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """The output for X without touching the caches backward relies on."""
@@ -141,20 +181,12 @@ class Network:
 
     def predict_with_logits(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(z_L, a_L) for X without touching the caches: fused losses read the logits z_L."""
-        a = X
-        for layer in self.layers[:-1]:
-            a = layer.activation.forward(a @ layer.W + layer.b)
-        last = self.layers[-1]
-        logits = a @ last.W + last.b
-        return logits, last.activation.forward(logits)
+        logits, output = deque(self.layer_outputs(X), maxlen=1)[0]
+        return logits, output
 
     def hidden_outputs(self, X: np.ndarray) -> list[np.ndarray]:
         """Every layer's activation for X (without touching the caches): [a_1, …, a_L]."""
-        outputs, a = [], X
-        for layer in self.layers:
-            a = layer.activation.forward(a @ layer.W + layer.b)
-            outputs.append(a)
-        return outputs
+        return [a for _, a in self.layer_outputs(X)]
 
     def params(self) -> dict[str, np.ndarray]:
         """Every parameter by name (the arrays themselves, so in-place updates reach the network)."""
@@ -172,11 +204,11 @@ class Network:
             named[f"b{index}"] = layer.grad_b
         return named
 
-    def weights(self) -> list[dict]:
+    def weights(self) -> list[dict[str, np.ndarray]]:
         """Copies of the weights as [{"W": .., "b": ..}, ..], the shape ``build(weights=...)`` takes."""
         return [{"W": layer.W.copy(), "b": layer.b.copy()} for layer in self.layers]
 
-    def load_weights(self, weights: list[dict]) -> None:
+    def load_weights(self, weights: list[dict[str, Any]]) -> None:
         """Overwrite the weights in place from [{"W": .., "b": ..}, ..] (optimizer state keeps its arrays)."""
         if len(weights) != len(self.layers):
             raise ConfigError("model.weights", f"expected {len(self.layers)} layers, got {len(weights)}")
@@ -189,7 +221,9 @@ class Network:
         return sum(layer.W.size + layer.b.size for layer in self.layers)
 
 
-def _checked_weights(entry: dict, index: int, fan_in: int, fan_out: int) -> tuple[np.ndarray, np.ndarray]:
+def _checked_weights(
+    entry: dict[str, Any], index: int, fan_in: int, fan_out: int
+) -> tuple[np.ndarray, np.ndarray]:
     """W and b of one layer from user input, as float64, with errors naming the layer and the shape."""
     field = f"model.weights.{index}"
     try:

@@ -11,6 +11,9 @@ import numpy as np
 
 from .network import Network
 
+Regularization = tuple[str, float]  # (kind, rate): kind none, l1 or l2
+NO_REGULARIZATION: Regularization = ("none", 0.0)
+
 
 def regularization_penalty(network: Network, kind: str, rate: float) -> float:
     """The term added to the loss: rate/2·ΣW² (l2), rate·Σ|W| (l1), 0 (none)."""

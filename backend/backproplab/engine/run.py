@@ -5,9 +5,10 @@ gradient, one optimizer update at the schedule's learning rate, record metrics. 
 from three generators spawned from the config's seed (data, initial weights, batch order), so a seed and a
 config reproduce a run exactly, and :meth:`Run.to_bytes` / :meth:`Run.from_bytes` continue it bit for bit.
 
-Live changes follow DESIGN.md: a new learning rate or hyperparameter keeps weights and optimizer state;
-a new optimizer name keeps the weights and starts fresh state; batch size, regularisation and schedule
-keep both; seed, dataset, features, model or loss rebuild the network from step 0.
+Live changes follow docs/architecture.md: a new learning rate or hyperparameter keeps weights and
+optimizer state; a new optimizer name keeps the weights and starts fresh state; batch size,
+regularisation and schedule keep both; seed, dataset, features, model or loss rebuild the network from
+step 0.
 """
 
 from __future__ import annotations
@@ -22,27 +23,24 @@ import numpy as np
 
 from . import serialize
 from .batches import BatchSampler
-from .config import REBUILD_FIELDS, RunConfig, merge_config
+from .config import REBUILD_FIELDS, RunConfig
 from .datasets import Dataset
 from .errors import ConfigError
 from .features import input_transform
 from .health import HealthLog
-from .history import (
-    SCALAR_COLUMNS,
-    MetricHistory,
-    downsample_rows,
-    finite_list,
-    rows_to_columns,
-)
+from .history import SCALAR_COLUMNS, MetricHistory, downsample_rows, rows_to_columns
 from .losses import Loss
-from .network import Network
-from .optimizers import Optimizer, make_optimizer
+from .network import DenseLayer, Network
+from .numbers import finite_float, finite_list, nan_if_none
+from .numbers import finite_or_none as _none_if_nan
+from .optimizers import Optimizer, build_optimizer
 from .regularization import add_regularization_gradient
+from .run_metrics import evaluate_split, layer_statistics, predict_classes
 from .run_setup import RunParts, class_labels
+from .run_state import load_run_state, run_state, saved_config
 from .schedules import make_schedule
 from .trajectory import Trajectory
 
-STATE_VERSION = 1
 STATS_EVERY = 10  # steps between per-layer statistics (gradient norm, weight norm, update ratio)
 MAX_GRID_RESOLUTION = 200
 MIN_AUTO_EVAL_EVERY, MAX_AUTO_EVAL_EVERY = 10, 100
@@ -53,33 +51,19 @@ class Run:
     """One training run. Not thread-safe: callers serialise access (the server holds a lock per run)."""
 
     def __init__(self, config: RunConfig | None = None):
-        self.config = config if config is not None else RunConfig()
-        self._build(self.config)
+        self._build(RunParts(config if config is not None else RunConfig()))
 
     # ------------------------------------------------------------------ building
 
-    def _build(self, config: RunConfig) -> None:
-        """Build data, network, optimizer and metrics from ``config`` and its seed (step 0)."""
-        parts = RunParts(config)
-        optimizer = make_optimizer(
-            config.optimizer.name, parts.network.params(), **config.optimizer.hyperparameters()
-        )
-        self.config = config
-        self._install(parts)
-        self.optimizer = optimizer
-        self.step_count = 0
-        self.diverged = False
-        self.message: str | None = None
-        self.metric_history = MetricHistory(len(self.network.layers))
-        self.trajectory = Trajectory(self.network, STATS_EVERY)
-        self.health = HealthLog()
-
-    def _install(self, parts: RunParts) -> None:
+    def _build(self, parts: RunParts) -> None:
+        """Install what ``parts`` built from its config and seed: step 0, empty metrics."""
+        self.config = parts.config
         self.dataset: Dataset = parts.dataset
         self.loss: Loss = parts.loss
         self.loss_name = parts.loss_name
         self.output_activation = parts.output_activation
         self.network: Network = parts.network
+        self.optimizer: Optimizer = parts.optimizer
         self.batch_rng = parts.batch_rng
         self.sampler = BatchSampler(len(self.dataset.X_train), self.dataset.shuffle, self.batch_rng)
         self.X_train, self.X_test = parts.X_train, parts.X_test
@@ -89,9 +73,12 @@ class Run:
         self._params = self.network.params()
         self._grads = self.network.grads()
         self._backup = {name: value.copy() for name, value in self._params.items()}
-
-    def _make_optimizer(self, config: RunConfig) -> Optimizer:
-        return make_optimizer(config.optimizer.name, self._params, **config.optimizer.hyperparameters())
+        self.step_count = 0
+        self.diverged = False
+        self.message: str | None = None
+        self.metric_history = MetricHistory(len(self.network.layers))
+        self.trajectory = Trajectory(self.network, STATS_EVERY)
+        self.health = HealthLog()
 
     def eval_every(self) -> int:
         """Steps between whole-set evaluations: the config's, or once per epoch clamped to 10..100.
@@ -131,18 +118,13 @@ class Run:
             lr = schedule.lr_at(step_index, base_lr)
             rows = self.sampler.next_batch(batch_size)
             output = self.network.forward(self.X_train[rows])
-            result = self.loss.evaluate(self.network.output_layer.z, output, self.target_train[rows])
+            result = self.loss.evaluate(self.network.logits, output, self.target_train[rows])
             if not math.isfinite(result.value):
                 self._diverge(step_index + 1, row, lr, result.value, "the loss became NaN or infinite")
                 break
             self.network.backward(result.grad, self._grads_are_logits)
             add_regularization_gradient(self.network, reg.kind, reg.rate)
             take_stats = (step_index + 1) % STATS_EVERY == 0 or step_index == 0
-            if take_stats:
-                grad_norms = self._layer_norms(self._grads)
-                if not np.isfinite(grad_norms).all():
-                    self._diverge(step_index + 1, row, lr, result.value, "a gradient became NaN or infinite")
-                    break
             for name, value in self._params.items():
                 np.copyto(self._backup[name], value)
             self.optimizer.step(self._grads, lr=lr)
@@ -154,7 +136,7 @@ class Run:
             row[_LR] = lr
             row[_TRAIN_LOSS] = result.value
             if take_stats:
-                self._fill_layer_stats(row, grad_norms)
+                row[len(SCALAR_COLUMNS) :] = layer_statistics(self.network, self._grads, self._backup)
                 if not np.isfinite(row[len(SCALAR_COLUMNS) :]).all():
                     self._restore_backup()
                     self.step_count -= 1
@@ -173,60 +155,30 @@ class Run:
             self._diverge(self.step_count, row, math.nan, math.nan, "the weights became NaN or infinite")
         return done
 
-    def _layer_norms(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
-        """Per layer √(‖W‖² + ‖b‖²) of ``arrays`` keyed W0, b0, W1, …"""
-        norms = np.empty(len(self.network.layers))
-        for index in range(len(norms)):
-            W, b = arrays[f"W{index}"], arrays[f"b{index}"]
-            norms[index] = math.sqrt(float(np.vdot(W, W)) + float(np.vdot(b, b)))
-        return norms
-
-    def _fill_layer_stats(self, row: np.ndarray, grad_norms: np.ndarray) -> None:
-        """Gradient norm, weight norm and update-to-weight ratio ‖Δθ‖/‖θ‖ per layer."""
-        n_layers = len(self.network.layers)
-        weight_norms = self._layer_norms(self._params)
-        deltas = {name: self._params[name] - self._backup[name] for name in self._params}
-        update_norms = self._layer_norms(deltas)
-        offset = len(SCALAR_COLUMNS)
-        row[offset : offset + n_layers] = grad_norms
-        row[offset + n_layers : offset + 2 * n_layers] = weight_norms
-        with np.errstate(divide="ignore", invalid="ignore"):
-            row[offset + 2 * n_layers : offset + 3 * n_layers] = np.where(
-                weight_norms > 0, update_norms / weight_norms, np.nan
-            )
-
     def _fill_evaluation(self, row: np.ndarray) -> None:
         """Whole-set test loss and train/test accuracy (classification) into ``row``."""
         metrics = self.evaluate()
-        row[_TEST_LOSS] = _nan_if_none(metrics["test_loss"])
-        row[_TRAIN_ACC] = _nan_if_none(metrics["train_accuracy"])
-        row[_TEST_ACC] = _nan_if_none(metrics["test_accuracy"])
+        row[_TEST_LOSS] = nan_if_none(metrics["test_loss"])
+        row[_TRAIN_ACC] = nan_if_none(metrics["train_accuracy"])
+        row[_TEST_ACC] = nan_if_none(metrics["test_accuracy"])
 
     def evaluate(self) -> dict[str, float | None]:
         """Loss and accuracy on the whole train and test sets, without touching backward's caches."""
+        classification = self.dataset.task == "classification"
         metrics: dict[str, float | None] = {}
         for split, X, target in (
             ("train", self.X_train, self.target_train),
             ("test", self.X_test, self.target_test),
         ):
-            if len(X) == 0:
-                metrics[f"{split}_loss"] = metrics[f"{split}_accuracy"] = None
-                continue
-            logits, output = self.network.predict_with_logits(X)
-            metrics[f"{split}_loss"] = self.loss.evaluate(logits, output, target).value
-            metrics[f"{split}_accuracy"] = self._accuracy(output, self._labels[split])
+            labels = self._labels[split] if classification else None
+            metrics[f"{split}_loss"], metrics[f"{split}_accuracy"] = evaluate_split(
+                self.network, self.loss, X, target, labels
+            )
         return metrics
-
-    def _accuracy(self, output: np.ndarray, labels: np.ndarray) -> float | None:
-        if self.dataset.task != "classification":
-            return None
-        return np.count_nonzero(self.predict_classes(output) == labels) / len(labels)
 
     def predict_classes(self, output: np.ndarray) -> np.ndarray:
         """Class predictions from network outputs: argmax for several outputs, threshold 0.5 for one."""
-        if output.shape[1] == 1:
-            return (output[:, 0] > 0.5).astype(np.int64)
-        return np.argmax(output, axis=1)
+        return predict_classes(output)
 
     def _diverge(self, step: int, row: np.ndarray, lr: float, loss: float, reason: str) -> None:
         self.diverged = True
@@ -237,7 +189,7 @@ class Run:
         row[_STEP], row[_EPOCH], row[_LR], row[_TRAIN_LOSS] = step, self.sampler.epoch, lr, loss
         self.metric_history.record(row, diverged=True)
         # NOTE: moment estimates may hold infinities now; continuing needs a fresh optimizer state.
-        self.optimizer = self._make_optimizer(self.config)
+        self.optimizer = build_optimizer(self.config.optimizer, self._params)
 
     def _restore_backup(self) -> None:
         for name, value in self._params.items():
@@ -248,29 +200,27 @@ class Run:
 
     # ------------------------------------------------------------------ live changes
 
-    def apply_config(self, patch: dict[str, Any]) -> bool:
-        """Merge ``patch`` (any part of a RunConfig) into the config; True if the network was rebuilt.
+    def apply_config(self, config: RunConfig) -> bool:
+        """Switch to ``config``, already merged and validated (``merge_config``); True if rebuilt.
 
-        Atomic: everything that can fail is built before anything changes.
+        Seed, dataset, features, model or loss changed: a new network from step 0. Otherwise the weights
+        stay; a new optimizer name starts fresh optimizer state, changed hyperparameters keep it (as
+        editing a torch param_group). Atomic: everything that can fail is built before anything changes.
         """
-        new_config = merge_config(self.config, patch)
-        old = self.config.model_dump()
-        new = new_config.model_dump()
-        changed = {key for key in new if new[key] != old[key]}
+        changed = {
+            name for name in RunConfig.model_fields if getattr(config, name) != getattr(self.config, name)
+        }
         if changed & set(REBUILD_FIELDS):
-            self._build(new_config)
+            self._build(RunParts(config))
             return True
-        if "optimizer" in changed:
-            hyper = new_config.optimizer.hyperparameters()
-            if new["optimizer"]["name"] != old["optimizer"]["name"]:
-                self.optimizer = make_optimizer(new_config.optimizer.name, self._params, **hyper)
-            else:
-                everything = new_config.optimizer.model_dump(exclude={"name"})
-                self.optimizer.set_hyperparameters(
-                    **{key: value for key, value in everything.items() if key in self.optimizer.defaults}
-                )
-        make_schedule(new_config.schedule)
-        self.config = new_config
+        if config.optimizer.name != self.config.optimizer.name:
+            self.optimizer = build_optimizer(config.optimizer, self._params)
+        elif "optimizer" in changed:
+            old, new = self.config.optimizer.model_dump(), config.optimizer.model_dump()
+            self.optimizer.set_hyperparameters(
+                **{key: new[key] for key in self.optimizer.defaults if new[key] != old[key]}
+            )
+        self.config = config
         if changed:
             self.diverged = False
             self.message = None
@@ -278,7 +228,7 @@ class Run:
 
     def reset(self) -> None:
         """Back to step 0: the same data, initial weights and batch order as when the run was created."""
-        self._build(self.config)
+        self._build(RunParts(self.config))
 
     def set_weight(self, layer: int, row: int, col: int, value: float) -> None:
         """Set W[row, col] of ``layer`` (row = from-neuron, col = to-neuron); the optimizer state is kept."""
@@ -287,18 +237,33 @@ class Run:
             raise ConfigError(
                 "row", f"layer {layer} has W of shape {target.shape}; ({row}, {col}) is outside"
             )
-        target[row, col] = _finite_value(value)
+        target[row, col] = finite_float(value, "value")
 
     def set_bias(self, layer: int, index: int, value: float) -> None:
+        """Set b[index] of ``layer``; the optimizer state is kept."""
         target = self._layer(layer).b
         if not 0 <= index < target.shape[0]:
             raise ConfigError("index", f"layer {layer} has {target.shape[0]} biases; {index} is outside")
-        target[index] = _finite_value(value)
+        target[index] = finite_float(value, "value")
 
-    def _layer(self, layer: int):
+    def _layer(self, layer: int) -> DenseLayer:
         if not 0 <= layer < len(self.network.layers):
             raise ConfigError("layer", f"the network has layers 0 to {len(self.network.layers) - 1}")
         return self.network.layers[layer]
+
+    # ------------------------------------------------------------------ persistence
+
+    def to_bytes(self) -> bytes:
+        """Everything needed to continue exactly: config, weights, optimizer, generator, sampler, history."""
+        return serialize.pack(run_state(self))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Run:
+        """The run :meth:`to_bytes` saved, continuing bit for bit."""
+        state = serialize.unpack(data)
+        run = cls(saved_config(state))
+        load_run_state(run, state)
+        return run
 
     # ------------------------------------------------------------------ views
 
@@ -426,56 +391,6 @@ class Run:
             "test": {"X": finite_list(self.dataset.X_test), "y": finite_list(self.dataset.y_test)},
         }
 
-    # ------------------------------------------------------------------ persistence
-
-    def to_bytes(self) -> bytes:
-        """Everything needed to continue exactly: config, weights, optimizer, generator, sampler, history."""
-        state = {
-            "version": STATE_VERSION,
-            # Custom data travels as arrays: walking a 2,000 × 784 list in Python costs seconds.
-            "config": self.config.model_dump(mode="json", exclude={"dataset": {"X", "y"}}),
-            "custom_data": _custom_arrays(self.config),
-            "weights": [{"W": layer.W, "b": layer.b} for layer in self.network.layers],
-            "grads": [{"W": layer.grad_W, "b": layer.grad_b} for layer in self.network.layers],
-            "optimizer": self.optimizer.state_dict(),
-            "batch_rng": self.batch_rng.bit_generator.state,
-            "sampler": _sampler_state(self.sampler),
-            "step_count": self.step_count,
-            "diverged": self.diverged,
-            "message": self.message,
-            "history": self.metric_history.state_dict(),
-            "trajectory": self.trajectory.state_dict(),
-            "health": self.health.state_dict(),
-        }
-        return serialize.pack(state)
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> Run:
-        state = serialize.unpack(data)
-        if state.get("version") != STATE_VERSION:
-            raise ConfigError(
-                "state", f"saved run has version {state.get('version')}, expected {STATE_VERSION}"
-            )
-        config = state["config"]
-        if state["custom_data"] is not None:
-            config["dataset"]["X"] = state["custom_data"]["X"].tolist()
-            config["dataset"]["y"] = state["custom_data"]["y"].tolist()
-        run = cls(RunConfig.model_validate(config))
-        run.network.load_weights(state["weights"])
-        for layer, grads in zip(run.network.layers, state["grads"], strict=True):
-            layer.grad_W[...] = grads["W"]
-            layer.grad_b[...] = grads["b"]
-        run.optimizer.load_state_dict(state["optimizer"])
-        run.batch_rng.bit_generator.state = state["batch_rng"]
-        run.sampler.load_state_dict(state["sampler"])
-        run.step_count = int(state["step_count"])
-        run.diverged = bool(state["diverged"])
-        run.message = state["message"]
-        run.metric_history = MetricHistory.from_state_dict(len(run.network.layers), state["history"])
-        run.trajectory.load_state_dict(state["trajectory"])
-        run.health.load_state_dict(state["health"])
-        return run
-
 
 def _quantize(values: np.ndarray, low: float | None = None, high: float | None = None) -> dict[str, Any]:
     """Values → {"min", "max", "data": base64 uint8}, byte q meaning min + q/255·(max − min)."""
@@ -485,37 +400,6 @@ def _quantize(values: np.ndarray, low: float | None = None, high: float | None =
     span = high - low if high > low else 1.0
     scaled = np.clip(np.round((finite - low) / span * 255.0), 0, 255).astype(np.uint8)
     return {"min": low, "max": high, "data": base64.b64encode(scaled.tobytes()).decode()}
-
-
-def _custom_arrays(config: RunConfig) -> dict[str, np.ndarray] | None:
-    if config.dataset.X is None:
-        return None
-    return {
-        "X": np.asarray(config.dataset.X, dtype=np.float64),
-        "y": np.asarray(config.dataset.y, dtype=np.float64),
-    }
-
-
-def _sampler_state(sampler: BatchSampler) -> dict[str, Any]:
-    state = sampler.state_dict()
-    if state["permutation"] is not None:
-        state["permutation"] = np.asarray(state["permutation"], dtype=np.int64)
-    return state
-
-
-def _finite_value(value: float) -> float:
-    number = float(value)
-    if not math.isfinite(number):
-        raise ConfigError("value", "must be a finite number")
-    return number
-
-
-def _nan_if_none(value: float | None) -> float:
-    return math.nan if value is None else value
-
-
-def _none_if_nan(value: float) -> float | None:
-    return float(value) if math.isfinite(value) else None
 
 
 def _csv_number(value: float) -> str:

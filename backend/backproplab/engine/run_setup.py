@@ -1,4 +1,5 @@
-"""What a RunConfig builds from its seed: data, input features, loss, targets and the initial network.
+"""What a RunConfig builds from its seed: data, input features, loss, targets, the initial network and
+its optimizer.
 
 Everything here is made before a live Run changes anything, so a bad config fails without side effects.
 Three generators are spawned from the seed: data, initial weights and batch order.
@@ -14,12 +15,14 @@ from .errors import ConfigError
 from .features import input_transform
 from .losses import Loss, get_loss
 from .network import Network
+from .optimizers import build_optimizer
 
 
 class RunParts:
     """Everything a config builds from its seed, made before anything in a live Run changes."""
 
     def __init__(self, config: RunConfig):
+        self.config = config
         data_rng, init_rng, self.batch_rng = (
             np.random.default_rng(seed) for seed in np.random.SeedSequence(config.seed).spawn(3)
         )
@@ -40,6 +43,7 @@ class RunParts:
             init_rng,
             config.model.weights,
         )
+        self.optimizer = build_optimizer(config.optimizer, self.network.params())
 
 
 def resolve_loss(config: RunConfig, dataset: Dataset) -> str:
@@ -96,4 +100,5 @@ def class_labels(target: np.ndarray) -> np.ndarray:
         return target.astype(np.int64)
     if target.shape[1] == 1:
         return target[:, 0].astype(np.int64)
-    return np.argmax(target, axis=1)
+    labels: np.ndarray = np.argmax(target, axis=1)
+    return labels

@@ -33,7 +33,7 @@ class StepSchedule(Schedule):
     step_size: int
     gamma: float
 
-    def lr_at(self, step, base_lr):
+    def lr_at(self, step: int, base_lr: float) -> float:
         return base_lr * self.gamma ** (step // self.step_size)
 
 
@@ -43,7 +43,7 @@ class ExponentialSchedule(Schedule):
 
     gamma: float
 
-    def lr_at(self, step, base_lr):
+    def lr_at(self, step: int, base_lr: float) -> float:
         return base_lr * self.gamma**step
 
 
@@ -62,7 +62,7 @@ class CosineSchedule(Schedule):
     t_max: int
     eta_min: float
 
-    def lr_at(self, step, base_lr):
+    def lr_at(self, step: int, base_lr: float) -> float:
         return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * step / self.t_max)) / 2
 
 
@@ -80,7 +80,7 @@ class CyclicSchedule(Schedule):
     step_size_up: int
     step_size_down: int
 
-    def lr_at(self, step, base_lr):
+    def lr_at(self, step: int, base_lr: float) -> float:
         max_lr = 10.0 * base_lr if self.max_lr is None else self.max_lr
         # Same operations as torch's CyclicLR.get_lr, so the values agree to the last bit.
         total_size = float(self.step_size_up + self.step_size_down)
