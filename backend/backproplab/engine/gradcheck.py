@@ -14,9 +14,21 @@ is zero and scale-free otherwise. Verdicts (CS231n's rule of thumb, tightened fo
 
 - ``ok`` below 1e-7: a correct gradient in float64 lands near 1e-9 to 1e-10 (the error budget above), so
   1e-7 leaves two orders of margin for ill-conditioned points and still catches any real bug;
-- ``warning`` below 1e-4: the size of error a kink inside [θ − h, θ + h] produces (relu at z = 0, mae at
-  a = y, huber at |d| = δ, L1 at W = 0): the one-sided slopes differ there, so no h makes it vanish;
+- ``warning`` below 1e-4: more than a smooth gradient shows at h ≈ 1e-5, less than any real bug; an h far
+  from the optimum (:func:`sweep_h`), or a point within h of a kink (below);
 - ``error`` otherwise: a wrong factor, sign or index anywhere shows up at 1e-3 and above.
+
+Kinks, where the loss is not differentiable (tests/engine/test_gradcheck.py holds each case):
+
+- |x| at exactly x = 0 is checked *exactly* when x moves linearly with θ: (|h| − |−h|)/2h = 0 is the
+  subgradient sign(0) = 0 the engine (and torch) use. So L1 at W = 0 agrees exactly, and so does mae at
+  a = y for the parameters a depends on linearly (a linear output layer's W and b);
+- mae at a = y for parameters behind a curved activation: a(θ ± h) − y = ±h·a' + O(h²), so the difference
+  is O(h) against the analytic 0 — a warning-sized error when one row sits on the kink, an error when
+  every row does (the analytic gradient is then exactly 0);
+- huber at |d| = δ: L' is continuous but L'' jumps, so the truncation error is O(h), not O(h²): warning;
+- relu at exactly z = 0: the difference is half the one-sided slope against the engine's 0 (torch's
+  convention), an error for the weights feeding that unit.
 
 The verdict reads the norm-based relative error ‖a − n‖ / (‖a‖ + ‖n‖) of each layer (and of the whole
 network), not the per-weight maximum: a single weight whose true gradient is ~1e-12 has a per-weight
