@@ -27,6 +27,7 @@ from .activations import Activation
 from .errors import ConfigError
 from .losses import Loss
 from .network import Network
+from .regularization import NO_REGULARIZATION, Regularization, add_regularization_gradient, weight_penalty
 
 MAX_RESOLUTION = 101
 # Grid points per chunk are chosen so one chunk's largest activation stays about this size. Measured on
@@ -86,13 +87,24 @@ def gradient_direction(grads: dict[str, np.ndarray], norm: float = 1.0) -> np.nd
     return flat * (norm / length)
 
 
-def full_gradient(network: Network, loss: Loss, X: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
-    """∇L(θ) of the data loss (mean over every row of X, no regularisation) by backprop on a copy."""
+def full_gradient(
+    network: Network,
+    loss: Loss,
+    X: np.ndarray,
+    y: np.ndarray,
+    regularization: Regularization = NO_REGULARIZATION,
+) -> dict[str, np.ndarray]:
+    """∇L(θ) of the loss over every row of X, plus the regularisation's gradient, by backprop on a copy.
+
+    ``regularization`` is ``(kind, rate)`` as a run's config has it: the gradient is then exactly what a
+    full-batch training step of that run computes.
+    """
     X, y = _checked_data(network, loss, X, y)
     probe = copy.deepcopy(network)
     output = probe.forward(X)
     result = loss.evaluate(probe.logits, output, y)
     probe.backward(result.grad, loss.fused_activation is not None)
+    add_regularization_gradient(probe, *regularization)
     return {name: grad.copy() for name, grad in probe.grads().items()}
 
 
@@ -169,11 +181,13 @@ def loss_slice(
     alphas: np.ndarray,
     betas: np.ndarray,
     progress: Callable[[int, int], None] | None = None,
+    regularization: Regularization = NO_REGULARIZATION,
 ) -> np.ndarray:
     """values[i, j] = L(θ + alphas[j]·d1 + betas[i]·d2) on data (X, y): rows are β, columns α.
 
-    L is the data loss (mean over the rows of X) without any regularisation penalty. The grid is cut into
-    chunks of G points; each chunk goes through the network at once:
+    L is the data loss (mean over the rows of X) plus the ``regularization`` penalty (``(kind, rate)``,
+    weights only) at each point, as the run trains on. The grid is cut into chunks of G points; each
+    chunk goes through the network at once:
 
     - every layer's weights at the G points are the rows of C·[W, D1, D2] with C = [1, α_g, β_g] (G, 3),
       one matrix product giving a (G, fan_in, fan_out) weight stack (and likewise the biases);
@@ -213,6 +227,7 @@ def loss_slice(
         for start, _ in zip(starts, filled, strict=True):
             if progress is not None:
                 progress(min(start + chunk, values.size), values.size)
+    values += _grid_penalties(layers, coefficients, *regularization)
     return values.reshape(betas.size, alphas.size)
 
 
@@ -222,18 +237,52 @@ def available_cpus() -> int:
 
 
 def loss_along_gradient(
-    network: Network, loss: Loss, X: np.ndarray, y: np.ndarray, grad: np.ndarray, alphas: np.ndarray
+    network: Network,
+    loss: Loss,
+    X: np.ndarray,
+    y: np.ndarray,
+    grad: np.ndarray,
+    alphas: np.ndarray,
+    regularization: Regularization = NO_REGULARIZATION,
 ) -> np.ndarray:
-    """L(θ − α·g) for each α: the 1-D view of a gradient-descent step of learning rate α.
+    """L(θ − α·g) for each α (penalty included): the 1-D view of a gradient-descent step of rate α.
 
-    ``grad`` is the flattened (unscaled) gradient g, so α is directly comparable with the learning rate:
-    plain SGD's next point is α = lr. A one-row :func:`loss_slice` with d1 = −g and d2 = 0.
+    ``grad`` is the flattened (unscaled) gradient g (from :func:`full_gradient` with the same
+    ``regularization``), so α is directly comparable with the learning rate: plain SGD's next point on the
+    full batch is α = lr. A one-row :func:`loss_slice` with d1 = −g and d2 = 0.
     """
     minus_grad = -np.asarray(grad, dtype=np.float64)
     line: np.ndarray = loss_slice(
-        network, loss, X, y, minus_grad, np.zeros_like(minus_grad), alphas, np.zeros(1)
+        network,
+        loss,
+        X,
+        y,
+        minus_grad,
+        np.zeros_like(minus_grad),
+        alphas,
+        np.zeros(1),
+        regularization=regularization,
     )[0]
     return line
+
+
+def _grid_penalties(
+    layers: list[tuple[np.ndarray, np.ndarray]], coefficients: np.ndarray, kind: str, rate: float
+) -> np.ndarray:
+    """The regularisation penalty at each grid point [1, α, β]: of every layer's W + α·D1_W + β·D2_W.
+
+    Weights are mixed as the forward pass mixes them (C·[W, D1, D2]), in row blocks of about CHUNK_BYTES.
+    """
+    penalties = np.zeros(len(coefficients))
+    if kind == "none" or rate == 0.0:
+        return penalties
+    for stacked_W, _ in layers:
+        basis = stacked_W.reshape(3, -1)
+        rows = max(1, CHUNK_BYTES // (basis.shape[1] * 8))
+        for start in range(0, len(coefficients), rows):
+            mixed = coefficients[start : start + rows] @ basis
+            penalties[start : start + rows] += weight_penalty(mixed, kind, rate)
+    return penalties
 
 
 def _as_floats(values: Any, field: str) -> np.ndarray:

@@ -15,13 +15,24 @@ Regularization = tuple[str, float]  # (kind, rate): kind none, l1 or l2
 NO_REGULARIZATION: Regularization = ("none", 0.0)
 
 
-def regularization_penalty(network: Network, kind: str, rate: float) -> float:
-    """The term added to the loss: rate/2·ΣW² (l2), rate·Σ|W| (l1), 0 (none)."""
+def weight_penalty(weights: np.ndarray, kind: str, rate: float) -> np.ndarray:
+    """The penalty of weights along their last axis (…, P) → (…): rate/2·Σw² (l2), rate·Σ|w| (l1), 0 (none).
+
+    One weight matrix, raveled, gives a 0-d array; a stack of them (one row per point of a loss
+    landscape) gives one penalty per row.
+    """
     if kind == "l2":
-        return 0.5 * rate * sum(float(np.vdot(layer.W, layer.W)) for layer in network.layers)
+        squares: np.ndarray = np.einsum("...p,...p->...", weights, weights)
+        return 0.5 * rate * squares
     if kind == "l1":
-        return rate * sum(float(np.abs(layer.W).sum()) for layer in network.layers)
-    return 0.0
+        absolute: np.ndarray = np.abs(weights).sum(axis=-1)
+        return rate * absolute
+    return np.zeros(weights.shape[:-1])
+
+
+def regularization_penalty(network: Network, kind: str, rate: float) -> float:
+    """The term added to the loss: rate/2·ΣW² (l2), rate·Σ|W| (l1), 0 (none), over every layer's W."""
+    return sum(float(weight_penalty(layer.W.ravel(), kind, rate)) for layer in network.layers)
 
 
 def add_regularization_gradient(network: Network, kind: str, rate: float) -> None:
