@@ -254,7 +254,8 @@ def _torch_activation(name: str, z: torch.Tensor) -> torch.Tensor:
         "leaky_relu": lambda: functional.leaky_relu(z, negative_slope=0.01),
         "elu": lambda: functional.elu(z, alpha=1.0),
         "softplus": lambda: functional.softplus(z),
-        "gelu": lambda: functional.gelu(z, approximate="tanh"),
+        "gelu": lambda: functional.gelu(z),
+        "gelu_tanh": lambda: functional.gelu(z, approximate="tanh"),
         "softmax": lambda: torch.softmax(z, dim=1),
     }[name]()
 
@@ -355,7 +356,7 @@ def _loss_cases(rng: np.random.Generator) -> list[dict[str, Any]]:
 
 
 def _activation_cases(rng: np.random.Generator) -> list[dict[str, Any]]:
-    names = ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "gelu"]
+    names = ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "gelu", "gelu_tanh"]
     cases = [{"activation": name, "z": Z_POINTS, "upstream": [1.0] * len(Z_POINTS)} for name in names]
     z = np.vstack(
         [rng.normal(0.0, 2.0, (2, 4)), [[1000.0, 0.0, -1000.0, 999.0], [-800.0, -800.0, -799.0, -801.0]]]

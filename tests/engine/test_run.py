@@ -333,3 +333,30 @@ def test_only_the_changed_hyperparameters_reach_the_optimizer():
     run.optimizer.set_hyperparameters(momentum=0.5)  # in force, though the config still says default
     assert patch_run(run, {"optimizer": {"lr": 0.2}}) is False
     assert run.optimizer.hyper["lr"] == 0.2 and run.optimizer.hyper["momentum"] == 0.5
+
+
+FIXTURES = __import__("pathlib").Path(__file__).parents[1] / "fixtures"
+
+
+def test_a_run_saved_with_the_old_tanh_gelu_keeps_its_behaviour():
+    """tests/fixtures/run_state_v1_gelu.npz was saved (state version 1) by the engine whose "gelu" was the
+    tanh approximation, after 30 steps; the expected file holds its weights after 20 more steps."""
+    restored = Run.from_bytes((FIXTURES / "run_state_v1_gelu.npz").read_bytes())
+    assert restored.config.model.activation == "gelu_tanh"
+    assert {layer.activation.name for layer in restored.network.layers[:-1]} == {"gelu_tanh"}
+    restored.step(20)
+    expected = np.load(FIXTURES / "run_state_v1_gelu_expected.npz")
+    assert restored.step_count == int(expected["step_count"]) == 50
+    for name, value in restored.network.params().items():
+        np.testing.assert_array_equal(value, expected[name])  # bit for bit, as the old engine went on
+    again = Run.from_bytes(restored.to_bytes())  # saved again: the current version, still gelu_tanh
+    assert again.config.model.activation == "gelu_tanh"
+
+
+def test_an_unknown_state_version_is_a_config_error():
+    from backproplab.engine import serialize
+
+    state = serialize.unpack(make_run().to_bytes())
+    state["version"] = 99
+    with pytest.raises(ConfigError, match="version 99"):
+        Run.from_bytes(serialize.pack(state))

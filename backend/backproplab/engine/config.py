@@ -14,9 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from .errors import ConfigError
 
 DatasetKind = Literal["circle", "xor", "gauss", "spiral", "moons", "plane", "sine", "custom"]
-ActivationName = Literal["linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "gelu"]
+# gelu is exact (z·Φ(z), torch's default); gelu_tanh is its tanh approximation (torch's approximate="tanh").
+ActivationName = Literal[
+    "linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "gelu", "gelu_tanh"
+]
 OutputActivationName = Literal[
-    "linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "gelu", "softmax"
+    "linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "gelu", "gelu_tanh", "softmax"
 ]
 LossName = Literal["bce", "cross_entropy", "mse", "mae", "huber"]
 OptimizerName = Literal[

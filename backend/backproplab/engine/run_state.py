@@ -2,7 +2,11 @@
 
 Everything needed to continue exactly: config, weights, last gradients, optimizer state, the batch
 generator and sampler, counters and the bounded logs (history, trajectory, health). Saved states carry a
-version; :func:`migrate` brings an older one up to date.
+version; :func:`migrate` brings an older one up to date, so a run saved before a change keeps its
+behaviour:
+
+- version 1 → 2: "gelu" became the exact z·Φ(z) (torch's default); version 1's "gelu" was the tanh
+  approximation, now called "gelu_tanh", so its activations are renamed.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from .history import MetricHistory
 if TYPE_CHECKING:
     from .run import Run
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 
 
 def run_state(run: Run) -> dict[str, Any]:
@@ -43,11 +47,23 @@ def run_state(run: Run) -> dict[str, Any]:
     }
 
 
+def migrate(state: dict[str, Any]) -> dict[str, Any]:
+    """``state`` brought up to STATE_VERSION in place, one version at a time (ConfigError if unknown)."""
+    version = state.get("version")
+    if version == 1:
+        model = state["config"]["model"]
+        for key in ("activation", "output_activation"):
+            if model.get(key) == "gelu":
+                model[key] = "gelu_tanh"
+        state["version"] = version = 2
+    if version != STATE_VERSION:
+        raise ConfigError("state", f"saved run has version {version}, expected {STATE_VERSION}")
+    return state
+
+
 def saved_config(state: dict[str, Any]) -> RunConfig:
-    """The RunConfig of a saved state (checked version), custom data put back in."""
-    if state.get("version") != STATE_VERSION:
-        raise ConfigError("state", f"saved run has version {state.get('version')}, expected {STATE_VERSION}")
-    config = state["config"]
+    """The RunConfig of a saved state (migrated to this version), custom data put back in."""
+    config = migrate(state)["config"]
     if state["custom_data"] is not None:
         config["dataset"]["X"] = state["custom_data"]["X"].tolist()
         config["dataset"]["y"] = state["custom_data"]["y"].tolist()
