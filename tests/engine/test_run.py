@@ -280,7 +280,9 @@ def test_history_stays_bounded_and_keeps_latest_minimum_and_divergence():
     for step, loss in enumerate(losses, start=1):
         row = np.full(history.width, np.nan)
         row[0], row[3] = step, loss
-        history.record(row, diverged=step == 7777)
+        history.record(row)
+        if step == 7777:
+            history.mark_divergence(step)
     stored_steps = history.stored()[:, 0].astype(int)
     assert history.size <= 64 and history.stride > 1
     assert stored_steps[-1] == 10_000
@@ -360,3 +362,81 @@ def test_an_unknown_state_version_is_a_config_error():
     state["version"] = 99
     with pytest.raises(ConfigError, match="version 99"):
         Run.from_bytes(serialize.pack(state))
+
+
+# --- divergence bookkeeping: step count, message, epoch and history agree -----------------------------
+
+
+def _full_batch_diverging_config(lr: float = 2.0) -> RunConfig:
+    """Full batch on 20 rows in order: one step is one epoch, so the epoch counts the steps too."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 2))
+    return RunConfig.model_validate(
+        {
+            "dataset": {
+                "kind": "custom",
+                "X": X.tolist(),
+                "y": (3 * X[:, 0]).tolist(),
+                "train_fraction": 1.0,
+            },
+            "model": {"hidden": [4], "activation": "relu"},
+            "optimizer": {"lr": lr},
+            "batch_size": 20,
+        }
+    )
+
+
+def test_a_run_that_stops_at_step_s_says_so_everywhere():
+    run = Run(_full_batch_diverging_config())
+    done = run.step(10_000)
+    stopped = run.step_count
+    assert run.diverged and done == stopped > 0
+    assert f"diverged at step {stopped}:" in run.message
+    assert run.epoch == stopped  # full batch: the failed step's batch was taken back
+    steps = run.metric_history.stored()[:, 0]
+    assert steps[-1] == stopped and (steps <= stopped).all()
+    assert run.metric_history.first_divergence_step == stopped
+    assert run.metric_history.latest_row()[0] == stopped
+
+
+def test_diverging_again_at_the_same_step_adds_no_row():
+    """Here the loss itself overflowed at the kept weights: no learning rate can help, every retry stops
+    at once, and none of them adds a row or moves a counter."""
+    run = Run(_full_batch_diverging_config())
+    run.step(10_000)
+    stopped, rows, epoch = run.step_count, run.metric_history.stored().copy(), run.epoch
+    assert "Reset" in run.message
+    for lr in (1.0, 0.01):
+        patch_run(run, {"optimizer": {"lr": lr}})
+        assert not run.diverged
+        assert run.step(5) == 0 and run.diverged
+        assert run.step_count == stopped and run.epoch == epoch
+        assert f"diverged at step {stopped}:" in run.message
+        np.testing.assert_array_equal(run.metric_history.stored(), rows)
+    run.reset()
+    assert run.step(5) == 5
+
+
+def _overflowing_update_run() -> Run:
+    """Three ordinary steps, then a hidden bias of 1e306: the loss stays finite (bce reads the logit
+    linearly), but an update at lr 1000 overflows the output weights."""
+    run = make_run(model={"hidden": [3], "activation": "relu"}, optimizer={"lr": 0.01}, batch_size=7)
+    run.step(3)
+    patch_run(run, {"optimizer": {"lr": 1000.0}})
+    run.set_bias(0, 0, 1e306)
+    run.set_weight(1, 0, 0, 1e-3)
+    return run
+
+
+def test_a_fix_retries_the_exact_failed_step():
+    run = _overflowing_update_run()
+    assert run.step(10) == 0 and run.diverged and run.step_count == 3
+    assert "last finite ones are kept" in run.message and "play on" in run.message
+    assert run.network.layers[0].b[0] == 1e306  # the last good weights
+    twin = _overflowing_update_run()  # never diverged: the lower lr from this step on
+    for each in (run, twin):
+        patch_run(each, {"optimizer": {"lr": 1e-6}})
+        assert each.step(1) == 1 and each.step_count == 4
+    assert_same_weights(run, twin)
+    assert run.epoch == twin.epoch
+    np.testing.assert_array_equal(run.metric_history.stored()[:, :4], twin.metric_history.stored()[:, :4])

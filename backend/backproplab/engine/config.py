@@ -124,10 +124,14 @@ class RegularizationConfig(_Strict):
 
 
 class ScheduleConfig(_Strict):
-    """A learning-rate schedule, stepped once per optimizer step, as torch.optim.lr_scheduler.
+    """A learning-rate schedule, stepped after every optimizer step, as torch.optim.lr_scheduler's.
 
-    step: lr·gamma^⌊t/step_size⌋. exponential: lr·gamma^t. cosine: eta_min + (lr − eta_min)(1 + cos(πt/t_max))/2.
-    cyclic (triangular): between lr and max_lr, step_size_up steps up and step_size_down (default the same) down.
+    Attached at the lr in force (at step 0 the optimizer's lr; later, whatever is in force then) and
+    counting its own steps t from 0. step: ×gamma every step_size steps. exponential: ×gamma every step.
+    cosine: from the lr down to eta_min over t_max steps along a half cosine. cyclic (triangular): between
+    the lr and max_lr (default 10× the lr), step_size_up steps up and step_size_down (default the same)
+    down; with cycle_momentum the momentum (β₁ for optimizers with betas) cycles between max_momentum and
+    base_momentum the other way. See engine/schedules.py for the exact recursions.
     """
 
     kind: Literal["constant", "step", "exponential", "cosine", "cyclic"] = "constant"
@@ -138,6 +142,22 @@ class ScheduleConfig(_Strict):
     max_lr: FiniteFloat | None = Field(None, gt=0.0, le=MAX_LR)
     step_size_up: int = Field(200, ge=1, le=10**9)
     step_size_down: int | None = Field(None, ge=1, le=10**9)
+    cycle_momentum: bool = Field(
+        True,
+        description="cyclic: cycle the momentum (β₁) inversely to the lr, as torch's CyclicLR by default",
+    )
+    base_momentum: FiniteFloat = Field(0.8, ge=0.0, lt=1.0, description="cyclic: the momentum at max_lr")
+    max_momentum: FiniteFloat = Field(0.9, ge=0.0, lt=1.0, description="cyclic: the momentum at the lr")
+
+
+# The fields each schedule kind reads (the others are ignored): the one list /api/choices reports.
+SCHEDULE_FIELDS: dict[str, tuple[str, ...]] = {
+    "constant": (),
+    "step": ("step_size", "gamma"),
+    "exponential": ("gamma",),
+    "cosine": ("t_max", "eta_min"),
+    "cyclic": ("max_lr", "step_size_up", "step_size_down", "cycle_momentum", "base_momentum", "max_momentum"),
+}
 
 
 class RunConfig(_Strict):

@@ -46,7 +46,7 @@ class MetricHistory:
         self.first_divergence_step = -1
         self.total_steps = 0
 
-    def record(self, row: np.ndarray, diverged: bool = False) -> None:
+    def record(self, row: np.ndarray) -> None:
         """Append one step's row (length ``width``; row[0] is the step number)."""
         step = int(row[0])
         self.total_steps = step
@@ -56,13 +56,18 @@ class MetricHistory:
         is_min = loss < self.min_loss
         if is_min:
             self.min_loss, self.min_loss_step = float(loss), step
-        if diverged and self.first_divergence_step < 0:
-            self.first_divergence_step = step
-        keep = step % self.stride == 0 or is_min or diverged
-        if not keep:
+        if step % self.stride == 0 or is_min:
+            self._append(row)
+        else:
             self._replace_newest_if_unprotected(row)
-            return
-        self._append(row)
+
+    def mark_divergence(self, step: int) -> None:
+        """The run diverged after ``step``: that step's row (the newest) is kept through every halving.
+
+        Only the first divergence is marked; a run that diverges again at the same step adds nothing.
+        """
+        if self.first_divergence_step < 0:
+            self.first_divergence_step = step
 
     def _append(self, row: np.ndarray) -> None:
         if self.size == len(self.rows):

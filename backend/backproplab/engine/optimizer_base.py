@@ -153,6 +153,18 @@ class Optimizer:
         for name, param in self.params.items():
             self._update(param, grads[name], self.state[name], lr)
 
+    @classmethod
+    def has_momentum(cls) -> bool:
+        """Whether a cyclic schedule can cycle this optimizer's momentum (torch: "momentum" or "betas")."""
+        return "momentum" in cls.defaults or "betas" in cls.defaults
+
+    def set_momentum(self, momentum: float) -> None:
+        """Set the momentum a cyclic schedule cycles: β₁ for optimizers with betas, else ``momentum``."""
+        if "betas" in self.defaults:
+            self.set_hyperparameters(betas=(momentum, self.hyper["betas"][1]))
+        else:
+            self.set_hyperparameters(momentum=momentum)
+
     def rule(self) -> list[str]:
         """The equations of one update under the hyperparameters in force, in order."""
         return [line.equation for line in self.RULE if line.applies(self.hyper)]

@@ -34,11 +34,12 @@ from .network import DenseLayer, Network
 from .numbers import finite_float, finite_list, nan_if_none
 from .numbers import finite_or_none as _none_if_nan
 from .optimizers import Optimizer, build_optimizer
+from .optimizers import optimizer_defaults as optimizer_defaults_of
 from .regularization import add_regularization_gradient
 from .run_metrics import evaluate_split, layer_statistics, predict_classes
 from .run_setup import RunParts, class_labels
 from .run_state import load_run_state, run_state, saved_config
-from .schedules import make_schedule
+from .schedules import LRScheduler, make_scheduler
 from .trajectory import Trajectory
 
 STATS_EVERY = 10  # steps between per-layer statistics (gradient norm, weight norm, update ratio)
@@ -64,6 +65,7 @@ class Run:
         self.output_activation = parts.output_activation
         self.network: Network = parts.network
         self.optimizer: Optimizer = parts.optimizer
+        self.scheduler: LRScheduler = parts.scheduler
         self.batch_rng = parts.batch_rng
         self.sampler = BatchSampler(len(self.dataset.X_train), self.dataset.shuffle, self.batch_rng)
         self.X_train, self.X_test = parts.X_train, parts.X_test
@@ -93,7 +95,13 @@ class Run:
 
     @property
     def epoch(self) -> int:
+        """Completed passes over the training rows (the epoch the next batch belongs to)."""
         return self.sampler.epoch
+
+    @property
+    def lr(self) -> float:
+        """The learning rate in force: the one the next step uses (typed, or where the schedule moved it)."""
+        return self.scheduler.lr
 
     # ------------------------------------------------------------------ training
 
@@ -106,28 +114,36 @@ class Run:
             return self._steps(n)
 
     def _steps(self, n: int) -> int:
-        schedule = make_schedule(self.config.schedule)
-        base_lr = self.optimizer.hyper["lr"]
         batch_size = self.config.batch_size
         eval_every = self.eval_every()
         reg = self.config.regularization
         row = np.full(self.metric_history.width, np.nan)
         done = 0
         for _ in range(n):
-            step_index = self.step_count  # 0-based index of this update
-            lr = schedule.lr_at(step_index, base_lr)
+            lr = self.scheduler.lr
             rows = self.sampler.next_batch(batch_size)
             output = self.network.forward(self.X_train[rows])
             result = self.loss.evaluate(self.network.logits, output, self.target_train[rows])
             if not math.isfinite(result.value):
-                self._diverge(step_index + 1, row, lr, result.value, "the loss became NaN or infinite")
+                self._diverge(
+                    "the loss became NaN or infinite, so these weights cannot learn any more",
+                    "Reset, with a lower learning rate.",
+                )
                 break
             self.network.backward(result.grad, self._grads_are_logits)
             add_regularization_gradient(self.network, reg.kind, reg.rate)
-            take_stats = (step_index + 1) % STATS_EVERY == 0 or step_index == 0
             for name, value in self._params.items():
                 np.copyto(self._backup[name], value)
             self.optimizer.step(self._grads, lr=lr)
+            if not self._weights_finite():
+                self._restore_backup()
+                self._diverge(
+                    "the next update would make the weights NaN or infinite (the last finite ones are kept)",
+                    "Lower the learning rate and play on, or reset.",
+                )
+                break
+            self.scheduler.step()
+            self.scheduler.apply(self.optimizer)
             self.step_count += 1
             done += 1
             row[:] = np.nan
@@ -135,24 +151,13 @@ class Run:
             row[_EPOCH] = self.sampler.epoch
             row[_LR] = lr
             row[_TRAIN_LOSS] = result.value
-            if take_stats:
+            if self.step_count % STATS_EVERY == 0 or self.step_count == 1:
                 row[len(SCALAR_COLUMNS) :] = layer_statistics(self.network, self._grads, self._backup)
-                if not np.isfinite(row[len(SCALAR_COLUMNS) :]).all():
-                    self._restore_backup()
-                    self.step_count -= 1
-                    done -= 1
-                    self._diverge(
-                        self.step_count + 1, row, lr, result.value, "the weights became NaN or infinite"
-                    )
-                    break
                 self.trajectory.record(self.step_count, self._params)
                 self.health.maybe_record(self.step_count, self.network, self.X_train)
             if self.step_count % eval_every == 0 or self.step_count == 1:
                 self._fill_evaluation(row)
             self.metric_history.record(row)
-        if not self.diverged and not self._weights_finite():
-            self._restore_backup()
-            self._diverge(self.step_count, row, math.nan, math.nan, "the weights became NaN or infinite")
         return done
 
     def _fill_evaluation(self, row: np.ndarray) -> None:
@@ -180,16 +185,19 @@ class Run:
         """Class predictions from network outputs: argmax for several outputs, threshold 0.5 for one."""
         return predict_classes(output)
 
-    def _diverge(self, step: int, row: np.ndarray, lr: float, loss: float, reason: str) -> None:
+    def _diverge(self, reason: str, advice: str) -> None:
+        """Stop after the last good step: its weights, batch position, epoch and history row stand.
+
+        The failed step is undone completely (its batch is drawn again next time), so after a lower
+        learning rate the run retries exactly that step; its divergence marks the last good row once.
+        """
+        self.sampler.undo()
         self.diverged = True
-        self.message = (
-            f"Training diverged at step {step}: {reason}. Try a lower learning rate, then reset or play on."
-        )
-        row[:] = np.nan
-        row[_STEP], row[_EPOCH], row[_LR], row[_TRAIN_LOSS] = step, self.sampler.epoch, lr, loss
-        self.metric_history.record(row, diverged=True)
+        self.message = f"Training diverged at step {self.step_count}: {reason}. {advice}"
+        self.metric_history.mark_divergence(self.step_count)
         # NOTE: moment estimates may hold infinities now; continuing needs a fresh optimizer state.
         self.optimizer = build_optimizer(self.config.optimizer, self._params)
+        self.scheduler.apply(self.optimizer)
 
     def _restore_backup(self) -> None:
         for name, value in self._params.items():
@@ -204,8 +212,10 @@ class Run:
         """Switch to ``config``, already merged and validated (``merge_config``); True if rebuilt.
 
         Seed, dataset, features, model or loss changed: a new network from step 0. Otherwise the weights
-        stay; a new optimizer name starts fresh optimizer state, changed hyperparameters keep it (as
-        editing a torch param_group). Atomic: everything that can fail is built before anything changes.
+        stay, and as in torch: a typed lr is the one in force at once (any schedule continues from it);
+        other changed hyperparameters keep the optimizer state (as editing a param_group); a new optimizer
+        name starts fresh state; a changed schedule is attached anew at the lr in force, counting from 0.
+        Atomic: everything that can fail is built and checked before anything changes.
         """
         changed = {
             name for name in RunConfig.model_fields if getattr(config, name) != getattr(self.config, name)
@@ -213,13 +223,32 @@ class Run:
         if changed & set(REBUILD_FIELDS):
             self._build(RunParts(config))
             return True
-        if config.optimizer.name != self.config.optimizer.name:
-            self.optimizer = build_optimizer(config.optimizer, self._params)
-        elif "optimizer" in changed:
-            old, new = self.config.optimizer.model_dump(), config.optimizer.model_dump()
-            self.optimizer.set_hyperparameters(
-                **{key: new[key] for key in self.optimizer.defaults if new[key] != old[key]}
-            )
+        old, new = self.config.optimizer, config.optimizer
+        optimizer_class = optimizer_defaults_of(new.name)
+        typed_lr = new.lr if new.lr is not None else optimizer_class["lr"]
+        old_typed_lr = old.lr if old.lr is not None else optimizer_defaults_of(old.name)["lr"]
+        lr = typed_lr if typed_lr != old_typed_lr else self.scheduler.lr
+        if new.name != old.name:
+            optimizer = build_optimizer(new, self._params)
+            hyper_changes: dict[str, Any] = {}
+        else:
+            optimizer = self.optimizer
+            old_hyper, new_hyper = old.model_dump(), new.model_dump()
+            hyper_changes = {
+                key: new_hyper[key] for key in optimizer.defaults if new_hyper[key] != old_hyper[key]
+            }
+            type(optimizer)(
+                {}, **{**optimizer.hyper, **hyper_changes}
+            )  # the combination is checked, nothing set
+        scheduler = make_scheduler(config.schedule, lr) if "schedule" in changed else self.scheduler
+        scheduler.check(optimizer)
+        # Nothing can fail below.
+        optimizer.set_hyperparameters(**hyper_changes)
+        self.optimizer = optimizer
+        if scheduler is self.scheduler:
+            scheduler.set_lr(lr)
+        self.scheduler = scheduler
+        scheduler.apply(optimizer)
         self.config = config
         if changed:
             self.diverged = False
@@ -269,7 +298,7 @@ class Run:
 
     def resolved(self) -> dict[str, Any]:
         """What the engine chose where the config left a default (see docs/protocol.md)."""
-        lr = make_schedule(self.config.schedule).lr_at(self.step_count, self.optimizer.hyper["lr"])
+        lr = self.lr
         return {
             "task": self.dataset.task,
             "num_classes": self.dataset.num_classes,

@@ -16,6 +16,7 @@ from .features import input_transform
 from .losses import Loss, get_loss
 from .network import Network
 from .optimizers import build_optimizer
+from .schedules import make_scheduler
 
 
 class RunParts:
@@ -44,6 +45,8 @@ class RunParts:
             config.model.weights,
         )
         self.optimizer = build_optimizer(config.optimizer, self.network.params())
+        self.scheduler = make_scheduler(config.schedule, self.optimizer.hyper["lr"])
+        self.scheduler.apply(self.optimizer)
 
 
 def resolve_loss(config: RunConfig, dataset: Dataset) -> str:

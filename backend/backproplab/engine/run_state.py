@@ -6,7 +6,10 @@ version; :func:`migrate` brings an older one up to date, so a run saved before a
 behaviour:
 
 - version 1 → 2: "gelu" became the exact z·Φ(z) (torch's default); version 1's "gelu" was the tanh
-  approximation, now called "gelu_tanh", so its activations are renamed.
+  approximation, now called "gelu_tanh", so its activations are renamed. Schedules became torch's
+  stateful schedulers: version 1 had none saved and never cycled momentum, so the schedule is taken as
+  attached at step 0 at the config's lr (replayed to the saved step, as torch would have run it) with
+  cycle_momentum off.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ def run_state(run: Run) -> dict[str, Any]:
         "weights": [{"W": layer.W, "b": layer.b} for layer in run.network.layers],
         "grads": [{"W": layer.grad_W, "b": layer.grad_b} for layer in run.network.layers],
         "optimizer": run.optimizer.state_dict(),
+        "scheduler": run.scheduler.state_dict(),
         "batch_rng": run.batch_rng.bit_generator.state,
         "sampler": sampler_state(run.sampler),
         "step_count": run.step_count,
@@ -55,6 +59,8 @@ def migrate(state: dict[str, Any]) -> dict[str, Any]:
         for key in ("activation", "output_activation"):
             if model.get(key) == "gelu":
                 model[key] = "gelu_tanh"
+        state["config"]["schedule"]["cycle_momentum"] = False
+        state["scheduler"] = None  # replayed from step 0 by load_run_state
         state["version"] = version = 2
     if version != STATE_VERSION:
         raise ConfigError("state", f"saved run has version {version}, expected {STATE_VERSION}")
@@ -77,6 +83,12 @@ def load_run_state(run: Run, state: dict[str, Any]) -> None:
         layer.grad_W[...] = grads["W"]
         layer.grad_b[...] = grads["b"]
     run.optimizer.load_state_dict(state["optimizer"])
+    if state["scheduler"] is None:  # a version-1 state: the schedule as torch would have run it
+        for _ in range(int(state["step_count"])):
+            run.scheduler.step()
+    else:
+        run.scheduler.load_state_dict(state["scheduler"])
+    run.scheduler.apply(run.optimizer)
     run.batch_rng.bit_generator.state = state["batch_rng"]
     run.sampler.load_state_dict(state["sampler"])
     run.step_count = int(state["step_count"])
