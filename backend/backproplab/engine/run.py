@@ -29,6 +29,7 @@ from .errors import ConfigError
 from .features import input_transform
 from .health import HealthLog
 from .history import SCALAR_COLUMNS, MetricHistory, downsample_rows, rows_to_columns
+from .learning import LayerWatch, LearningIssue, LearningMonitor, chance_loss
 from .losses import Loss
 from .network import DenseLayer, Network
 from .numbers import finite_float, finite_list, nan_if_none
@@ -81,6 +82,8 @@ class Run:
         self.metric_history = MetricHistory(len(self.network.layers))
         self.trajectory = Trajectory(self.network, STATS_EVERY)
         self.health = HealthLog()
+        self._learning = LearningMonitor(chance_loss(self.loss, self.target_train))
+        self._changed_at = 0  # step count at the last change of config: the learning monitor's start
 
     def eval_every(self) -> int:
         """Steps between whole-set evaluations: the config's, or once per epoch clamped to 10..100.
@@ -97,6 +100,14 @@ class Run:
     def epoch(self) -> int:
         """Completed passes over the training rows (the epoch the next batch belongs to)."""
         return self.sampler.epoch
+
+    @property
+    def learning(self) -> LearningIssue | None:
+        """Why the network stopped learning (dead units, a flat loss, vanished gradients), or None.
+
+        Updated at every whole-set evaluation; None while the run is diverged (that has its own message).
+        """
+        return None if self.diverged else self._learning.issue
 
     @property
     def lr(self) -> float:
@@ -152,7 +163,9 @@ class Run:
             row[_LR] = lr
             row[_TRAIN_LOSS] = result.value
             if self.step_count % STATS_EVERY == 0 or self.step_count == 1:
-                row[len(SCALAR_COLUMNS) :] = layer_statistics(self.network, self._grads, self._backup)
+                statistics = layer_statistics(self.network, self._grads, self._backup)
+                row[len(SCALAR_COLUMNS) :] = statistics
+                self._learning.observe_gradients(statistics[: len(self.network.layers)])
                 self.trajectory.record(self.step_count, self._params)
                 self.health.maybe_record(self.step_count, self.network, self.X_train)
             if self.step_count % eval_every == 0 or self.step_count == 1:
@@ -161,14 +174,25 @@ class Run:
         return done
 
     def _fill_evaluation(self, row: np.ndarray) -> None:
-        """Whole-set test loss and train/test accuracy (classification) into ``row``."""
-        metrics = self.evaluate()
+        """Whole-set test loss and train/test accuracy (classification) into ``row``; the learning check."""
+        watch = LayerWatch()
+        metrics = self.evaluate(watch)
         row[_TEST_LOSS] = nan_if_none(metrics["test_loss"])
         row[_TRAIN_ACC] = nan_if_none(metrics["train_accuracy"])
         row[_TEST_ACC] = nan_if_none(metrics["test_accuracy"])
+        self._learning.observe_evaluation(
+            self.step_count - self._changed_at,
+            nan_if_none(metrics["train_loss"]),
+            watch,
+            self.config,
+            self.lr,
+        )
 
-    def evaluate(self) -> dict[str, float | None]:
-        """Loss and accuracy on the whole train and test sets, without touching backward's caches."""
+    def evaluate(self, watch: LayerWatch | None = None) -> dict[str, float | None]:
+        """Loss and accuracy on the whole train and test sets, without touching backward's caches.
+
+        ``watch`` sees the hidden layers' pre-activations on the training rows.
+        """
         classification = self.dataset.task == "classification"
         metrics: dict[str, float | None] = {}
         for split, X, target in (
@@ -177,7 +201,7 @@ class Run:
         ):
             labels = self._labels[split] if classification else None
             metrics[f"{split}_loss"], metrics[f"{split}_accuracy"] = evaluate_split(
-                self.network, self.loss, X, target, labels
+                self.network, self.loss, X, target, labels, watch if split == "train" else None
             )
         return metrics
 
@@ -253,6 +277,8 @@ class Run:
         if changed:
             self.diverged = False
             self.message = None
+            self._learning = LearningMonitor(self._learning.chance)
+            self._changed_at = self.step_count
         return False
 
     def reset(self) -> None:

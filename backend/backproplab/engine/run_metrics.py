@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from .learning import LayerWatch
 from .losses import Loss
 from .network import Network
 
@@ -53,14 +54,25 @@ def accuracy(output: np.ndarray, labels: np.ndarray) -> float:
 
 
 def evaluate_split(
-    network: Network, loss: Loss, X: np.ndarray, target: np.ndarray, labels: np.ndarray | None
+    network: Network,
+    loss: Loss,
+    X: np.ndarray,
+    target: np.ndarray,
+    labels: np.ndarray | None,
+    watch: LayerWatch | None = None,
 ) -> tuple[float | None, float | None]:
     """(loss, accuracy) over every row of one split; (None, None) for an empty split.
 
-    ``labels`` are the integer classes for classification (None for regression: no accuracy).
+    ``labels`` are the integer classes for classification (None for regression: no accuracy). ``watch``
+    sees every hidden layer's pre-activations on the way (the stopped-learning signals).
     """
     if len(X) == 0:
         return None, None
-    logits, output = network.predict_with_logits(X)
+    last = len(network.layers) - 1
+    logits, output = X, X
+    for index, (layer, outputs) in enumerate(zip(network.layers, network.layer_outputs(X), strict=True)):
+        logits, output = outputs
+        if watch is not None:
+            watch.see(index, layer, logits, hidden=index < last)
     value = loss.evaluate(logits, output, target).value
     return value, None if labels is None else accuracy(output, labels)

@@ -48,6 +48,8 @@ def run_state(run: Run) -> dict[str, Any]:
         "history": run.metric_history.state_dict(),
         "trajectory": run.trajectory.state_dict(),
         "health": run.health.state_dict(),
+        "learning": run._learning.state_dict(),
+        "changed_at": run._changed_at,
     }
 
 
@@ -97,6 +99,11 @@ def load_run_state(run: Run, state: dict[str, Any]) -> None:
     run.metric_history = MetricHistory.from_state_dict(len(run.network.layers), state["history"])
     run.trajectory.load_state_dict(state["trajectory"])
     run.health.load_state_dict(state["health"])
+    if "learning" in state:
+        run._learning.load_state_dict(state["learning"])
+        run._changed_at = int(state["changed_at"])
+    else:  # a version-1 state: watch from here on
+        run._changed_at = run.step_count
 
 
 def sampler_state(sampler: BatchSampler) -> dict[str, Any]:
