@@ -72,9 +72,11 @@ def test_regularisation_enters_the_weight_gradients_only():
 def test_a_broken_activation_derivative_is_an_error():
     network, loss, X, y = _problem("mse")
     tanh = ACTIVATIONS["tanh"]
-    network.layers[1].activation = dataclasses.replace(
-        tanh, derivative=lambda z, a: 1.0 - a
-    )  # should be 1 − a²
+
+    def wrong_derivative(z, a, out):
+        out[...] = 1.0 - a  # should be 1 − a²
+
+    network.layers[1].activation = dataclasses.replace(tanh, derivative_into=wrong_derivative)
     report = gradient_check(network, loss, X, y)
     assert report["overall"]["verdict"] == "error"
     assert [layer["verdict"] for layer in report["layers"]] == ["error", "error", "ok"]

@@ -47,16 +47,18 @@ class BatchSampler:
         self._before: tuple[int, int, int, np.ndarray | None, Mapping[str, Any] | None] | None = None
 
     def next_batch(self, batch_size: int) -> np.ndarray:
-        """The int64 row indices of the next mini-batch (a fresh array)."""
+        """The int64 row indices of the next mini-batch (a read-only view of the epoch's order)."""
         if batch_size < 1:
             raise ConfigError("batch_size", f"must be at least 1, got {batch_size}")
         drawing = self._order is None and self.shuffle
         rng_state = self.rng.bit_generator.state if drawing else None
         self._before = (self.cursor, self.epoch, self.steps_in_epoch, self._order, rng_state)
         if self._order is None:
-            self._order = self.rng.permutation(self.n_rows) if self.shuffle else np.arange(self.n_rows)
+            order = self.rng.permutation(self.n_rows) if self.shuffle else np.arange(self.n_rows)
+            order.setflags(write=False)
+            self._order = order
         stop = min(self.cursor + int(batch_size), self.n_rows)
-        batch = self._order[self.cursor : stop].astype(np.int64, copy=True)
+        batch = self._order[self.cursor : stop]
         self.cursor = stop
         self.steps_in_epoch += 1
         if self.cursor == self.n_rows:

@@ -40,26 +40,31 @@ class MetricHistory:
         self.size = 0
         self.stride = 1
         self.recent = np.full((recent_capacity, self.width), np.nan)
+        self.recent_size = recent_capacity
         self.recent_count = 0  # rows ever written to the ring
+        self._newest_step = -1  # the step of the newest stored row
+        self.compactions = 0  # halvings so far: stored rows were dropped that many times
         self.min_loss_step = -1
         self.min_loss = math.inf
         self.first_divergence_step = -1
         self.total_steps = 0
 
-    def record(self, row: np.ndarray) -> None:
-        """Append one step's row (length ``width``; row[0] is the step number)."""
-        step = int(row[0])
+    def record(self, row: np.ndarray, step: int, loss: float) -> None:
+        """Append one step's row (length ``width``; ``step`` and ``loss`` are its row[0] and row[3])."""
         self.total_steps = step
-        self.recent[self.recent_count % len(self.recent)] = row
+        self.recent[self.recent_count % self.recent_size] = row
         self.recent_count += 1
-        loss = row[3]
-        is_min = loss < self.min_loss
-        if is_min:
-            self.min_loss, self.min_loss_step = float(loss), step
-        if step % self.stride == 0 or is_min:
-            self._append(row)
+        if loss < self.min_loss:
+            self.min_loss, self.min_loss_step = loss, step
+            self._append(row, step)
+        elif step % self.stride == 0:
+            self._append(row, step)
+        elif self.size and not self._is_stride_step(self._newest_step):
+            # Between stride points, the newest row stands in for the latest step (it is always present).
+            self.rows[self.size - 1] = row
+            self._newest_step = step
         else:
-            self._replace_newest_if_unprotected(row)
+            self._append(row, step)
 
     def mark_divergence(self, step: int) -> None:
         """The run diverged after ``step``: that step's row (the newest) is kept through every halving.
@@ -69,7 +74,7 @@ class MetricHistory:
         if self.first_divergence_step < 0:
             self.first_divergence_step = step
 
-    def _append(self, row: np.ndarray) -> None:
+    def _append(self, row: np.ndarray, step: int) -> None:
         if self.size == len(self.rows):
             if self.size < self.capacity:
                 grown = np.full((min(2 * len(self.rows), self.capacity), self.width), np.nan)
@@ -79,21 +84,16 @@ class MetricHistory:
                 self._halve()
         self.rows[self.size] = row
         self.size += 1
+        self._newest_step = step
 
-    def _replace_newest_if_unprotected(self, row: np.ndarray) -> None:
-        """Between stride points, the newest row stands in for the latest step (so it is always present)."""
-        if self.size and not self._is_stride_row(self.rows[self.size - 1]):
-            self.rows[self.size - 1] = row
-        else:
-            self._append(row)
-
-    def _is_stride_row(self, row: np.ndarray) -> bool:
-        step = int(row[0])
-        return step % self.stride == 0 or step in (self.min_loss_step, self.first_divergence_step)
+    def _is_stride_step(self, step: int) -> bool:
+        """Whether the row of ``step`` is kept for good: on the stride, the lowest loss, the divergence."""
+        return step % self.stride == 0 or step == self.min_loss_step or step == self.first_divergence_step
 
     def _halve(self) -> None:
         """Double the stride and keep only rows on it, plus the protected ones and the newest."""
         self.stride *= 2
+        self.compactions += 1
         steps = self.rows[: self.size, 0].astype(np.int64)
         keep = (
             (steps % self.stride == 0) | (steps == self.min_loss_step) | (steps == self.first_divergence_step)
@@ -104,16 +104,22 @@ class MetricHistory:
         self.rows[len(kept) : self.size] = np.nan
         self.size = len(kept)
 
+    def fill_recent(self, rows: np.ndarray) -> None:
+        """Put ``rows`` (oldest first) into the empty recent ring; only the last ``recent_size`` fit."""
+        tail = rows[-self.recent_size :]
+        self.recent[: len(tail)] = tail
+        self.recent_count = len(tail)
+
     def latest_row(self) -> np.ndarray | None:
         if self.recent_count == 0:
             return None
-        row: np.ndarray = self.recent[(self.recent_count - 1) % len(self.recent)]
+        row: np.ndarray = self.recent[(self.recent_count - 1) % self.recent_size]
         return row
 
     def recent_since(self, step: int) -> np.ndarray:
         """Full-resolution rows with step > ``step`` still in the recent ring (oldest first)."""
-        size = min(self.recent_count, len(self.recent))
-        order = np.arange(self.recent_count - size, self.recent_count) % len(self.recent)
+        size = min(self.recent_count, self.recent_size)
+        order = np.arange(self.recent_count - size, self.recent_count) % self.recent_size
         rows = self.recent[order]
         return rows[rows[:, 0] > step]
 
@@ -136,6 +142,7 @@ class MetricHistory:
             "first_divergence_step": self.first_divergence_step,
             "total_steps": self.total_steps,
             "capacity": self.capacity,
+            "compactions": self.compactions,
         }
 
     @classmethod
@@ -145,10 +152,9 @@ class MetricHistory:
         history.rows = np.full((max(len(rows), INITIAL_ROWS), history.width), np.nan)
         history.rows[: len(rows)] = rows
         history.size = len(rows)
-        recent = np.asarray(state["recent"], dtype=np.float64).reshape(-1, history.width)
-        for row in recent:
-            history.recent[history.recent_count % len(history.recent)] = row
-            history.recent_count += 1
+        history._newest_step = int(rows[-1, 0]) if len(rows) else -1
+        history.fill_recent(np.asarray(state["recent"], dtype=np.float64).reshape(-1, history.width))
+        history.compactions = int(state.get("compactions", 0))
         history.stride = int(state["stride"])
         history.min_loss_step = int(state["min_loss_step"])
         history.min_loss = math.inf if state["min_loss"] is None else float(state["min_loss"])

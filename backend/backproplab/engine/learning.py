@@ -32,8 +32,9 @@ from .config import RunConfig
 from .losses import Loss
 from .network import DenseLayer
 
-WINDOW = 20  # evaluations the loss must stay at chance level
-MIN_STEPS = 1_000  # steps since the last change before a windowed verdict
+WINDOW = 20  # the last evaluations a windowed verdict reads
+MIN_EVALUATIONS = 5  # ... at least this many of them
+MIN_STEPS = 1_000  # ... spanning at least this many steps since the last change
 GENERIC_MIN_STEPS = 5_000  # ... and before a flat loss with no clearer cause (small nets learn slowly)
 CHANCE_MARGIN = 0.95  # "clearly better than chance" means below 95 % of the chance loss
 PROGRESS = 0.01  # a window whose best loss improved on its first by less than 1 % made no progress
@@ -61,21 +62,25 @@ class LearningIssue:
 
 
 class LayerWatch:
-    """What one evaluation's forward pass over the training rows shows, layer by layer."""
+    """What one evaluation's forward pass over the training rows shows, layer by layer: the share of dead
+    ReLU units per layer (None for other activations), the hidden layers that are entirely dead, and how
+    many hidden tanh/sigmoid pre-activations are saturated."""
 
-    def __init__(self) -> None:
+    def __init__(self, n_layers: int) -> None:
+        self.dead_shares: list[float | None] = [None] * n_layers
         self.dead_layers: list[int] = []
         self.saturated = 0
         self.saturating = 0
 
     def see(self, index: int, layer: DenseLayer, z: np.ndarray, hidden: bool) -> None:
-        """Take in hidden layer ``index``'s pre-activations z (rows × units) on the training rows."""
-        if not hidden:
-            return
+        """Take in layer ``index``'s pre-activations z (rows × units) on the training rows."""
         name = layer.activation.name
-        if name == "relu" and bool((z <= 0.0).all()):
-            self.dead_layers.append(index)
-        elif name in SATURATING:
+        if name == "relu":
+            share = float(np.mean((z <= 0.0).all(axis=0)))
+            self.dead_shares[index] = share
+            if hidden and share == 1.0:
+                self.dead_layers.append(index)
+        elif hidden and name in SATURATING:
             self.saturated += int(np.count_nonzero(np.abs(z) > SATURATION_Z))
             self.saturating += z.size
 
@@ -137,7 +142,7 @@ class LearningMonitor:
     def _verdict(self, watch: LayerWatch, config: RunConfig, lr: float) -> LearningIssue | None:
         if watch.dead_layers:
             return _dead_units(watch.dead_layers[0], lr)
-        if len(self.losses) < WINDOW or self.steps < MIN_STEPS:
+        if len(self.losses) < MIN_EVALUATIONS or self.steps < MIN_STEPS:
             return None
         best = min(self.losses)
         at_chance = best >= CHANCE_MARGIN * self.chance

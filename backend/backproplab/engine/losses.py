@@ -15,8 +15,7 @@ a stack of whole networks at once (:meth:`Loss.stack_means`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 
@@ -25,8 +24,7 @@ from .errors import ConfigError
 HUBER_DELTA = 1.0
 
 
-@dataclass(frozen=True)
-class LossResult:
+class LossResult(NamedTuple):
     """The mean loss over the batch and ∂L/∂(what the loss reads): logits if fused, outputs otherwise."""
 
     value: float

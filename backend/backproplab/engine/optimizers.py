@@ -19,6 +19,7 @@ import numpy as np
 
 from .config import OptimizerConfig
 from .errors import ConfigError
+from .network import Network
 from .optimizer_base import (
     HYPERPARAMETER_NAMES,
     L2_DECAY,
@@ -81,9 +82,14 @@ class SGD(Optimizer):
 
     def __init__(self, params: dict[str, np.ndarray], **hyperparameters: Any):
         # Plain SGD (no momentum, no weight decay) takes a fast path: two in-place ufuncs per parameter
-        # into these preallocated scratch arrays, with no state lookups and no temporaries.
+        # (or for the whole flat vector, see use_flat) into preallocated scratch, with no state lookups.
         self._plain_slots = [(name, param, np.empty_like(param)) for name, param in params.items()]
+        self._flat_scratch: np.ndarray | None = None
         super().__init__(params, **hyperparameters)
+
+    def use_flat(self, params: np.ndarray, grads: np.ndarray) -> None:
+        super().use_flat(params, grads)
+        self._flat_scratch = np.empty_like(params)
 
     def set_hyperparameters(self, **changes: Any) -> None:
         super().set_hyperparameters(**changes)
@@ -95,6 +101,11 @@ class SGD(Optimizer):
             return
         if lr is None:
             lr = self.hyper["lr"]
+        if self.flat is not None and self._flat_scratch is not None:
+            flat_params, flat_grads = self.flat
+            np.multiply(flat_grads, lr, out=self._flat_scratch)
+            np.subtract(flat_params, self._flat_scratch, out=flat_params)
+            return
         for name, param, scaled_grad in self._plain_slots:
             np.multiply(grads[name], lr, out=scaled_grad)
             np.subtract(param, scaled_grad, out=param)
@@ -445,9 +456,12 @@ def make_optimizer(name: str, params: dict[str, np.ndarray], **hyperparameters: 
     return _optimizer_class(name)(params, **hyperparameters)
 
 
-def build_optimizer(config: OptimizerConfig, params: dict[str, np.ndarray]) -> Optimizer:
-    """The optimizer an :class:`OptimizerConfig` describes, updating ``params`` in place (fresh state)."""
-    return make_optimizer(config.name, params, **config.hyperparameters())
+def build_optimizer(config: OptimizerConfig, network: Network) -> Optimizer:
+    """The optimizer an :class:`OptimizerConfig` describes, updating ``network``'s parameters in place
+    from its gradients (fresh state; whole-vector updates where the rule allows, see use_flat)."""
+    optimizer = make_optimizer(config.name, network.params(), **config.hyperparameters())
+    optimizer.use_flat(network.flat_params, network.flat_grads)
+    return optimizer
 
 
 def optimizer_defaults(name: str) -> dict[str, Any]:

@@ -44,7 +44,7 @@ class RunParts:
             init_rng,
             config.model.weights,
         )
-        self.optimizer = build_optimizer(config.optimizer, self.network.params())
+        self.optimizer = build_optimizer(config.optimizer, self.network)
         self.scheduler = make_scheduler(config.schedule, self.optimizer.hyper["lr"])
         self.scheduler.apply(self.optimizer)
 

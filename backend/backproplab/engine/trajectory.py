@@ -26,7 +26,8 @@ class Trajectory:
         self.count = 0
         self.stride = every
 
-    def record(self, step: int, params: dict[str, np.ndarray]) -> None:
+    def record(self, step: int, flat_params: np.ndarray) -> None:
+        """Keep the parameters (a Network's ``flat_params``) if ``step`` falls on the stride (or is 1)."""
         if step % self.stride and step != 1:
             return
         if self.count == self.capacity:
@@ -35,10 +36,7 @@ class Trajectory:
             self.steps[: len(keep)] = self.steps[keep]
             self.count = len(keep)
             self.stride *= 2
-        offset = 0
-        for value in params.values():
-            self.points[self.count, offset : offset + value.size] = value.ravel()
-            offset += value.size
+        self.points[self.count] = flat_params
         self.steps[self.count] = step
         self.count += 1
 
