@@ -427,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
         f"\nBest of {args.repeats} round-robin timings of >= {args.seconds:g} s ({args.clock} clock) each "
         "after a warm-up; "
         "'eval every 1000' is the same engine with whole-set evaluation every 1000 steps instead of its "
-        "default (once an epoch, 10 to 100 steps)."
+        "cost-based default (about 2.5 % of the work: ~220 steps in (a), ~420 in (b))."
     )
     return 1 if missed else 0
 

@@ -85,7 +85,7 @@ class Run:
         self._changed_at = 0  # step count at the last change of config: the learning monitor's start
 
     def eval_every(self) -> int:
-        """Steps between whole-set evaluations: the config's, or what keeps them near 5 % of the work."""
+        """Steps between whole-set evaluations: the config's, or what keeps them near 2.5 % of the work."""
         if self.config.eval_every is not None:
             return self.config.eval_every
         return auto_eval_every(len(self.X_train) + len(self.X_test), self.config.batch_size, self.network)

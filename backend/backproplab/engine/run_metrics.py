@@ -16,7 +16,7 @@ from .learning import LayerWatch
 from .losses import Loss
 from .network import Network
 
-EVAL_SHARE = 0.05  # the automatic cadence keeps evaluation near this share of the training work
+EVAL_SHARE = 0.025  # the automatic cadence keeps evaluation near this share of the training work
 # NOTE: the fixed cost of a step or an evaluation (numpy calls on small arrays: ~40 calls, ~20 µs here) in
 # multiply-adds (~1 ns each), so the estimate holds for the playground's 113 weights as for 100,000.
 FIXED_COST = 20_000
@@ -28,7 +28,7 @@ def auto_eval_every(rows: int, batch_size: int, network: Network) -> int:
 
     An evaluation is a forward pass over every row (about rows·P multiply-adds for P parameters); a step
     is a forward and backward pass over a batch (about 3·batch·P); each adds FIXED_COST. Clamped to
-    10..1,000 steps: the playground's circle gets ~30, a 784-128-64-10 network on 2,000 rows ~200.
+    10..1,000 steps: the default circle gets ~60, a 784-128-64-10 network on 2,000 rows ~420.
     """
     params = network.parameter_count()
     evaluation = FIXED_COST + rows * params
