@@ -49,7 +49,11 @@ class _Strict(BaseModel):
 
 
 class DatasetConfig(_Strict):
-    """Which data to train on. Built-in 2-D sets are generated from the run's seed; ``custom`` takes X and y."""
+    """Which data to train on. Built-in 2-D sets are generated from the run's seed; ``custom`` takes X and y.
+
+    Custom X and y arrive inline; once a run holds them (as engine.custom_data.CustomData) its config
+    keeps their ``content_hash`` instead, with X and y None, so descriptions never carry the data.
+    """
 
     kind: DatasetKind = "circle"
     samples: int = Field(500, ge=MIN_SAMPLES, le=MAX_ROWS, description="rows generated for built-in datasets")
@@ -58,13 +62,29 @@ class DatasetConfig(_Strict):
     classes: int = Field(2, ge=2, le=MAX_GENERATED_CLASSES, description="classes for gauss and spiral")
     X: list[list[FiniteFloat]] | None = Field(None, description="custom inputs, n rows by d columns")
     y: list[FiniteFloat] | None = Field(None, description="custom targets: class labels 0..K-1 or reals")
+    content_hash: str | None = Field(
+        None,
+        pattern="^[0-9a-f]{64}$",
+        description="custom data already on the server, named by the sha256 of its arrays (set by the "
+        "engine once X and y are held; ignored for other kinds)",
+    )
     task: Literal["auto", "classification", "regression"] = Field(
         "auto", description="for custom data: auto treats small non-negative integer targets as classes"
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _hash_only_for_custom(cls, data: Any) -> Any:
+        # NOTE: a merged PATCH keeps the old hash when a custom run switches to a generated set; the hash
+        # is the engine's bookkeeping, not the user's choice, so it goes quietly.
+        if isinstance(data, dict) and data.get("kind", "circle") != "custom" and "content_hash" in data:
+            data = {key: value for key, value in data.items() if key != "content_hash"}
+        return data
+
     @model_validator(mode="after")
     def _custom_needs_data(self) -> DatasetConfig:
-        if self.kind == "custom" and (self.X is None or self.y is None):
+        inline = self.X is not None and self.y is not None
+        if self.kind == "custom" and not inline and self.content_hash is None:
             raise ValueError("a custom dataset needs both X and y")
         if self.kind != "custom" and (self.X is not None or self.y is not None):
             raise ValueError("X and y are only for kind 'custom'")

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import MAX_CLASSES, DatasetConfig
-from .csv_data import validate_custom
+from .custom_data import CustomData
 from .errors import ConfigError
 
 PLAYGROUND_EXTENT = (-6.0, 6.0, -6.0, 6.0)
@@ -223,10 +223,16 @@ def _train_count(n: int, train_fraction: float) -> int:
     return min(n, max(1, math.floor(train_fraction * n + 0.5)))
 
 
-def make_dataset(config: DatasetConfig, rng: np.random.Generator) -> Dataset:
-    """Generate (or take) the data ``config`` describes and split it into train and test with ``rng``."""
+def make_dataset(config: DatasetConfig, rng: np.random.Generator, data: CustomData | None = None) -> Dataset:
+    """Generate (or take) the data ``config`` describes and split it into train and test with ``rng``.
+
+    Custom data comes from ``data`` (or, when it is None, from the config's inline X and y). Trained on
+    every row in order, it is used as it is (read-only, no copy); a split copies its rows.
+    """
     if config.kind == "custom":
-        X, y = validate_custom(config.X, config.y)
+        if data is None:
+            data = CustomData.from_values(config.X, config.y)
+        X, y = data.X, data.y
         task, num_classes = custom_task(y, config.task)
         extent = custom_extent(X)
         if config.train_fraction >= 1.0:

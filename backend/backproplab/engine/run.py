@@ -24,6 +24,7 @@ import numpy as np
 from . import serialize
 from .batches import BatchSampler
 from .config import REBUILD_FIELDS, RunConfig
+from .custom_data import CustomData, resolve_custom_data
 from .datasets import Dataset
 from .errors import ConfigError
 from .features import input_transform
@@ -51,14 +52,17 @@ _STEP, _EPOCH, _LR, _TRAIN_LOSS, _TEST_LOSS, _TRAIN_ACC, _TEST_ACC = range(len(S
 class Run:
     """One training run. Not thread-safe: callers serialise access (the server holds a lock per run)."""
 
-    def __init__(self, config: RunConfig | None = None):
-        self._build(RunParts(config if config is not None else RunConfig()))
+    def __init__(self, config: RunConfig | None = None, data: CustomData | None = None):
+        """A run at step 0. Custom data comes inline in ``config`` or as ``data`` (shared, content-addressed:
+        see engine/custom_data.py); either way ``run.config`` keeps only its content hash."""
+        self._build(RunParts(config if config is not None else RunConfig(), data))
 
     # ------------------------------------------------------------------ building
 
     def _build(self, parts: RunParts) -> None:
         """Install what ``parts`` built from its config and seed: step 0, empty metrics."""
         self.config = parts.config
+        self.custom_data: CustomData | None = parts.custom_data
         self.dataset: Dataset = parts.dataset
         self.loss: Loss = parts.loss
         self.loss_name = parts.loss_name
@@ -234,8 +238,10 @@ class Run:
 
     # ------------------------------------------------------------------ live changes
 
-    def apply_config(self, config: RunConfig) -> bool:
+    def apply_config(self, config: RunConfig, data: CustomData | None = None) -> bool:
         """Switch to ``config``, already merged and validated (``merge_config``); True if rebuilt.
+
+        Custom data may come inline in ``config``, as ``data``, or stay the run's own (same content hash).
 
         Seed, dataset, features, model or loss changed: a new network from step 0. Otherwise the weights
         stay, and as in torch: a typed lr is the one in force at once (any schedule continues from it);
@@ -243,11 +249,12 @@ class Run:
         name starts fresh state; a changed schedule is attached anew at the lr in force, counting from 0.
         Atomic: everything that can fail is built and checked before anything changes.
         """
+        config, data = resolve_custom_data(config, data if data is not None else self.custom_data)
         changed = {
             name for name in RunConfig.model_fields if getattr(config, name) != getattr(self.config, name)
         }
         if changed & set(REBUILD_FIELDS):
-            self._build(RunParts(config))
+            self._build(RunParts(config, data))
             return True
         old, new = self.config.optimizer, config.optimizer
         optimizer_class = optimizer_defaults_of(new.name)
@@ -285,7 +292,7 @@ class Run:
 
     def reset(self) -> None:
         """Back to step 0: the same data, initial weights and batch order as when the run was created."""
-        self._build(RunParts(self.config))
+        self._build(RunParts(self.config, self.custom_data))
 
     def set_weight(self, layer: int, row: int, col: int, value: float) -> None:
         """Set W[row, col] of ``layer`` (row = from-neuron, col = to-neuron); the optimizer state is kept."""
@@ -315,10 +322,10 @@ class Run:
         return serialize.pack(run_state(self))
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> Run:
+    def from_bytes(cls, blob: bytes) -> Run:
         """The run :meth:`to_bytes` saved, continuing bit for bit."""
-        state = serialize.unpack(data)
-        run = cls(saved_config(state))
+        state = serialize.unpack(blob)
+        run = cls(*saved_config(state))
         load_run_state(run, state)
         return run
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .config import RunConfig
+from .custom_data import CustomData, resolve_custom_data
 from .datasets import Dataset, make_dataset
 from .errors import ConfigError
 from .features import input_transform
@@ -22,12 +23,13 @@ from .schedules import make_scheduler
 class RunParts:
     """Everything a config builds from its seed, made before anything in a live Run changes."""
 
-    def __init__(self, config: RunConfig):
+    def __init__(self, config: RunConfig, data: CustomData | None = None):
+        config, self.custom_data = resolve_custom_data(config, data)
         self.config = config
         data_rng, init_rng, self.batch_rng = (
             np.random.default_rng(seed) for seed in np.random.SeedSequence(config.seed).spawn(3)
         )
-        self.dataset = make_dataset(config.dataset, data_rng)
+        self.dataset = make_dataset(config.dataset, data_rng, self.custom_data)
         raw_width = self.dataset.X_train.shape[1]
         self.X_train = input_transform(self.dataset.X_train, config.features, raw_width)
         self.X_test = input_transform(self.dataset.X_test, config.features, raw_width)
