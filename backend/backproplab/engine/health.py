@@ -52,12 +52,18 @@ class HealthLog:
         return {"every": self.every, "snapshots": [_json_snapshot(snap) for snap in self.snapshots]}
 
     def state_dict(self) -> dict[str, Any]:
-        return {"every": self.every, "snapshots": self.snapshots, "compactions": self.compactions}
+        return {
+            "every": self.every,
+            "snapshots": self.snapshots,
+            "compactions": self.compactions,
+            "capacity": self.capacity,
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.every = int(state["every"])
         self.snapshots = list(state["snapshots"])
         self.compactions = int(state.get("compactions", 0))
+        self.capacity = int(state.get("capacity", self.capacity))
 
 
 def snapshot(step: int, network: Network, dead_shares: list[float | None]) -> dict[str, Any]:

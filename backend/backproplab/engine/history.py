@@ -75,13 +75,12 @@ class MetricHistory:
             self.first_divergence_step = step
 
     def _append(self, row: np.ndarray, step: int) -> None:
-        if self.size == len(self.rows):
-            if self.size < self.capacity:
-                grown = np.full((min(2 * len(self.rows), self.capacity), self.width), np.nan)
-                grown[: self.size] = self.rows[: self.size]
-                self.rows = grown
-            else:
-                self._halve()
+        if self.size >= self.capacity:
+            self._halve()
+        elif self.size == len(self.rows):
+            grown = np.full((min(2 * len(self.rows), self.capacity), self.width), np.nan)
+            grown[: self.size] = self.rows[: self.size]
+            self.rows = grown
         self.rows[self.size] = row
         self.size += 1
         self._newest_step = step
@@ -132,10 +131,18 @@ class MetricHistory:
             names += [f"{column}_{layer}" for layer in range(self.n_layers)]
         return names
 
+    def settled(self) -> int:
+        """Stored rows that can no longer change but by a halving: all but the newest, which stands in for
+        the latest step until the next stride point (what an incremental checkpoint may append)."""
+        return max(self.size - 1, 0)
+
     def state_dict(self) -> dict[str, Any]:
+        """The stored rows, the recent ring and :meth:`meta`."""
+        return {"rows": self.stored().copy(), "recent": self.recent_since(-1), **self.meta()}
+
+    def meta(self) -> dict[str, Any]:
+        """Everything but the rows: what restores the rows' bookkeeping."""
         return {
-            "rows": self.stored().copy(),
-            "recent": self.recent_since(-1),
             "stride": self.stride,
             "min_loss_step": self.min_loss_step,
             "min_loss": self.min_loss if math.isfinite(self.min_loss) else None,
@@ -147,13 +154,15 @@ class MetricHistory:
 
     @classmethod
     def from_state_dict(cls, n_layers: int, state: dict[str, Any]) -> MetricHistory:
+        """The history :meth:`state_dict` described; without "recent", the ring is refilled from the rows."""
         history = cls(n_layers, capacity=int(state["capacity"]))
         rows = np.asarray(state["rows"], dtype=np.float64).reshape(-1, history.width)
-        history.rows = np.full((max(len(rows), INITIAL_ROWS), history.width), np.nan)
+        history.rows = np.full((max(len(rows), min(INITIAL_ROWS, history.capacity)), history.width), np.nan)
         history.rows[: len(rows)] = rows
         history.size = len(rows)
         history._newest_step = int(rows[-1, 0]) if len(rows) else -1
-        history.fill_recent(np.asarray(state["recent"], dtype=np.float64).reshape(-1, history.width))
+        recent = state.get("recent", rows)
+        history.fill_recent(np.asarray(recent, dtype=np.float64).reshape(-1, history.width))
         history.compactions = int(state.get("compactions", 0))
         history.stride = int(state["stride"])
         history.min_loss_step = int(state["min_loss_step"])

@@ -23,6 +23,8 @@ import numpy as np
 
 from . import serialize
 from .batches import BatchSampler
+from .checkpoint import Checkpoint, CheckpointMark, take_checkpoint
+from .checkpoint import restore as restore_checkpoint
 from .config import REBUILD_FIELDS, RunConfig
 from .custom_data import CustomData, resolve_custom_data
 from .datasets import Dataset
@@ -62,6 +64,8 @@ class Run:
     def _build(self, parts: RunParts) -> None:
         """Install what ``parts`` built from its config and seed: step 0, empty metrics."""
         self.config = parts.config
+        # Each build starts new logs; checkpoint marks from an older build ask for them whole.
+        self._generation: int = getattr(self, "_generation", -1) + 1
         self.custom_data: CustomData | None = parts.custom_data
         self.dataset: Dataset = parts.dataset
         self.loss: Loss = parts.loss
@@ -328,6 +332,17 @@ class Run:
         run = cls(*saved_config(state))
         load_run_state(run, state)
         return run
+
+    def checkpoint(self, mark: CheckpointMark | None = None) -> Checkpoint:
+        """An incremental checkpoint after ``mark`` (None, or the last checkpoint's ``mark``): a core of
+        constant size and each log's new chunk (see engine/checkpoint.py)."""
+        return take_checkpoint(self, mark)
+
+    @classmethod
+    def restore(cls, core: bytes, logs: dict[str, list[bytes]], data: CustomData | None = None) -> Run:
+        """The run a checkpoint core and every stored chunk of each log describe, continuing bit for bit;
+        ``data`` is the CustomData its content hash names, for custom datasets."""
+        return restore_checkpoint(cls, core, logs, data)
 
     # ------------------------------------------------------------------ views
 

@@ -31,11 +31,22 @@ STATE_VERSION = 2
 
 
 def run_state(run: Run) -> dict[str, Any]:
-    """The run as a tree of JSON values and numpy arrays (see serialize.pack)."""
+    """The whole run as a tree of JSON values and numpy arrays (see serialize.pack): its core, its custom
+    data and its logs (history with the recent ring, trajectory, health)."""
+    return {
+        **core_state(run),
+        "custom_data": None if run.custom_data is None else {"X": run.custom_data.X, "y": run.custom_data.y},
+        "history": run.metric_history.state_dict(),
+        "trajectory": run.trajectory.state_dict(),
+        "health": run.health.state_dict(),
+    }
+
+
+def core_state(run: Run) -> dict[str, Any]:
+    """Everything but the growing logs and the custom data (named by its hash in the config)."""
     return {
         "version": STATE_VERSION,
         "config": run.config.model_dump(mode="json", exclude={"dataset": {"X", "y"}}),
-        "custom_data": None if run.custom_data is None else {"X": run.custom_data.X, "y": run.custom_data.y},
         "weights": [{"W": layer.W, "b": layer.b} for layer in run.network.layers],
         "grads": [{"W": layer.grad_W, "b": layer.grad_b} for layer in run.network.layers],
         "optimizer": run.optimizer.state_dict(),
@@ -45,11 +56,9 @@ def run_state(run: Run) -> dict[str, Any]:
         "step_count": run.step_count,
         "diverged": run.diverged,
         "message": run.message,
-        "history": run.metric_history.state_dict(),
-        "trajectory": run.trajectory.state_dict(),
-        "health": run.health.state_dict(),
         "learning": run._learning.state_dict(),
         "changed_at": run._changed_at,
+        "generation": run._generation,
     }
 
 
@@ -81,6 +90,14 @@ def saved_config(state: dict[str, Any]) -> tuple[RunConfig, CustomData | None]:
 
 def load_run_state(run: Run, state: dict[str, Any]) -> None:
     """Put a freshly built run (from :func:`saved_config`) into the saved state."""
+    load_core_state(run, state)
+    run.metric_history = MetricHistory.from_state_dict(len(run.network.layers), state["history"])
+    run.trajectory.load_state_dict(state["trajectory"])
+    run.health.load_state_dict(state["health"])
+
+
+def load_core_state(run: Run, state: dict[str, Any]) -> None:
+    """Put a freshly built run into the state of :func:`core_state` (the logs are left empty)."""
     run.network.load_weights(state["weights"])
     for layer, grads in zip(run.network.layers, state["grads"], strict=True):
         layer.grad_W[...] = grads["W"]
@@ -97,9 +114,7 @@ def load_run_state(run: Run, state: dict[str, Any]) -> None:
     run.step_count = int(state["step_count"])
     run.diverged = bool(state["diverged"])
     run.message = state["message"]
-    run.metric_history = MetricHistory.from_state_dict(len(run.network.layers), state["history"])
-    run.trajectory.load_state_dict(state["trajectory"])
-    run.health.load_state_dict(state["health"])
+    run._generation = int(state.get("generation", 0))
     if "learning" in state:
         run._learning.load_state_dict(state["learning"])
         run._changed_at = int(state["changed_at"])

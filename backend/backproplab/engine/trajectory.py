@@ -33,16 +33,15 @@ class Trajectory:
         """Keep the parameters (a Network's ``flat_params``) if ``step`` falls on the stride (or is 1)."""
         if step % self.stride and step != 1:
             return
-        if self.count == len(self.points):
-            if self.count < self.capacity:
-                self._grow(min(2 * self.count, self.capacity))
-            else:
-                keep = np.arange(0, self.count, 2)
-                self.points[: len(keep)] = self.points[keep]
-                self.steps[: len(keep)] = self.steps[keep]
-                self.count = len(keep)
-                self.stride *= 2
-                self.compactions += 1
+        if self.count >= self.capacity:
+            keep = np.arange(0, self.count, 2)
+            self.points[: len(keep)] = self.points[keep]
+            self.steps[: len(keep)] = self.steps[keep]
+            self.count = len(keep)
+            self.stride *= 2
+            self.compactions += 1
+        elif self.count == len(self.points):
+            self._grow(min(2 * self.count, self.capacity))
         self.points[self.count] = flat_params
         self.steps[self.count] = step
         self.count += 1
@@ -63,9 +62,11 @@ class Trajectory:
             "steps": self.steps[: self.count].copy(),
             "stride": self.stride,
             "compactions": self.compactions,
+            "capacity": self.capacity,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.capacity = int(state.get("capacity", self.capacity))
         count = len(state["steps"])
         if count > len(self.points):
             self._grow(max(count, min(2 * count, self.capacity)))
