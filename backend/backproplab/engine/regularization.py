@@ -1,4 +1,4 @@
-"""L1 and L2 regularisation of the weights (never the biases), as DESIGN.md states.
+"""L1 and L2 regularisation of the weights (never the biases), as docs/architecture.md states.
 
 L2 adds rate/2 · Σ W² to the loss, whose gradient is rate · W ("weight decay").
 L1 adds rate · Σ |W|, whose (sub)gradient is rate · sign(W) (0 at W = 0), which pushes small weights to

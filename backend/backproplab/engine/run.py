@@ -1,14 +1,17 @@
 """A training run: config, data, network, optimizer, schedule and metrics, stepped one mini-batch at a time.
 
 One step is: draw a mini-batch, forward, loss (mean over the batch), backward, add the regularisation
-gradient, one optimizer update at the schedule's learning rate, record metrics. Everything random comes
-from three generators spawned from the config's seed (data, initial weights, batch order), so a seed and a
-config reproduce a run exactly, and :meth:`Run.to_bytes` / :meth:`Run.from_bytes` continue it bit for bit.
+gradient, one optimizer update at the learning rate in force, move the schedule, record metrics.
+Everything random comes from three generators spawned from the config's seed (data, initial weights, batch
+order), so a seed and a config reproduce a run exactly; :meth:`Run.to_bytes` / :meth:`Run.from_bytes`
+(whole) and :meth:`Run.checkpoint` / :meth:`Run.restore` (incremental) continue it bit for bit.
 
-Live changes follow docs/architecture.md: a new learning rate or hyperparameter keeps weights and
-optimizer state; a new optimizer name keeps the weights and starts fresh state; batch size,
-regularisation and schedule keep both; seed, dataset, features, model or loss rebuild the network from
-step 0.
+Live changes follow docs/architecture.md and torch: a typed learning rate is in force at once and a
+schedule continues from it; other hyperparameters keep weights and optimizer state; a new optimizer name
+keeps the weights and starts fresh state; batch size, regularisation and schedule keep both (a new
+schedule starts from the lr in force); seed, dataset, features, model or loss rebuild the network from
+step 0. A step that would make the loss or the weights non-finite is undone and the run stops, diverged,
+at the last good step; ``run.learning`` says when a run that still trains has stopped learning.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from .numbers import finite_or_none as _none_if_nan
 from .optimizers import Optimizer, build_optimizer
 from .optimizers import optimizer_defaults as optimizer_defaults_of
 from .regularization import add_regularization_gradient
-from .run_metrics import auto_eval_every, evaluate_split, layer_statistics, predict_classes
+from .run_metrics import auto_eval_every, evaluate_split, layer_statistics
 from .run_setup import RunParts, class_labels
 from .run_state import load_run_state, run_state, saved_config
 from .schedules import LRScheduler, make_scheduler
@@ -221,10 +224,6 @@ class Run:
                 self.network, self.loss, X, target, labels, watch if split == "train" else None
             )
         return metrics
-
-    def predict_classes(self, output: np.ndarray) -> np.ndarray:
-        """Class predictions from network outputs: argmax for several outputs, threshold 0.5 for one."""
-        return predict_classes(output)
 
     def _diverge(self, reason: str, advice: str) -> None:
         """Stop after the last good step: its weights, batch position, epoch and history row stand.
