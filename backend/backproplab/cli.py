@@ -1,15 +1,16 @@
 """``backproplab`` (same as ``backproplab serve``): start the server.
 
-Flags override the environment (``BACKPROPLAB_HOST``, ``BACKPROPLAB_PORT``, ``BACKPROPLAB_DATA_DIR``).
+Flags override the environment (``BACKPROPLAB_HOST``, ``BACKPROPLAB_PORT``, ``BACKPROPLAB_DATA_DIR``,
+``BACKPROPLAB_TRAINERS``).
 """
 
 from __future__ import annotations
 
 import os
 
-# NOTE: one BLAS thread per server process. The trainer already keeps a core busy and the event loop needs
-# the other; a multi-threaded BLAS oversubscribes the two cores and, measured under load, ran a 784-wide
-# network 25x slower than one thread did. Set before numpy is first imported; the environment can override.
+# NOTE: one BLAS thread per process. The trainer workers already keep every core busy; a multi-threaded BLAS
+# oversubscribes the cores and, measured under load, ran a 784-wide network 25x slower than one thread did.
+# Set before numpy is first imported (workers inherit it); the environment can override.
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
@@ -28,8 +29,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default 8000)")
     parser.add_argument("--data-dir", help="where runs are kept (default ~/.backproplab)")
+    parser.add_argument(
+        "--trainers", help="trainer worker processes: a number, or auto (one per core, the default)"
+    )
     args = parser.parse_args(argv)
-    settings = Settings.from_env(host=args.host, port=args.port, data_dir=args.data_dir)
+    settings = Settings.from_env(
+        host=args.host, port=args.port, data_dir=args.data_dir, trainers=args.trainers
+    )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run(
         create_app(settings),

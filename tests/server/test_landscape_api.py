@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from backproplab.server.schemas_landscape import LandscapeLineOut, LandscapeOut, LandscapeProgress
+from backproplab.server.landscape.schemas import LandscapeLineOut, LandscapeOut, LandscapeProgress
 
 CONFIG = {
     "dataset": {"kind": "circle", "samples": 200},

@@ -8,7 +8,7 @@ import httpx
 
 from backproplab.engine.config import RunConfig
 from backproplab.engine.run import Run
-from backproplab.server.store import DB_NAME
+from backproplab.server.store.sqlite import DB_NAME
 
 CONFIG = {"seed": 7, "dataset": {"kind": "spiral", "classes": 3}, "optimizer": {"name": "adam", "lr": 0.01}}
 

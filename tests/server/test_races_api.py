@@ -10,18 +10,20 @@ import time
 import httpx
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from backproplab.engine.surfaces import SURFACES, value_grid
-from backproplab.server import races
-from backproplab.server.schemas_landscape import (
+from backproplab.server.app import create_app
+from backproplab.server.races.schemas import (
     RaceFrameMessage,
     RaceOut,
     RaceStateMessage,
     SurfaceGridOut,
     SurfaceOut,
 )
+from backproplab.server.settings import Settings
 
 BOWL = {
     "function": "quadratic_bowl",
@@ -167,11 +169,11 @@ def test_delete_and_unknown_races(client):
         assert response.status_code == 404 and response.json()["field"] == "race_id"
 
 
-def test_the_number_of_races_is_bounded(client, monkeypatch):
-    monkeypatch.setattr(races, "MAX_RACES", 2)
-    create(client), create(client)
-    response = client.post("/api/races", json=BOWL)
-    assert response.status_code == 429
+def test_the_number_of_races_is_bounded(tmp_path):
+    with TestClient(create_app(Settings(data_dir=tmp_path, max_races=2))) as client:
+        create(client), create(client)
+        response = client.post("/api/races", json=BOWL)
+        assert response.status_code == 429
 
 
 def test_races_are_in_the_openapi_schema(client):

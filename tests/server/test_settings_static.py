@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -11,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from backproplab.server import static
 from backproplab.server.app import create_app
-from backproplab.server.routes_ws import origin_allowed
+from backproplab.server.live.socket import origin_allowed
 from backproplab.server.settings import Settings
 
 
@@ -20,12 +21,12 @@ def test_settings_from_env(tmp_path):
         "BACKPROPLAB_PORT": "9001",
         "BACKPROPLAB_DATA_DIR": str(tmp_path),
         "BACKPROPLAB_ALLOWED_ORIGINS": "http://a.example, https://b.example",
-        "BACKPROPLAB_IDLE_TIMEOUT": "2.5",
+        "BACKPROPLAB_UNWATCHED_PAUSE": "2.5",
     }
     settings = Settings.from_env(environ, host="0.0.0.0")
     assert settings.port == 9001 and settings.host == "0.0.0.0" and settings.data_dir == tmp_path
     assert settings.allowed_origins == ("http://a.example", "https://b.example")
-    assert settings.idle_timeout == 2.5
+    assert settings.unwatched_pause == 2.5
     assert Settings.from_env({}).data_dir == Path.home() / ".backproplab"
 
 
@@ -53,8 +54,8 @@ def test_origin_rule(origin, host, allowed, expected, tmp_path):
     assert origin_allowed(fake_socket(origin, host), settings) is expected
 
 
-def test_idle_runs_are_paused(tmp_path):
-    with TestClient(create_app(Settings(data_dir=tmp_path, idle_timeout=0.3))) as client:
+def test_unwatched_runs_are_paused(tmp_path):
+    with TestClient(create_app(Settings(data_dir=tmp_path, unwatched_pause=0.3))) as client:
         run_id = client.post("/api/runs", json={}).json()["id"]
         assert client.post(f"/api/runs/{run_id}/play").json()["status"] == "running"
         time.sleep(1.5)
@@ -74,5 +75,20 @@ def test_serves_the_dashboard(tmp_path, monkeypatch):
         assert page.headers["cache-control"] == "no-cache"
         assert "default-src 'self'" in page.headers["content-security-policy"]
         assert client.get("/vendor/lib.js").headers["cache-control"].startswith("public")
-        assert client.get("/api/health").json() == {"status": "ok"}
+        assert client.get("/api/health").json()["status"] == "ok"
         assert client.get("/../../etc/passwd").status_code == 404
+
+
+def test_api_docs_load_nothing_from_another_host(client):
+    """/docs and /redoc work offline: every script, style and icon they name is served by this server."""
+    for page in ("/docs", "/redoc"):
+        response = client.get(page)
+        assert response.status_code == 200
+        html = response.text
+        assert "cdn" not in html.lower() and "fonts.googleapis" not in html
+        sources = re.findall(r'(?:src|href)="([^"]+)"', html) + re.findall(r"url: '([^']+)'", html)
+        assert sources, html
+        for source in sources:
+            assert source.startswith("/"), f"{page} loads {source} from elsewhere"
+            assert client.get(source).status_code == 200, source
+        assert "default-src 'self'" in response.headers["content-security-policy"]

@@ -1,5 +1,7 @@
 """Errors the engine raises for bad input; the server turns them into 422 responses."""
 
+from __future__ import annotations
+
 
 class ConfigError(ValueError):
     """A configuration or data value the engine cannot use.
@@ -12,3 +14,7 @@ class ConfigError(ValueError):
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+
+    def __reduce__(self) -> tuple[type[ConfigError], tuple[str, str]]:
+        """Pickle by (field, reason): errors cross process boundaries (trainer and compute workers)."""
+        return (type(self), (self.field, self.reason))

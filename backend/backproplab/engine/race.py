@@ -22,7 +22,7 @@ from .numbers import finite_list_or_none, json_safe
 from .optimizers import make_optimizer
 from .surfaces import Surface, get_surface
 
-MAX_RACERS = 12
+MAX_RACERS = 8
 MAX_STEPS_PER_CALL = 10_000
 DEFAULT_PATH_CAP = 2_000
 DIVERGENCE_BOUND = 1e6

@@ -1,10 +1,14 @@
-"""``create_app(settings)``: the FastAPI application with its routes, middleware and run manager."""
+"""``create_app(settings)``: the FastAPI application, its routes, middleware and the live core.
+
+The lifespan opens the store, starts the trainers (worker processes, each owning a shard of the runs) and
+the compute pool, and wires the services the routes use; at exit the trainers checkpoint every run.
+"""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import fields
 from typing import Any
 
 from fastapi import FastAPI
@@ -12,27 +16,63 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from .. import __version__
 from ..engine.config import RunConfig
-from . import routes_landscape, routes_races, routes_runs, routes_teaching, routes_ws
+from . import health
+from .docs import add_docs
 from .errors import install_error_handlers
-from .manager import Manager
+from .landscape import routes as landscape_routes
+from .live.hub import Hub
+from .live.shard import ShardSettings
+from .live.trainers import LocalTrainers, Trainers
 from .middleware import BodyLimit, Headers
+from .offload import Offload
+from .races import live as race_live
+from .races import routes as race_routes
+from .races.service import RaceService
+from .runs import choices
+from .runs import live as run_live
+from .runs import routes as run_routes
+from .runs.service import RunService
 from .settings import Settings
 from .static import mount_frontend
+from .store import connect
+from .teaching import routes as teaching_routes
+from .teaching.comparisons import Comparisons
+
+
+def shard_settings(settings: Settings) -> ShardSettings:
+    """The settings a trainer needs, by name."""
+    names = {spec.name for spec in fields(ShardSettings)}
+    return ShardSettings(**{name: getattr(settings, name) for name in names if hasattr(settings, name)})
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """The application; its lifespan loads the saved runs and starts training, and checkpoints on exit."""
+    """The application; its lifespan starts the store, the trainers and the compute pool."""
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        manager = Manager(settings)
-        manager.start(asyncio.get_running_loop())
-        app.state.manager = manager
+        location = str(settings.data_dir)
+        store = connect(location, primary=True)
+        offload = Offload(compute_processes=max(1, settings.trainer_count // 2))
+        trainers: Trainers | None = None
+        hub = Hub(lambda: trainers)  # type: ignore[arg-type, return-value]
+        trainers = LocalTrainers(
+            settings.trainer_count, location, shard_settings(settings), hub.publish, hub.restarted
+        )
+        await trainers.start()
+        runs = RunService(settings, store, trainers, hub, offload)
+        races = RaceService(settings, trainers, hub)
+        state = app.state
+        state.store, state.offload, state.trainers, state.hub = store, offload, trainers, hub
+        state.runs, state.races, state.comparisons = runs, races, Comparisons(runs)
+        state.run_live = run_live.RunLive(runs, settings)
+        state.race_live = race_live.RaceLive(races)
         try:
             yield
         finally:
-            manager.stop()
+            await trainers.stop()
+            offload.shutdown()
+            store.close()
 
     app = FastAPI(
         title="Backprop Lab",
@@ -40,14 +80,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Watch a neural network learn. REST controls runs; WS /ws/runs/{id} streams them "
         "(docs/protocol.md).",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     install_error_handlers(app)
-    app.include_router(routes_runs.router)
-    app.include_router(routes_teaching.router)
-    app.include_router(routes_ws.router)
-    app.include_router(routes_landscape.router)
-    app.include_router(routes_races.router)
+    for router in (
+        health.router,
+        choices.router,
+        run_routes.router,
+        run_live.router,
+        teaching_routes.router,
+        landscape_routes.router,
+        race_routes.router,
+        race_live.router,
+    ):
+        app.include_router(router)
+    add_docs(app)
     mount_frontend(app)
     if settings.allowed_origins:
         app.add_middleware(
@@ -58,7 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(Headers)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
-    app.openapi = lambda: _openapi(app)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
 

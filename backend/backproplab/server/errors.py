@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..engine.errors import ConfigError
@@ -21,17 +21,63 @@ from ..engine.errors import ConfigError
 log = logging.getLogger("backproplab.server")
 
 
+class ErrorItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    field: str | None = Field(description="dotted path of the input at fault, e.g. optimizer.lr")
+    reason: str
+
+
+class ErrorResponse(BaseModel):
+    """Every 4xx/5xx body."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "detail": "optimizer.lr: Input should be greater than or equal to 0",
+                    "field": "optimizer.lr",
+                    "reason": "Input should be greater than or equal to 0",
+                    "errors": [
+                        {"field": "optimizer.lr", "reason": "Input should be greater than or equal to 0"}
+                    ],
+                }
+            ]
+        },
+    )
+    detail: str
+    field: str | None
+    reason: str
+    errors: list[ErrorItem]
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse} for status in (403, 404, 413, 422, 429, 503, 507)
+}
+
+
 class ApiError(Exception):
     """An error with an HTTP status, optionally naming the field at fault."""
 
     status = 400
 
-    def __init__(self, reason: str, field: str | None = None, status: int | None = None):
+    def __init__(
+        self,
+        reason: str,
+        field: str | None = None,
+        status: int | None = None,
+        errors: tuple[tuple[str | None, str], ...] = (),
+    ):
         super().__init__(reason)
         self.reason = reason
         self.field = field
+        self.errors = errors or ((field, reason),)
         if status is not None:
             self.status = status
+
+    def __reduce__(self) -> tuple[type[ApiError], tuple[Any, ...]]:
+        """Pickle every field: errors cross process boundaries (compute workers)."""
+        return (ApiError, (self.reason, self.field, self.status, self.errors))
 
 
 class RunNotFoundError(ApiError):
@@ -61,7 +107,7 @@ def field_errors(error: Exception) -> list[dict[str, str | None]]:
             for item in error.errors()
         ]
     if isinstance(error, ApiError):
-        return [{"field": error.field, "reason": error.reason}]
+        return [{"field": field, "reason": reason} for field, reason in error.errors]
     return [{"field": None, "reason": str(error)}]
 
 

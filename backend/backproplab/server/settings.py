@@ -8,19 +8,31 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 ENV_PREFIX = "BACKPROPLAB_"
 
 
+def default_trainers() -> int:
+    """One trainer worker per core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
 @dataclass(frozen=True)
 class Settings:
-    """What the server listens on, where it keeps runs, and the limits it enforces."""
+    """What the server listens on, where it keeps runs, how it trains them and the limits it enforces."""
 
     host: str = "127.0.0.1"
     port: int = 8000
     data_dir: Path = field(default_factory=lambda: Path.home() / ".backproplab")
+    # Trainer workers, each owning a shard of the runs: "auto" (one process per core) or a number of processes.
+    trainers: str = "auto"
     # Limits (a request over one gets a 4xx saying which).
     max_runs: int = 200
+    max_races: int = 50
     max_steps_per_request: int = 10_000
     max_parameters: int = 200_000
     max_body_bytes: int = 64 * 1024 * 1024
@@ -28,26 +40,37 @@ class Settings:
     max_gradcheck_parameters: int = 20_000
     # Web origins allowed to open WebSockets (and make CORS requests) besides the server's own; "*" = any.
     allowed_origins: tuple[str, ...] = ()
-    # Scheduling: each playing run trains for up to `time_slice` seconds per turn, and a full round over
-    # all playing runs aims to take at most `round_target` seconds (so many runs still update often).
+    # Scheduling inside a trainer: each playing run trains for up to `time_slice` seconds per turn, and a
+    # full round over its playing runs aims to take at most `round_target` seconds.
     time_slice: float = 0.008
     round_target: float = 0.01
-    # How often CPython hands the GIL between the training thread and the event loop (sys.setswitchinterval):
-    # shorter than the 5 ms default keeps control messages and frames prompt while runs train.
-    switch_interval: float = 0.001
-    idle_timeout: float = 900.0
+    # A playing run nobody watches is paused after this many seconds (unless its owner asked to keep it).
+    unwatched_pause: float = 30.0
     checkpoint_interval: float = 5.0
     # Streaming.
     default_fps: int = 30  # a client may ask for 1 to 60 (the protocol's bound)
     frame_metrics_cap: int = 2_000
     state_history_points: int = 5_000
     send_timeout: float = 30.0
+    # Server-computed grids (API clients that ask for them; the dashboard draws its own) at most this often.
+    grid_fps: int = 10
+
+    @property
+    def trainer_count(self) -> int:
+        """How many local trainer processes ``trainers`` asks for."""
+        if self.trainers == "auto":
+            return default_trainers()
+        return int(self.trainers)
+
+    def __post_init__(self) -> None:
+        if self.trainers != "auto" and not (self.trainers.isdigit() and int(self.trainers) >= 1):
+            raise ValueError(f"trainers must be 'auto' or a number of processes, got {self.trainers!r}")
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
         """Settings from ``BACKPROPLAB_<NAME>`` variables (comma-separated for allowed origins), then overrides."""
-        environ = os.environ if environ is None else environ
-        values = {}
+        environ = dict(os.environ) if environ is None else environ
+        values: dict[str, Any] = {}
         for spec in fields(cls):
             raw = environ.get(ENV_PREFIX + spec.name.upper())
             if raw is None:

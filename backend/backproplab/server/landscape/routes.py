@@ -1,0 +1,147 @@
+"""REST routes for a run's loss landscape: a 2-D slice around the current weights and the 1-D gradient line.
+
+The run's trainer hands over a copy (weights, data, trajectory) between two training slices; the slice is
+computed on the copy in the compute pool, band by band, so training and other requests go on meanwhile,
+progress can be streamed, and the work stops when the client goes away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
+
+from ...engine.errors import ConfigError
+from ...engine.landscape import MAX_RESOLUTION, grid_axis
+from ..encoding import dumps
+from ..errors import ERRORS
+from ..offload import Offload
+from ..runs.copy import RunCopy
+from ..runs.routes import OffloadDep, Runs
+from . import service
+from .schemas import LandscapeLineOut, LandscapeOut
+
+log = logging.getLogger("backproplab.landscape")
+router = APIRouter(prefix="/api", responses=ERRORS, tags=["landscape"])
+NDJSON = "application/x-ndjson"
+BANDS = 20  # the grid is computed in this many bands of rows: progress, and a stop between two
+STREAM_DOC: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {
+            NDJSON: {
+                "schema": {"type": "string"},
+                "example": '{"type":"progress","done":262,"total":2601}\n{"type":"result","landscape":{}}\n',
+            }
+        },
+        "description": "with ?progress=true: LandscapeProgress lines, then a result (or error) line",
+    }
+}
+
+Split = Annotated[Literal["train", "test"], Query(description="which data the loss is measured on")]
+
+
+async def compute_landscape(
+    source: RunCopy, query: dict[str, Any], offload: Offload, report: Callable[[int, int], None] | None = None
+) -> dict[str, Any]:
+    """The LandscapeOut body, computed band by band in the compute pool."""
+    started = time.perf_counter()
+    plane = await offload.compute(service.choose_plane, source, query["directions"], query["seed"])
+    span = service.span_of(query["directions"], plane, query["span"])
+    axis = grid_axis(span, query["resolution"])
+    total, done, rows = axis.size**2, 0, []
+    for betas in np.array_split(axis, min(BANDS, axis.size)):
+        rows.append(await offload.compute(service.band, source, plane, axis, betas))
+        done += betas.size * axis.size
+        if report is not None:
+            report(done, total)
+    raw = np.vstack(rows)
+    return await offload.compute(
+        service.landscape_body, source, plane, query, span, raw, time.perf_counter() - started
+    )
+
+
+@router.get("/runs/{run_id}/landscape", response_model=LandscapeOut, responses=STREAM_DOC)
+async def get_landscape(
+    run_id: str,
+    runs: Runs,
+    offload: OffloadDep,
+    directions: Annotated[
+        Literal["filter", "pca", "gradient"],
+        Query(description="filter-normalised random, trajectory PCA, or −gradient and a random one"),
+    ] = "filter",
+    resolution: Annotated[int, Query(ge=2, le=MAX_RESOLUTION, description="grid points per axis")] = 41,
+    span: Annotated[
+        float | None,
+        Query(
+            gt=0, le=1e3, allow_inf_nan=False, description="α, β ∈ [−span, span]; default 1 (PCA: the path)"
+        ),
+    ] = None,
+    metric: Annotated[Literal["loss", "log_loss"], Query(description="log_loss: log10 of the loss")] = "loss",
+    split: Split = "train",
+    seed: Annotated[int, Query(ge=0, le=2**32 - 1, description="seed of the random directions")] = 0,
+    progress: Annotated[bool, Query(description="stream NDJSON progress lines, then the result")] = False,
+) -> Any:
+    """L(θ + α·d1 + β·d2) around the current weights θ, with the run's trajectory projected on the plane."""
+    query = {
+        "directions": directions,
+        "metric": metric,
+        "split": split,
+        "seed": seed,
+        "span": span,
+        "resolution": resolution,
+    }
+    source = await runs.copy(run_id, split=split, trajectory=True)
+    if progress:
+        return StreamingResponse(_progress_lines(source, query, offload), media_type=NDJSON)
+    return await compute_landscape(source, query, offload)
+
+
+@router.get("/runs/{run_id}/landscape/line", response_model=LandscapeLineOut)
+async def get_landscape_line(
+    run_id: str,
+    runs: Runs,
+    offload: OffloadDep,
+    split: Split = "train",
+    points: Annotated[int, Query(ge=2, le=MAX_RESOLUTION, description="samples of α")] = 81,
+    alpha_max: Annotated[
+        float | None,
+        Query(gt=0, le=1e6, allow_inf_nan=False, description="largest α; default 4 × the current lr"),
+    ] = None,
+) -> Any:
+    """L(θ − α·g) for α from 0 to ``alpha_max``, g the full-batch gradient, the current lr sampled exactly."""
+    source = await runs.copy(run_id, split=split)
+    return await offload.compute(service.line, source, split, points, alpha_max)
+
+
+async def _progress_lines(source: RunCopy, query: dict[str, Any], offload: Offload) -> AsyncIterator[str]:
+    """Progress lines as the bands complete, then the result (or an error line). If the client goes away,
+    the computation stops before its next band."""
+    lines: asyncio.Queue[str] = asyncio.Queue()
+
+    def report(done: int, total: int) -> None:
+        lines.put_nowait(dumps({"type": "progress", "done": done, "total": total}) + "\n")
+
+    job = asyncio.create_task(compute_landscape(source, query, offload, report))
+    try:
+        while not (job.done() and lines.empty()):
+            waiter = asyncio.create_task(lines.get())
+            await asyncio.wait({job, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            if waiter.done():
+                yield waiter.result()
+            else:
+                waiter.cancel()
+        try:
+            yield dumps({"type": "result", "landscape": job.result()}) + "\n"
+        except ConfigError as error:
+            yield dumps({"type": "error", "field": error.field, "reason": error.reason}) + "\n"
+        except Exception:
+            log.exception("landscape computation failed")
+            yield dumps({"type": "error", "field": None, "reason": "internal error"}) + "\n"
+    finally:
+        job.cancel()

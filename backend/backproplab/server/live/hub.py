@@ -1,0 +1,168 @@
+"""The web process's side of the live core: one :class:`Session` per watched item, fed by the trainers.
+
+A session holds the item's watchers (this process's WebSocket clients), the union of what they want (sent
+to the trainer as one subscription, so news travels from the trainer once per item whatever the number of
+watchers) and a kind-specific mirror of the news. A publish updates the mirror and wakes every watcher's
+sender; each sender then cuts its client's frame when that client's next frame is due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..encoding import dumps
+from .protocol import Publish, Wants, shard_of
+from .trainers import Trainers
+
+log = logging.getLogger("backproplab.live")
+MAX_REPLIES = 32
+_client_ids = itertools.count(1)
+
+
+class Client:
+    """One WebSocket's rate, pending replies and how far it has been told (``cursor`` is the kind's)."""
+
+    def __init__(self, fps: int, view: Any = None):
+        self.id = next(_client_ids)
+        self.fps = fps
+        self.view = view
+        self.identity: str | None = None
+        self.replies: deque[str] = deque(maxlen=MAX_REPLIES)
+        self.wake = asyncio.Event()
+        self.urgent = False
+        self.busy = False
+        self.generation = -1
+        self.version = -1
+        self.cursor: Any = None
+
+    def reply(self, message: dict[str, Any], urgent: bool = False) -> None:
+        self.replies.append(dumps(message))
+        self.urgent = self.urgent or urgent
+        self.wake.set()
+
+    def error(self, field: str | None, reason: str) -> None:
+        self.reply({"type": "error", "message": f"{field}: {reason}" if field else reason, "field": field})
+
+
+class LiveKind(Protocol):
+    """What differs between runs and races on the web side (runs/live.py, races/live.py)."""
+
+    name: str
+
+    def mirror(self) -> Any: ...
+
+    def apply(self, session: Session, publish: Publish) -> None: ...
+
+    def wants(self, client: Client) -> Wants: ...
+
+    async def state(self, session: Session, client: Client) -> str: ...
+
+    def notices(self, session: Session, client: Client) -> list[str]: ...
+
+    def frame(self, session: Session, client: Client) -> str | None: ...
+
+
+@dataclass
+class Session:
+    """One watched item in this process (see the module docstring)."""
+
+    id: str
+    kind: LiveKind
+    mirror: Any
+    clients: dict[int, Client] = field(default_factory=dict)
+    wants: Wants | None = None
+    generation: int | None = None  # the trainer's, from the newest publish; None before the first
+    version: int = -1
+    gone: str | None = None  # "deleted" or "lost": the item no longer exists
+
+    def wake_all(self) -> None:
+        for client in self.clients.values():
+            client.wake.set()
+
+
+class Hub:
+    """Every session of this process, keyed by (kind, id)."""
+
+    def __init__(self, trainers_of: Callable[[], Trainers]):
+        self._trainers_of = trainers_of
+        self.sessions: dict[tuple[str, str], Session] = {}
+
+    @property
+    def trainers(self) -> Trainers:
+        return self._trainers_of()
+
+    def join(self, kind: LiveKind, item_id: str, client: Client) -> Session:
+        key = (kind.name, item_id)
+        session = self.sessions.get(key)
+        if session is None:
+            session = self.sessions[key] = Session(item_id, kind, kind.mirror())
+        session.clients[client.id] = client
+        self.refresh_wants(session)
+        return session
+
+    def leave(self, session: Session, client: Client) -> None:
+        session.clients.pop(client.id, None)
+        if session.clients:
+            self.refresh_wants(session)
+            return
+        self.sessions.pop((session.kind.name, session.id), None)
+        if session.gone is None:
+            self.trainers.cast(
+                session.id, "unwatch", kind=session.kind.name, subscriber=self.trainers.subscriber
+            )
+
+    def refresh_wants(self, session: Session, force: bool = False) -> None:
+        """Tell the trainer the union of what this session's clients want, when it changed."""
+        wanted = [session.kind.wants(client) for client in session.clients.values()]
+        union = Wants(
+            fps=max(w.fps for w in wanted),
+            params=any(w.params for w in wanted),
+            grid=any(w.grid for w in wanted),
+            neurons=any(w.grid and w.neurons for w in wanted),
+            resolution=max(w.resolution for w in wanted),
+        )
+        if union != session.wants or force:
+            session.wants = union
+            trainers = self.trainers
+            trainers.cast(
+                session.id, "watch", kind=session.kind.name, subscriber=trainers.subscriber, wants=union
+            )
+
+    def publish(self, publish: Publish) -> None:
+        """Apply a trainer's publish to its session (on the event loop)."""
+        session = self.sessions.get((publish.kind, publish.target))
+        if session is None:
+            return
+        if publish.gone is not None:
+            session.gone = publish.gone
+        else:
+            session.kind.apply(session, publish)
+            session.generation = publish.generation
+            session.version = publish.version
+        session.wake_all()
+
+    def restarted(self, shard: int) -> None:
+        """A trainer restarted: its items come back from the store (runs) or are lost (races)."""
+        trainers = self.trainers
+        for session in list(self.sessions.values()):
+            if shard_of(session.id, trainers.shards) == shard:
+                session.generation = None
+                session.mirror = session.kind.mirror()
+                for client in session.clients.values():
+                    client.generation = -1  # a fresh `state` (a run is reloaded; a lost race says so)
+                self.refresh_wants(session, force=True)
+                session.wake_all()
+
+    async def forget(self, item_id: str, reason: str) -> None:
+        """An item was deleted through this process: its watchers are told at once."""
+        for kind in ("run", "race"):
+            session = self.sessions.get((kind, item_id))
+            if session is not None:
+                session.gone = reason
+                session.wake_all()

@@ -1,0 +1,276 @@
+"""A trainer's shard: the live items (runs, races) it owns, trained round-robin, and what it publishes.
+
+Transport-free: a worker process (live/worker.py) or a Ray actor feeds it :class:`Call` s and sends what it
+returns. One thread drives it, so items need no locks: a call is handled between two training slices.
+Each playing item trains for up to ``time_slice`` seconds per turn (less when many play, so a round stays
+near ``round_target``); a call that asks for many steps is done in the same turns, and its reply waits
+until they are done. A watched item publishes to each subscriber when its news is due at that
+subscriber's frame rate, or at once after a call changed it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from ...engine.errors import ConfigError
+from ..errors import ApiError, field_errors
+from ..store import Store, StoreError
+from .protocol import Call, Failure, Publish, Reply, Wants
+
+log = logging.getLogger("backproplab.trainer")
+
+# Publish a little earlier than a subscriber's frame period: the trainer only looks between slices.
+PUBLISH_EARLY = 0.9
+
+
+class Pending:
+    """A reply that waits for work the item does in its training turns (a ``step`` of many steps)."""
+
+    def __init__(self) -> None:
+        self.value: Any = None
+        self.done = False
+
+    def resolve(self, value: Any) -> None:
+        self.value, self.done = value, True
+
+
+@dataclass
+class Subscription:
+    """One subscriber's view of an item: what it wants, when its next publish is due, and what it has."""
+
+    wants: Wants
+    due: float = 0.0
+    version: int = -1
+    cursor: Any = None
+
+
+class Item(Protocol):
+    """A live thing a shard owns (runs/item.py, races/item.py)."""
+
+    id: str
+    kind: str
+    playing: bool
+    version: int  # bumps on every change
+    generation: int  # bumps when watchers need a fresh `state` (reset, rebuild)
+    subscriptions: dict[str, Subscription]
+
+    def wait(self) -> float:
+        """Seconds until the item needs its next turn: 0 while it trains flat out, inf when idle."""
+        ...
+
+    def advance(self, budget: float) -> None: ...
+
+    def handle(self, op: str, args: dict[str, Any], shard: Shard) -> Any: ...
+
+    def payload(self, subscription: Subscription, now: float) -> Any: ...
+
+    def unwatched(self, idle: float, shard: Shard) -> None: ...
+
+    def save_due(self, now: float, interval: float) -> float | None: ...
+
+    def save(self, store: Store) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Kind(Protocol):
+    """How a shard makes items of one kind: from a call, or from the store."""
+
+    def create(self, item_id: str, args: dict[str, Any], shard: Shard) -> Item: ...
+
+    def load(self, item_id: str, shard: Shard) -> Item | None: ...
+
+
+@dataclass
+class ShardSettings:
+    """The part of the server settings a shard uses (pickled to worker processes)."""
+
+    time_slice: float = 0.008
+    round_target: float = 0.01
+    unwatched_pause: float = 30.0
+    checkpoint_interval: float = 5.0
+    grid_fps: int = 10
+    state_history_points: int = 5_000
+    max_steps_per_request: int = 10_000
+    restored_message: str | None = None  # said by runs loaded after this trainer restarted
+
+
+@dataclass
+class Waiting:
+    call: Call
+    pending: Pending
+    item: Item
+
+
+@dataclass
+class Shard:
+    """Items by id, the playing ones trained in turns; see the module docstring."""
+
+    index: int
+    store: Store
+    settings: ShardSettings
+    kinds: dict[str, Kind]
+    send: Callable[[Reply | Publish], None]
+    items: dict[str, Item] = field(default_factory=dict)
+    waiting: list[Waiting] = field(default_factory=list)
+    clock: Callable[[], float] = time.monotonic
+    # True while an earlier publish to (item, subscriber) is still on its way: news waits rather than queue.
+    in_flight: Callable[[str, str], bool] = lambda target, subscriber: False
+
+    # ------------------------------------------------------------------ calls
+
+    def handle(self, call: Call) -> None:
+        """Do one call; reply at once, or when its work is done (a :class:`Pending` result)."""
+        item: Item | None = None
+        try:
+            value, item = self._dispatch(call)
+        except (ApiError, ConfigError, ValidationError) as error:
+            status = error.status if isinstance(error, ApiError) else 422
+            problems = tuple((problem["field"], str(problem["reason"])) for problem in field_errors(error))
+            self._reply(call, failure=Failure(status, problems))
+            return
+        except StoreError as error:
+            self._reply(call, failure=Failure(507, ((None, f"the store failed: {error.reason}"),)))
+            return
+        except Exception:  # a bug must not take the trainer down with every run it holds
+            log.exception("trainer %d: %s on %s failed", self.index, call.op, call.target)
+            self._reply(call, failure=Failure(500, ((None, "internal error"),)))
+            return
+        if item is not None:
+            self.publish(item, urgent=True)
+        if isinstance(value, Pending) and not value.done:
+            assert item is not None
+            self.waiting.append(Waiting(call, value, item))
+            return
+        self._reply(call, value.value if isinstance(value, Pending) else value)
+
+    def _dispatch(self, call: Call) -> tuple[Any, Item | None]:
+        op, target, args = call.op, call.target, call.args
+        if op == "create":
+            if target in self.items:
+                raise ApiError(f"{target!r} exists already", "id", status=409)
+            item = self.kinds[args["kind"]].create(target, args, self)
+            self.items[target] = item
+            return item.handle("describe", {}, self), item
+        if op == "watch":
+            item = self.item(target, args.get("kind"))
+            subscription = item.subscriptions.get(args["subscriber"])
+            if subscription is None:
+                item.subscriptions[args["subscriber"]] = Subscription(args["wants"])
+            else:
+                subscription.wants = args["wants"]
+            item.version += 1  # a new view gets its news even while the item is paused
+            return None, item
+        if op == "count":
+            return sum(1 for item in self.items.values() if item.kind == args["kind"]), None
+        if op == "delete" and args.get("if_loaded") and target not in self.items:
+            return None, None  # not loaded here: nothing to stop (the web process deletes its row)
+        if op == "unwatch":
+            item_or_none = self.items.get(target)
+            if item_or_none is not None:
+                item_or_none.subscriptions.pop(args["subscriber"], None)
+            return None, None
+        item = self.item(target, args.get("kind"))
+        value = item.handle(op, args, self)
+        if op == "delete":
+            self.drop(item, "deleted")
+            return value, None
+        return value, item
+
+    def item(self, item_id: str, kind: str | None = None) -> Item:
+        """The item, loaded from the store if this trainer does not hold it yet; 404 if there is none."""
+        item = self.items.get(item_id)
+        if item is None and kind is not None and kind in self.kinds:
+            item = self.kinds[kind].load(item_id, self)
+            if item is not None:
+                self.items[item_id] = item
+        if item is None or (kind is not None and item.kind != kind):
+            noun = kind or "item"
+            raise ApiError(f"no {noun} with id {item_id!r}", f"{noun}_id", status=404)
+        return item
+
+    def drop(self, item: Item, reason: str) -> None:
+        """Forget an item and tell its subscribers it is gone."""
+        self.items.pop(item.id, None)
+        for subscriber in item.subscriptions:
+            self.send(Publish(item.id, item.kind, subscriber, item.generation, item.version + 1, gone=reason))
+        item.close()
+
+    def _reply(self, call: Call, value: Any = None, failure: Failure | None = None) -> None:
+        if call.id:
+            self.send(Reply(call.id, value, failure))
+
+    # ------------------------------------------------------------------ training and publishing
+
+    def work(self) -> float:
+        """One round: give every item that is due its turn; the seconds until one is due again (0: now)."""
+        due = [item for item in self.items.values() if item.wait() <= 0.0]
+        if due:
+            budget = min(self.settings.time_slice, self.settings.round_target / len(due))
+            for item in due:
+                item.advance(budget)
+                self.publish(item)
+            self._finish_waiting()
+        return min((item.wait() for item in self.items.values()), default=float("inf"))
+
+    def _finish_waiting(self) -> None:
+        still = []
+        for waiting in self.waiting:
+            if waiting.pending.done:
+                self.publish(waiting.item, urgent=True)
+                self._reply(waiting.call, waiting.pending.value)
+            else:
+                still.append(waiting)
+        self.waiting = still
+
+    def publish(self, item: Item, urgent: bool = False) -> None:
+        """Send each subscriber of ``item`` its news, if it has any and it is due (or ``urgent``)."""
+        if not item.subscriptions:
+            return
+        now = self.clock()
+        for subscriber, subscription in item.subscriptions.items():
+            if subscription.version == item.version or not (urgent or now >= subscription.due):
+                continue
+            if not urgent and self.in_flight(item.id, subscriber):
+                continue
+            payload = item.payload(subscription, now)
+            subscription.version = item.version
+            subscription.due = now + PUBLISH_EARLY / subscription.wants.fps
+            self.send(Publish(item.id, item.kind, subscriber, item.generation, item.version, payload))
+
+    def publish_due(self) -> None:
+        for item in list(self.items.values()):
+            self.publish(item)
+
+    def maintain(self, saving: bool = True) -> None:
+        """Pause items nobody watches, and checkpoint the most overdue changed item (one per call)."""
+        now = self.clock()
+        most_overdue: tuple[float, Item] | None = None
+        for item in list(self.items.values()):
+            item.unwatched(self.settings.unwatched_pause, self)
+            if not saving:
+                continue
+            overdue = item.save_due(now, self.settings.checkpoint_interval)
+            if overdue is not None and (most_overdue is None or overdue > most_overdue[0]):
+                most_overdue = (overdue, item)
+        if most_overdue is not None:
+            self.save(most_overdue[1])
+
+    def save(self, item: Item) -> None:
+        try:
+            item.save(self.store)
+        except StoreError as error:
+            log.warning("trainer %d: could not checkpoint %s: %s", self.index, item.id, error.reason)
+
+    def save_all(self) -> None:
+        """Checkpoint every changed item (at shutdown)."""
+        for item in list(self.items.values()):
+            item.playing = False
+            if item.save_due(float("inf"), 0.0) is not None:
+                self.save(item)

@@ -1,0 +1,134 @@
+"""A trainer worker process: one :class:`Shard` driven by one thread, talking to the web process over a pipe.
+
+Three threads: the main one trains and handles calls between slices; a reader receives calls into a
+queue (so a large call never waits for a slice to end); a sender writes replies and publishes in order (so
+training never waits for the pipe). Publishes to a subscriber are not queued behind one another: while one
+is on its way, the next waits in the shard (its news accumulate), so a slow web process gets fewer, fuller
+publishes and memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import signal
+import threading
+import time
+from collections import Counter
+from multiprocessing.connection import Connection
+from typing import Any
+
+from ..races.item import RaceKind
+from ..runs.item import RunKind
+from ..store import connect
+from .protocol import SHUTDOWN, Call, Goodbye, Publish, Reply
+from .shard import Shard, ShardSettings
+
+log = logging.getLogger("backproplab.trainer")
+MAINTAIN_EVERY = 0.1  # seconds between upkeep passes (unwatched pauses, checkpoints)
+IDLE_WAIT = 0.05  # longest sleep when nothing plays: publishes and upkeep still run this often
+
+
+class Outbox:
+    """Messages to the web process, in order, and how many publishes per (item, subscriber) are unsent."""
+
+    def __init__(self, connection: Connection):
+        self.connection = connection
+        self.messages: queue.SimpleQueue[Reply | Publish | Goodbye | None] = queue.SimpleQueue()
+        self.unsent: Counter[tuple[str, str]] = Counter()
+        self.lock = threading.Lock()
+
+    def put(self, message: Reply | Publish) -> None:
+        if isinstance(message, Publish):
+            with self.lock:
+                self.unsent[(message.target, message.subscriber)] += 1
+        self.messages.put(message)
+
+    def in_flight(self, target: str, subscriber: str) -> bool:
+        with self.lock:
+            return self.unsent[(target, subscriber)] > 0
+
+    def run(self) -> None:
+        while (message := self.messages.get()) is not None:
+            try:
+                self.connection.send(message)
+            except (OSError, EOFError):
+                return  # the web process is gone; the main loop notices too
+            if isinstance(message, Publish):
+                key = (message.target, message.subscriber)
+                with self.lock:
+                    self.unsent[key] -= 1
+                    if not self.unsent[key]:
+                        del self.unsent[key]
+
+
+def _read(connection: Connection, inbox: queue.SimpleQueue[Call | None]) -> None:
+    try:
+        while True:
+            inbox.put(connection.recv())
+    except (OSError, EOFError):
+        inbox.put(None)
+
+
+def main(index: int, location: str, settings: ShardSettings, connection: Connection) -> None:
+    """The worker's entry point (the web process starts it; see live/trainers.py)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the whole group: the web process decides
+    terminated = threading.Event()  # SIGTERM (e.g. to the whole group): checkpoint everything, exit 0
+    signal.signal(signal.SIGTERM, lambda signum, frame: terminated.set())
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s %(levelname)s trainer-{index}: %(message)s")
+    outbox = Outbox(connection)
+    inbox: queue.SimpleQueue[Call | None] = queue.SimpleQueue()
+    shard = Shard(
+        index=index,
+        store=connect(location),
+        settings=settings,
+        kinds={"run": RunKind(), "race": RaceKind()},
+        send=outbox.put,
+        in_flight=outbox.in_flight,
+    )
+    threading.Thread(target=_read, args=(connection, inbox), name="reader", daemon=True).start()
+    sender = threading.Thread(target=outbox.run, name="sender", daemon=True)
+    sender.start()
+    log.info("started (pid %d)", os.getpid())
+    final = _serve(shard, inbox, terminated)
+    shard.save_all()
+    if final is not None:
+        outbox.put(Reply(final.id, None))
+    elif terminated.is_set():
+        log.info("terminated: checkpointed every run")
+        outbox.messages.put(Goodbye("terminated"))
+    outbox.messages.put(None)
+    sender.join(timeout=5)
+    shard.store.close()
+
+
+def _serve(shard: Shard, inbox: queue.SimpleQueue[Call | None], terminated: threading.Event) -> Call | None:
+    """Train, answer calls and keep up until told to shut down (returns that call), terminated, or the
+    pipe closes."""
+    maintained = 0.0
+    while not terminated.is_set():
+        wait = shard.work()
+        timeout = 0.0 if wait <= 0.0 else min(wait, IDLE_WAIT)
+        call: Any = _next(inbox, timeout)
+        while call is not False:
+            if call is None:
+                return None
+            if call.op == SHUTDOWN:
+                return call
+            shard.handle(call)
+            call = _next(inbox, 0.0)
+        shard.publish_due()
+        now = time.monotonic()
+        if now - maintained >= MAINTAIN_EVERY:
+            maintained = now
+            shard.maintain()
+    return None
+
+
+def _next(inbox: queue.SimpleQueue[Call | None], timeout: float) -> Call | bool | None:
+    """The next call, None if the pipe closed, False if none came within ``timeout``."""
+    try:
+        return inbox.get(timeout=timeout) if timeout > 0 else inbox.get_nowait()
+    except queue.Empty:
+        return False

@@ -1,0 +1,93 @@
+"""Test surfaces and optimizer races under /api (the race WebSocket is races/live.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from ...engine.surfaces import MAX_CONDITION, MAX_GRID_RESOLUTION, SURFACES, get_surface, value_grid
+from ..errors import ERRORS
+from ..landscape.service import json_grid
+from .schemas import (
+    FunctionName,
+    RaceCreate,
+    RaceOut,
+    RacePatch,
+    RaceStepRequest,
+    SurfaceGridOut,
+    SurfaceOut,
+)
+from .service import RaceService
+
+router = APIRouter(responses=ERRORS, tags=["races"])
+
+
+def get_races(request: Request) -> RaceService:
+    service: RaceService = request.app.state.races
+    return service
+
+
+Races = Annotated[RaceService, Depends(get_races)]
+
+
+@router.get("/api/surfaces", response_model=list[SurfaceOut])
+async def list_surfaces() -> list[dict[str, Any]]:
+    """Every test function with its domain, known minima, suggested start and colour scale."""
+    return [surface.to_dict() for surface in SURFACES.values()]
+
+
+@router.get("/api/surfaces/{name}/grid", response_model=SurfaceGridOut)
+async def surface_grid(
+    name: FunctionName,
+    resolution: Annotated[int, Query(ge=2, le=MAX_GRID_RESOLUTION, description="points per axis")] = 101,
+    condition: Annotated[
+        float | None,
+        Query(ge=1, le=MAX_CONDITION, allow_inf_nan=False, description="quadratic bowl only: κ"),
+    ] = None,
+) -> Any:
+    """f over the surface's domain on a resolution × resolution grid, for contour plots."""
+    surface = get_surface(name, condition)
+    _, _, values = await asyncio.to_thread(value_grid, surface, resolution)
+    finite = values[np.isfinite(values)]
+    return {
+        "name": name,
+        "resolution": resolution,
+        "x_range": list(surface.x_range),
+        "y_range": list(surface.y_range),
+        "values": json_grid(values),
+        "value_range": [float(finite.min()), float(finite.max())],
+        "log_scale": surface.log_scale,
+    }
+
+
+@router.post("/api/races", status_code=201, response_model=RaceOut)
+async def create_race(races: Races, body: RaceCreate | None = None) -> Any:
+    """Start a race (paused): racers with their own optimizer and hyperparameters, one start point."""
+    return await races.create(body or RaceCreate())
+
+
+@router.get("/api/races/{race_id}", response_model=RaceOut)
+async def get_race(race_id: str, races: Races) -> Any:
+    return await races.call(race_id, "describe")
+
+
+@router.delete("/api/races/{race_id}", status_code=204)
+async def delete_race(race_id: str, races: Races) -> Response:
+    await races.delete(race_id)
+    return Response(status_code=204)
+
+
+@router.post("/api/races/{race_id}/step", response_model=RaceOut)
+async def step_race(race_id: str, races: Races, body: RaceStepRequest) -> Any:
+    """Advance every running racer by ``steps`` now."""
+    return await races.call(race_id, "step", steps=body.steps)
+
+
+@router.patch("/api/races/{race_id}", response_model=RaceOut)
+async def patch_race(race_id: str, races: Races, body: RacePatch) -> Any:
+    """Move the start (every racer restarts there), change racers' hyperparameters live, or the speed."""
+    return await races.call(race_id, "patch", patch=body.model_dump())

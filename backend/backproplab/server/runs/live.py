@@ -1,0 +1,141 @@
+"""WS /ws/runs/{id}: a ``state`` message, then frames at the client's rate; controls come back in.
+
+The run's side of the live core (live/socket.py does the rest): what a client wants (its view and rate),
+its ``state``, the ``run`` notice when the description changed, its frames, and its control messages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, WebSocket
+from pydantic import TypeAdapter
+
+from ..live.hub import Client, Hub, Session
+from ..live.protocol import Publish, Wants
+from ..live.socket import admit, serve
+from ..settings import Settings
+from .frames import DEFAULT_VIEW, RunMirror
+from .item import RunNews
+from .schemas import ClientMessage, ViewMessage
+from .service import RunService
+
+router = APIRouter()
+_messages: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
+
+
+class RunCursor:
+    """How far a client has been told: the step of its last frame and the description it has."""
+
+    def __init__(self, step: int, described: int):
+        self.step = step
+        self.described = described
+
+
+class RunLive:
+    """The run kind of the live core."""
+
+    name = "run"
+
+    def __init__(self, service: RunService, settings: Settings):
+        self.service = service
+        self.settings = settings
+
+    def mirror(self) -> RunMirror:
+        return RunMirror(
+            capacity=2 * self.settings.frame_metrics_cap, frame_cap=self.settings.frame_metrics_cap
+        )
+
+    def apply(self, session: Session, publish: Publish) -> None:
+        mirror: RunMirror = session.mirror
+        if publish.generation != session.generation:
+            mirror.reset()
+        news: RunNews = publish.payload
+        mirror.apply(news, news.described)
+
+    def wants(self, client: Client) -> Wants:
+        view: ViewMessage = client.view
+        return Wants(
+            fps=client.fps,
+            params=view.params,
+            grid=view.grid,
+            neurons=view.neurons,
+            resolution=view.resolution,
+        )
+
+    async def state(self, session: Session, client: Client) -> str:
+        view: ViewMessage = client.view
+        text, generation, version, step, described = await self.service.call(
+            session.id, "state", view=view.model_dump()
+        )
+        client.generation, client.version = generation, version
+        client.cursor = RunCursor(step, described)
+        return text
+
+    def notices(self, session: Session, client: Client) -> list[str]:
+        mirror: RunMirror = session.mirror
+        cursor: RunCursor = client.cursor
+        if mirror.run_json is None or mirror.described <= cursor.described:
+            return []
+        cursor.described = mirror.described
+        return [f'{{"type":"run","run":{mirror.run_json}}}']
+
+    def frame(self, session: Session, client: Client) -> str | None:
+        mirror: RunMirror = session.mirror
+        cursor: RunCursor = client.cursor
+        news = mirror.news
+        client.version = session.version
+        if news is None or news.step < cursor.step:
+            return None
+        text = mirror.frame_for(cursor.step, client.view)
+        cursor.step = news.step
+        return text
+
+    async def handle(self, message: Any, session: Session, client: Client, hub: Hub) -> dict[str, Any] | None:
+        """Apply one control message (the caller turns errors into error messages)."""
+        kind = message.type
+        service = self.service
+        ack: dict[str, Any] = {"type": "ack", "of": kind}
+        if kind in ("play", "pause", "reset"):
+            await service.control(session.id, kind, durable=False)
+        elif kind == "step":
+            ack["steps"] = await service.step(session.id, message.steps, durable=False)
+        elif kind == "set":
+            ack["rebuilt"] = (await service.patch(session.id, message.config, durable=False))["rebuilt"]
+        elif kind == "set_weight":
+            await service.call(
+                session.id,
+                "set_weight",
+                layer=message.layer,
+                row=message.row,
+                col=message.col,
+                value=message.value,
+            )
+        elif kind == "set_bias":
+            await service.call(
+                session.id, "set_bias", layer=message.layer, index=message.index, value=message.value
+            )
+        elif kind == "fps":
+            client.fps = message.fps
+            hub.refresh_wants(session)
+        elif kind == "view":
+            client.view = message
+            hub.refresh_wants(session, force=True)  # a new view gets a frame even while the run is paused
+        return ack
+
+
+@router.websocket("/ws/runs/{run_id}")
+async def stream(websocket: WebSocket, run_id: str) -> None:
+    app = websocket.app
+    settings: Settings = app.state.settings
+    live: RunLive = app.state.run_live
+    hub: Hub = app.state.hub
+    if not await admit(websocket, settings, live.service.exists(run_id), "run_id"):
+        return
+    client = Client(settings.default_fps, DEFAULT_VIEW)
+    session = hub.join(live, run_id, client)
+
+    async def handle(message: Any, session: Session, client: Client) -> dict[str, Any] | None:
+        return await live.handle(message, session, client, hub)
+
+    await serve(websocket, hub, session, client, _messages, handle, settings)

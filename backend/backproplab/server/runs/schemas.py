@@ -1,0 +1,263 @@
+"""Pydantic models of the run protocol: REST bodies and responses, WebSocket messages in and out.
+
+RunConfig (engine/config.py) is reused as is; this module holds everything else about runs. docs/protocol.md
+describes the same shapes in words, and the tests validate live messages against these models.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ...engine.config import FiniteFloat
+
+Status = Literal["running", "paused", "diverged"]
+Number = float | None  # JSON never carries NaN or Infinity: a non-finite value travels as null
+
+RUN_EXAMPLE = {
+    "id": "Qm3c1X9bq2W4eM2pYVv0mA",
+    "status": "paused",
+    "message": None,
+    "step": 120,
+    "epoch": 4,
+    "config": {
+        "seed": 0,
+        "dataset": {"kind": "circle", "samples": 500},
+        "optimizer": {"name": "sgd", "lr": 0.03},
+    },
+    "resolved": {
+        "task": "classification",
+        "num_classes": 2,
+        "sizes": [2, 4, 2, 1],
+        "loss": "bce",
+        "lr": 0.03,
+    },
+    "latest": {"step": 120, "epoch": 4, "train_loss": 0.41, "test_loss": 0.44, "test_accuracy": 0.78},
+    "rebuilt": None,
+}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RunOut(_Model):
+    """A run as the server reports it (REST responses and ``state.run`` on the WebSocket)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [RUN_EXAMPLE]})
+    id: str = Field(description="unguessable, URL-safe")
+    status: Status
+    message: str | None = Field(description="why the run diverged, in words")
+    step: int
+    epoch: int
+    config: dict[str, Any] = Field(
+        description="the RunConfig as set; a custom dataset's X and y are null here (GET /points has the rows)"
+    )
+    resolved: dict[str, Any] = Field(description="what the engine chose where the config left a default")
+    latest: dict[str, Any] = Field(description="latest metrics")
+    keep_training: bool = Field(
+        False, description="true: the run keeps playing when nobody watches it (else it pauses after a while)"
+    )
+    rebuilt: bool | None = Field(None, description="PATCH only: true when the change rebuilt the network")
+
+
+class StepRequest(_Model):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"steps": 100}]})
+    steps: int = Field(
+        1, ge=1, description="optimizer steps to do now (at most the server's limit, 10,000 by default)"
+    )
+
+
+class LayerParams(_Model):
+    W: list[list[Number]] = Field(
+        description="shape (fan_in, fan_out): row = from-neuron, column = to-neuron"
+    )
+    b: list[Number]
+    dW: list[list[Number]] = Field(  # noqa: N815 (the protocol's name)
+        description="the last step's gradient of the loss with respect to W"
+    )
+    db: list[Number]
+    activation: str | None = None
+
+
+class Params(_Model):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"layers": [{"W": [[0.1, -0.2]], "b": [0.0, 0.0], "dW": [[0.01, 0.0]], "db": [0.0, 0.0]}]}
+            ]
+        }
+    )
+    layers: list[LayerParams]
+
+
+class History(_Model):
+    """Per-step metrics as columns of equal length (docs/protocol.md)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "step": [1, 2],
+                    "epoch": [0, 0],
+                    "lr": [0.03, 0.03],
+                    "train_loss": [0.7, 0.69],
+                    "test_loss": [0.71, None],
+                    "train_accuracy": [0.5, None],
+                    "test_accuracy": [0.48, None],
+                    "grad_norm": [[0.1, 0.2], None],
+                    "weight_norm": [[1.0, 1.1], None],
+                    "update_ratio": [[0.003, 0.004], None],
+                    "stride": 1,
+                    "total_steps": 2,
+                }
+            ]
+        }
+    )
+    step: list[int]
+    epoch: list[int]
+    lr: list[Number]
+    train_loss: list[Number]
+    test_loss: list[Number]
+    train_accuracy: list[Number]
+    test_accuracy: list[Number]
+    grad_norm: list[list[Number] | None]
+    weight_norm: list[list[Number] | None]
+    update_ratio: list[list[Number] | None]
+    stride: int = Field(description="engine history stride (> 1 once past its cap)")
+    total_steps: int
+
+
+class Points(_Model):
+    """The run's data: raw inputs (before the feature transform) and targets."""
+
+    train: dict[str, list[Any]]
+    test: dict[str, list[Any]]
+
+
+# ---------------------------------------------------------------- WebSocket, client to server
+
+
+class _Message(_Model):
+    pass
+
+
+class PlayMessage(_Message):
+    type: Literal["play"]
+
+
+class PauseMessage(_Message):
+    type: Literal["pause"]
+
+
+class ResetMessage(_Message):
+    type: Literal["reset"]
+
+
+class StepMessage(_Message):
+    type: Literal["step"]
+    steps: int = Field(1, ge=1)
+
+
+class SetMessage(_Message):
+    type: Literal["set"]
+    config: dict[str, Any] = Field(description="any part of a RunConfig")
+
+
+class FpsMessage(_Message):
+    type: Literal["fps"]
+    fps: int = Field(ge=1, le=60)
+
+
+class ViewMessage(_Message):
+    """What this client wants in its frames; heavy parts are computed only while someone wants them."""
+
+    type: Literal["view"]
+    grid: bool = True
+    neurons: bool = False
+    params: bool = True
+    resolution: int = Field(40, ge=2, le=200)
+
+
+class SetWeightMessage(_Message):
+    type: Literal["set_weight"]
+    layer: int
+    row: int
+    col: int
+    value: FiniteFloat
+
+
+class SetBiasMessage(_Message):
+    type: Literal["set_bias"]
+    layer: int
+    index: int
+    value: FiniteFloat
+
+
+ClientMessage = Annotated[
+    PlayMessage
+    | PauseMessage
+    | ResetMessage
+    | StepMessage
+    | SetMessage
+    | FpsMessage
+    | ViewMessage
+    | SetWeightMessage
+    | SetBiasMessage,
+    Field(discriminator="type"),
+]
+
+# ---------------------------------------------------------------- WebSocket, server to client
+
+
+class GridOut(BaseModel):
+    """Decision boundary over the input plane: base64 uint8 cells, row 0 = lowest x2 (docs/protocol.md)."""
+
+    resolution: int
+    extent: list[float]
+    output: dict[str, Any]
+    classes: str | None = None
+    neurons: list[list[dict[str, Any]]] | None = None
+
+
+class StateMessage(_Model):
+    type: Literal["state"]
+    run: RunOut
+    history: History
+    params: Params
+    grid: GridOut | None
+    points: Points | None = Field(None, description="the data, for 2-input datasets")
+
+
+class FrameMessage(_Model):
+    type: Literal["frame"]
+    step: int
+    epoch: int
+    status: Status
+    message: str | None
+    lr: Number
+    metrics: dict[str, Any] = Field(description="every step since this client's previous frame (columns)")
+    latest: dict[str, Any]
+    params: Params | None = None
+    grid: GridOut | None = None
+
+
+class RunMessage(_Model):
+    """Sent to every watcher when the run's description changed without a rebuild (config, status)."""
+
+    type: Literal["run"]
+    run: RunOut
+
+
+class AckMessage(_Model):
+    type: Literal["ack"]
+    of: str
+    rebuilt: bool | None = None
+    steps: int | None = None
+
+
+class ErrorMessage(_Model):
+    type: Literal["error"]
+    message: str
+    field: str | None = None

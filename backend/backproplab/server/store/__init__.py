@@ -1,0 +1,17 @@
+"""Where runs are kept. ``connect(location)`` opens the store a location names; trainers, in other
+processes, receive the same location and open their own connection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .base import Checkpoint, RunRecord, Saved, Store, StoreError
+from .sqlite import SqliteStore
+
+__all__ = ["Checkpoint", "RunRecord", "Saved", "Store", "StoreError", "connect"]
+
+
+def connect(location: str, primary: bool = False) -> Store:
+    """The store at ``location`` (a data directory for SQLite); ``primary`` creates and migrates it first."""
+    directory = Path(location)
+    return SqliteStore.open_primary(directory) if primary else SqliteStore(directory)

@@ -1,0 +1,114 @@
+"""Optimizer comparisons: several managed runs from one base config, differing only in the optimizer.
+
+Every racer is an ordinary run (runs/service.py), so it streams over /ws/runs/{id} and takes
+PATCH and WebSocket ``set`` messages (a live learning-rate change per racer). The same seed gives every
+racer the same data, initial weights and batch order; creation checks the weights are bit-identical.
+Comparisons live in memory (their runs persist like any other run).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ...engine.config import RunConfig
+from ..errors import ApiError
+from ..runs.service import RunService
+from .schemas import ComparisonCreate
+
+MAX_COMPARISONS = 100  # the oldest is forgotten past this (its runs stay)
+
+
+@dataclass
+class Comparison:
+    id: str
+    labels: list[str]
+    run_ids: list[str]
+    identical_start: bool
+
+
+class ComparisonNotFoundError(ApiError):
+    status = 404
+
+    def __init__(self, comparison_id: str):
+        super().__init__(f"no comparison with id {comparison_id!r}", "comparison_id")
+
+
+class Comparisons:
+    """The server's comparisons, by id."""
+
+    def __init__(self, runs: RunService):
+        self.runs = runs
+        self.items: OrderedDict[str, Comparison] = OrderedDict()
+
+    async def create(self, request: ComparisonCreate) -> Comparison:
+        """Create one run per racer (all or none) and check they start from identical weights."""
+        base = request.base.model_dump()
+        configs = [
+            RunConfig.model_validate({**base, "optimizer": racer.optimizer.model_dump()})
+            for racer in request.racers
+        ]
+        run_ids: list[str] = []
+        try:
+            for config in configs:
+                run_ids.append((await self.runs.create(config))["id"])
+        except Exception:
+            for run_id in run_ids:
+                await self.runs.delete(run_id)
+            raise
+        comparison = Comparison(
+            id=secrets.token_urlsafe(12),
+            labels=[racer.label for racer in request.racers],
+            run_ids=run_ids,
+            identical_start=await self._identical_weights(run_ids),
+        )
+        self.items[comparison.id] = comparison
+        while len(self.items) > MAX_COMPARISONS:
+            self.items.popitem(last=False)
+        return comparison
+
+    def get(self, comparison_id: str) -> Comparison:
+        comparison = self.items.get(comparison_id)
+        if comparison is None:
+            raise ComparisonNotFoundError(comparison_id)
+        return comparison
+
+    async def describe(self, comparison: Comparison) -> dict[str, Any]:
+        racers = []
+        for label, run_id in zip(comparison.labels, comparison.run_ids, strict=True):
+            try:
+                run = await self.runs.describe(run_id)
+            except ApiError as error:
+                if error.status != 404:
+                    raise
+                run = None
+            racers.append({"label": label, "run_id": run_id, "run": run})
+        return {"id": comparison.id, "identical_start": comparison.identical_start, "racers": racers}
+
+    async def control(self, comparison: Comparison, action: str, steps: int = 1) -> None:
+        """play, pause, reset or step every racer that still exists; ``step`` gives each the same steps."""
+        for run_id in comparison.run_ids:
+            try:
+                if action == "step":
+                    await self.runs.step(run_id, steps)
+                else:
+                    await self.runs.control(run_id, action)
+            except ApiError as error:
+                if error.status != 404:
+                    raise
+
+    async def _identical_weights(self, run_ids: list[str]) -> bool:
+        copies = [await self.runs.copy(run_id) for run_id in run_ids]
+        first = copies[0].weights
+        return all(
+            all(
+                np.array_equal(a, b)
+                for pair_a, pair_b in zip(first, other.weights, strict=True)
+                for a, b in zip(pair_a, pair_b, strict=True)
+            )
+            for other in copies[1:]
+        )
