@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 
-from .activations import Activation
 from .errors import ConfigError
 from .losses import Loss
 from .network import Network
@@ -217,7 +216,7 @@ def loss_slice(
         if not hasattr(buffers, "forward"):
             buffers.forward = _BatchedForward(network, layers, first, X.shape[0], capacity, blas=workers == 1)
         logits = buffers.forward.logits(coefficients[start : start + chunk])
-        output = None if loss.fused_activation else _activate(network.output_layer.activation, logits)
+        output = None if loss.fused_activation else network.output_layer.activation.forward(logits)
         values[start : start + chunk] = loss.stack_means(logits, output, y)
 
     starts = range(0, values.size, chunk)
@@ -340,17 +339,12 @@ def _layer_bases(network: Network, d1: np.ndarray, d2: np.ndarray) -> list[tuple
     ]
 
 
-def _activate(activation: Activation, z: np.ndarray) -> np.ndarray:
-    """f applied to a (G, n, width) stack. Activations work on (rows, width), so fold G into the rows."""
-    return activation.forward(z.reshape(-1, z.shape[-1])).reshape(z.shape)
-
-
 class _BatchedForward:
     """Pushes up to ``capacity`` grid points through the network at once, into buffers made once.
 
     # NOTE: allocating a fresh array per stage costs as much as the arithmetic (measured here: a batched
     matmul into a new array was 5× slower than into a reused one), so every stage writes into a buffer,
-    and hidden activations that are numpy ufuncs (tanh) run in place.
+    and hidden activations run in place (``Activation.forward_into(z, z)``).
     """
 
     def __init__(
@@ -373,11 +367,8 @@ class _BatchedForward:
         z = self.z[0][:g]
         _mix(coefficients, self.first, z.reshape(g, -1), self.blas)
         for index in range(1, len(self.layers)):
-            activation = self.network.layers[index - 1].activation
-            if isinstance(activation.forward, np.ufunc):
-                a = activation.forward(z, out=z)
-            else:
-                a = _activate(activation, z)
+            self.network.layers[index - 1].activation.forward_into(z, z)  # in place: a = f(z)
+            a = z
             stacked_W, stacked_b = self.layers[index]
             weights, bias, z = self.weights[index][:g], self.biases[index][:g], self.z[index][:g]
             _mix(coefficients, stacked_W.reshape(3, -1), weights.reshape(g, -1), self.blas)
