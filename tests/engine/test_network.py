@@ -55,3 +55,17 @@ def test_layer_width_limit_is_512_and_exported():
         RunConfig.model_validate({"model": {"hidden": [MAX_NEURONS + 1]}})
     with pytest.raises(ValueError):
         RunConfig.model_validate({"model": {"hidden": [4] * (MAX_HIDDEN_LAYERS + 1)}})
+
+
+def test_a_pickled_network_keeps_its_layers_on_its_flat_vector():
+    import pickle
+
+    network, X = _network()
+    network.forward(X)
+    network.backward(np.ones((7, 1)), grad_is_logits=True)
+    copy = pickle.loads(pickle.dumps(network))
+    np.testing.assert_array_equal(copy.flat_params, network.flat_params)
+    np.testing.assert_array_equal(copy.flat_grads, network.flat_grads)
+    copy.flat_params += 1.0  # an update of the vector reaches every layer
+    np.testing.assert_array_equal(copy.layers[1].W, network.layers[1].W + 1.0)
+    np.testing.assert_array_equal(network.predict(X), _network()[0].predict(X))

@@ -429,3 +429,15 @@ def test_a_fix_retries_the_exact_failed_step():
     assert_same_weights(run, twin)
     assert run.epoch == twin.epoch
     np.testing.assert_array_equal(run.metric_history.stored()[:, :4], twin.metric_history.stored()[:, :4])
+
+
+def test_a_pickled_run_continues_bit_for_bit():
+    import pickle
+
+    run = make_run(optimizer={"name": "adam", "lr": 0.01}, schedule={"kind": "cosine", "t_max": 50})
+    run.step(33)
+    copy = pickle.loads(pickle.dumps(run))
+    run.step(40)
+    copy.step(40)
+    assert_same_weights(run, copy)
+    np.testing.assert_array_equal(run.metric_history.stored(), copy.metric_history.stored())

@@ -167,6 +167,12 @@ class Network:
                 offset += value.size
         self.layer_starts = np.array(starts, dtype=np.intp)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as fresh layers rebuilt into a new flat vector (pickling the views would copy each of
+        them apart from the vector, and updates to the vector would no longer reach the layers)."""
+        layers = [DenseLayer(layer.W, layer.b, layer.activation) for layer in self.layers]
+        return (_network_with_grads, (layers, self.flat_grads.copy()))
+
     def __deepcopy__(self, memo: dict[int, Any]) -> Network:
         """An independent copy (weights, gradients and caches), its own flat vectors and views."""
         copy = Network([DenseLayer(layer.W, layer.b, layer.activation) for layer in self.layers])
@@ -318,6 +324,13 @@ class Network:
         finite weights could overflow only with weights near 1e306, which is divergence in all but name.
         """
         return math.isfinite(float(np.add.reduce(self.flat_params)))
+
+
+def _network_with_grads(layers: list[DenseLayer], grads: np.ndarray) -> Network:
+    """A network of ``layers`` whose flat gradients are ``grads`` (what :meth:`Network.__reduce__` pickles)."""
+    network = Network(layers)
+    network.flat_grads[...] = grads
+    return network
 
 
 def _checked_weights(

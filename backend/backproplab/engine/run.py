@@ -332,6 +332,10 @@ class Run:
         load_run_state(run, state)
         return run
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle through :meth:`to_bytes` (a run sent to a worker process continues bit for bit)."""
+        return (Run.from_bytes, (self.to_bytes(),))
+
     def checkpoint(self, mark: CheckpointMark | None = None) -> Checkpoint:
         """An incremental checkpoint after ``mark`` (None, or the last checkpoint's ``mark``): a core of
         constant size and each log's new chunk (see engine/checkpoint.py)."""
