@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -441,3 +442,21 @@ def test_a_pickled_run_continues_bit_for_bit():
     copy.step(40)
     assert_same_weights(run, copy)
     np.testing.assert_array_equal(run.metric_history.stored(), copy.metric_history.stored())
+
+
+def test_evaluate_now_fills_the_newest_row_without_touching_training():
+    """A run stepped by hand between two scheduled evaluations shows its current test metrics."""
+    stepped, reference = Run(RunConfig(seed=4)), Run(RunConfig(seed=4))
+    stepped.step(7)
+    reference.step(7)
+    assert stepped.eval_every() > 7  # step 7 is between two scheduled evaluations
+    before = stepped.metric_history.latest_row().copy()
+    assert math.isnan(before[4])  # no test loss recorded at step 7
+    assert stepped.evaluate_now() is True and stepped.evaluate_now() is False  # once per step
+    row = stepped.metric_history.latest_row()
+    assert row[4] == pytest.approx(stepped.evaluate()["test_loss"], rel=1e-12)
+    assert stepped.metric_history.stored()[-1][4] == row[4]  # the stored newest row too
+    stepped.step(30)
+    reference.step(30)
+    for mine, theirs in zip(stepped.network.layers, reference.network.layers, strict=True):
+        assert np.array_equal(mine.W, theirs.W) and np.array_equal(mine.b, theirs.b)

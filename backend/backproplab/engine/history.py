@@ -103,6 +103,16 @@ class MetricHistory:
         self.rows[len(kept) : self.size] = np.nan
         self.size = len(kept)
 
+    def amend_newest(self, columns: slice, values: np.ndarray) -> None:
+        """Write ``values`` into ``columns`` of the newest step's row, in the recent ring and, when it is
+        stored, in the store: an evaluation made after the step was recorded."""
+        latest = self.latest_row()
+        if latest is None:
+            return
+        latest[columns] = values
+        if self.size and self._newest_step == self.total_steps:
+            self.rows[self.size - 1, columns] = values
+
     def fill_recent(self, rows: np.ndarray) -> None:
         """Put ``rows`` (oldest first) into the empty recent ring; only the last ``recent_size`` fit."""
         tail = rows[-self.recent_size :]

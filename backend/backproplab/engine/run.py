@@ -16,9 +16,6 @@ at the last good step; ``run.learning`` says when a run that still trains has st
 
 from __future__ import annotations
 
-import base64
-import csv
-import io
 import math
 from typing import Any
 
@@ -32,14 +29,12 @@ from .config import REBUILD_FIELDS, RunConfig
 from .custom_data import CustomData, resolve_custom_data
 from .datasets import Dataset
 from .errors import ConfigError
-from .features import input_transform
 from .health import HealthLog
-from .history import SCALAR_COLUMNS, MetricHistory, downsample_rows, rows_to_columns
+from .history import SCALAR_COLUMNS, MetricHistory
 from .learning import LayerWatch, LearningIssue, LearningMonitor, chance_loss
 from .losses import Loss
 from .network import DenseLayer, Network
-from .numbers import finite_float, finite_list, nan_if_none
-from .numbers import finite_or_none as _none_if_nan
+from .numbers import finite_float, nan_if_none
 from .optimizers import Optimizer, build_optimizer
 from .optimizers import optimizer_defaults as optimizer_defaults_of
 from .regularization import add_regularization_gradient
@@ -94,6 +89,7 @@ class Run:
         self.health = HealthLog()
         self._learning = LearningMonitor(chance_loss(self.loss, self.target_train))
         self._changed_at = 0  # step count at the last change of config: the learning monitor's start
+        self._evaluated_at = -1  # step of the newest whole-set evaluation
 
     def eval_every(self) -> int:
         """Steps between whole-set evaluations: the config's, or what keeps them near 2.5 % of the work."""
@@ -196,6 +192,7 @@ class Run:
         """
         watch = LayerWatch(len(self.network.layers))
         metrics = self.evaluate(watch)
+        self._evaluated_at = self.step_count
         row[_TEST_LOSS] = nan_if_none(metrics["test_loss"])
         row[_TRAIN_ACC] = nan_if_none(metrics["train_accuracy"])
         row[_TEST_ACC] = nan_if_none(metrics["test_accuracy"])
@@ -224,6 +221,21 @@ class Run:
                 self.network, self.loss, X, target, labels, watch if split == "train" else None
             )
         return metrics
+
+    def evaluate_now(self) -> bool:
+        """Evaluate the whole sets at the current step unless the newest evaluation is of it, so a run
+        stepped by hand or paused between two scheduled evaluations shows its current weights' test
+        metrics (and health). Training is untouched: no generator, batch or weight changes. True if it did.
+        """
+        if self.step_count == 0 or self.diverged or self._evaluated_at == self.step_count:
+            return False
+        row = np.full(self.metric_history.width, math.nan)
+        watch = self._fill_evaluation(row)
+        evaluated = slice(_TEST_LOSS, _TEST_ACC + 1)
+        self.metric_history.amend_newest(evaluated, row[evaluated])
+        if self.health.due(self.step_count):
+            self.health.record(self.step_count, self.network, watch.dead_shares)
+        return True
 
     def _diverge(self, reason: str, advice: str) -> None:
         """Stop after the last good step: its weights, batch position, epoch and history row stand.
@@ -346,155 +358,3 @@ class Run:
         """The run a checkpoint core and every stored chunk of each log describe, continuing bit for bit;
         ``data`` is the CustomData its content hash names, for custom datasets."""
         return restore_checkpoint(cls, core, logs, data)
-
-    # ------------------------------------------------------------------ views
-
-    def resolved(self) -> dict[str, Any]:
-        """What the engine chose where the config left a default (see docs/protocol.md)."""
-        lr = self.lr
-        return {
-            "task": self.dataset.task,
-            "num_classes": self.dataset.num_classes,
-            "input_size": self.network.sizes[0],
-            "raw_input_size": int(self.dataset.X_train.shape[1]),
-            "sizes": self.network.sizes,
-            "loss": self.loss_name,
-            "output_activation": self.output_activation,
-            "optimizer": {"name": self.optimizer.name, **_json_safe(self.optimizer.hyper)},
-            "lr": lr if math.isfinite(lr) else None,
-            "train_size": len(self.X_train),
-            "test_size": len(self.X_test),
-            "input_names": self.input_names(),
-            "extent": list(self.dataset.extent) if self.dataset.extent is not None else None,
-        }
-
-    def input_names(self) -> list[str]:
-        width = self.dataset.X_train.shape[1]
-        if width == 2:
-            return list(self.config.features)
-        return [f"x{index + 1}" for index in range(width)]
-
-    def latest(self) -> dict[str, Any]:
-        """The most recent value of each scalar metric (test metrics from the last evaluation)."""
-        latest: dict[str, Any] = {"step": self.step_count, "epoch": self.epoch}
-        row = self.metric_history.latest_row()
-        if row is not None:
-            latest["lr"] = _none_if_nan(row[_LR])
-            latest["train_loss"] = _none_if_nan(row[_TRAIN_LOSS])
-        evaluated = self.metric_history.stored()
-        for index, name in (
-            (_TEST_LOSS, "test_loss"),
-            (_TRAIN_ACC, "train_accuracy"),
-            (_TEST_ACC, "test_accuracy"),
-        ):
-            values = evaluated[:, index] if len(evaluated) else np.array([])
-            finite = values[np.isfinite(values)]
-            latest[name] = float(finite[-1]) if len(finite) else None
-        return latest
-
-    def history_rows(self, since_step: int = 0, max_points: int | None = None) -> np.ndarray:
-        """Stored rows with step > since_step; the full-resolution recent window when it covers them."""
-        recent = self.metric_history.recent_since(since_step)
-        if len(recent) and recent[0, _STEP] <= since_step + 1:
-            rows = recent  # the full-resolution window reaches back to since_step
-        else:
-            stored = self.metric_history.stored()
-            rows = stored[stored[:, _STEP] > since_step]
-        return downsample_rows(rows, max_points) if max_points else rows
-
-    def history(self, since_step: int = 0, max_points: int | None = None) -> dict[str, Any]:
-        """The protocol's history columns (see docs/protocol.md)."""
-        rows = self.history_rows(since_step, max_points)
-        columns = rows_to_columns(rows, len(self.network.layers))
-        columns["stride"] = self.metric_history.stride
-        columns["total_steps"] = self.step_count
-        return columns
-
-    def history_csv(self, max_points: int | None = None) -> str:
-        rows = self.history_rows(0, max_points)
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(self.metric_history.column_names())
-        for row in rows:
-            writer.writerow(["" if not math.isfinite(value) else _csv_number(value) for value in row])
-        return buffer.getvalue()
-
-    def params(self) -> dict[str, Any]:
-        """Weights, biases and their last gradients per layer, JSON-safe."""
-        return {
-            "layers": [
-                {
-                    "W": finite_list(layer.W),
-                    "b": finite_list(layer.b),
-                    "dW": finite_list(layer.grad_W),
-                    "db": finite_list(layer.grad_b),
-                    "activation": layer.activation.name,
-                }
-                for layer in self.network.layers
-            ]
-        }
-
-    def grid(self, resolution: int = 40, neurons: bool = False) -> dict[str, Any] | None:
-        """The network's output (and optionally every neuron's) over the input plane; None if not 2-D.
-
-        Rows go from the lowest x2 to the highest, columns from the lowest x1 (docs/protocol.md).
-        """
-        if self.dataset.X_train.shape[1] != 2 or self.dataset.extent is None:
-            return None
-        if not 2 <= resolution <= MAX_GRID_RESOLUTION:
-            raise ConfigError("resolution", f"must be between 2 and {MAX_GRID_RESOLUTION}")
-        x1_min, x1_max, x2_min, x2_max = self.dataset.extent
-        xs = np.linspace(x1_min, x1_max, resolution)
-        ys = np.linspace(x2_min, x2_max, resolution)
-        grid_x, grid_y = np.meshgrid(xs, ys)
-        points = np.column_stack([grid_x.ravel(), grid_y.ravel()])
-        activations = self.network.hidden_outputs(input_transform(points, self.config.features, 2))
-        output = activations[-1]
-        result: dict[str, Any] = {"resolution": resolution, "extent": [x1_min, x1_max, x2_min, x2_max]}
-        if self.dataset.task == "classification" and output.shape[1] > 1:
-            result["output"] = _quantize(output.max(axis=1), 0.0, 1.0)
-            result["classes"] = base64.b64encode(
-                np.argmax(output, axis=1).astype(np.uint8).tobytes()
-            ).decode()
-        elif self.dataset.task == "classification":
-            result["output"] = _quantize(output[:, 0], 0.0, 1.0)
-        else:
-            result["output"] = _quantize(output[:, 0])
-        if neurons:
-            result["neurons"] = [
-                [_quantize(layer_out[:, j]) for j in range(layer_out.shape[1])] for layer_out in activations
-            ]
-        return result
-
-    def points(self) -> dict[str, Any]:
-        """The raw training and test points with their targets (for drawing the data)."""
-        return {
-            "train": {"X": finite_list(self.dataset.X_train), "y": finite_list(self.dataset.y_train)},
-            "test": {"X": finite_list(self.dataset.X_test), "y": finite_list(self.dataset.y_test)},
-        }
-
-
-def _quantize(values: np.ndarray, low: float | None = None, high: float | None = None) -> dict[str, Any]:
-    """Values → {"min", "max", "data": base64 uint8}, byte q meaning min + q/255·(max − min)."""
-    finite = np.where(np.isfinite(values), values, 0.0)
-    low = float(finite.min()) if low is None else low
-    high = float(finite.max()) if high is None else high
-    span = high - low if high > low else 1.0
-    scaled = np.clip(np.round((finite - low) / span * 255.0), 0, 255).astype(np.uint8)
-    return {"min": low, "max": high, "data": base64.b64encode(scaled.tobytes()).decode()}
-
-
-def _csv_number(value: float) -> str:
-    return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(float(value))
-
-
-def _json_safe(hyper: dict[str, Any]) -> dict[str, Any]:
-    safe = {}
-    for key, value in hyper.items():
-        if isinstance(value, float) and not math.isfinite(value):
-            safe[key] = None
-        elif isinstance(value, tuple):
-            safe[key] = list(value)
-        else:
-            safe[key] = value
-    return safe
