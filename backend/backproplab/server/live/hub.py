@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..encoding import dumps
+from ..identities.access import Role
 from .protocol import Publish, Wants, shard_of
 from .trainers import Trainers
 
@@ -33,6 +34,7 @@ class Client:
         self.fps = fps
         self.view = view
         self.identity: str | None = None
+        self.role: Role = "watcher"  # its role on the item (identities/access.py), set by an `auth` message
         self.replies: deque[str] = deque(maxlen=MAX_REPLIES)
         self.wake = asyncio.Event()
         self.urgent = False
