@@ -238,12 +238,10 @@ async function main() {
     mergeRun(run, true);
     connect(run);
   };
-  // The open run was deleted here: go on with this browser's last (or newest, or a new) run.
+  // A run was deleted here; if it was the open one, go on with this browser's last (or newest, or a new) run.
   app.runDeleted = async (id) => {
     forgetRun(id);
-    if (app.state.run.id !== id) return;
-    app.socket.close();
-    app.openRun(await lastOrNewRun());
+    if (app.state.run.id === id) app.openRun(await lastOrNewRun());
   };
 
   async function openOnLoad() {

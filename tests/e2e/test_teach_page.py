@@ -178,7 +178,8 @@ def test_comparison_runs_advance_side_by_side(page, server, screenshot):
         "() => [...document.querySelectorAll('.race-card')].filter(c => Number(c.dataset.step) > 50).length >= 2",
         timeout=20_000,
     )
-    steps = page.locator(".race-card").evaluate_all("cards => cards.map(c => Number(c.dataset.step))")
+    # A card whose run has not streamed yet has no data-step: it counts as step 0 (not NaN, which no step exceeds).
+    steps = page.locator(".race-card").evaluate_all("cards => cards.map(c => Number(c.dataset.step || 0))")
     page.wait_for_function(
         "before => [...document.querySelectorAll('.race-card')].every((c, i) => Number(c.dataset.step) > before[i])",
         arg=steps,

@@ -21,6 +21,8 @@ const MAX_CARD_PX = 380;
 const GAP_PX = 8; // class.css .gallery gap
 
 export const studentName = (run, index) => run.name || t("class.student_n", { n: index + 1 });
+// Three significant digits: a card's columns are narrow (the leaderboard shows four).
+const shortNumber = (value) => (Number.isFinite(value) && Math.abs(value) >= 1e-3 && Math.abs(value) < 1e5 ? String(Number(value.toPrecision(3))) : formatNumber(value));
 export const percent = (value) => (value === null || value === undefined ? "—" : `${Math.round(value * 100)}%`);
 
 export function createGallery(root, { onSelect }) {
@@ -139,7 +141,7 @@ export function createGallery(root, { onSelect }) {
     entry.badge.textContent = run.status === "diverged" ? t("class.diverged") : run.status === "running" ? "▶" : "";
     entry.badge.dataset.status = run.status;
     entry.step.textContent = String(run.step);
-    entry.loss.textContent = formatNumber(run.latest.test_loss);
+    entry.loss.textContent = shortNumber(run.latest.test_loss);
     entry.accuracy.textContent = percent(run.latest.test_accuracy);
     const size = Math.floor(entry.picture.clientWidth);
     if (!entry.dirty && size === entry.size) return;

@@ -60,6 +60,7 @@ export function createSpotlight(page, root) {
       history.append(message.metrics);
       if (message.params) state.params = message.params;
       Object.assign(state.run, { step: message.step, status: message.status, latest: message.latest || state.run.latest });
+      if ("learning" in message) state.run.learning = message.learning;
     } else if (message.type === "run") state.run = { ...message.run, step: Math.max(message.run.step, state.run.step) };
     else if (message.type === "error") page.error(message.message);
     else return;
@@ -74,7 +75,7 @@ export function createSpotlight(page, root) {
     $("#spotlight-step").textContent = String(run.step);
     $("#spotlight-loss").textContent = formatNumber(run.latest.test_loss);
     $("#spotlight-accuracy").textContent = percent(run.latest.test_accuracy);
-    $("#spotlight-status").textContent = run.status === "diverged" ? t("class.diverged") : "";
+    $("#spotlight-status").textContent = run.status === "diverged" ? t("class.diverged") : run.learning ? run.learning.message : "";
     const play = $("#spotlight-play");
     play.textContent = t(run.status === "running" ? "class.pause" : "class.play");
     for (const button of root.querySelectorAll(".transport-button")) button.disabled = state.role === "watcher" || state.role === null;

@@ -110,12 +110,15 @@ export function createMyRuns(app) {
       app.openRun(run);
     });
     const remove = twoStep("runs.delete", "runs.delete_confirm", async () => {
+      const open = run.id === app.state.run.id;
+      if (open) app.socket.close(); // not a lost connection to recover from: the page moves to another run
       try {
         await api.deleteRun(run.id);
         await app.runDeleted(run.id);
         show();
       } catch (error) {
         app.emit("error", error.message);
+        if (open) app.openRun(app.state.run);
       }
     }, { class: "danger delete-run" });
     const badge = run.class ? el("span", { class: "badge" }, t("runs.in_class", { name: run.class.name || run.class.code })) : null;
