@@ -13,6 +13,8 @@ import time
 import urllib.request
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
+
 WAIT_MS = 15_000
 
 
@@ -223,6 +225,7 @@ def test_a_class_with_a_teacher_and_three_students(server, open_page, token_of, 
     )
     assert teacher.is_checked("#create-allow-lr") and teacher.is_checked("#create-allow-optimizer")
     assert not teacher.is_checked("#create-allow-batch_size")
+    screenshot(teacher, "class-start-1920x1080")
     teacher.fill("#create-name", "Period 3")
     teacher.click("#create-submit")
     teacher.wait_for_selector("#class-live:not([hidden])", timeout=WAIT_MS)
@@ -372,4 +375,38 @@ def test_a_wrong_join_code_says_so(server, open_page):
     page.click("#join-cancel")
     page.wait_for_selector('#connection[data-state="open"]', timeout=WAIT_MS)  # a run of their own instead
     assert page.get_attribute("body", "data-role") == "owner"
+    assert page.problems == []
+
+
+@pytest.mark.parametrize(("width", "height"), [(390, 844), (1280, 800), (1920, 1080)])
+def test_the_class_page_fits_every_screen(server, open_page, screenshot, width, height):
+    group = api(server, "/api/classes", "POST", {"name": "Layout", "config": {"dataset": {"kind": "xor"}}})
+    for name in ["Ada", "Grace"]:
+        api(server, f"/api/classes/{group['code']}/join", "POST", {"name": name})
+    page = open_page(
+        f"{server.url}/class.html?class={group['id']}",
+        width,
+        height,
+        ready=class_ready,
+        token=group["teacher_token"],
+    )
+    page.wait_for_function(
+        "() => document.querySelectorAll('.student-card canvas.boundary[width]').length === 2"
+    )
+    assert page.evaluate("() => document.scrollingElement.scrollWidth - window.innerWidth") <= 0
+    for box in page.locator(".panel:visible").all():
+        size = box.bounding_box()
+        assert size["width"] > 20 and size["height"] > 20
+    for selector in ["#class-code", "#join-qr", "#join-link", "#leaderboard"]:
+        page.locator(selector).scroll_into_view_if_needed()
+        size = page.locator(selector).bounding_box()
+        assert size["x"] >= 0 and size["x"] + size["width"] <= width, f"{selector} is cut off"
+    if width >= 1280:  # a projector's page shows the code, the QR code and the link without scrolling
+        for selector in ["#class-code", "#join-qr", "#join-link"]:
+            size = page.locator(selector).bounding_box()
+            assert size["y"] >= 0 and size["y"] + size["height"] <= height, f"{selector} is below the fold"
+        assert page.locator("#join-qr").bounding_box()["width"] >= 200
+    else:
+        page.evaluate("() => window.scrollTo(0, 0)")
+        screenshot(page, f"class-{width}x{height}", full_page=True)
     assert page.problems == []

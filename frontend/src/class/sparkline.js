@@ -24,6 +24,17 @@ export function createSparkline() {
   };
 }
 
+// No losses yet (step 0): a dashed line where the curve will be, so the card does not look broken.
+function placeholder(ctx, width, height) {
+  ctx.strokeStyle = "#cfd8dc";
+  ctx.setLineDash([4, 4]);
+  ctx.beginPath();
+  ctx.moveTo(2, height / 2);
+  ctx.lineTo(width - 2, height / 2);
+  ctx.stroke();
+  ctx.setLineDash([]);
+}
+
 function lastPositive(values) {
   for (let i = values.length - 1; i >= 0; i--) if (Number.isFinite(values[i]) && values[i] > 0) return values[i];
   return undefined;
@@ -33,13 +44,13 @@ function draw(canvas, history, ema, width, height, { axes = false } = {}) {
   const ctx = fitCanvas(canvas, width, height);
   ctx.clearRect(0, 0, width, height);
   const n = history.length;
-  if (n < 2) return;
+  if (n < 2) return placeholder(ctx, width, height);
   const { ends, stride } = bucketEnds(n, MAX_POINTS);
   const steps = sampleColumn(history.column("step"), ends, stride);
   const losses = sampleColumn(ema.update(history.column("train_loss")), ends, stride);
   const points = [];
   for (let k = 0; k < steps.length; k++) if (Number.isFinite(losses[k]) && losses[k] > 0) points.push([steps[k], losses[k]]);
-  if (points.length < 2) return;
+  if (points.length < 2) return placeholder(ctx, width, height);
   const low = Math.min(...points.map((point) => point[1]));
   const high = Math.max(...points.map((point) => point[1]));
   const log = high / low >= 10;
