@@ -141,7 +141,7 @@ class RunLive:
             hub.refresh_wants(session)
         elif kind == "view":
             client.view = message
-            hub.refresh_wants(session, force=True)  # a new view gets a frame even while the run is paused
+            await hub.rewatch(session)  # a new view gets its frame at once, even while the run is paused
         return ack
 
 
