@@ -8,10 +8,8 @@ import asyncio
 import json
 
 import httpx
-from fastapi.testclient import TestClient
 from websockets.asyncio.client import connect
 
-from backproplab.server.app import create_app
 from backproplab.server.runs.schemas import FrameMessage, Points, RunOut, StateMessage
 from backproplab.server.settings import Settings
 
@@ -55,9 +53,10 @@ def test_data_of_three_columns_names_the_network_inputs_and_has_no_plane(client)
     assert resolved["extent"] is None and resolved["target_name"] == "label"
 
 
-def test_patch_uploads_a_csv_into_a_run_and_the_names_survive_a_restart(tmp_path):
+def test_patch_uploads_a_csv_into_a_run_and_the_names_survive_a_restart(tmp_path, app_client):
     settings = Settings(data_dir=tmp_path)
-    with TestClient(create_app(settings)) as client:
+    with app_client(settings) as client:
+        token = client.headers["Authorization"]
         run_id = create(client, {"dataset": {"kind": "spiral"}})["id"]
         response = upload(
             client, ANIMALS, f"/api/runs/{run_id}", "PATCH", config=json.dumps({"batch_size": 7})
@@ -70,7 +69,8 @@ def test_patch_uploads_a_csv_into_a_run_and_the_names_survive_a_restart(tmp_path
             f"/api/runs/{run_id}", json={"dataset": {"class_names": ["Cat", "Dog", "Fox"]}}
         )
         assert renamed.json()["resolved"]["class_names"] == ["Cat", "Dog", "Fox"]
-    with TestClient(create_app(settings)) as client:
+    with app_client(settings, token=False) as client:
+        client.headers["Authorization"] = token
         resolved = client.get(f"/api/runs/{run_id}").json()["resolved"]
         assert resolved["class_names"] == ["Cat", "Dog", "Fox"] and resolved["raw_names"] == [
             "height",
@@ -146,7 +146,7 @@ def test_bad_added_points_are_422_naming_the_point(client):
 
 def test_the_websocket_state_marks_the_added_points(server):
     config = {"dataset": {"kind": "moons", "samples": 60, "extra": EXTRA}}
-    run_id = httpx.post(server.url + "/api/runs", json=config).json()["id"]
+    run_id = httpx.post(server.url + "/api/runs", json=config, headers=server.auth).json()["id"]
 
     async def state() -> StateMessage:
         async with connect(f"{server.ws_url}/ws/runs/{run_id}", proxy=None, max_size=None) as ws:
@@ -184,10 +184,11 @@ def test_the_description_previews_the_schedule(client):
 
 def test_frames_carry_the_schedule_preview(server):
     config = {"optimizer": {"lr": 0.1}, "schedule": {"kind": "exponential", "gamma": 0.99}}
-    run_id = httpx.post(server.url + "/api/runs", json=config).json()["id"]
+    run_id = httpx.post(server.url + "/api/runs", json=config, headers=server.auth).json()["id"]
 
     async def frame() -> FrameMessage:
-        async with connect(f"{server.ws_url}/ws/runs/{run_id}", proxy=None, max_size=None) as ws:
+        url = f"{server.ws_url}/ws/runs/{run_id}"
+        async with connect(url, proxy=None, max_size=None, additional_headers=server.auth) as ws:
             await asyncio.wait_for(ws.recv(), 30)
             await ws.send(json.dumps({"type": "step", "steps": 3}))
             while True:
