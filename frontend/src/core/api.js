@@ -25,10 +25,12 @@ async function readJson(response) {
   }
 }
 
+// body: undefined, FormData (a file upload; the browser sets the multipart type) or JSON.
 function send(method, path, body, token) {
-  const headers = body === undefined ? {} : { "Content-Type": "application/json" };
+  const form = body instanceof FormData;
+  const headers = body === undefined || form ? {} : { "Content-Type": "application/json" };
   if (token) headers.Authorization = `Bearer ${token}`;
-  return fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  return fetch(path, { method, headers, body: body === undefined || form ? body : JSON.stringify(body) });
 }
 
 // The response to one request, sent with this browser's token; 401 for the token: once more with a new one.
@@ -100,6 +102,12 @@ export const api = {
   patchRun: (id, config) => request("PATCH", run(id), config),
   deleteRun: (id) => request("DELETE", run(id)),
   forkRun: (id) => request("POST", `${run(id)}/fork`),
+  // A CSV file as the run's data (the server parses it and keeps its column, target and class names).
+  uploadCsv: (id, file) => {
+    const form = new FormData();
+    form.append("file", file);
+    return request("PATCH", run(id), form);
+  },
   stepRun: (id, steps) => request("POST", `${run(id)}/step`, { steps }),
   points: (id) => request("GET", `${run(id)}/points`),
   params: (id) => request("GET", `${run(id)}/params`),

@@ -41,6 +41,7 @@ class RunLive:
     """The run kind of the live core."""
 
     name = "run"
+    progress = frozenset({"step"})  # a long step's progress shows before its ack
 
     def __init__(self, service: RunService, settings: Settings, identities: IdentityService):
         self.service = service
@@ -141,7 +142,7 @@ class RunLive:
             hub.refresh_wants(session)
         elif kind == "view":
             client.view = message
-            hub.refresh_wants(session, force=True)  # a new view gets a frame even while the run is paused
+            await hub.rewatch(session)  # a new view gets its frame at once, even while the run is paused
         return ack
 
 
