@@ -64,7 +64,8 @@ def join(open_page, server, code: str, name: str, width: int = 1280, height: int
     page.fill("#join-name", name)
     page.click("#join-submit")
     page.wait_for_selector('#connection[data-state="open"]', timeout=WAIT_MS)
-    page.wait_for_selector('#access-banner[data-kind="student"]', timeout=WAIT_MS)
+    page.wait_for_selector("#class-chip:not([hidden])", timeout=WAIT_MS)
+    assert page.is_hidden("#access-banner")  # a class run is the student's own: no watch banner
     return page
 
 

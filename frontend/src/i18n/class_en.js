@@ -9,6 +9,7 @@ export default {
   "access.teacher": "{name}'s run in your class {class}: as their teacher you can change it.",
   "access.student": "Class {class}: the settings marked with a padlock are locked by your teacher; you may change the others.",
   "access.student_open": "Class {class}: your teacher lets you change every setting.",
+  "access.class_chip": "Class {class}",
   "access.locked": "Locked by your teacher",
   "access.locked_field": "{field} is locked by your teacher.",
   "access.not_yours": "This is someone else's run: you can watch it but not change it. Fork it to get a copy of your own.",

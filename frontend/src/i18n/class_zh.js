@@ -9,6 +9,7 @@ export default {
   "access.teacher": "你的课堂 {class} 中{name}的训练任务：作为老师，你可以修改它。",
   "access.student": "课堂 {class}：带锁形标记的设置已被老师锁定；其他设置你可以修改。",
   "access.student_open": "课堂 {class}：老师允许你修改所有设置。",
+  "access.class_chip": "课堂 {class}",
   "access.locked": "已被老师锁定",
   "access.locked_field": "{field}已被老师锁定。",
   "access.not_yours": "这是别人的训练任务：你可以观看，但不能修改。复制（Fork）一份即可得到你自己的副本。",

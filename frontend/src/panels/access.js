@@ -24,6 +24,7 @@ export function createAccess(app) {
   const banner = document.getElementById("access-banner");
   const text = document.getElementById("access-text");
   const fork = document.getElementById("fork");
+  const chip = document.getElementById("class-chip");
   app.role = null;
 
   const classOf = () => (app.state.run && app.state.run.class) || null;
@@ -59,13 +60,20 @@ export function createAccess(app) {
     let kind = null;
     if (app.role === "watcher") kind = "watch";
     else if (app.role === "teacher") kind = "teacher";
-    else if (app.role === "owner" && group) kind = "student";
     banner.hidden = kind === null;
     banner.dataset.kind = kind || "";
     fork.hidden = kind !== "watch";
     if (kind === "watch") text.textContent = t("access.watching", { name });
     else if (kind === "teacher") text.textContent = t("access.teacher", { name, class: group.name || group.code });
-    else if (kind === "student") text.textContent = t(group.allowed === null ? "access.student_open" : "access.student", { class: group.name || group.code });
+    // A student's own run in a class: a chip in the training panel's header (a banner would take a row
+    // from every panel for the whole lesson); its title says what the padlocks mean.
+    const student = app.role === "owner" && group !== null;
+    chip.hidden = !student;
+    if (student) {
+      chip.textContent = t("access.class_chip", { class: group.name || group.code });
+      chip.title = t(group.allowed === null ? "access.student_open" : "access.student", { class: group.name || group.code });
+      chip.dataset.locks = String(group.allowed !== null);
+    }
   }
 
   // A refusal: 403 from a REST change, or a WebSocket error frame (`field` names what was refused).
