@@ -13,7 +13,7 @@ const COLUMNS = [
 ];
 
 // Sorts runs by a column: `direction` 1 ascending, -1 descending; missing or diverged values go last.
-export function rank(runs, column) {
+function rank(runs, column) {
   const [, value, direction] = COLUMNS.find(([name]) => name === column);
   const missing = (run) => value(run) === null || value(run) === undefined || (column !== "name" && run.status === "diverged");
   return [...runs].sort((a, b) => {

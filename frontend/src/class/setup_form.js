@@ -9,7 +9,7 @@ import { isAllowed } from "../panels/access.js";
 
 // What a student may be allowed to change, as the dashboard groups its controls. The first two are what
 // a lesson on learning rates usually leaves open.
-export const LOCK_GROUPS = [
+const LOCK_GROUPS = [
   ["lr", ["optimizer.lr"]],
   ["optimizer", ["optimizer.name"]],
   ["optimizer_settings", ["optimizer"]],

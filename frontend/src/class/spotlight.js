@@ -2,7 +2,7 @@
 // WebSocket (params at a higher rate than the gallery's) draws a large decision boundary and the loss
 // curve live; the teacher's token makes the socket a `teacher`, so the transport here (play, pause, step,
 // reset) changes the student's run, and "Open in the dashboard" gives every other control.
-import { el, formatNumber } from "../dom.js";
+import { formatNumber } from "../dom.js";
 import { t } from "../i18n/index.js";
 import { RunSocket } from "../core/socket.js";
 import { MetricHistory } from "../history.js";

@@ -33,7 +33,7 @@ export function saveToken(token) {
 }
 
 // Drops the token only if it is still the one that failed (another tab may have replaced it meanwhile).
-export function dropToken(token) {
+function dropToken(token) {
   if (read(TOKEN_KEY) === token) write(TOKEN_KEY, null);
 }
 

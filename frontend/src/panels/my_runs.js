@@ -33,7 +33,7 @@ export function twoStep(labelKey, confirmKey, action, props = {}) {
   return button;
 }
 
-export function setupSummary(run) {
+function setupSummary(run) {
   const { config, resolved } = run;
   const data = tOr(`data.kind.${config.dataset.kind}`, config.dataset.kind);
   const optimizer = tOr(`choice.optimizer.${config.optimizer.name}`, config.optimizer.name);
