@@ -1,7 +1,8 @@
 """``create_app(settings)``: the FastAPI application, its routes, middleware and the live core.
 
-The lifespan opens the store, starts the trainers (worker processes, each owning a shard of the runs) and
-the compute pool, and wires the services the routes use; at exit the trainers checkpoint every run.
+The lifespan takes the data dir's one-server lock (store/lock.py), opens the store, starts the trainers
+(worker processes, each owning a shard of the runs) and the compute pool, and wires the services the
+routes use; at exit the trainers checkpoint every run and the lock is released.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from .runs.service import RunService
 from .settings import Settings
 from .static import mount_frontend
 from .store import connect
+from .store.lock import DataDirLock
 from .teaching import routes as teaching_routes
 from .teaching.comparisons import Comparisons
 
@@ -51,7 +53,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         location = str(settings.data_dir)
-        store = connect(location, primary=True)
+        lock = DataDirLock.acquire(settings.data_dir)
+        try:
+            store = connect(location, primary=True)
+        except BaseException:
+            lock.release()
+            raise
         offload = Offload(compute_processes=max(1, settings.trainer_count // 2))
         trainers: Trainers | None = None
         hub = Hub(lambda: trainers)  # type: ignore[arg-type, return-value]
@@ -63,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         races = RaceService(settings, trainers, hub)
         state = app.state
         state.store, state.offload, state.trainers, state.hub = store, offload, trainers, hub
+        state.store_watch = health.StoreWatch(store)
         state.runs, state.races, state.comparisons = runs, races, Comparisons(runs)
         state.run_live = run_live.RunLive(runs, settings)
         state.race_live = race_live.RaceLive(races)
@@ -72,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await trainers.stop()
             offload.shutdown()
             store.close()
+            lock.release()
 
     app = FastAPI(
         title="Backprop Lab",

@@ -24,8 +24,9 @@ from multiprocessing.connection import Connection
 from typing import Any, Protocol
 
 from ..errors import ApiError
+from ..store import StoreHealth
 from . import worker
-from .protocol import SHUTDOWN, Call, Publish, Reply, shard_of
+from .protocol import SHUTDOWN, Call, Publish, Reply, Status, shard_of
 from .shard import ShardSettings
 
 log = logging.getLogger("backproplab.trainers")
@@ -59,7 +60,10 @@ class Trainers(Protocol):
         """Do ``op`` on every shard (ops about the shard, not one item); the answers in shard order."""
         ...
 
-    def status(self) -> list[dict[str, Any]]: ...
+    def status(self) -> list[dict[str, Any]]:
+        """One dict per shard: ``index``, ``alive``, ``restarts``, ``pid`` and ``store`` (the StoreHealth
+        the trainer last reported in a :class:`Status`)."""
+        ...
 
 
 def subscriber_name() -> str:
@@ -78,6 +82,7 @@ class WorkerHandle:
         self.started_at = 0.0
         self.restarts = 0
         self.alive = False
+        self.store = StoreHealth()  # as the worker last reported it
 
     def send(self, call: Call) -> None:
         self.outgoing.put(call)
@@ -130,6 +135,7 @@ class LocalTrainers:
         process.start()
         child.close()
         handle.process, handle.connection, handle.alive = process, parent, True
+        handle.store = StoreHealth()
         handle.started_at = time.monotonic()
         handle.outgoing = queue.SimpleQueue()
         threading.Thread(target=self._write, args=(handle, parent), daemon=True).start()
@@ -155,9 +161,12 @@ class LocalTrainers:
         if not loop.is_closed():
             loop.call_soon_threadsafe(self._died, handle, process)
 
-    def _dispatch(self, handle: WorkerHandle, message: Reply | Publish) -> None:
+    def _dispatch(self, handle: WorkerHandle, message: Reply | Publish | Status) -> None:
         if isinstance(message, Publish):
             self.on_publish(message)
+            return
+        if isinstance(message, Status):
+            handle.store = message.store
             return
         future = handle.waiting.pop(message.id, None)
         if future is None or future.done():
@@ -259,6 +268,7 @@ class LocalTrainers:
                 "alive": handle.alive,
                 "restarts": handle.restarts,
                 "pid": handle.process.pid,
+                "store": handle.store,
             }
             for handle in self.workers
             if handle.process is not None

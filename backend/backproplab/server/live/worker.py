@@ -17,12 +17,14 @@ import threading
 import time
 from collections import Counter
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from ..races.item import RaceKind
 from ..runs.item import RunKind
-from ..store import connect
-from .protocol import SHUTDOWN, Call, Publish, Reply
+from ..store import StoreHealth, connect
+from ..store.lock import hold_for_trainer
+from .protocol import SHUTDOWN, Call, Publish, Reply, Status
 from .shard import Shard, ShardSettings
 
 log = logging.getLogger("backproplab.trainer")
@@ -35,11 +37,11 @@ class Outbox:
 
     def __init__(self, connection: Connection):
         self.connection = connection
-        self.messages: queue.SimpleQueue[Reply | Publish | None] = queue.SimpleQueue()
+        self.messages: queue.SimpleQueue[Reply | Publish | Status | None] = queue.SimpleQueue()
         self.unsent: Counter[tuple[str, str]] = Counter()
         self.lock = threading.Lock()
 
-    def put(self, message: Reply | Publish) -> None:
+    def put(self, message: Reply | Publish | Status) -> None:
         if isinstance(message, Publish):
             with self.lock:
                 self.unsent[(message.target, message.subscriber)] += 1
@@ -75,6 +77,8 @@ def main(index: int, location: str, settings: ShardSettings, connection: Connect
     """The worker's entry point (the web process starts it; see live/trainers.py)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the web process decides when trainers stop
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s %(levelname)s trainer-{index}: %(message)s")
+    if os.path.isdir(location):
+        hold_for_trainer(Path(location))  # held until this process exits (store/lock.py)
     outbox = Outbox(connection)
     inbox: queue.SimpleQueue[Call | None] = queue.SimpleQueue()
     shard = Shard(
@@ -89,7 +93,7 @@ def main(index: int, location: str, settings: ShardSettings, connection: Connect
     sender = threading.Thread(target=outbox.run, name="sender", daemon=True)
     sender.start()
     log.info("started (pid %d)", os.getpid())
-    final = _serve(shard, inbox)
+    final = _serve(shard, inbox, outbox)
     shard.save_all()
     if final is not None:
         outbox.put(Reply(final.id, None))
@@ -98,9 +102,10 @@ def main(index: int, location: str, settings: ShardSettings, connection: Connect
     shard.store.close()
 
 
-def _serve(shard: Shard, inbox: queue.SimpleQueue[Call | None]) -> Call | None:
+def _serve(shard: Shard, inbox: queue.SimpleQueue[Call | None], outbox: Outbox) -> Call | None:
     """Train, answer calls and keep up until told to shut down (returns that call) or the pipe closes."""
     maintained = 0.0
+    reported: StoreHealth | None = None
     while True:
         wait = shard.work()
         timeout = 0.0 if wait <= 0.0 else min(wait, IDLE_WAIT)
@@ -116,7 +121,20 @@ def _serve(shard: Shard, inbox: queue.SimpleQueue[Call | None]) -> Call | None:
         now = time.monotonic()
         if now - maintained >= MAINTAIN_EVERY:
             maintained = now
-            shard.maintain()
+            reported = _upkeep(shard, outbox, reported)
+
+
+def _upkeep(shard: Shard, outbox: Outbox, reported: StoreHealth | None) -> StoreHealth | None:
+    """Maintain the shard (surviving any error) and report its health to the web process when it changed;
+    the health last reported."""
+    try:
+        shard.maintain()
+    except Exception:  # upkeep must go on: the next pass tries again
+        log.exception("upkeep failed")
+    health = shard.health()
+    if health != reported:
+        outbox.put(Status(shard.index, health))
+    return health
 
 
 def _next(inbox: queue.SimpleQueue[Call | None], timeout: float) -> Call | bool | None:

@@ -18,17 +18,19 @@ import numpy as np
 from ...engine.config import RunConfig, merge_config
 from ...engine.run import Run
 from ..encoding import dumps
-from ..errors import LimitError
+from ..errors import ApiError, LimitError
 from ..live.protocol import Wants
-from ..live.shard import Pending, Shard, Subscription
-from ..store import Checkpoint, Store
-from . import encode
+from ..live.shard import NOT_MADE, Pending, Shard, Subscription
+from ..store import Checkpoint, Store, StoreError
+from . import encode, persist
 from .copy import copy_of
 from .limits import check_size
 
 log = logging.getLogger("backproplab.trainer")
 MAX_CHUNK = 10_000  # steps per engine call at most
 CALL_OPTIONS = ("kind", "durable", "if_loaded")  # about the call, not arguments of the operation
+UNDOABLE = ("play", "pause", "keep_training")  # a durable op that cannot be saved is undone
+UNSAVED = "the change was made but could not be saved: {reason}; it is saved when storage works again"
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class RunItem:
         self.subscriptions: dict[str, Subscription] = {}
         self.step_cost = 1e-4  # seconds per step, a running average that sizes chunks
         self.saved_version = 0
+        self.mark: Any = None  # the engine's mark of the last saved checkpoint (runs/persist.py)
         self.saved_at = time.monotonic()
         self.save_cost = 0.0
         self.unwatched_since = time.monotonic()
@@ -162,9 +165,17 @@ class RunItem:
         handler = getattr(self, f"_op_{op}", None)
         if handler is None:
             raise ValueError(f"runs have no operation {op!r}")
+        before = (self.playing, self.keep_training)
         result = handler(shard=shard, **{k: v for k, v in args.items() if k not in CALL_OPTIONS})
-        if args.get("durable"):
-            shard.save(self)
+        if args.get("durable") and not isinstance(result, Pending):  # a Pending is saved when done
+            try:
+                shard.checkpoint(self)
+            except StoreError as error:
+                if op not in UNDOABLE:
+                    raise ApiError(UNSAVED.format(reason=error.reason), None, status=error.status) from None
+                self.playing, self.keep_training = before
+                self.changed(described=True)
+                raise ApiError(NOT_MADE.format(reason=error.reason), None, status=error.status) from None
         return result
 
     def _op_describe(self, shard: Shard, rebuilt: bool | None = None) -> dict[str, Any]:
@@ -347,15 +358,21 @@ class RunItem:
         overdue = now - self.saved_at - wait
         return overdue if overdue >= 0 else None
 
-    def save(self, store: Store) -> None:
+    def save(self, store: Store) -> bool:
+        """Checkpoint what changed since the last saved checkpoint; False if the run's row is gone."""
         started = time.perf_counter()
         version = self.version
         description = self.describe()
         description["status"] = "diverged" if self.run.diverged else "paused"
-        store.save(self.id, Checkpoint(core=self.run.to_bytes(), summary=description))
+        taken = persist.snapshot(self.run, self.mark)
+        checkpoint = Checkpoint(taken.core, description, taken.logs, taken.replace)
+        if not store.save(self.id, checkpoint):
+            return False
+        self.mark = taken.mark
         self.saved_version = version
         self.saved_at = time.monotonic()
         self.save_cost = time.perf_counter() - started
+        return True
 
     def close(self) -> None:
         self._cancel_pending()
@@ -368,6 +385,8 @@ class RunKind:
     """Makes RunItems: new ones from a config, restored ones from the store."""
 
     def create(self, run_id: str, args: dict[str, Any], shard: Shard) -> RunItem:
+        if (problem := shard.storage_problem()) is not None:
+            raise ApiError(f"the run was not created: {problem.reason}", None, status=problem.status)
         if "blob" in args:  # a fork: the source run's whole state
             run = Run.from_bytes(args["blob"])
         else:
@@ -376,7 +395,10 @@ class RunKind:
             run = Run(config)
         item = RunItem(run_id, run, shard.settings)
         item.changed()
-        shard.save(item)
+        try:
+            shard.checkpoint(item)
+        except StoreError as error:
+            raise ApiError(f"the run was not created: {error.reason}", None, status=error.status) from None
         return item
 
     def load(self, run_id: str, shard: Shard) -> RunItem | None:
@@ -384,12 +406,17 @@ class RunKind:
         if saved is None:
             return None
         try:
-            run = Run.from_bytes(saved.core)
-        except Exception as error:  # a blob this version cannot read must not stop the trainer
+            run, mark = persist.restore(saved)
+        except Exception as error:  # a damaged or unreadable checkpoint must not stop the trainer
             log.error("could not restore run %s (%s)", run_id, error)
-            return None
+            shard.lost.add(run_id)
+            raise ApiError(
+                f"run {run_id!r} could not be restored from its checkpoint ({error}); see /api/health",
+                "run_id",
+                status=410,
+            ) from None
         item = RunItem(run_id, run, shard.settings)
+        item.mark = mark
         if shard.settings.restored_message:
             item.notice = shard.settings.restored_message.format(step=run.step_count)
-        return item
         return item

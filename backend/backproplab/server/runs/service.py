@@ -93,10 +93,12 @@ class RunService:
         return done
 
     async def delete(self, run_id: str) -> None:
-        if not await self.exists(run_id):
+        """Delete the run's row first: if the store cannot (a full or read-only disk: 507) nothing changed,
+        and once it is gone no checkpoint can bring it back (trainers only update rows). Then its trainer
+        stops it, and its watchers are told."""
+        if not await self.offload.io(self.store.delete_run, run_id):
             raise RunNotFoundError(run_id)
         await self.call(run_id, "delete", if_loaded=True)
-        await self.offload.io(self.store.delete_run, run_id)
         await self.hub.forget(run_id, "deleted")
 
     async def read(self, run_id: str, op: str, **args: Any) -> Any:
