@@ -343,7 +343,10 @@ class Shard:
         now = self.clock()
         if self.failing is None:
             self.failing_since = time.time()
-            log.warning("trainer %d: checkpoints fail: %s; retrying with backoff", self.index, error.reason)
+            cause = f" ({error.__cause__})" if error.__cause__ else ""
+            log.warning(
+                "trainer %d: checkpoints fail: %s%s; retrying with backoff", self.index, error.reason, cause
+            )
         self.failing = error
         self.failures += 1
         self.retry_at = now + min(RETRY_MAX, RETRY_FIRST * 2 ** (self.failures - 1))
