@@ -1,9 +1,10 @@
-"""GET /api/health: what a container's healthcheck and an operator ask.
+"""GET /api/health: what a container's healthcheck and an operator ask — is the server up, how are its
+trainers, and can it keep what it is given.
 
 ``ok`` when the store and every trainer work; ``degraded`` (still 200: reads are served) with the reason
 when they do not: a full or read-only disk (checkpoints wait and resume by themselves), a trainer that is
-restarting, or runs that could not be salvaged from a damaged database. The web process knows its own
-store writes; each trainer reports its own (live/protocol.py ``Status``).
+not running, or runs that could not be salvaged or restored from a damaged database. The web process
+knows its own store writes; each trainer reports its own (live/protocol.py ``Status``).
 """
 
 from __future__ import annotations
@@ -20,18 +21,27 @@ router = APIRouter(prefix="/api", tags=["health"])
 PROBE_EVERY = 2.0  # seconds between probes of a failing store from this route
 
 
-class Problem(BaseModel):
+class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class TrainerHealth(_Model):
+    index: int = Field(description="the shard this trainer owns")
+    alive: bool
+    restarts: int = Field(description="times it was started again after it stopped")
+
+
+class Problem(_Model):
     where: str = Field(description='"store" (the web process) or "trainer <n>"')
-    kind: Literal["full", "read_only", "damaged", "unavailable", "restarting"]
+    kind: Literal["full", "read_only", "damaged", "unavailable", "stopped"]
     reason: str
     since: float | None = Field(None, description="Unix time the problem began")
 
 
-class Health(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Health(_Model):
     status: Literal["ok", "degraded"] = "ok"
     reason: str | None = Field(None, description="why the server is degraded, in words")
+    trainers: list[TrainerHealth] = Field(default_factory=list)
     problems: list[Problem] = Field(default_factory=list)
     lost_runs: list[str] = Field(
         default_factory=list, description="runs that could not be salvaged or restored from the database"
@@ -59,46 +69,37 @@ def assess(store: StoreHealth, trainers: list[dict[str, Any]]) -> Health:
     problems: list[Problem] = []
     lost = set(store.lost)
     if not store.ok:
-        problems.append(
-            Problem(
-                where="store", kind=store.kind or "unavailable", reason=store.reason or "", since=store.since
-            )
-        )
+        kind = store.kind or "unavailable"
+        problems.append(Problem(where="store", kind=kind, reason=store.reason or kind, since=store.since))
     for trainer in trainers:
         where = f"trainer {trainer['index']}"
         if not trainer["alive"]:
-            problems.append(Problem(where=where, kind="restarting", reason=f"{where} is restarting"))
+            problems.append(Problem(where=where, kind="stopped", reason=f"{where} is not running"))
             continue
         reported: StoreHealth = trainer["store"]
         lost.update(reported.lost)
         if not reported.ok:
-            problems.append(
-                Problem(
-                    where=where,
-                    kind=reported.kind or "unavailable",
-                    reason=f"checkpoints cannot be written: {reported.reason}",
-                    since=reported.since,
-                )
-            )
-    reasons = [problem.reason for problem in _distinct(problems)]
+            kind = reported.kind or "unavailable"
+            reason = f"checkpoints cannot be written: {reported.reason or kind}"
+            problems.append(Problem(where=where, kind=kind, reason=reason, since=reported.since))
+    reasons = list(dict.fromkeys(problem.reason for problem in problems))  # one per reason, in order
     if lost:
         reasons.append(
             f"{len(lost)} run(s) could not be restored from the database: {', '.join(sorted(lost))}"
         )
+    listed = [TrainerHealth(index=t["index"], alive=t["alive"], restarts=t["restarts"]) for t in trainers]
     if not reasons:
-        return Health(status="ok")  # exactly {"status": "ok"}: the route leaves out what is unset
-    return Health(status="degraded", reason="; ".join(reasons), problems=problems, lost_runs=sorted(lost))
+        return Health(trainers=listed)
+    return Health(
+        status="degraded",
+        reason="; ".join(reasons),
+        trainers=listed,
+        problems=problems,
+        lost_runs=sorted(lost),
+    )
 
 
-def _distinct(problems: list[Problem]) -> list[Problem]:
-    """One problem per reason (every trainer says the same about one full disk)."""
-    seen: dict[str, Problem] = {}
-    for problem in problems:
-        seen.setdefault(problem.reason, problem)
-    return list(seen.values())
-
-
-@router.get("/health", response_model=Health, response_model_exclude_unset=True)
+@router.get("/health", response_model=Health)
 async def health(request: Request) -> Health:
     state = request.app.state
     store = await state.offload.io(state.store_watch.health)
