@@ -187,6 +187,10 @@ class Shard:
             return None, item
         if op == "count":
             return sum(1 for item in self.items.values() if item.kind == args["kind"]), None
+        if op == "describe_loaded":  # what this trainer holds, without loading anything
+            kind = args["kind"]
+            loaded = [item for item in self.items.values() if item.kind == kind]
+            return {item.id: item.handle("describe", {}, self) for item in loaded}, None
         if op == "delete" and args.get("if_loaded") and target not in self.items:
             return None, None  # not loaded here: nothing to stop (the web process deletes its row)
         if op == "unwatch":

@@ -22,7 +22,7 @@ from ..errors import ApiError, LimitError
 from ..live.protocol import Wants
 from ..live.shard import NOT_MADE, Pending, Shard, Subscription
 from ..store import Checkpoint, Store, StoreError
-from . import encode, persist
+from . import datasets, encode, persist
 from .copy import copy_of
 from .limits import check_size
 
@@ -382,7 +382,11 @@ _NO_ROWS = np.empty((0, 0))
 
 
 class RunKind:
-    """Makes RunItems: new ones from a config, restored ones from the store."""
+    """Makes RunItems: new ones from a config, restored ones from the store. Runs on one custom dataset
+    read it from one cache."""
+
+    def __init__(self) -> None:
+        self.datasets = datasets.DatasetCache()
 
     def create(self, run_id: str, args: dict[str, Any], shard: Shard) -> RunItem:
         if (problem := shard.storage_problem()) is not None:
@@ -390,7 +394,10 @@ class RunKind:
         if "blob" in args:  # a fork: the source run's whole state
             run = Run.from_bytes(args["blob"])
         else:
-            config = RunConfig.model_validate(args["config"])
+            if args.get("dataset"):  # custom rows travel by digest (runs/datasets.py)
+                config = datasets.with_data(args["config"], self.datasets.get(args["dataset"], shard.store))
+            else:
+                config = RunConfig.model_validate(args["config"])
             check_size(config, args["max_parameters"])
             run = Run(config)
         item = RunItem(run_id, run, shard.settings)

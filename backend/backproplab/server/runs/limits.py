@@ -8,8 +8,9 @@ from ...engine.config import RunConfig
 from ..errors import LimitError
 
 
-def parameter_estimate(config: RunConfig) -> int:
-    """The parameter count a config's network will have (exact for built-in data, an upper bound otherwise)."""
+def layer_sizes(config: RunConfig) -> list[int]:
+    """The widths of a config's network from inputs to outputs (exact for built-in data, an upper
+    bound otherwise)."""
     dataset = config.dataset
     if dataset.kind == "custom":
         inputs = len(dataset.X[0]) if dataset.X else 1
@@ -18,7 +19,12 @@ def parameter_estimate(config: RunConfig) -> int:
     else:
         inputs = len(config.features)
         outputs = dataset.classes if dataset.kind in ("gauss", "spiral") else 1
-    sizes = [inputs, *config.model.hidden, outputs]
+    return [inputs, *config.model.hidden, outputs]
+
+
+def parameter_estimate(config: RunConfig) -> int:
+    """The parameter count a config's network will have (exact for built-in data, an upper bound otherwise)."""
+    sizes = layer_sizes(config)
     return sum((fan_in + 1) * fan_out for fan_in, fan_out in itertools.pairwise(sizes))
 
 

@@ -7,17 +7,21 @@ means the change survives a crash; WebSocket controls are checkpointed by the tr
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import secrets
 from typing import Any
 
 from ...engine.config import RunConfig
-from ..errors import RunNotFoundError, TooManyRunsError
+from ..errors import ApiError, RunNotFoundError, TooManyRunsError
 from ..live.hub import Hub
 from ..live.trainers import Trainers
 from ..offload import Offload
 from ..settings import Settings
-from ..store import Store
+from ..store import Store, StoreError
+from . import datasets
 from .copy import RunCopy
+from .memory import check_budget, memory_cost
 
 KIND = "run"
 
@@ -31,6 +35,7 @@ class RunService:
         self.trainers = trainers
         self.hub = hub
         self.offload = offload
+        self._creating = asyncio.Lock()  # a creation's budget checks and its row, one creation at a time
 
     async def call(self, run_id: str, op: str, **args: Any) -> Any:
         """Do ``op`` on the run in its trainer (404 if there is no such run)."""
@@ -44,22 +49,39 @@ class RunService:
         name: str | None = None,
         blob: bytes | None = None,
     ) -> dict[str, Any]:
-        """A new run from ``config`` (or a fork's ``blob``): its row first, then its trainer builds it."""
-        if await self.offload.io(self.store.count_runs) >= self.settings.max_runs:
-            raise TooManyRunsError(
-                f"this server holds at most {self.settings.max_runs} runs; delete one first"
-            )
+        """A new run from ``config`` (or a fork's ``blob``): its row first, then its trainer builds it.
+
+        Checked first: the run limit and the memory budgets of the server and of ``owner`` (runs/memory.py);
+        a custom dataset is stored once by content hash and travels to the trainer by its digest."""
+        cost = memory_cost(config)
+        dataset = await self.offload.io(datasets.stored, config)
+        digest = dataset.digest if dataset is not None else None
         run_id = secrets.token_urlsafe(16)
-        await self.offload.io(self.store.insert_run, run_id, owner, class_id, name)
-        args: dict[str, Any] = {"max_parameters": self.settings.max_parameters}
+        settings = self.settings
+        async with self._creating:
+            usage = await self.offload.io(self.store.usage)
+            if usage.runs >= settings.max_runs:
+                raise TooManyRunsError(
+                    f"this server holds at most {settings.max_runs} runs; delete one first"
+                )
+            check_budget(cost, digest, usage, settings.memory_budget, "this server's runs")
+            if owner is not None:
+                owned = await self.offload.io(self.store.usage, owner)
+                check_budget(cost, digest, owned, settings.memory_budget_per_identity, "your runs")
+            await self.offload.io(self.store.insert_run, run_id, owner, class_id, name, dataset, cost.run)
+        args: dict[str, Any] = {"max_parameters": settings.max_parameters}
         if blob is not None:
             args["blob"] = blob
+        elif dataset is not None:
+            args["config"], args["dataset"] = datasets.without_data(config), dataset.digest
         else:
             args["config"] = config
         try:
             return await self.trainers.call(run_id, "create", kind=KIND, **args)
         except BaseException:
-            await self.offload.io(self.store.delete_run, run_id)
+            # A row the store cannot delete now (full disk) is removed at the next start (no checkpoint).
+            with contextlib.suppress(StoreError):
+                await self.offload.io(self.store.delete_run, run_id)
             raise
 
     async def exists(self, run_id: str) -> bool:
@@ -69,15 +91,22 @@ class RunService:
         return await self.call(run_id, "describe", rebuilt=rebuilt)
 
     async def list(self, owner: str | None = None) -> list[dict[str, Any]]:
-        """Every run (of ``owner``), described live by its trainer."""
+        """Every run (of ``owner``): described by its trainer when it holds the run, else as the run was at
+        its last checkpoint, so listing never loads a run (nor its data) into memory. Runs that could not
+        be restored are left out (/api/health names them)."""
         records = await self.offload.io(self.store.run_records, owner)
-        described = []
-        for record in records:
-            try:
-                described.append(await self.describe(record.id))
-            except Exception:  # deleted meanwhile, or its trainer restarting: leave it out of this answer
-                continue
-        return described
+        live: dict[str, dict[str, Any]] = {}
+        try:
+            for loaded in await self.trainers.broadcast("describe_loaded", kind=KIND):
+                live.update(loaded)
+        except ApiError:  # a trainer is restarting: its runs are listed as last saved
+            pass
+        lost = {run_id for trainer in self.trainers.status() for run_id in trainer["store"].lost}
+        return [
+            live.get(record.id) or record.summary
+            for record in records
+            if (record.id in live or record.summary is not None) and record.id not in lost
+        ]
 
     async def patch(self, run_id: str, patch: dict[str, Any], durable: bool = True) -> dict[str, Any]:
         return await self.call(
