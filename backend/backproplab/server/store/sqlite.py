@@ -261,7 +261,9 @@ class SqliteStore:
         """Give pages freed by a delete back to the file system (best effort: a full disk may refuse)."""
         with self._lock:
             try:
-                self._db.execute("PRAGMA incremental_vacuum").fetchall()
+                # NOTE: each step of this pragma frees one page, and execute() takes one step; a script runs
+                # it to the end.
+                self._db.executescript("PRAGMA incremental_vacuum;")
             except sqlite3.Error as error:
                 log.warning("could not reclaim free space in %s: %s", self.path, error)
 
@@ -417,7 +419,7 @@ def _prepare(path: Path) -> None:
             log.info("removed %d runs whose creation never finished", orphans)
         if db.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
             _enable_incremental_vacuum(db, path)
-        db.execute("PRAGMA incremental_vacuum").fetchall()
+        db.executescript("PRAGMA incremental_vacuum;")
     finally:
         db.close()
 
