@@ -43,7 +43,8 @@ class DataDirLock:
         self._fd = fd
 
     @classmethod
-    def acquire(cls, data_dir: Path) -> DataDirLock:
+    def acquire(cls, data_dir: Path | str) -> DataDirLock:
+        data_dir = Path(data_dir)
         key = str(data_dir.resolve())
         with cls._guard:
             if key in cls._held:
