@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -25,6 +26,9 @@ class Tmpfs:
     """A tmpfs of ``size`` mounted on ``mount_point`` in its own mount namespace."""
 
     def __init__(self, mount_point: Path, size: str):
+        missing = [tool for tool in ("unshare", "nsenter", "mount") if shutil.which(tool) is None]
+        if missing:
+            pytest.skip(f"cannot mount a tmpfs here: {', '.join(missing)} not installed")
         self.mount_point = mount_point
         mount_point.mkdir(parents=True, exist_ok=True)
         script = f'mount -t tmpfs -o size={size} tmpfs "{mount_point}" && exec sleep 3600'

@@ -5,6 +5,7 @@ made, a REST step answers after its checkpoint, and no error stops the upkeep.""
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -185,3 +186,24 @@ def test_a_checkpoint_that_cannot_be_read_is_a_lost_run_not_a_crash(shard):
     reply = call(shard, "describe", run_id)
     assert reply.failure.status == 410 and "could not be restored" in reply.failure.errors[0][1]
     assert shard.health().lost == (run_id,)
+
+
+def test_incremental_checkpoints_resume_from_the_last_saved_mark(shard):
+    """With the engine's incremental API (``run.checkpoint(mark)``), a failed checkpoint keeps the old
+    mark, so the next one carries everything since the last saved one: no gap, no duplicate."""
+    run_id = new_run(shard)
+    item = shard.items[run_id]
+
+    def checkpoint(mark):
+        start, step = mark or 0, item.run.step_count
+        logs = {"steps": f"{start}-{step};".encode()} if step > start else {}
+        return SimpleNamespace(core=item.run.to_bytes(), logs=logs, replace=frozenset(), mark=step)
+
+    item.run.checkpoint = checkpoint
+    for steps, full in ((10, False), (5, True), (5, True), (3, False)):
+        shard.store.full = full
+        item.run.step(steps)
+        item.changed()
+        shard.clock.now = max(shard.clock.now, shard.retry_at) + 1
+        shard.maintain()
+    assert shard.store.load(run_id).logs["steps"] == [b"0-10;", b"10-23;"]
