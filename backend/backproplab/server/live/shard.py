@@ -30,6 +30,7 @@ PUBLISH_EARLY = 0.9
 # After a failed checkpoint the next attempt waits this long, doubling per failure up to the maximum.
 RETRY_FIRST, RETRY_MAX = 0.5, 30.0
 NOT_MADE = "the change was not made: {reason}"
+UNSAVED = "the {what} but could not be saved: {reason}; it is saved when storage works again"
 
 
 class Pending:
@@ -257,7 +258,7 @@ class Shard:
             try:
                 self.checkpoint(waiting.item)
             except StoreError as error:
-                reason = f"the work was done but could not be saved: {error.reason}; it is saved when storage works again"
+                reason = UNSAVED.format(what="work was done", reason=error.reason)
                 self._reply(waiting.call, failure=Failure(error.status, ((None, reason),)))
                 return
         self._reply(waiting.call, waiting.pending.value)

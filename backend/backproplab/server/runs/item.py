@@ -20,7 +20,7 @@ from ...engine.run import Run
 from ..encoding import dumps
 from ..errors import ApiError, LimitError
 from ..live.protocol import Wants
-from ..live.shard import NOT_MADE, Pending, Shard, Subscription
+from ..live.shard import NOT_MADE, UNSAVED, Pending, Shard, Subscription
 from ..store import Checkpoint, Store, StoreError
 from . import datasets, encode, persist
 from .copy import copy_of
@@ -30,7 +30,6 @@ log = logging.getLogger("backproplab.trainer")
 MAX_CHUNK = 10_000  # steps per engine call at most
 CALL_OPTIONS = ("kind", "durable", "if_loaded")  # about the call, not arguments of the operation
 UNDOABLE = ("play", "pause", "keep_training")  # a durable op that cannot be saved is undone
-UNSAVED = "the change was made but could not be saved: {reason}; it is saved when storage works again"
 
 
 @dataclass(frozen=True)
@@ -172,7 +171,8 @@ class RunItem:
                 shard.checkpoint(self)
             except StoreError as error:
                 if op not in UNDOABLE:
-                    raise ApiError(UNSAVED.format(reason=error.reason), None, status=error.status) from None
+                    unsaved = UNSAVED.format(what="change was made", reason=error.reason)
+                    raise ApiError(unsaved, None, status=error.status) from None
                 self.playing, self.keep_training = before
                 self.changed(described=True)
                 raise ApiError(NOT_MADE.format(reason=error.reason), None, status=error.status) from None
