@@ -87,3 +87,18 @@ def test_a_failed_write_changes_nothing_and_the_store_stays_usable(tmp_path):
     store.insert_run("b", None, None, None)
     assert store.count_runs() == 2 and store.health().ok
     store.close()
+
+
+def test_a_checkpoint_can_name_a_new_dataset_and_the_old_one_goes(tmp_path):
+    store = SqliteStore.open_primary(tmp_path)
+    store.insert_run("a", None, None, None, StoredDataset("old", b"old rows", memory=8), memory=1)
+    store.insert_run("b", None, None, None, StoredDataset("kept", b"kept rows", memory=9), memory=1)
+    new = StoredDataset("new", b"new rows", memory=8)
+    assert store.save("a", Checkpoint(b"core", {"id": "a"}, dataset=new))
+    assert store.load("a").dataset == "new" and store.dataset("new") == b"new rows"
+    assert store.dataset("old") is None, "no run uses it any more"
+    assert store.save("b", Checkpoint(b"core", {"id": "b"}, dataset=new))
+    assert store.dataset("kept") is None and store.usage().datasets == {"new"}
+    assert not store.save("gone", Checkpoint(b"core", {}, dataset=StoredDataset("x", b"x", 1)))
+    assert store.dataset("x") is None
+    store.close()

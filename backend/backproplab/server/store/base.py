@@ -38,13 +38,26 @@ class RunRecord:
 
 
 @dataclass(frozen=True)
+class StoredDataset:
+    """A custom dataset as the store keeps it: its content hash, its encoded arrays, and the bytes its
+    arrays take in memory (what a memory budget charges for it, once per server and once per identity)."""
+
+    digest: str
+    data: bytes
+    memory: int
+
+
+@dataclass(frozen=True)
 class Checkpoint:
-    """One save of a run: its new core, what each log gained, and the logs to start over."""
+    """One save of a run: its new core, what each log gained, and the logs to start over; ``dataset``
+    when the run's custom data changed since its row named it (a rebuild on new rows, a run saved before
+    datasets were stored apart): stored once, named by the row, the old one deleted if no run uses it."""
 
     core: bytes
     summary: dict[str, Any]
     logs: dict[str, bytes] = field(default_factory=dict)
     replace: frozenset[str] = frozenset()
+    dataset: StoredDataset | None = None
 
 
 @dataclass(frozen=True)
@@ -54,16 +67,6 @@ class Saved:
     core: bytes
     logs: dict[str, list[bytes]]
     dataset: str | None = None
-
-
-@dataclass(frozen=True)
-class StoredDataset:
-    """A custom dataset as the store keeps it: its content hash, its encoded arrays, and the bytes its
-    arrays take in memory (what a memory budget charges for it, once per server and once per identity)."""
-
-    digest: str
-    data: bytes
-    memory: int
 
 
 @dataclass(frozen=True)

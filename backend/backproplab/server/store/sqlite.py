@@ -248,11 +248,7 @@ class SqliteStore:
             db.execute("DELETE FROM run_logs WHERE run_id = ?", (run_id,))
             db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
             if found and found[0][0] is not None:
-                db.execute(
-                    "DELETE FROM datasets WHERE digest = ?1 AND NOT EXISTS "
-                    "(SELECT 1 FROM runs WHERE dataset = ?1)",
-                    (found[0][0],),
-                )
+                _forget_dataset_if_unused(db, found[0][0])
         if found:
             self._reclaim()
         return bool(found)
@@ -310,6 +306,8 @@ class SqliteStore:
             ).rowcount
             if not updated:
                 return False
+            if checkpoint.dataset is not None:
+                _name_dataset(db, run_id, checkpoint.dataset)
             for name in checkpoint.replace:
                 db.execute("DELETE FROM run_logs WHERE run_id = ? AND log = ?", (run_id, name))
             for name, chunk in checkpoint.logs.items():
@@ -337,6 +335,27 @@ class SqliteStore:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+
+
+def _name_dataset(db: sqlite3.Connection, run_id: str, dataset: StoredDataset) -> None:
+    """Make ``dataset`` the run's (stored once), forgetting its previous one if no run uses it any more."""
+    previous = db.execute("SELECT dataset FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
+    if previous == dataset.digest:
+        return
+    db.execute(
+        "INSERT OR IGNORE INTO datasets (digest, memory, data) VALUES (?, ?, ?)",
+        (dataset.digest, dataset.memory, dataset.data),
+    )
+    db.execute("UPDATE runs SET dataset = ? WHERE id = ?", (dataset.digest, run_id))
+    if previous is not None:
+        _forget_dataset_if_unused(db, previous)
+
+
+def _forget_dataset_if_unused(db: sqlite3.Connection, digest: str) -> None:
+    db.execute(
+        "DELETE FROM datasets WHERE digest = ?1 AND NOT EXISTS (SELECT 1 FROM runs WHERE dataset = ?1)",
+        (digest,),
+    )
 
 
 def _connect(path: Path) -> sqlite3.Connection:
