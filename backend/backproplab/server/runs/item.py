@@ -42,6 +42,7 @@ class RunNews:
     status: str
     message: str | None
     lr: float | None
+    learning: dict[str, Any] | None
     latest_json: str
     rows: np.ndarray
     since_step: int
@@ -96,6 +97,7 @@ class RunItem:
         self.step_cost = 1e-4  # seconds per step, a running average that sizes chunks
         self.saved_version = 0
         self.mark: Any = None  # the engine's mark of the last saved checkpoint (runs/persist.py)
+        self.saved_dataset: str | None = None  # the content hash of the custom data the run's row names
         self.saved_at = time.monotonic()
         self.save_cost = 0.0
         self.unwatched_since = time.monotonic()
@@ -138,6 +140,9 @@ class RunItem:
             if done < chunk:  # diverged
                 self.playing = False
                 self.changed(described=True)
+                return
+            if not self.playing and not self.pending_steps:
+                self.run.evaluate_now()  # a step call is done: show its test metrics at once
                 return
             if clock() >= deadline:
                 return
@@ -193,6 +198,7 @@ class RunItem:
             "config": encode.config(run),
             "resolved": encode.resolved(run),
             "latest": encode.latest(run),
+            "learning": encode.learning(run),
             "keep_training": self.keep_training,
             "rebuilt": rebuilt,
         }
@@ -204,6 +210,7 @@ class RunItem:
 
     def _op_pause(self, shard: Shard) -> dict[str, Any]:
         self.playing = False
+        self.run.evaluate_now()
         self.changed(described=True)
         return self.describe()
 
@@ -216,8 +223,8 @@ class RunItem:
     def _op_patch(self, shard: Shard, patch: dict[str, Any], max_parameters: int) -> dict:
         merged = merge_config(self.run.config, patch)
         if isinstance(patch, dict) and patch.keys() & {"model", "dataset", "features"}:
-            check_size(merged, max_parameters)
-        rebuilt = self.run.apply_config(patch)
+            check_size(merged, max_parameters, data=self.run.custom_data)
+        rebuilt = self.run.apply_config(merged)
         if rebuilt:
             self._cancel_pending()
         self.changed(rebuilt=rebuilt, described=True)
@@ -319,6 +326,7 @@ class RunItem:
             status=self.status,
             message=run.message or self.notice,
             lr=encode.lr_in_force(run),
+            learning=encode.learning(run),
             latest_json=dumps(encode.latest(run)),
             rows=rows,
             since_step=since,
@@ -365,10 +373,16 @@ class RunItem:
         description = self.describe()
         description["status"] = "diverged" if self.run.diverged else "paused"
         taken = persist.snapshot(self.run, self.mark)
-        checkpoint = Checkpoint(taken.core, description, taken.logs, taken.replace)
+        data = self.run.custom_data
+        dataset = None
+        if data is not None and data.content_hash != self.saved_dataset:  # rebuilt on new rows
+            dataset = datasets.stored(data)
+        checkpoint = Checkpoint(taken.core, description, taken.logs, taken.replace, dataset)
         if not store.save(self.id, checkpoint):
             return False
         self.mark = taken.mark
+        if dataset is not None:
+            self.saved_dataset = dataset.digest
         self.saved_version = version
         self.saved_at = time.monotonic()
         self.save_cost = time.perf_counter() - started
@@ -391,16 +405,16 @@ class RunKind:
     def create(self, run_id: str, args: dict[str, Any], shard: Shard) -> RunItem:
         if (problem := shard.storage_problem()) is not None:
             raise ApiError(f"the run was not created: {problem.reason}", None, status=problem.status)
+        digest = args.get("dataset")  # custom rows travel by their hash (runs/datasets.py)
         if "blob" in args:  # a fork: the source run's whole state
             run = Run.from_bytes(args["blob"])
         else:
-            if args.get("dataset"):  # custom rows travel by digest (runs/datasets.py)
-                config = datasets.with_data(args["config"], self.datasets.get(args["dataset"], shard.store))
-            else:
-                config = RunConfig.model_validate(args["config"])
-            check_size(config, args["max_parameters"])
-            run = Run(config)
+            config = RunConfig.model_validate(args["config"])
+            data = self.datasets.get(digest, shard.store) if digest else None
+            check_size(config, args["max_parameters"], data=data)
+            run = Run(config, data)
         item = RunItem(run_id, run, shard.settings)
+        item.saved_dataset = digest
         item.changed()
         try:
             shard.checkpoint(item)
@@ -413,7 +427,8 @@ class RunKind:
         if saved is None:
             return None
         try:
-            run, mark = persist.restore(saved)
+            data = self.datasets.get(saved.dataset, shard.store) if saved.dataset else None
+            run, mark = persist.restore(saved, data)
         except Exception as error:  # a damaged or unreadable checkpoint must not stop the trainer
             log.error("could not restore run %s (%s)", run_id, error)
             shard.lost.add(run_id)
@@ -423,7 +438,7 @@ class RunKind:
                 status=410,
             ) from None
         item = RunItem(run_id, run, shard.settings)
-        item.mark = mark
+        item.mark, item.saved_dataset = mark, saved.dataset
         if shard.settings.restored_message:
             item.notice = shard.settings.restored_message.format(step=run.step_count)
         return item

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...engine.config import RunConfig
+from ...engine.custom_data import CustomData
 from ...engine.health import CAPACITY as HEALTH_SNAPSHOTS
 from ...engine.history import DEFAULT_CAPACITY as HISTORY_ROWS
 from ...engine.history import LAYER_COLUMNS, SCALAR_COLUMNS
@@ -49,16 +50,16 @@ class MemoryCost:
         return self.run + self.data
 
 
-def memory_cost(config: RunConfig) -> MemoryCost:
-    """The estimate in the module docstring."""
+def memory_cost(config: RunConfig, data: CustomData | None = None) -> MemoryCost:
+    """The estimate in the module docstring; custom rows inline in the config or held as ``data``."""
     dataset = config.dataset
-    sizes = layer_sizes(config)
-    parameters = parameter_estimate(config)
+    sizes = layer_sizes(config, data)
+    parameters = parameter_estimate(config, data)
     widths = sum(sizes)
     layers = len(sizes) - 1
     if dataset.kind == "custom":
-        rows = len(dataset.X or ())
-        raw = len(dataset.X[0]) if dataset.X else 1
+        X = data.X if data is not None else dataset.X if dataset.X is not None else [[0.0]]
+        rows, raw = len(X), len(X[0]) if len(X) else 1
     else:
         rows, raw = dataset.samples, 2
     features = sizes[0] if raw == 2 else 0

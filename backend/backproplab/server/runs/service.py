@@ -52,10 +52,15 @@ class RunService:
         """A new run from ``config`` (or a fork's ``blob``): its row first, then its trainer builds it.
 
         Checked first: the run limit and the memory budgets of the server and of ``owner`` (runs/memory.py);
-        a custom dataset is stored once by content hash and travels to the trainer by its digest."""
-        cost = memory_cost(config)
-        dataset = await self.offload.io(datasets.stored, config)
+        custom rows are stored once by content hash (or named by it) and travel to the trainer by it."""
+        config, data = await self.offload.io(datasets.detach, config)
+        dataset = None
+        if data is not None:
+            dataset = await self.offload.io(datasets.stored, data)
+        elif config.dataset.kind == "custom" and config.dataset.content_hash is not None:
+            data, dataset = await self.offload.io(datasets.by_hash, self.store, config.dataset.content_hash)
         digest = dataset.digest if dataset is not None else None
+        cost = memory_cost(config, data)
         run_id = secrets.token_urlsafe(16)
         settings = self.settings
         async with self._creating:
@@ -69,11 +74,9 @@ class RunService:
                 owned = await self.offload.io(self.store.usage, owner)
                 check_budget(cost, digest, owned, settings.memory_budget_per_identity, "your runs")
             await self.offload.io(self.store.insert_run, run_id, owner, class_id, name, dataset, cost.run)
-        args: dict[str, Any] = {"max_parameters": settings.max_parameters}
+        args: dict[str, Any] = {"max_parameters": settings.max_parameters, "dataset": digest}
         if blob is not None:
             args["blob"] = blob
-        elif dataset is not None:
-            args["config"], args["dataset"] = datasets.without_data(config), dataset.digest
         else:
             args["config"] = config
         try:
