@@ -5,14 +5,22 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
 from backproplab.engine.config import RunConfig
+from backproplab.engine.custom_data import detach_custom_data
+from backproplab.engine.run import Run
 from backproplab.server.app import create_app
 from backproplab.server.errors import ApiError
+from backproplab.server.live.protocol import Call
+from backproplab.server.live.shard import Shard, ShardSettings
+from backproplab.server.runs import datasets
+from backproplab.server.runs.item import RunKind
 from backproplab.server.runs.memory import MB, memory_cost
 from backproplab.server.settings import Settings
+from backproplab.server.store import Checkpoint, connect
 
 
 def custom(rows: int, columns: int, offset: float = 0.0, as_ints: bool = False) -> dict:
@@ -115,3 +123,67 @@ def test_lists_carry_no_data_and_load_no_runs(tmp_path):
         assert loaded == [{}], "listing must not load runs into their trainers"
         assert json.dumps(listed).count("17") < 50
         assert client.get(f"/api/runs/{run_id}").json()["step"] == 12
+
+
+def test_runs_in_one_trainer_share_one_copy_of_their_rows(tmp_path):
+    store = connect(str(tmp_path), primary=True)
+    sent: list = []
+    shard = Shard(0, store, ShardSettings(), {"run": RunKind()}, sent.append)
+    config, data = detach_custom_data(RunConfig.model_validate(custom(500, 8)))
+    fraction = config.model_copy(
+        update={"dataset": config.dataset.model_copy(update={"train_fraction": 1.0})}
+    )
+    store.insert_run("a", None, None, None, datasets.stored(data))
+    store.insert_run("b", None, None, None, datasets.stored(data))
+    for run_id in ("a", "b"):
+        args = {"kind": "run", "config": fraction, "dataset": data.content_hash, "max_parameters": 10**6}
+        shard.handle(Call(1, "create", run_id, args))
+    first, second = (shard.items[run_id].run for run_id in ("a", "b"))
+    assert first.custom_data is second.custom_data, "one copy for both runs"
+    assert np.shares_memory(first.dataset.X_train, second.dataset.X_train)
+    assert not first.custom_data.X.flags.writeable
+    store.close()
+
+
+def test_new_rows_by_patch_are_stored_and_the_old_ones_forgotten(tmp_path):
+    with app_client(tmp_path) as client:
+        run_id = client.post("/api/runs", json=custom(200, 3)).json()["id"]
+        replaced = custom(150, 3, offset=0.5)["dataset"]
+        assert client.patch(f"/api/runs/{run_id}", json={"dataset": replaced}).json()["rebuilt"]
+        assert len(client.app.state.store.usage().datasets) == 1
+        client.post(f"/api/runs/{run_id}/step", json={"steps": 4})
+        points = client.get(f"/api/runs/{run_id}/points").json()
+    with app_client(tmp_path) as client:
+        assert client.get(f"/api/runs/{run_id}/points").json() == points
+        assert client.get(f"/api/runs/{run_id}").json()["step"] == 4
+
+
+def test_a_run_can_name_stored_rows_by_their_hash(tmp_path):
+    with app_client(tmp_path) as client:
+        first = client.post("/api/runs", json=custom(200, 3)).json()
+        digest = first["config"]["dataset"]["content_hash"]
+        by_hash = {"dataset": {"kind": "custom", "content_hash": digest}, "model": {"hidden": [3]}}
+        second = client.post("/api/runs", json=by_hash)
+        assert second.status_code == 201, second.text
+        assert (
+            client.get(f"/api/runs/{second.json()['id']}/points").json()
+            == client.get(f"/api/runs/{first['id']}/points").json()
+        )
+        unknown = client.post("/api/runs", json={"dataset": {"kind": "custom", "content_hash": "0" * 64}})
+        assert unknown.status_code == 422 and unknown.json()["field"] == "dataset.content_hash"
+        assert client.app.state.store.usage().runs == 2 and len(client.app.state.store.usage().datasets) == 1
+
+
+def test_a_whole_state_saved_before_shared_rows_is_read_and_its_rows_stored(tmp_path):
+    run = Run(RunConfig.model_validate(custom(120, 4)))
+    run.step(9)
+    store = connect(str(tmp_path), primary=True)
+    store.insert_run("old", None, None, None)
+    store.save("old", Checkpoint(run.to_bytes(), {"id": "old"}))  # a core as older servers saved it
+    store.close()
+    with app_client(tmp_path) as client:
+        assert client.get("/api/runs/old").json()["step"] == 9
+        assert client.post("/api/runs/old/step", json={"steps": 1}).json()["step"] == 10
+        assert client.app.state.store.load("old").dataset == run.custom_data.content_hash
+    with app_client(tmp_path) as client:
+        assert client.get("/api/runs/old").json()["step"] == 10
