@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import logging
 
-from fastapi.testclient import TestClient
-
-from backproplab.server.app import create_app
 from backproplab.server.settings import Settings
 from backproplab.server.store.sqlite import DB_NAME
+from conftest import open_client
 
 PAGE = 4096
 TABLE_LEAF = 0x0D  # b-tree page types (https://sqlite.org/fileformat.html#b_tree_pages)
@@ -28,7 +26,8 @@ def leaf_page_holding(data: bytes, needle: bytes) -> int:
 def test_garbage_in_one_page_loses_only_the_runs_on_it(tmp_path, caplog):
     runs: dict[str, dict] = {}  # params by run id
     steps: dict[str, int] = {}
-    with TestClient(create_app(Settings(data_dir=tmp_path))) as client:
+    with open_client(Settings(data_dir=tmp_path)) as client:
+        auth = {"Authorization": client.headers["Authorization"]}  # the same identity after the restart
         for seed in range(20):
             run_id = client.post("/api/runs", json={"seed": seed}).json()["id"]
             steps[run_id] = client.post(f"/api/runs/{run_id}/step", json={"steps": 10 + seed}).json()["step"]
@@ -45,8 +44,9 @@ def test_garbage_in_one_page_loses_only_the_runs_on_it(tmp_path, caplog):
 
     with (
         caplog.at_level(logging.INFO, "backproplab.store"),
-        TestClient(create_app(Settings(data_dir=tmp_path))) as client,
+        open_client(Settings(data_dir=tmp_path), token=False) as client,
     ):
+        client.headers.update(auth)
         listed = {run["id"] for run in client.get("/api/runs").json()}
         assert victim not in listed
         lost = set(runs) - listed

@@ -45,18 +45,19 @@ def test_full_disk_refuses_changes_keeps_reads_and_recovers(make_server, disk, t
         return make_server(disk.mount_point, env=env, prefix=disk.prefix, log=tmp_path / "server.log")
 
     server = start()
-    url = server.url
-    ids = [httpx.post(url + "/api/runs", json=CONFIG).json()["id"] for _ in range(4)]
+    url, auth = server.url, server.auth  # the identity is stored: the restarted server knows it
+    http = httpx.Client(headers=auth, timeout=60)
+    ids = [http.post(url + "/api/runs", json=CONFIG).json()["id"] for _ in range(4)]
     for run_id in ids:
-        httpx.post(f"{url}/api/runs/{run_id}/step", json={"steps": 20})
+        http.post(f"{url}/api/runs/{run_id}/step", json={"steps": 20})
     playing, patched, deleted, kept = ids
-    httpx.post(f"{url}/api/runs/{playing}/play")
-    params = httpx.get(f"{url}/api/runs/{kept}/params").json()
+    http.post(f"{url}/api/runs/{playing}/play")
+    params = http.get(f"{url}/api/runs/{kept}/params").json()
 
     disk.fill()
     created, refused = [], 0
     for _ in range(60):  # the store runs out of room within a few writes
-        response = httpx.post(url + "/api/runs", json=BIG, timeout=60)
+        response = http.post(url + "/api/runs", json=BIG)
         if ok_or_507(response, "create"):
             created.append(response.json()["id"])
         else:
@@ -68,36 +69,37 @@ def test_full_disk_refuses_changes_keeps_reads_and_recovers(make_server, disk, t
     assert health is not None and "full" in health["reason"], health
 
     # Reads keep working.
-    assert {run["id"] for run in httpx.get(url + "/api/runs").json()} >= set(ids)
-    assert httpx.get(f"{url}/api/runs/{kept}/params").json() == params
-    assert httpx.get(f"{url}/api/runs/{playing}/history").status_code == 200
+    assert {run["id"] for run in http.get(url + "/api/runs").json()} >= set(ids)
+    assert http.get(f"{url}/api/runs/{kept}/params").json() == params
+    assert http.get(f"{url}/api/runs/{playing}/history").status_code == 200
     # Changes answer success (then they are durable) or 507 with a message, never 500.
-    lr_saved = ok_or_507(httpx.patch(f"{url}/api/runs/{patched}", json={"optimizer": {"lr": 0.05}}), "patch")
-    stepped = ok_or_507(httpx.post(f"{url}/api/runs/{patched}/step", json={"steps": 7}), "step")
-    ok_or_507(httpx.post(f"{url}/api/runs/{playing}/pause"), "pause")
-    ok_or_507(httpx.post(f"{url}/api/runs/{playing}/play"), "play")
-    was_deleted = ok_or_507(httpx.delete(f"{url}/api/runs/{deleted}"), "delete")
-    assert (httpx.get(f"{url}/api/runs/{deleted}").status_code == 404) == was_deleted
+    lr_saved = ok_or_507(http.patch(f"{url}/api/runs/{patched}", json={"optimizer": {"lr": 0.05}}), "patch")
+    stepped = ok_or_507(http.post(f"{url}/api/runs/{patched}/step", json={"steps": 7}), "step")
+    ok_or_507(http.post(f"{url}/api/runs/{playing}/pause"), "pause")
+    ok_or_507(http.post(f"{url}/api/runs/{playing}/play"), "play")
+    was_deleted = ok_or_507(http.delete(f"{url}/api/runs/{deleted}"), "delete")
+    assert (http.get(f"{url}/api/runs/{deleted}").status_code == 404) == was_deleted
 
     disk.free()
     assert wait_for_health(url, "ok", timeout=60) is not None, "checkpoints must resume when space returns"
-    httpx.post(f"{url}/api/runs/{playing}/play")
-    step_after_recovery = httpx.get(f"{url}/api/runs/{playing}").json()["step"]
+    http.post(f"{url}/api/runs/{playing}/play")
+    step_after_recovery = http.get(f"{url}/api/runs/{playing}").json()["step"]
     time.sleep(1.5)  # a few checkpoint intervals of the playing run
-    patched_run = httpx.get(f"{url}/api/runs/{patched}").json()
+    patched_run = http.get(f"{url}/api/runs/{patched}").json()
     server.kill()
 
     again = start()
     url = again.url
-    listed = {run["id"] for run in httpx.get(url + "/api/runs").json()}
+    listed = {run["id"] for run in http.get(url + "/api/runs").json()}
     assert set(created) <= listed
     assert listed == set(created) | set(ids) - ({deleted} if was_deleted else set())
-    assert httpx.get(f"{url}/api/runs/{playing}").json()["step"] >= step_after_recovery
-    restored = httpx.get(f"{url}/api/runs/{patched}").json()
+    assert http.get(f"{url}/api/runs/{playing}").json()["step"] >= step_after_recovery
+    restored = http.get(f"{url}/api/runs/{patched}").json()
     assert restored["step"] == patched_run["step"] == (27 if stepped else restored["step"])
     assert restored["config"]["optimizer"]["lr"] == patched_run["config"]["optimizer"]["lr"]
     if lr_saved:
         assert restored["config"]["optimizer"]["lr"] == 0.05
-    assert httpx.get(f"{url}/api/runs/{kept}/params").json() == params
+    assert http.get(f"{url}/api/runs/{kept}/params").json() == params
+    http.close()
     log = (tmp_path / "server.log").read_text()
     assert "Traceback" not in log and " 500 " not in log

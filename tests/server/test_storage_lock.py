@@ -18,8 +18,8 @@ def second_server(data_dir) -> subprocess.CompletedProcess:
 
 def test_second_server_on_a_data_dir_exits_with_a_clear_message(make_server, tmp_path):
     first = make_server()
-    run_id = httpx.post(first.url + "/api/runs", json={}).json()["id"]
-    httpx.post(f"{first.url}/api/runs/{run_id}/step", json={"steps": 30})
+    run_id = httpx.post(first.url + "/api/runs", json={}, headers=first.auth).json()["id"]
+    httpx.post(f"{first.url}/api/runs/{run_id}/step", json={"steps": 30}, headers=first.auth)
 
     second = second_server(tmp_path)
 
@@ -28,13 +28,14 @@ def test_second_server_on_a_data_dir_exits_with_a_clear_message(make_server, tmp
     assert "another Backprop Lab server" in message and str(tmp_path) in message
     assert f"pid {first.process.pid}" in message and "--data-dir" in message
     assert httpx.get(f"{first.url}/api/runs/{run_id}").json()["step"] == 30
-    assert httpx.post(f"{first.url}/api/runs/{run_id}/step", json={"steps": 5}).json()["step"] == 35
+    stepped = httpx.post(f"{first.url}/api/runs/{run_id}/step", json={"steps": 5}, headers=first.auth)
+    assert stepped.json()["step"] == 35
 
 
 def test_a_killed_server_leaves_the_data_dir_free(make_server, tmp_path):
     first = make_server()
-    run_id = httpx.post(first.url + "/api/runs", json={}).json()["id"]
-    httpx.post(f"{first.url}/api/runs/{run_id}/step", json={"steps": 12})
+    run_id = httpx.post(first.url + "/api/runs", json={}, headers=first.auth).json()["id"]
+    httpx.post(f"{first.url}/api/runs/{run_id}/step", json={"steps": 12}, headers=first.auth)
     first.kill()
 
     again = make_server(tmp_path)

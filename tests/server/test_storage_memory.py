@@ -3,6 +3,7 @@ checked at creation (saying the cost and the limit), and lists that neither carr
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import numpy as np
@@ -12,8 +13,9 @@ from fastapi.testclient import TestClient
 from backproplab.engine.config import RunConfig
 from backproplab.engine.custom_data import detach_custom_data
 from backproplab.engine.run import Run
-from backproplab.server.app import create_app
 from backproplab.server.errors import ApiError
+from backproplab.server.identities.access import Caller
+from backproplab.server.identities.tokens import token_hash
 from backproplab.server.live.protocol import Call
 from backproplab.server.live.shard import Shard, ShardSettings
 from backproplab.server.runs import datasets
@@ -21,6 +23,7 @@ from backproplab.server.runs.item import RunKind
 from backproplab.server.runs.memory import MB, memory_cost
 from backproplab.server.settings import Settings
 from backproplab.server.store import Checkpoint, connect
+from conftest import open_client
 
 
 def custom(rows: int, columns: int, offset: float = 0.0, as_ints: bool = False) -> dict:
@@ -33,8 +36,8 @@ def custom(rows: int, columns: int, offset: float = 0.0, as_ints: bool = False) 
     }
 
 
-def app_client(tmp_path, **settings) -> TestClient:
-    return TestClient(create_app(Settings(data_dir=tmp_path, trainers="1", **settings)))
+def app_client(tmp_path, token: bool = True, **settings) -> contextlib.AbstractContextManager[TestClient]:
+    return open_client(Settings(data_dir=tmp_path, trainers="1", **settings), token=token)
 
 
 def test_a_dataset_is_stored_once_and_deleted_with_its_last_run(tmp_path):
@@ -97,25 +100,26 @@ def test_identity_budget_is_per_identity(tmp_path):
     with app_client(tmp_path, memory_budget_per_identity_mb=per_identity_mb) as client:
         runs = client.app.state.runs
         for _ in range(2):
-            client.portal.call(runs.create, RunConfig(), "alice")
+            client.portal.call(runs.create, RunConfig(), Caller("alice"))
         with pytest.raises(ApiError) as refused:
-            client.portal.call(runs.create, RunConfig(), "alice")
+            client.portal.call(runs.create, RunConfig(), Caller("alice"))
         assert refused.value.status == 429 and "your runs" in refused.value.reason
-        assert client.portal.call(runs.create, RunConfig(), "bob")["step"] == 0
+        assert client.portal.call(runs.create, RunConfig(), Caller("bob"))["step"] == 0
         assert client.post("/api/runs", json={}).status_code == 201  # no identity: the server's budget only
 
 
 def test_lists_carry_no_data_and_load_no_runs(tmp_path):
     config = custom(2_000, 50)
     with app_client(tmp_path) as client:
+        auth = {"Authorization": client.headers["Authorization"]}
         run_id = client.post("/api/runs", json=config).json()["id"]
         client.post(f"/api/runs/{run_id}/step", json={"steps": 12})
         listed = client.get("/api/runs")
         assert len(listed.content) < 20_000, "a list carries no rows"
         assert listed.json()[0]["config"]["dataset"]["X"] is None
 
-    with app_client(tmp_path) as client:
-        listed = client.get("/api/runs").json()
+    with app_client(tmp_path, token=False) as client:
+        listed = client.get("/api/runs", headers=auth).json()
         assert [(run["id"], run["step"], run["status"]) for run in listed] == [(run_id, 12, "paused")]
         loaded = client.portal.call(
             lambda: client.app.state.trainers.broadcast("describe_loaded", kind="run")
@@ -178,10 +182,12 @@ def test_a_whole_state_saved_before_shared_rows_is_read_and_its_rows_stored(tmp_
     run = Run(RunConfig.model_validate(custom(120, 4)))
     run.step(9)
     store = connect(str(tmp_path), primary=True)
-    store.insert_run("old", None, None, None)
+    store.insert_identity("owner", token_hash("the-owner's-token"))
+    store.insert_run("old", "owner", None, None)
     store.save("old", Checkpoint(run.to_bytes(), {"id": "old"}))  # a core as older servers saved it
     store.close()
-    with app_client(tmp_path) as client:
+    with app_client(tmp_path, token=False) as client:
+        client.headers["Authorization"] = "Bearer the-owner's-token"
         assert client.get("/api/runs/old").json()["step"] == 9
         assert client.post("/api/runs/old/step", json={"steps": 1}).json()["step"] == 10
         assert client.app.state.store.load("old").dataset == run.custom_data.content_hash

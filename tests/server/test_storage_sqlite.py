@@ -7,8 +7,10 @@ from __future__ import annotations
 import os
 import sqlite3
 
-from backproplab.server.store import Checkpoint, StoredDataset
-from backproplab.server.store.sqlite import DB_NAME, SqliteStore
+import pytest
+
+from backproplab.server.store import Checkpoint, StoredDataset, StoreError
+from backproplab.server.store.sqlite import DB_NAME, SCHEMA_VERSION, SqliteStore
 
 
 def test_deleting_runs_gives_their_space_back(tmp_path):
@@ -46,7 +48,7 @@ def test_a_version_2_file_is_migrated_and_switched_to_incremental_vacuum(tmp_pat
     store.close()
     with sqlite3.connect(tmp_path / DB_NAME) as db:
         assert db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_rows_of_creations_that_never_finished_are_removed_at_start(tmp_path):
@@ -76,16 +78,21 @@ def test_shared_datasets_are_counted_once_per_server_and_per_owner(tmp_path):
     store.close()
 
 
-def test_a_failed_write_changes_nothing_and_the_store_stays_usable(tmp_path):
+def test_a_full_database_is_a_full_store_error_that_changes_nothing_and_passes(tmp_path):
     store = SqliteStore.open_primary(tmp_path)
     store.insert_run("a", None, None, None)
-    try:
-        store.insert_run("a", None, None, None)  # the same id twice: the write fails
-    except Exception as error:
-        assert type(error).__name__ == "StoreError"
-    assert store.count_runs() == 1
-    store.insert_run("b", None, None, None)
-    assert store.count_runs() == 2 and store.health().ok
+    store.save("a", Checkpoint(b"first", {"id": "a"}))
+    pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+    store._db.execute(f"PRAGMA max_page_count={pages}")  # the file may not grow: as on a full disk
+    with pytest.raises(StoreError) as full:
+        store.save("a", Checkpoint(os.urandom(500_000), {"id": "a"}, {"history": os.urandom(10_000)}))
+    assert full.value.kind == "full" and full.value.status == 507
+    assert store.health().kind == "full" and not store.health().ok
+    saved = store.load("a")
+    assert saved.core == b"first" and saved.logs == {}, "a failed checkpoint wrote nothing"
+    store._db.execute("PRAGMA max_page_count=1073741823")
+    assert store.save("a", Checkpoint(b"second", {"id": "a"})) and store.health().ok
+    assert store.load("a").core == b"second"
     store.close()
 
 

@@ -53,7 +53,7 @@ class ErrorResponse(BaseModel):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse} for status in (403, 404, 410, 413, 422, 429, 503, 507)
+    status: {"model": ErrorResponse} for status in (401, 403, 404, 410, 413, 415, 422, 429, 503, 507)
 }
 
 

@@ -5,11 +5,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import Checkpoint, RunRecord, Saved, Store, StoredDataset, StoreError, StoreHealth, Usage
+from .base import (
+    Checkpoint,
+    ClassRecord,
+    ComparisonRecord,
+    RunRecord,
+    Saved,
+    Store,
+    StoredDataset,
+    StoreError,
+    StoreHealth,
+    Usage,
+)
 from .sqlite import SqliteStore
 
 __all__ = [
     "Checkpoint",
+    "ClassRecord",
+    "ComparisonRecord",
     "RunRecord",
     "Saved",
     "Store",

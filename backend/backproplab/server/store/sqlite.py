@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sqlite3
 import threading
 import time
@@ -25,57 +24,34 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .base import Checkpoint, RunRecord, Saved, StoredDataset, StoreError, StoreHealth, Usage
+from .base import (
+    Checkpoint,
+    ClassRecord,
+    ComparisonRecord,
+    RunRecord,
+    Saved,
+    StoredDataset,
+    StoreError,
+    StoreHealth,
+    Usage,
+)
+from .sqlite_file import (
+    DB_NAME,
+    RECORD_COLUMNS,
+    SCHEMA_VERSION,
+    classify,
+    connect,
+    move_aside,
+    prepare,
+    rollback,
+    store_error,
+)
 from .sqlite_salvage import salvage
 
+__all__ = ["DB_NAME", "SqliteStore"]
 log = logging.getLogger("backproplab.store")
-
-DB_NAME = "runs.sqlite3"
-SCHEMA_VERSION = 3
-BUSY_TIMEOUT_MS = 10_000
-JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024  # the WAL is cut back to this after a checkpoint of the file
-LOW_SPACE_BYTES = 1024 * 1024  # an I/O error with less free space than this is a full disk
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY,
-    owner TEXT,
-    class_id TEXT,
-    name TEXT,
-    created REAL NOT NULL,
-    updated REAL NOT NULL,
-    summary TEXT,
-    core BLOB,
-    dataset TEXT,
-    memory INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS runs_owner ON runs (owner);
-CREATE INDEX IF NOT EXISTS runs_class ON runs (class_id);
-CREATE INDEX IF NOT EXISTS runs_dataset ON runs (dataset);
-CREATE TABLE IF NOT EXISTS run_logs (
-    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
-    log TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    chunk BLOB NOT NULL,
-    PRIMARY KEY (run_id, log, seq)
-);
-CREATE TABLE IF NOT EXISTS datasets (
-    digest TEXT PRIMARY KEY,
-    memory INTEGER NOT NULL,
-    data BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS meta (
-    key TEXT PRIMARY KEY,
-    value TEXT
-);
-"""
-_RECORD_COLUMNS = "id, owner, class_id, name, created, updated, summary"
-_RUN_COLUMNS = f"{_RECORD_COLUMNS}, core, dataset, memory"
-# Primary result codes (https://sqlite.org/rescode.html); extended codes keep them in their low byte.
-_PERM, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 3, 8, 10, 11, 13, 14, 26
-
-
-class DamagedError(sqlite3.DatabaseError):
-    """The file opens but fails its integrity check."""
+_CLASS_COLUMNS = "id, code, teacher, name, config, allowed, created, updated"
+_COMPARISON_COLUMNS = "id, owner, labels, run_ids, identical_start, created"
 
 
 class SqliteStore:
@@ -89,10 +65,10 @@ class SqliteStore:
         self._lost = lost
         self.read_only = False
         try:
-            self._db = _connect(self.path)
+            self._db = connect(self.path)
             self._db.execute("SELECT COUNT(*) FROM meta").fetchone()
         except sqlite3.Error as error:
-            problem = _store_error(error, data_dir)
+            problem = store_error(error, data_dir)
             if problem.kind != "read_only":
                 raise problem from error
             self._open_read_only()
@@ -105,9 +81,9 @@ class SqliteStore:
         path = data_dir / DB_NAME
         lost: tuple[str, ...] = ()
         try:
-            _prepare(path)
+            prepare(path)
         except sqlite3.Error as error:
-            kind = _classify(error, data_dir)[0]
+            kind = classify(error, data_dir)[0]
             if kind == "read_only" and path.exists():
                 log.error(
                     "the data dir %s cannot be written (%s): serving its runs read-only", data_dir, error
@@ -116,18 +92,21 @@ class SqliteStore:
                 store._check_schema()
                 return store
             if kind != "damaged" or not path.exists():
-                raise _store_error(error, data_dir) from error
-            aside = _move_aside(path)
+                raise store_error(error, data_dir) from error
+            aside = move_aside(path)
             log.error("database %s was unusable (%s); moved it to %s", path, error, aside)
-            _prepare(path)
+            prepare(path)
             report = salvage(aside, path)
             lost = report.lost
             log.error(
-                "salvaged %d runs from %s; lost %d: %s",
+                "salvaged %d runs from %s; lost %d: %s%s",
                 len(report.copied),
                 aside,
                 len(report.lost),
                 ", ".join(report.lost) or "none",
+                f"; rows on damaged pages of {', '.join(report.damaged_tables)} were lost"
+                if report.damaged_tables
+                else "",
             )
         return cls(data_dir, lost)
 
@@ -157,7 +136,7 @@ class SqliteStore:
 
     def _error(self, error: sqlite3.Error, write: bool) -> StoreError:
         """The StoreError for ``error``; a failed write (or damage found by a read) is remembered."""
-        problem = _store_error(error, self.path.parent)
+        problem = store_error(error, self.path.parent)
         if write or problem.kind == "damaged":
             since = self._problem.since if self._problem else time.time()
             self._problem = StoreHealth(False, problem.kind, problem.reason, since)
@@ -182,7 +161,7 @@ class SqliteStore:
 
     def _reopen_writable(self) -> None:
         try:
-            db = _connect(self.path)
+            db = connect(self.path)
             db.execute("BEGIN IMMEDIATE")
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('probe', ?)", (time.time(),))
             db.execute("COMMIT")
@@ -196,18 +175,22 @@ class SqliteStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction; on any failure it is rolled back and nothing is written."""
+        """A write transaction; on any failure it is rolled back and nothing is written. A constraint a
+        method checks on purpose (a taken join code) stays a ``sqlite3.IntegrityError`` for it to catch."""
         with self._lock:
             db = self._db
             try:
                 db.execute("BEGIN IMMEDIATE")
                 yield db
                 db.execute("COMMIT")
+            except sqlite3.IntegrityError:
+                rollback(db)
+                raise
             except sqlite3.Error as error:
-                _rollback(db)
+                rollback(db)
                 raise self._error(error, write=True) from error
             except BaseException:
-                _rollback(db)
+                rollback(db)
                 raise
             self._problem = None
 
@@ -264,12 +247,12 @@ class SqliteStore:
                 log.warning("could not reclaim free space in %s: %s", self.path, error)
 
     def run_record(self, run_id: str) -> RunRecord | None:
-        rows = self._query(f"SELECT {_RECORD_COLUMNS} FROM runs WHERE id = ?", (run_id,))
+        rows = self._query(f"SELECT {RECORD_COLUMNS} FROM runs WHERE id = ?", (run_id,))
         return _record(rows[0]) if rows else None
 
     def run_records(self, owner: str | None = None, class_id: str | None = None) -> list[RunRecord]:
         clauses, parameters = _filters(owner, class_id)
-        rows = self._query(f"SELECT {_RECORD_COLUMNS} FROM runs{clauses} ORDER BY created", parameters)
+        rows = self._query(f"SELECT {RECORD_COLUMNS} FROM runs{clauses} ORDER BY created", parameters)
         return [_record(row) for row in rows]
 
     def count_runs(self, owner: str | None = None) -> int:
@@ -290,6 +273,133 @@ class SqliteStore:
             memory=int(memory) + sum(int(size) for _, size in datasets),
             datasets=frozenset(digest for digest, _ in datasets),
         )
+
+    def rename_run(self, run_id: str, name: str | None) -> bool:
+        with self._transaction() as db:
+            return (
+                db.execute(
+                    "UPDATE runs SET name = ?, updated = ? WHERE id = ?", (name, time.time(), run_id)
+                ).rowcount
+                > 0
+            )
+
+    def expired_runs(self, before: float, limit: int) -> list[str]:
+        rows = self._query("SELECT id FROM runs WHERE updated < ? ORDER BY updated LIMIT ?", (before, limit))
+        return [row[0] for row in rows]
+
+    # ------------------------------------------------------------------ identities
+
+    def insert_identity(self, identity_id: str, token_hash: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO identities (id, token_hash, created) VALUES (?, ?, ?)",
+                (identity_id, token_hash, time.time()),
+            )
+
+    def identity_by_hash(self, token_hash: str) -> str | None:
+        rows = self._query("SELECT id FROM identities WHERE token_hash = ?", (token_hash,))
+        return rows[0][0] if rows else None
+
+    def delete_idle_identities(self, before: float) -> int:
+        with self._transaction() as db:
+            return db.execute(
+                "DELETE FROM identities WHERE created < ? "
+                "AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.owner = identities.id) "
+                "AND NOT EXISTS (SELECT 1 FROM classes WHERE classes.teacher = identities.id) "
+                "AND NOT EXISTS (SELECT 1 FROM comparisons WHERE comparisons.owner = identities.id)",
+                (before,),
+            ).rowcount
+
+    # ------------------------------------------------------------------ classes
+
+    def insert_class(self, record: ClassRecord) -> bool:
+        try:
+            with self._transaction() as db:
+                db.execute(
+                    f"INSERT INTO classes ({_CLASS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        record.id,
+                        record.code,
+                        record.teacher,
+                        record.name,
+                        json.dumps(record.config, allow_nan=False),
+                        None if record.allowed is None else json.dumps(record.allowed),
+                        record.created,
+                        record.updated,
+                    ),
+                )
+        except sqlite3.IntegrityError:
+            return False
+        return True
+
+    def class_record(self, class_id: str) -> ClassRecord | None:
+        rows = self._query(f"SELECT {_CLASS_COLUMNS} FROM classes WHERE id = ?", (class_id,))
+        return _class(rows[0]) if rows else None
+
+    def class_by_code(self, code: str) -> ClassRecord | None:
+        rows = self._query(f"SELECT {_CLASS_COLUMNS} FROM classes WHERE code = ?", (code,))
+        return _class(rows[0]) if rows else None
+
+    def classes_of(self, teacher: str | None) -> list[ClassRecord]:
+        where, parameters = (" WHERE teacher = ?", (teacher,)) if teacher is not None else ("", ())
+        rows = self._query(f"SELECT {_CLASS_COLUMNS} FROM classes{where} ORDER BY created", parameters)
+        return [_class(row) for row in rows]
+
+    def update_class(
+        self, class_id: str, name: str | None, config: dict[str, Any], allowed: list[str] | None
+    ) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE classes SET name = ?, config = ?, allowed = ?, updated = ? WHERE id = ?",
+                (
+                    name,
+                    json.dumps(config, allow_nan=False),
+                    None if allowed is None else json.dumps(allowed),
+                    time.time(),
+                    class_id,
+                ),
+            )
+
+    def delete_class(self, class_id: str) -> bool:
+        with self._transaction() as db:
+            db.execute("UPDATE runs SET class_id = NULL WHERE class_id = ?", (class_id,))
+            return db.execute("DELETE FROM classes WHERE id = ?", (class_id,)).rowcount > 0
+
+    # ------------------------------------------------------------------ comparisons
+
+    def insert_comparison(self, record: ComparisonRecord) -> None:
+        with self._transaction() as db:
+            db.execute(
+                f"INSERT INTO comparisons ({_COMPARISON_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    record.id,
+                    record.owner,
+                    json.dumps(record.labels),
+                    json.dumps(record.run_ids),
+                    int(record.identical_start),
+                    record.created,
+                ),
+            )
+
+    def comparison_record(self, comparison_id: str) -> ComparisonRecord | None:
+        rows = self._query(f"SELECT {_COMPARISON_COLUMNS} FROM comparisons WHERE id = ?", (comparison_id,))
+        if not rows:
+            return None
+        row = rows[0]
+        return ComparisonRecord(
+            id=row[0],
+            owner=row[1],
+            labels=json.loads(row[2]),
+            run_ids=json.loads(row[3]),
+            identical_start=bool(row[4]),
+            created=row[5],
+        )
+
+    def delete_comparisons(self, before: float) -> int:
+        with self._transaction() as db:
+            return db.execute("DELETE FROM comparisons WHERE created < ?", (before,)).rowcount
+
+    # ------------------------------------------------------------------ datasets
 
     def dataset(self, digest: str) -> bytes | None:
         rows = self._query("SELECT data FROM datasets WHERE digest = ?", (digest,))
@@ -358,140 +468,6 @@ def _forget_dataset_if_unused(db: sqlite3.Connection, digest: str) -> None:
     )
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
-    db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("PRAGMA foreign_keys=ON")
-    db.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
-    return db
-
-
-def _rollback(db: sqlite3.Connection) -> None:
-    # NOTE: a failed COMMIT (disk full) can leave the transaction open; the next BEGIN would then fail
-    # with "cannot start a transaction within a transaction" for the life of the connection.
-    if db.in_transaction:
-        try:
-            db.execute("ROLLBACK")
-        except sqlite3.Error as error:
-            log.warning("rollback failed: %s", error)
-
-
-def _classify(error: sqlite3.Error, data_dir: Path) -> tuple[str, str]:
-    """(kind, reason in words) for a sqlite3 error; an I/O error on a full or read-only file system is
-    reported as that, since SQLite cannot always tell."""
-    code = getattr(error, "sqlite_errorcode", None)
-    primary = code & 0xFF if isinstance(code, int) else None
-    if primary == _FULL:
-        return "full", f"the disk holding {data_dir} is full"
-    if primary in (_READONLY, _PERM):
-        return "read_only", f"the data dir {data_dir} is read-only"
-    if primary in (_CORRUPT, _NOTADB) or isinstance(error, DamagedError):
-        return "damaged", f"the database is damaged ({error})"
-    if primary in (_IOERR, _CANTOPEN):
-        try:
-            stats = os.statvfs(data_dir)
-        except OSError:
-            stats = None
-        if stats is not None and stats.f_flag & os.ST_RDONLY:
-            return "read_only", f"the data dir {data_dir} is on a read-only file system"
-        if stats is not None and stats.f_bavail * stats.f_frsize < LOW_SPACE_BYTES:
-            return "full", f"the disk holding {data_dir} is full"
-        if primary == _CANTOPEN and not os.access(data_dir, os.W_OK):
-            return "read_only", f"the data dir {data_dir} is read-only"
-    return "unavailable", f"the database is unavailable ({error})"
-
-
-def _store_error(error: sqlite3.Error, data_dir: Path) -> StoreError:
-    kind, reason = _classify(error, data_dir)
-    return StoreError(reason, kind)  # type: ignore[arg-type]
-
-
-def _prepare(path: Path) -> None:
-    """Check integrity, switch to WAL and incremental auto-vacuum, create or migrate the schema, and
-    delete rows of runs whose creation never finished (no trainer runs yet, so none is under way)."""
-    db = _connect(path)
-    try:
-        if not db.execute("SELECT name FROM sqlite_master LIMIT 1").fetchall():
-            db.execute("PRAGMA auto_vacuum=INCREMENTAL")  # a new file: set before the first table
-        db.execute("PRAGMA journal_mode=WAL")
-        result = db.execute("PRAGMA quick_check").fetchone()
-        if result is None or result[0] != "ok":
-            raise DamagedError(f"integrity check failed: {result}")
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"{path} has schema version {version}, newer than this server's {SCHEMA_VERSION}: "
-                "run the newer Backprop Lab, or choose another data dir",
-                "unavailable",
-            )
-        _migrate(db, path)
-        db.executescript(_SCHEMA)
-        db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        db.execute(f"SELECT {_RUN_COLUMNS} FROM runs LIMIT 1").fetchall()
-        orphans = db.execute("DELETE FROM runs WHERE core IS NULL").rowcount
-        db.execute("DELETE FROM run_logs WHERE run_id NOT IN (SELECT id FROM runs)")
-        db.execute(
-            "DELETE FROM datasets WHERE digest NOT IN (SELECT dataset FROM runs WHERE dataset IS NOT NULL)"
-        )
-        if orphans:
-            log.info("removed %d runs whose creation never finished", orphans)
-        if db.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
-            _enable_incremental_vacuum(db, path)
-        db.executescript("PRAGMA incremental_vacuum;")
-    finally:
-        db.close()
-
-
-def _migrate(db: sqlite3.Connection, path: Path) -> None:
-    """Bring an older layout up to date, one step at a time (a new file has no runs table yet)."""
-    columns = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
-    if not columns:
-        return
-    if "blob" in columns:  # version 1: one blob per run (Run.to_bytes), no owners
-        log.info("migrating %s from one blob per run to checkpoints with owners", path)
-        db.executescript(
-            "BEGIN;"
-            "ALTER TABLE runs RENAME COLUMN blob TO core;"
-            "ALTER TABLE runs ADD COLUMN owner TEXT;"
-            "ALTER TABLE runs ADD COLUMN class_id TEXT;"
-            "ALTER TABLE runs ADD COLUMN name TEXT;"
-            "ALTER TABLE runs ADD COLUMN summary TEXT;"
-            "COMMIT;"
-        )
-    if "dataset" not in columns:  # version 2: no shared datasets, no memory estimates
-        db.executescript(
-            "BEGIN;"
-            "ALTER TABLE runs ADD COLUMN dataset TEXT;"
-            "ALTER TABLE runs ADD COLUMN memory INTEGER NOT NULL DEFAULT 0;"
-            "COMMIT;"
-        )
-
-
-def _enable_incremental_vacuum(db: sqlite3.Connection, path: Path) -> None:
-    """Switch an older file to incremental auto-vacuum (a one-time VACUUM that needs free space about
-    the size of the file; without it the file keeps working and only keeps its free pages)."""
-    try:
-        db.execute("PRAGMA auto_vacuum=INCREMENTAL")
-        db.execute("VACUUM")
-        log.info("switched %s to incremental auto-vacuum", path)
-    except sqlite3.Error as error:
-        log.warning(
-            "could not switch %s to incremental auto-vacuum (%s); will try at the next start", path, error
-        )
-
-
-def _move_aside(path: Path) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
-    path.replace(aside)
-    for suffix in ("-wal", "-shm"):
-        companion = path.with_name(path.name + suffix)
-        if companion.exists():
-            companion.replace(aside.with_name(aside.name + suffix))
-    return aside
-
-
 def _filters(owner: str | None, class_id: str | None) -> tuple[str, tuple[Any, ...]]:
     clauses, parameters = [], []
     if owner is not None:
@@ -501,6 +477,19 @@ def _filters(owner: str | None, class_id: str | None) -> tuple[str, tuple[Any, .
         clauses.append("class_id = ?")
         parameters.append(class_id)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(parameters)
+
+
+def _class(row: tuple[Any, ...]) -> ClassRecord:
+    return ClassRecord(
+        id=row[0],
+        code=row[1],
+        teacher=row[2],
+        name=row[3],
+        config=json.loads(row[4]),
+        allowed=None if row[5] is None else json.loads(row[5]),
+        created=row[6],
+        updated=row[7],
+    )
 
 
 def _record(row: tuple[Any, ...]) -> RunRecord:

@@ -4,14 +4,16 @@ Damage in one page must not cost every run. The ids of the damaged file's runs a
 path that may still reach them (a forward and a backward scan of the table, which get past a bad leaf from
 both sides, the id index and the logs' run ids); then each run is read by itself (its row, every log
 chunk, its dataset) and written to the fresh file in its own transaction. A run any part of which cannot
-be read is lost, and named in the report: an incomplete run would not continue bit for bit.
+be read is lost, and named in the report: an incomplete run would not continue bit for bit. Identities,
+classes and comparisons are copied row by row, scanning from both ends; rows on a damaged page are lost
+(the report names the tables that had some).
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,10 +25,15 @@ _COLUMNS = ("id", "owner", "class_id", "name", "created", "updated", "summary", 
 _OLD_NAMES = {"core": "blob"}
 
 
+# Tables copied row by row besides the runs (a table a damaged file lacks is skipped).
+_OTHER_TABLES = ("identities", "classes", "comparisons")
+
+
 @dataclass(frozen=True)
 class SalvageReport:
     copied: tuple[str, ...]
     lost: tuple[str, ...]
+    damaged_tables: tuple[str, ...] = ()  # other tables whose scans met damage (some rows may be lost)
 
 
 def salvage(damaged: Path, fresh: Path) -> SalvageReport:
@@ -53,10 +60,11 @@ def salvage(damaged: Path, fresh: Path) -> SalvageReport:
                 continue  # a creation that never finished: nothing was lost
             _write_run(target, *found)
             copied.append(run_id)
+        damaged = tuple(table for table in _OTHER_TABLES if not _copy_table(source, target, table))
     finally:
         source.close()
         target.close()
-    return SalvageReport(tuple(copied), tuple(lost))
+    return SalvageReport(tuple(copied), tuple(lost), damaged)
 
 
 def _source_column(name: str, columns: set[str]) -> str:
@@ -133,3 +141,42 @@ def _write_run(
     except BaseException:
         target.execute("ROLLBACK")
         raise
+
+
+def _copy_table(source: sqlite3.Connection, target: sqlite3.Connection, table: str) -> bool:
+    """Copy every readable row of ``table`` (the columns both files have); False if a scan met damage."""
+    try:
+        wanted = {row[1] for row in target.execute(f"PRAGMA table_info({table})")}
+        columns = [row[1] for row in source.execute(f"PRAGMA table_info({table})") if row[1] in wanted]
+    except sqlite3.Error:
+        return False
+    if not columns:
+        return True  # an older file without this table
+    names = ", ".join(columns)
+    rows: dict[int, tuple[Any, ...]] = {}
+    whole = True
+    for order in ("", " ORDER BY rowid DESC"):
+        scan = _Scan(source, f"SELECT rowid, {names} FROM {table}{order}")
+        for row in scan:
+            rows[row[0]] = row[1:]
+        whole = whole and scan.whole
+    placeholders = ", ".join("?" for _ in columns)
+    target.execute("BEGIN IMMEDIATE")
+    target.executemany(
+        f"INSERT OR IGNORE INTO {table} ({names}) VALUES ({placeholders})", list(rows.values())
+    )
+    target.execute("COMMIT")
+    return whole
+
+
+class _Scan:
+    """The rows ``query`` yields before the first error; ``whole`` says whether it got to the end."""
+
+    def __init__(self, source: sqlite3.Connection, query: str):
+        self.source, self.query, self.whole = source, query, True
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        try:
+            yield from self.source.execute(self.query)
+        except sqlite3.Error:
+            self.whole = False
