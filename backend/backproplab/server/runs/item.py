@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,7 @@ from .limits import check_size
 
 log = logging.getLogger("backproplab.trainer")
 MAX_CHUNK = 10_000  # steps per engine call at most
+LR_PREVIEW_EVERY = 0.5  # seconds between two schedule previews (encode.lr_next) in the news of a training run
 CALL_OPTIONS = ("kind", "durable", "if_loaded")  # about the call, not arguments of the operation
 UNDOABLE = ("play", "pause", "keep_training")  # a durable op that cannot be saved is undone
 
@@ -53,6 +54,7 @@ class RunNews:
     neurons_json: str | None = None
     run_json: str | None = None  # the description, when it changed (config, status) since the last news
     described: int = 0  # the version of that description
+    lr_next: list[dict[str, Any]] = field(default_factory=list)  # the schedule's preview (encode.lr_next)
 
 
 @dataclass
@@ -106,6 +108,8 @@ class RunItem:
         self.saved_at = time.monotonic()
         self.save_cost = 0.0
         self.unwatched_since = time.monotonic()
+        # (generation, description version, step, time, value) of the last schedule preview
+        self._lr_preview: tuple[int, int, int, float, list[dict[str, Any]]] | None = None
 
     def wait(self) -> float:
         return 0.0 if self.playing or self.pending_steps else float("inf")
@@ -236,7 +240,10 @@ class RunItem:
             check_change(self.run.config, merged, patch, self.badge["allowed"])
         if isinstance(patch, dict) and patch.keys() & {"model", "dataset", "features"}:
             check_size(merged, max_parameters, data=self.run.custom_data)
-        rebuilt = self.run.apply_config(merged)
+        # A typed lr is the lr in force, even one equal to the config's (a schedule may have moved it).
+        optimizer = patch.get("optimizer") if isinstance(patch, dict) else None
+        typed_lr = isinstance(optimizer, dict) and "lr" in optimizer
+        rebuilt = self.run.apply_config(merged, set_lr=typed_lr)
         if rebuilt:
             self._cancel_pending()
         self.changed(rebuilt=rebuilt, described=True)
@@ -364,7 +371,21 @@ class RunItem:
             neurons_json=cursor.neurons_json if wants.grid and wants.neurons else None,
             run_json=run_json,
             described=self.described,
+            lr_next=self._lr_next(now),
         )
+
+    def _lr_next(self, now: float) -> list[dict[str, Any]]:
+        """The schedule's preview for news: anew after a change or steps, but at most every
+        LR_PREVIEW_EVERY seconds while playing (its steps are absolute, so a slightly older one stays true)."""
+        cached = self._lr_preview
+        step = self.run.step_count
+        if (
+            cached is None
+            or cached[:2] != (self.generation, self.described)
+            or (cached[2] != step and (not self.playing or now - cached[3] >= LR_PREVIEW_EVERY))
+        ):
+            cached = self._lr_preview = (self.generation, self.described, step, now, encode.lr_next(self.run))
+        return cached[4]
 
     def _grid_due(self, cursor: Cursor, wants: Wants, now: float) -> bool:
         """A new grid when the view asks for a different one at once; after training, at most
