@@ -29,7 +29,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench_live import Crowd, Server, Watcher, _descendants, create_runs, server, steps
+import httpx
+
+from bench_live import Crowd, Server, Watcher, _descendants, server, steps
 
 
 @dataclass(frozen=True)
@@ -52,10 +54,21 @@ def written_bytes(srv: Server) -> int:
     return total
 
 
+def playing_runs(url: str, count: int) -> list[str]:
+    """``count`` runs of one identity (its token changes them), all playing."""
+    with httpx.Client(base_url=url, timeout=60) as http:
+        token = http.post("/api/identities").json()["token"]
+        http.headers["Authorization"] = f"Bearer {token}"
+        ids = [http.post("/api/runs", json={"seed": seed}).json()["id"] for seed in range(count)]
+        for run_id in ids:
+            http.post(f"/api/runs/{run_id}/play").raise_for_status()
+    return ids
+
+
 def soak(minutes: float, runs: int, window: float, verbose: bool) -> list[Sample]:
     samples: list[Sample] = []
     with server() as srv:
-        ids = create_runs(srv.url, runs, play=True)
+        ids = playing_runs(srv.url, runs)
         watchers = [Watcher(srv.url, run_id) for run_id in ids]
         with Crowd(watchers) as crowd:
             crowd.count(True)
