@@ -19,11 +19,11 @@ from ...engine.config import RunConfig, merge_config
 from ...engine.run import Run
 from ..classes.locks import check_change, check_weights
 from ..encoding import dumps
-from ..errors import LimitError
+from ..errors import ApiError, LimitError
 from ..live.protocol import Wants
-from ..live.shard import Pending, Shard, Subscription
-from ..store import Checkpoint, ClassRecord, Store
-from . import encode
+from ..live.shard import NOT_MADE, UNSAVED, Pending, Shard, Subscription
+from ..store import Checkpoint, ClassRecord, Store, StoreError
+from . import datasets, encode, persist
 from .copy import copy_of
 from .limits import check_size
 
@@ -31,6 +31,7 @@ log = logging.getLogger("backproplab.trainer")
 MAX_CHUNK = 10_000  # steps per engine call at most
 LR_PREVIEW_EVERY = 0.5  # seconds between two schedule previews (encode.lr_next) in the news of a training run
 CALL_OPTIONS = ("kind", "durable", "if_loaded")  # about the call, not arguments of the operation
+UNDOABLE = ("play", "pause", "keep_training")  # a durable op that cannot be saved is undone
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,8 @@ class RunItem:
         self.subscriptions: dict[str, Subscription] = {}
         self.step_cost = 1e-4  # seconds per step, a running average that sizes chunks
         self.saved_version = 0
+        self.mark: Any = None  # the engine's mark of the last saved checkpoint (runs/persist.py)
+        self.saved_dataset: str | None = None  # the content hash of the custom data the run's row names
         self.saved_at = time.monotonic()
         self.save_cost = 0.0
         self.unwatched_since = time.monotonic()
@@ -175,9 +178,18 @@ class RunItem:
         handler = getattr(self, f"_op_{op}", None)
         if handler is None:
             raise ValueError(f"runs have no operation {op!r}")
+        before = (self.playing, self.keep_training)
         result = handler(shard=shard, **{k: v for k, v in args.items() if k not in CALL_OPTIONS})
-        if args.get("durable"):
-            shard.save(self)
+        if args.get("durable") and not isinstance(result, Pending):  # a Pending is saved when done
+            try:
+                shard.checkpoint(self)
+            except StoreError as error:
+                if op not in UNDOABLE:
+                    unsaved = UNSAVED.format(what="change was made", reason=error.reason)
+                    raise ApiError(unsaved, None, status=error.status) from None
+                self.playing, self.keep_training = before
+                self.changed(described=True)
+                raise ApiError(NOT_MADE.format(reason=error.reason), None, status=error.status) from None
         return result
 
     def _op_describe(self, shard: Shard, rebuilt: bool | None = None) -> dict[str, Any]:
@@ -403,15 +415,27 @@ class RunItem:
         overdue = now - self.saved_at - wait
         return overdue if overdue >= 0 else None
 
-    def save(self, store: Store) -> None:
+    def save(self, store: Store) -> bool:
+        """Checkpoint what changed since the last saved checkpoint; False if the run's row is gone."""
         started = time.perf_counter()
         version = self.version
         description = self.describe()
         description["status"] = "diverged" if self.run.diverged else "paused"
-        store.save(self.id, Checkpoint(core=self.run.to_bytes(), summary=description))
+        taken = persist.snapshot(self.run, self.mark)
+        data = self.run.custom_data
+        dataset = None
+        if data is not None and data.content_hash != self.saved_dataset:  # rebuilt on new rows
+            dataset = datasets.stored(data)
+        checkpoint = Checkpoint(taken.core, description, taken.logs, taken.replace, dataset)
+        if not store.save(self.id, checkpoint):
+            return False
+        self.mark = taken.mark
+        if dataset is not None:
+            self.saved_dataset = dataset.digest
         self.saved_version = version
         self.saved_at = time.monotonic()
         self.save_cost = time.perf_counter() - started
+        return True
 
     def close(self) -> None:
         self._cancel_pending()
@@ -421,18 +445,30 @@ _NO_ROWS = np.empty((0, 0))
 
 
 class RunKind:
-    """Makes RunItems: new ones from a config, restored ones from the store."""
+    """Makes RunItems: new ones from a config, restored ones from the store. Runs on one custom dataset
+    read it from one cache."""
+
+    def __init__(self) -> None:
+        self.datasets = datasets.DatasetCache()
 
     def create(self, run_id: str, args: dict[str, Any], shard: Shard) -> RunItem:
+        if (problem := shard.storage_problem()) is not None:
+            raise ApiError(f"the run was not created: {problem.reason}", None, status=problem.status)
+        digest = args.get("dataset")  # custom rows travel by their hash (runs/datasets.py)
         if "blob" in args:  # a fork: the source run's whole state
             run = Run.from_bytes(args["blob"])
         else:
             config = RunConfig.model_validate(args["config"])
-            check_size(config, args["max_parameters"])
-            run = Run(config)
+            data = self.datasets.get(digest, shard.store) if digest else None
+            check_size(config, args["max_parameters"], data=data)
+            run = Run(config, data)
         item = RunItem(run_id, run, shard.settings, args.get("name"), args.get("badge"))
+        item.saved_dataset = digest
         item.changed()
-        shard.save(item)
+        try:
+            shard.checkpoint(item)
+        except StoreError as error:
+            raise ApiError(f"the run was not created: {error.reason}", None, status=error.status) from None
         return item
 
     def load(self, run_id: str, shard: Shard) -> RunItem | None:
@@ -440,13 +476,20 @@ class RunKind:
         if saved is None:
             return None
         try:
-            run = Run.from_bytes(saved.core)
-        except Exception as error:  # a blob this version cannot read must not stop the trainer
+            data = self.datasets.get(saved.dataset, shard.store) if saved.dataset else None
+            run, mark = persist.restore(saved, data)
+        except Exception as error:  # a damaged or unreadable checkpoint must not stop the trainer
             log.error("could not restore run %s (%s)", run_id, error)
-            return None
+            shard.lost.add(run_id)
+            raise ApiError(
+                f"run {run_id!r} could not be restored from its checkpoint ({error}); see /api/health",
+                "run_id",
+                status=410,
+            ) from None
         record = shard.store.run_record(run_id)
         group = shard.store.class_record(record.class_id) if record and record.class_id else None
         item = RunItem(run_id, run, shard.settings, record.name if record else None, badge_of(group))
+        item.mark, item.saved_dataset = mark, saved.dataset
         if shard.settings.restored_message:
             item.notice = shard.settings.restored_message.format(step=run.step_count)
         return item
