@@ -63,6 +63,7 @@ class StepWork:
 
     reply: Pending
     wanted: int
+    describe: bool = False  # answer with the run's description rather than the count of steps done
     done: int = 0
 
 
@@ -168,7 +169,7 @@ class RunItem:
             if work.done < work.wanted and not stop:
                 break
             self.pending.pop(0)
-            work.reply.resolve(work.done)
+            self._answer(work)
         if stop:
             self.pending_steps = 0
 
@@ -249,21 +250,26 @@ class RunItem:
         self.changed(rebuilt=rebuilt, described=True)
         return self.describe(rebuilt)
 
-    def _op_step(self, shard: Shard, steps: int) -> Pending:
+    def _op_step(self, shard: Shard, steps: int, describe: bool = False) -> Pending:
+        """``steps`` steps in the run's coming turns; the answer (steps done, or the description when
+        ``describe``) waits until they are done or the run diverged."""
         limit = shard.settings.max_steps_per_request
         if not 1 <= steps <= limit:
             raise LimitError(f"must be between 1 and {limit}", "steps")
-        reply = Pending()
+        work = StepWork(Pending(), steps, describe)
         if self.run.diverged:
-            reply.resolve(0)
-            return reply
-        self.pending.append(StepWork(reply, steps))
+            self._answer(work)
+            return work.reply
+        self.pending.append(work)
         self.pending_steps += steps
-        return reply
+        return work.reply
+
+    def _answer(self, work: StepWork) -> None:
+        work.reply.resolve(self.describe() if work.describe else work.done)
 
     def _cancel_pending(self) -> None:
         for work in self.pending:
-            work.reply.resolve(work.done)
+            self._answer(work)
         self.pending.clear()
         self.pending_steps = 0
 

@@ -201,8 +201,14 @@ class RunService:
         return await self.call(run_id, "keep_training", keep=keep, durable=True)
 
     async def step(self, run_id: str, steps: int, durable: bool = True) -> int:
+        """Do ``steps`` steps now; the number done (fewer if the run diverged)."""
         done: int = await self.call(run_id, "step", steps=steps, durable=durable)
         return done
+
+    async def step_and_describe(self, run_id: str, steps: int) -> dict[str, Any]:
+        """Do ``steps`` steps now, durably, and answer with the run as they left it (one round trip)."""
+        run: dict[str, Any] = await self.call(run_id, "step", steps=steps, durable=True, describe=True)
+        return run
 
     async def fork(self, run_id: str, owner: Caller) -> dict[str, Any]:
         """A new run of ``owner``, bit for bit the source now (config, weights, optimizer state, step,
