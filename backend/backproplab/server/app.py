@@ -1,7 +1,8 @@
 """``create_app(settings)``: the FastAPI application, its routes, middleware and the live core.
 
-The lifespan opens the store, starts the trainers (worker processes, each owning a shard of the runs) and
-the compute pool, and wires the services the routes use; at exit the trainers checkpoint every run.
+The lifespan takes the data dir's one-server lock (store/lock.py), opens the store, starts the trainers
+(worker processes, each owning a shard of the runs) and the compute pool, and wires the services the
+routes use; at exit the trainers checkpoint every run and the lock is released.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from .runs.service import RunService
 from .settings import Settings
 from .static import mount_frontend
 from .store import connect
+from .store.lock import DataDirLock
 from .teaching import routes as teaching_routes
 from .teaching.comparisons import Comparisons
 
@@ -57,7 +59,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         location = str(settings.data_dir)
-        store = connect(location, primary=True)
+        lock = DataDirLock.acquire(settings.data_dir)
+        try:
+            store = connect(location, primary=True)
+        except BaseException:
+            lock.release()
+            raise
         offload = Offload(compute_processes=max(1, settings.trainer_count // 2))
         trainers: Trainers | None = None
         hub = Hub(lambda: trainers)  # type: ignore[arg-type, return-value]
@@ -71,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         comparisons = Comparisons(runs)
         state = app.state
         state.store, state.offload, state.trainers, state.hub = store, offload, trainers, hub
+        state.store_watch = health.StoreWatch(store)
         state.identities, state.runs, state.races, state.comparisons = identities, runs, races, comparisons
         state.classes = ClassService(runs, identities)
         state.run_live = run_live.RunLive(runs, settings, identities)
@@ -83,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await trainers.stop()
             offload.shutdown()
             store.close()
+            lock.release()
 
     app = FastAPI(
         title="Backprop Lab",

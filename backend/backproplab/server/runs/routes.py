@@ -182,8 +182,7 @@ async def delete_run(run_id: str, runs: Runs, caller: CallerDep) -> Response:
 async def step_run(run_id: str, runs: Runs, body: StepRequest, caller: CallerDep) -> Any:
     """Do ``steps`` optimizer steps now (and checkpoint the run)."""
     await runs.require(run_id, caller)
-    await runs.step(run_id, body.steps)
-    return await runs.describe(run_id)
+    return await runs.step_and_describe(run_id, body.steps)
 
 
 @router.post("/runs/{run_id}/play", response_model=RunOut)
