@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ...engine.config import FiniteFloat, OptimizerName
 from ...engine.race import MAX_RACERS, MAX_STEPS_PER_CALL
 from ...engine.surfaces import MAX_CONDITION, SURFACES
+from ..runs.schemas import Hyperparameters
 
 Number = float | None  # a non-finite value travels as null
 Point = tuple[FiniteFloat, FiniteFloat]
@@ -102,8 +103,8 @@ class SurfaceParams(_Model):
 class RacerSpec(_Model):
     label: str | None = Field(None, max_length=40, description="defaults to the optimizer's name")
     optimizer: OptimizerName
-    hyper: dict[str, Any] = Field(
-        default_factory=dict, description="hyperparameters (torch's names and defaults), e.g. lr"
+    hyper: Hyperparameters = Field(  # type: ignore[valid-type]
+        default_factory=Hyperparameters, description="hyperparameters (torch's names and defaults), e.g. lr"
     )
 
 
@@ -144,7 +145,9 @@ class RaceCreate(_Model):
 
 class RacerPatch(_Model):
     index: int = Field(ge=0, lt=MAX_RACERS)
-    hyper: dict[str, Any] = Field(description="changed hyperparameters; point and optimizer state are kept")
+    hyper: Hyperparameters = Field(  # type: ignore[valid-type]
+        description="changed hyperparameters; point and optimizer state are kept"
+    )
 
 
 class RacePatch(_Model):
@@ -168,7 +171,7 @@ class RaceStepRequest(_Model):
 class SurfaceRacerOut(_Model):
     name: str
     optimizer: str
-    hyper: dict[str, Any]
+    hyper: Hyperparameters  # type: ignore[valid-type]
     status: Literal["running", "diverged"]
     message: str
     steps: int

@@ -116,7 +116,8 @@ class RunLive:
         elif kind == "step":
             ack["steps"] = await service.step(session.id, message.steps, durable=False)
         elif kind == "set":
-            patched = await service.patch(session.id, message.config, durable=False, bound=bound)
+            patch = message.config.model_dump(mode="json")
+            patched = await service.patch(session.id, patch, durable=False, bound=bound)
             ack["rebuilt"] = patched["rebuilt"]
         elif kind == "set_weight":
             await service.call(
