@@ -75,9 +75,10 @@ class RunLive:
 
     async def state(self, session: Session, client: Client) -> str:
         view: ViewMessage = client.view
-        text, generation, version, step, described = await self.service.call(
+        state: tuple[str, int, int, int, int] = await self.service.call(
             session.id, "state", view=view.model_dump()
         )
+        text, generation, version, step, described = state
         client.generation, client.version = generation, version
         client.cursor = RunCursor(step, described)
         return text

@@ -18,7 +18,7 @@ from ..partial import partial_of
 Status = Literal["running", "paused", "diverged"]
 Number = float | None  # JSON never carries NaN or Infinity: a non-finite value travels as null
 
-RUN_EXAMPLE = {
+RUN_EXAMPLE: dict[str, Any] = {
     "id": "Qm3c1X9bq2W4eM2pYVv0mA",
     "status": "paused",
     "message": None,
@@ -59,10 +59,18 @@ class ClassBadge(_Model):
     )
 
 
-RunConfigPatch = partial_of(RunConfig, "RunConfigPatch")
-# An optimizer's hyperparameters as RunConfig's optimizer names and bounds them (any subset; the rest keep
-# torch's defaults).
-Hyperparameters = partial_of(OptimizerConfig, "Hyperparameters", exclude=frozenset({"name"}))
+class RunConfigPatch(partial_of(RunConfig, "RunConfigPart")):  # type: ignore[misc]
+    """Any part of a RunConfig (settings left out keep their values; null puts a setting back to its
+    default)."""
+
+
+class Hyperparameters(partial_of(OptimizerConfig, "OptimizerPart", exclude=frozenset({"name"}))):  # type: ignore[misc]
+    """An optimizer's hyperparameters as RunConfig's optimizer names and bounds them (any subset; the rest
+    keep torch's defaults)."""
+
+
+class OptimizerInForce(partial_of(OptimizerConfig, "OptimizerConfigPart")):  # type: ignore[misc]
+    """The optimizer's name and every hyperparameter it uses (torch's names and defaults)."""
 
 
 class Learning(_Model):
@@ -70,9 +78,7 @@ class Learning(_Model):
 
     kind: IssueKind
     message: str
-    fix: RunConfigPatch | None = Field(  # type: ignore[valid-type]
-        description="any part of a RunConfig that should help (PATCH it)"
-    )
+    fix: RunConfigPatch | None = Field(description="any part of a RunConfig that should help (PATCH it)")
     reset: bool = Field(description="true when the fix needs a reset (PATCH, then POST /reset)")
 
 
@@ -106,9 +112,7 @@ class Resolved(_Model):
     sizes: list[int] = Field(description="units per layer, inputs first")
     loss: str
     output_activation: str
-    optimizer: partial_of(OptimizerConfig, "OptimizerInForce") = Field(  # type: ignore[valid-type]
-        description="the optimizer's name and every hyperparameter it uses (torch's names and defaults)"
-    )
+    optimizer: OptimizerInForce
     lr: Number = Field(description="the lr the next step uses")
     lr_next: list[LrAhead] = Field(
         description="the schedule's lr 10, 100 and 1000 steps ahead ([]: it stays)"
@@ -164,7 +168,7 @@ class RunMeta(_Model):
     keep_training: bool | None = Field(None, description="keep playing when nobody watches")
 
 
-class RunPatch(RunMeta, RunConfigPatch):  # type: ignore[valid-type,misc]
+class RunPatch(RunMeta, RunConfigPatch):
     """A PATCH body: any part of a RunConfig, and/or the run's name and keep_training."""
 
 
@@ -283,7 +287,7 @@ class StepMessage(_Message):
 
 class SetMessage(_Message):
     type: Literal["set"]
-    config: RunConfigPatch = Field(description="any part of a RunConfig")  # type: ignore[valid-type]
+    config: RunConfigPatch = Field(description="any part of a RunConfig")
 
 
 class FpsMessage(_Message):

@@ -109,7 +109,7 @@ class UpdateStage(_Model):
     kind: Literal["update"]
     optimizer: str
     lr: Number
-    hyper: Hyperparameters  # type: ignore[valid-type]
+    hyper: Hyperparameters
     rule: str = Field(description="the update rule, as torch.optim applies it")
     symbols: dict[str, str] = Field(description="the symbol of each optimizer state in the rule")
     parameters: list[ParameterUpdate]
