@@ -1,7 +1,8 @@
 """``backproplab`` (same as ``backproplab serve``): start the server.
 
 Flags override the environment (``BACKPROPLAB_HOST``, ``BACKPROPLAB_PORT``, ``BACKPROPLAB_DATA_DIR``,
-``BACKPROPLAB_TRAINERS``).
+``BACKPROPLAB_TRAINERS``; at scale ``BACKPROPLAB_RAY_ADDRESS``, ``BACKPROPLAB_RAY_TRAINERS``,
+``BACKPROPLAB_DATABASE_URL``: docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -30,11 +31,28 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, help="port (default 8000)")
     parser.add_argument("--data-dir", help="where runs are kept (default ~/.backproplab)")
     parser.add_argument(
-        "--trainers", help="trainer worker processes: a number, or auto (one per core, the default)"
+        "--trainers",
+        help="trainer worker processes: a number, auto (one per core, the default), or ray (actors on a Ray cluster)",
     )
+    scale = parser.add_argument_group("at scale (docs/scaling.md)")
+    scale.add_argument(
+        "--ray-address",
+        help="with --trainers ray: host:port of the Ray head to join, auto (this machine's running Ray node), "
+        "or nothing to start a private Ray here",
+    )
+    scale.add_argument(
+        "--ray-trainers", help="with --trainers ray: trainer actors (auto: the cluster's CPUs)"
+    )
+    scale.add_argument("--database-url", help="keep runs in PostgreSQL: postgresql://user:password@host/db")
     args = parser.parse_args(argv)
     settings = Settings.from_env(
-        host=args.host, port=args.port, data_dir=args.data_dir, trainers=args.trainers
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir,
+        trainers=args.trainers,
+        ray_address=args.ray_address,
+        ray_trainers=args.ray_trainers,
+        database_url=args.database_url,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run(

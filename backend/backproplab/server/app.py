@@ -44,20 +44,31 @@ def shard_settings(settings: Settings) -> ShardSettings:
     return ShardSettings(**{name: getattr(settings, name) for name in names if hasattr(settings, name)})
 
 
+def make_trainers(settings: Settings, location: str, hub: Hub, offload: Offload) -> Trainers:
+    """Local worker processes, or trainer actors on Ray (``--trainers ray``: imported only then)."""
+    if settings.trainers == "ray":
+        from .live.ray_trainers import RayTrainers
+
+        return RayTrainers(
+            settings, location, shard_settings(settings), hub.publish, hub.restarted, offload.io
+        )
+    return LocalTrainers(
+        settings.trainer_count, location, shard_settings(settings), hub.publish, hub.restarted
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The application; its lifespan starts the store, the trainers and the compute pool."""
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        location = str(settings.data_dir)
+        location = settings.store_location
         store = connect(location, primary=True)
         offload = Offload(compute_processes=max(1, settings.trainer_count // 2))
         trainers: Trainers | None = None
         hub = Hub(lambda: trainers)  # type: ignore[arg-type, return-value]
-        trainers = LocalTrainers(
-            settings.trainer_count, location, shard_settings(settings), hub.publish, hub.restarted
-        )
+        trainers = make_trainers(settings, location, hub, offload)
         await trainers.start()
         runs = RunService(settings, store, trainers, hub, offload)
         races = RaceService(settings, trainers, hub)
