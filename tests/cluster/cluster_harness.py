@@ -186,8 +186,10 @@ class Process:
         self.log = log_dir / f"{name}.log"
         self.env = {**os.environ, **(env or {})}
         self.popen: subprocess.Popen[bytes] | None = None
+        self.log_start = 0  # where this start's output begins in the (appended) log
 
     def start(self) -> Process:
+        self.log_start = self.log.stat().st_size if self.log.exists() else 0
         with open(self.log, "ab") as log:
             self.popen = subprocess.Popen(
                 self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -202,13 +204,21 @@ class Process:
     def alive(self) -> bool:
         return self.popen is not None and self.popen.poll() is None
 
+    def output(self) -> str:
+        """What this start of the process has written."""
+        if not self.log.exists():
+            return ""
+        with open(self.log, "rb") as log:
+            log.seek(self.log_start)
+            return log.read().decode(errors="replace")
+
     def tail(self, characters: int = 3000) -> str:
-        return self.log.read_text(errors="replace")[-characters:] if self.log.exists() else ""
+        return self.output()[-characters:]
 
     def wait_for_log(self, text: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if text in self.tail(1_000_000):
+            if text in self.output():
                 return
             if not self.alive():
                 raise RuntimeError(f"{self.name} exited: {self.tail()}")

@@ -43,6 +43,7 @@ FORGET_SECONDS = 2.0
 # NOTE: one BLAS thread per trainer actor: each already keeps a core busy (as for the local workers).
 ONE_BLAS_THREAD = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+RESTARTING = "training is unavailable: the trainer holding this run is restarting; try again in a moment"
 
 
 def main(config: GatewayConfig, connection: Connection) -> None:
@@ -270,10 +271,10 @@ class Gateway:
                 raise RuntimeError("the trainer actors are not known yet")
             reply = await self.actors[shard].call.remote(call)
         except (RayError, RuntimeError) as error:
-            reply = Reply(
-                call.id,
-                failure=Failure(503, ((None, f"the trainer is unavailable ({_reason(error)}); try again"),)),
+            log.warning(
+                "%s on %s failed in trainer actor %d: %s", call.op, call.target, shard, _reason(error)
             )
+            reply = Reply(call.id, failure=Failure(503, ((None, RESTARTING),)))
         if call.id:
             self.send(reply)
 

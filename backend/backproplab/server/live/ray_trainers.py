@@ -146,7 +146,8 @@ class RayTrainers(LocalTrainers):
         self.ready = False
         self.up: list[bool] = [False] * self.shards
         self.actors: list[dict[str, Any]] = [{} for _ in range(self.shards)]
-        self.problem: str | None = f"connecting to {self.where}"
+        self.down: list[str | None] = [None] * self.shards  # why each actor cannot be reached
+        self.problem: str | None = f"connecting to {self.where}"  # why the cluster cannot be reached
         self.all_up: asyncio.Event | None = None
 
     # ------------------------------------------------------------------ the gateway process
@@ -184,9 +185,10 @@ class RayTrainers(LocalTrainers):
             if shards != self.shards:
                 log.info("the cluster has %d trainer actors (this replica asked for %d)", shards, self.shards)
             self.shards, self.ready = shards, True
-            self.up, self.actors = [False] * shards, [{} for _ in range(shards)]
+            self.up, self.actors, self.down = [False] * shards, [{} for _ in range(shards)], [None] * shards
         elif event.kind == "up":
             self.up[event.shard], self.actors[event.shard] = True, dict(event.detail)
+            self.down[event.shard] = None
             log.info("trainer actor %d is up: %s", event.shard, event.detail)
             self.on_restart(event.shard)  # subscribe again: it may have restarted or forgotten us
             if all(self.up):
@@ -198,8 +200,8 @@ class RayTrainers(LocalTrainers):
             self.on_restart(event.shard)
         elif event.kind == "down":
             self.up[event.shard] = False
-            self.problem = f"trainer actor {event.shard} cannot be reached: {event.detail}"
-            log.warning("%s", self.problem)
+            self.down[event.shard] = f"its actor cannot be reached ({event.detail})"
+            log.warning("trainer actor %d cannot be reached: %s", event.shard, event.detail)
         elif event.kind == "failed":
             self.problem = f"{self.where} cannot be reached: {event.detail}"
             log.warning("%s", self.problem)
@@ -220,9 +222,14 @@ class RayTrainers(LocalTrainers):
         return self.ready and self.workers[0].alive and self.up[shard]
 
     def unavailable(self) -> TrainerUnavailableError:
+        cause = (
+            "the trainer holding this run is restarting"
+            if self.ready
+            else "the Ray cluster cannot be reached"
+        )
         return TrainerUnavailableError(
-            f"training is unavailable ({self.problem or 'the trainer is restarting'}); runs can be read but not "
-            "changed until it is back: try again in a moment"
+            f"training is unavailable: {cause}; runs can be read but not changed until it is back, "
+            "try again in a moment"
         )
 
     def handle_of(self, target: str) -> WorkerHandle:
@@ -271,7 +278,7 @@ class RayTrainers(LocalTrainers):
                 "restarts": self.workers[0].restarts,
                 "pid": self.actors[shard].get("pid"),
                 "node": self.actors[shard].get("node"),
-                "reason": None if self.available(shard) else self.unavailable().reason,
+                "reason": None if self.available(shard) else self.problem or self.down[shard] or "restarting",
             }
             for shard in range(self.shards)
         ]

@@ -1,0 +1,78 @@
+"""Two web replicas, one Ray cluster (docker-compose.cluster.yml's commands), one PostgreSQL: for real.
+
+The story runs in tests/cluster/cluster_scenario.py inside a loopback-only namespace (see its docstring);
+this test starts it, reads what it observed, and says which expectation failed. About three minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cluster_harness import ROOT, in_namespace
+
+SCENARIO = Path(__file__).with_name("cluster_scenario.py")
+
+pytestmark = pytest.mark.cluster
+
+
+@pytest.fixture(scope="module")
+def story(ray_available, postgres_server, tmp_path_factory):
+    work = tmp_path_factory.mktemp("cluster")
+    out = work / "result.json"
+    url = postgres_server.create_database("cluster_story")
+    command = in_namespace([sys.executable, str(SCENARIO), "--database-url", url, "--out", str(out)])
+    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert out.exists(), f"the scenario wrote nothing: {completed.stderr[-3000:]}"
+    result = json.loads(out.read_text())
+    assert "error" not in result, (
+        result["error"] + "\n" + json.dumps(result.get("logs", {}), indent=1)[-6000:]
+    )
+    return result
+
+
+def test_a_run_created_on_one_replica_is_stepped_and_watched_on_both(story):
+    assert story["stepped_on_b"] == 37
+    assert story["states_at_37"] == [True, True], "each replica's watcher got the run's state"
+    assert all(count > 0 for count in story["frames_while_playing"]), (
+        "frames reach the watchers of both replicas"
+    )
+    assert story["frames_seen_at_pause"] == [True, True]
+    assert story["params_equal_before_kill"] == [True, True]
+
+
+def test_a_killed_trainer_actor_comes_back_and_its_run_continues_bit_for_bit(story):
+    assert story["new_actor_pid_differs"], "Ray restarted the actor in a new process"
+    assert story["step_after_kill"] == story["paused_at"] + 50
+    assert story["params_equal_after_restart"] == [True, True], "bit for bit against an uninterrupted run"
+    assert "restarted" in story["message_after_restart"]
+    assert all("try again" in reason for reason in story["unavailable_while_restarting"])
+    assert story["watchers_saw_restored_run"] == [True, True]
+    assert story["watchers_reached_step_after_restart"] == [True, True], "watchers continue on their own"
+
+
+def test_a_killed_web_replica_loses_nothing(story):
+    assert story["b_watcher_reconnected_to_a"], "its watcher reconnected to the other replica"
+    assert story["b_watcher_cut_off"], "and got the run as it was"
+    assert story["listed_on_a_after_b_died"]
+
+
+def test_without_the_ray_head_replicas_serve_reads_and_say_training_is_unavailable(story):
+    assert story["degraded_after_seconds"] is not None, "/api/health says degraded"
+    assert any("unavailable" in problem for problem in story["health_problems"])
+    status, step, message = story["read_while_head_lost"]
+    assert (status, step) == (200, story["paused_at"] + 50) and "Training is unavailable" in message
+    assert story["params_while_head_lost"] == [200, True]
+    assert story["list_while_head_lost"] == [200, True]
+    assert story["watch_while_head_lost"], "a watcher gets the run's state from the database"
+    status, reason = story["step_while_head_lost"]
+    assert status == 503 and "training is unavailable" in reason
+
+
+def test_training_resumes_when_the_cluster_is_back(story):
+    assert story["recovered_after_seconds"] is not None, "/api/health is ok again"
+    assert story["step_after_recovery"] == story["paused_at"] + 60
+    assert story["params_equal_after_recovery"]
