@@ -17,6 +17,7 @@ import argparse
 import json
 import secrets
 import shlex
+import shutil
 import sys
 import tempfile
 import threading
@@ -65,6 +66,7 @@ class Cluster:
             # NOTE: a node waits this long for a lost head before it gives up (default 60 s); short here so
             # the head-loss stage does not wait a minute.
             "RAY_gcs_rpc_server_reconnect_timeout_s": "5",
+            "TMPDIR": str(self.ray_dir),  # the replicas' Ray nodes too: removed with it
         }
 
     def command(self, service: str) -> list[str]:
@@ -122,6 +124,7 @@ class Cluster:
     def stop(self) -> None:
         for process in reversed(self.processes):
             process.stop(timeout=10)
+        shutil.rmtree(self.ray_dir, ignore_errors=True)
 
 
 class Watcher:

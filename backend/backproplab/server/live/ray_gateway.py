@@ -21,7 +21,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from multiprocessing.connection import Connection
@@ -59,7 +58,7 @@ def main(config: GatewayConfig, connection: Connection) -> None:
         elif config.address == "auto":
             options.update(address="auto")
         else:
-            node = LocalNode(config.address).start()
+            node = LocalNode(config.address, Path(config.node_dir)).start()
             options.update(address=config.address, _node_ip_address=node.ip, _temp_dir=str(node.temp_dir))
         ray.init(**options)
         asyncio.run(Gateway(config, connection, node).run())
@@ -77,16 +76,17 @@ def main(config: GatewayConfig, connection: Connection) -> None:
 class LocalNode:
     """A zero-CPU Ray node on this machine for this gateway to drive from (``ray start --block``)."""
 
-    def __init__(self, address: str):
+    def __init__(self, address: str, temp_dir: Path):
         self.address = address
         host = address.rsplit(":", 1)[0].strip("[]")
         self.ip = "127.0.0.1" if host in LOOPBACK else None  # else Ray finds this machine's address
-        # NOTE: short: Ray puts Unix sockets under it (at most ~100 bytes); and our own, so that our driver
-        # attaches to this node and not to another node on the same machine.
-        self.temp_dir = Path(tempfile.mkdtemp(prefix="ray-bpl-"))
+        # Our own, so that our driver attaches to this node and not to another node on the same machine.
+        self.temp_dir = temp_dir
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> LocalNode:
+        shutil.rmtree(self.temp_dir, ignore_errors=True)  # a previous gateway's node, if it was killed
+        self.temp_dir.mkdir(parents=True)
         ray_command = Path(sys.executable).with_name("ray")
         command = [str(ray_command if ray_command.exists() else shutil.which("ray") or "ray"), "start"]
         command += ["--address", self.address, "--num-cpus", "0", "--block", "--disable-usage-stats"]
@@ -123,7 +123,6 @@ class LocalNode:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
         self.process = None
-        shutil.rmtree(self.temp_dir, ignore_errors=True)
 
 
 def _die_with_parent() -> None:

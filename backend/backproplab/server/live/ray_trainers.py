@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
+import tempfile
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -50,6 +52,7 @@ class GatewayConfig:
     location: str
     settings: ShardSettings
     subscriber: str
+    node_dir: str  # Ray's files for the node a gateway may start (live/ray_gateway.py LocalNode)
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,8 @@ class RayTrainers(LocalTrainers):
         super().__init__(1, location, shard_settings, on_publish, on_restart)
         self.shards = int(settings.ray_trainers) if settings.ray_trainers.isdigit() else 1
         self.where = settings.ray_address or "a private Ray on this machine"
+        # NOTE: short, as Ray puts Unix sockets under it (at most ~100 bytes); one for this process's life.
+        self.node_dir = tempfile.mkdtemp(prefix="ray-bpl-")
         self.config = GatewayConfig(
             settings.ray_address,
             settings.ray_namespace,
@@ -140,6 +145,7 @@ class RayTrainers(LocalTrainers):
             location,
             shard_settings,
             self.subscriber,
+            self.node_dir,
         )
         self.offline = OfflineReads(location, shard_settings)
         self.run_blocking = run_blocking
@@ -169,6 +175,10 @@ class RayTrainers(LocalTrainers):
                 READY_SECONDS,
                 self.problem,
             )
+
+    async def stop(self) -> None:
+        await super().stop()
+        shutil.rmtree(self.node_dir, ignore_errors=True)
 
     def _dispatch(self, handle: WorkerHandle, message: Any) -> None:
         if isinstance(message, list):
