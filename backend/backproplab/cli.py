@@ -24,7 +24,8 @@ from .server.app import create_app  # noqa: E402
 from .server.settings import Settings  # noqa: E402
 
 
-def main(argv: list[str] | None = None) -> None:
+def settings_from(argv: list[str] | None = None) -> Settings:
+    """The settings the command line asks for (flags over the environment)."""
     parser = argparse.ArgumentParser(prog="backproplab", description="Watch a neural network learn.")
     parser.add_argument("command", nargs="?", default="serve", choices=["serve"], help="serve (the default)")
     parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     scale.add_argument("--database-url", help="keep runs in PostgreSQL: postgresql://user:password@host/db")
     args = parser.parse_args(argv)
-    settings = Settings.from_env(
+    return Settings.from_env(
         host=args.host,
         port=args.port,
         data_dir=args.data_dir,
@@ -54,6 +55,10 @@ def main(argv: list[str] | None = None) -> None:
         ray_trainers=args.ray_trainers,
         database_url=args.database_url,
     )
+
+
+def main(argv: list[str] | None = None) -> None:
+    settings = settings_from(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run(
         create_app(settings),
