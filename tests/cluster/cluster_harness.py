@@ -93,8 +93,8 @@ class Postgres:
 
     def __init__(self) -> None:
         # NOTE: not under pytest's tmp_path: its root is mode 0700 and root's, so the postgres user could
-        # not reach the data directory; and a Unix socket path must stay under ~100 bytes.
-        self.root = Path(tempfile.mkdtemp(prefix="bpl-pg-"))
+        # not reach the data directory (nor under a private TMPDIR); a Unix socket path must stay under ~100 bytes.
+        self.root = Path(tempfile.mkdtemp(prefix="bpl-pg-", dir="/tmp"))
         self.data = self.root / "data"
         self.socket_dir = self.root / "sock"
         self.log = self.root / "postgres.log"

@@ -20,12 +20,13 @@ import contextlib
 import itertools
 import logging
 import os
+import pickle
 import queue
 import secrets
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import ray
@@ -41,15 +42,17 @@ log = logging.getLogger("backproplab.trainer")
 RESTARTED = "The trainer holding this run restarted; it was restored from its last checkpoint (step {step})."
 SUBSCRIBER_TTL = 30.0  # seconds without a poll after which a replica's subscriptions are dropped
 EXPIRY_EVERY = 5.0
+GATHER = 0.005  # after the first news, a poll waits this long for more: fewer, fuller replies
 
 
 @dataclass(frozen=True)
 class Polled:
-    """What one ``poll`` returns: who answered, and the news for the polling replica."""
+    """What one ``poll`` returns: who answered, and the news for the polling replica, pickled here once
+    (a list of :class:`Publish`), so the gateway passes it on untouched."""
 
     incarnation: str
     fresh: bool  # the actor did not know this subscriber (new, or forgotten): subscribe again
-    publishes: list[Publish] = field(default_factory=list)
+    publishes: bytes | None = None
 
 
 class Mailboxes:
@@ -65,9 +68,12 @@ class Mailboxes:
 
     def put(self, publish: Publish) -> None:
         with self.lock:
-            self.boxes.setdefault(publish.subscriber, []).append(publish)
+            box = self.boxes.setdefault(publish.subscriber, [])
+            box.append(publish)
             self.unsent[(publish.target, publish.subscriber)] += 1
-            event = self.events.get(publish.subscriber)
+            event = self.events.get(publish.subscriber) if len(box) == 1 else None
+        # NOTE: wake the poll once per batch, not per publish: each wake-up costs the training thread a GIL
+        # hand-off to the event loop.
         if event is not None and self.loop is not None:
             self.loop.call_soon_threadsafe(event.set)
 
@@ -192,8 +198,11 @@ class TrainerActor:
         if not publishes and not fresh:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), timeout)
+                await asyncio.sleep(GATHER)
             publishes = self.mailboxes.take(subscriber)
-        return Polled(self.incarnation, fresh, publishes)
+        return Polled(
+            self.incarnation, fresh, pickle.dumps(publishes, pickle.HIGHEST_PROTOCOL) if publishes else None
+        )
 
     async def forget(self, subscriber: str) -> None:
         """A replica stops: drop its subscriptions now rather than after SUBSCRIBER_TTL."""

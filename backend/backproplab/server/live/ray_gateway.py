@@ -5,8 +5,9 @@ goes; the web process must not). It joins the cluster (``--ray-address``: "" sta
 machine, "auto" uses this machine's running node, "host:port" starts a zero-CPU node of its own joined to
 that head, so a replica needs nothing but the head's address), finds or creates the named trainer actors
 (detached, restarted by Ray), forwards each call to the actor of its shard, and keeps one long ``poll``
-per actor whose publishes it passes on in one message. It writes a batch of publishes before polling that
-actor again, so a slow web process makes the news wait in the actor ("latest value wins"), never queue.
+per actor whose publishes it passes on in one message, as the actor pickled them. It writes a batch of
+publishes before polling that actor again, so a slow web process makes the news wait in the actor ("latest
+value wins"), never queue.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from ray.exceptions import ActorDiedError, RayError
 
 from .protocol import SHUTDOWN, Call, Failure, Reply, shard_of
 from .ray_actor import TrainerActor
-from .ray_trainers import GatewayConfig, GatewayEvent, ToShard
+from .ray_trainers import GatewayConfig, GatewayEvent, Publishes, ToShard
 
 log = logging.getLogger("backproplab.gateway")
 ACTOR_PREFIX = "backproplab-trainer-"
@@ -252,8 +253,8 @@ class Gateway:
             elif polled.fresh:  # the actor forgot this replica (it stopped polling for a while)
                 self.send(GatewayEvent("restarted", shard))
             incarnation = polled.incarnation
-            if polled.publishes:
-                await self.send_and_wait(polled.publishes)
+            if polled.publishes is not None:
+                await self.send_and_wait(Publishes(polled.publishes))
 
     def _dispatch(self, message: Call | ToShard) -> None:
         if isinstance(message, ToShard):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import pickle
 import shutil
 import tempfile
 import threading
@@ -61,6 +62,13 @@ class ToShard:
 
     shard: int
     call: Call
+
+
+@dataclass(frozen=True)
+class Publishes:
+    """A batch of publishes as one actor pickled it (a list of Publish): unpickled once, by the web process."""
+
+    pickled: bytes
 
 
 @dataclass(frozen=True)
@@ -181,8 +189,8 @@ class RayTrainers(LocalTrainers):
         shutil.rmtree(self.node_dir, ignore_errors=True)
 
     def _dispatch(self, handle: WorkerHandle, message: Any) -> None:
-        if isinstance(message, list):
-            for publish in message:
+        if isinstance(message, Publishes):
+            for publish in pickle.loads(message.pickled):
                 self.on_publish(publish)
         elif isinstance(message, GatewayEvent):
             self._event(message)
