@@ -225,6 +225,11 @@ def story(cluster: Cluster, result: dict[str, Any]) -> None:
     result["frames_seen_at_pause"] = [on_a.wait_for("frame", paused), on_b.wait_for("frame", paused)]
     result["frames_while_playing"] = [len(on_a.steps("frame")), len(on_b.steps("frame"))]
     reference = reference_params(paused)
+    race = httpx.post(f"{a.url}/api/races", json={}, timeout=60)  # races live in the actors too
+    result["race_created_on_a_read_on_b"] = [
+        race.status_code,
+        httpx.get(f"{b.url}/api/races/{race.json()['id']}", timeout=60).status_code,
+    ]
     result["params_equal_before_kill"] = [
         httpx.get(f"{replica.url}/api/runs/{run_id}/params", timeout=30).json() == reference
         for replica in (a, b)

@@ -42,6 +42,7 @@ def test_a_run_created_on_one_replica_is_stepped_and_watched_on_both(story):
     )
     assert story["frames_seen_at_pause"] == [True, True]
     assert story["params_equal_before_kill"] == [True, True]
+    assert story["race_created_on_a_read_on_b"] == [201, 200], "races live in the actors too"
 
 
 def test_a_killed_trainer_actor_comes_back_and_its_run_continues_bit_for_bit(story):

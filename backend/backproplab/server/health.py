@@ -17,10 +17,10 @@ router = APIRouter(prefix="/api", tags=["health"])
 class Health(BaseModel):
     model_config = ConfigDict(extra="forbid")
     status: Literal["ok", "degraded"] = "ok"
-    problems: list[str] = []
+    problems: list[str] | None = None  # only when degraded
 
 
-@router.get("/health", response_model=Health)
+@router.get("/health", response_model=Health, response_model_exclude_none=True)
 async def health(request: Request) -> Health:
     trainers = getattr(request.app.state, "trainers", None)
     problems = [
@@ -28,4 +28,4 @@ async def health(request: Request) -> Health:
         for entry in (trainers.status() if trainers is not None else [])
         if not entry["alive"]
     ]
-    return Health(status="degraded" if problems else "ok", problems=problems)
+    return Health(status="degraded", problems=problems) if problems else Health()
