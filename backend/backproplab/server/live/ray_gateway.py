@@ -190,11 +190,12 @@ class Gateway:
     def send(self, message: Any) -> None:
         self.outgoing.put((message, None))
 
-    async def send_and_wait(self, message: Any) -> None:
+    def write(self, message: Any) -> asyncio.Future[None]:
+        """Send ``message``; the future is done when it is in the pipe."""
         assert self.loop is not None
         done: asyncio.Future[None] = self.loop.create_future()
         self.outgoing.put((message, done))
-        await done
+        return done
 
     def _spawn(self, work: Any) -> None:
         task = asyncio.ensure_future(work)
@@ -227,10 +228,16 @@ class Gateway:
             self._spawn(self._poll(shard))
 
     async def _poll(self, shard: int) -> None:
-        """Collect shard ``shard``'s publishes for this replica; report the actor going and coming back."""
+        """Collect shard ``shard``'s publishes for this replica; report the actor going and coming back.
+
+        The next poll starts while the previous batch is being written (its news can be collected the
+        moment they exist), but a batch is written only when the one before it is out: at most two wait
+        here, whatever the web process's speed.
+        """
         incarnation: str | None = None
         up, delay = False, 0.1
         subscriber = self.config.subscriber
+        writing: asyncio.Future[None] | None = None
         while True:
             actor = self.actors[shard]
             try:
@@ -247,6 +254,9 @@ class Gateway:
                 delay = min(2 * delay, 2.0)
                 continue
             delay = 0.1
+            if writing is not None:
+                await writing
+                writing = None
             if not up or polled.incarnation != incarnation:  # the web process subscribes again on "up"
                 self.send(GatewayEvent("up", shard, _identity(hello)))
                 up = True
@@ -254,7 +264,7 @@ class Gateway:
                 self.send(GatewayEvent("restarted", shard))
             incarnation = polled.incarnation
             if polled.publishes is not None:
-                await self.send_and_wait(Publishes(polled.publishes))
+                writing = self.write(Publishes(polled.publishes))
 
     def _dispatch(self, message: Call | ToShard) -> None:
         if isinstance(message, ToShard):
