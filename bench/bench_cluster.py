@@ -21,6 +21,7 @@ import asyncio
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -121,6 +122,7 @@ def inside(args: argparse.Namespace) -> None:
                         best[key] = figures
     finally:
         database.stop()
+        shutil.rmtree(work, ignore_errors=True)
     Path(args.out).write_text(json.dumps({f"{kind}-{count}": value for (kind, count), value in best.items()}))
 
 

@@ -144,17 +144,9 @@ class RayTrainers(LocalTrainers):
         super().__init__(1, location, shard_settings, on_publish, on_restart)
         self.shards = int(settings.ray_trainers) if settings.ray_trainers.isdigit() else 1
         self.where = settings.ray_address or "a private Ray on this machine"
-        # NOTE: short, as Ray puts Unix sockets under it (at most ~100 bytes); one for this process's life.
-        self.node_dir = tempfile.mkdtemp(prefix="ray-bpl-")
-        self.config = GatewayConfig(
-            settings.ray_address,
-            settings.ray_namespace,
-            settings.ray_trainers,
-            location,
-            shard_settings,
-            self.subscriber,
-            self.node_dir,
-        )
+        self.server_settings = settings
+        self.node_dir: str | None = None
+        self.config: GatewayConfig | None = None
         self.offline = OfflineReads(location, shard_settings)
         self.run_blocking = run_blocking
         self.ready = False
@@ -169,6 +161,19 @@ class RayTrainers(LocalTrainers):
     def _process(
         self, handle: WorkerHandle, restarted: bool, connection: Connection
     ) -> tuple[Callable[..., None], tuple[Any, ...], str]:
+        if self.config is None:
+            # NOTE: short, as Ray puts Unix sockets under it (at most ~100 bytes); one for this process's life.
+            self.node_dir = tempfile.mkdtemp(prefix="ray-bpl-")
+            cluster = self.server_settings
+            self.config = GatewayConfig(
+                cluster.ray_address,
+                cluster.ray_namespace,
+                cluster.ray_trainers,
+                self.location,
+                self.settings,
+                self.subscriber,
+                self.node_dir,
+            )
         return gateway_main, (self.config, connection), "backproplab-ray-gateway"
 
     async def start(self) -> None:
@@ -186,7 +191,8 @@ class RayTrainers(LocalTrainers):
 
     async def stop(self) -> None:
         await super().stop()
-        shutil.rmtree(self.node_dir, ignore_errors=True)
+        if self.node_dir is not None:
+            shutil.rmtree(self.node_dir, ignore_errors=True)
 
     def _dispatch(self, handle: WorkerHandle, message: Any) -> None:
         if isinstance(message, Publishes):
