@@ -48,7 +48,15 @@ class ServerProcess:
         command += ["--data-dir", str(self.data_dir)]
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
+        try:
+            return self._wait_until_up()
+        except BaseException:
+            self.kill()
+            raise
+
+    def _wait_until_up(self) -> ServerProcess:
+        assert self.process is not None
+        deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")

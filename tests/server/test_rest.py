@@ -1,12 +1,22 @@
-"""REST routes through TestClient: the DESIGN.md table, history, params, CSV upload, gradcheck."""
+"""REST routes through TestClient: the public table (docs/api.md), history, params, CSV upload, gradcheck —
+each with one trainer and with several (runs spread over three shards)."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+from fastapi.testclient import TestClient
 
+from backproplab.server.app import create_app
 from backproplab.server.runs.schemas import History, Params, RunOut
+from backproplab.server.settings import Settings
+
+
+@pytest.fixture(params=["1", "3"], ids=["one-trainer", "three-trainers"])
+def client(request, tmp_path):
+    with TestClient(create_app(Settings(data_dir=tmp_path, trainers=request.param))) as test_client:
+        yield test_client
 
 
 def create(client, config=None) -> dict:
@@ -16,7 +26,8 @@ def create(client, config=None) -> dict:
 
 
 def test_health(client):
-    assert client.get("/api/health").json() == {"status": "ok"}
+    health = client.get("/api/health").json()
+    assert health["status"] == "ok" and all(trainer["alive"] for trainer in health["trainers"])
 
 
 def test_create_get_list_delete(client):

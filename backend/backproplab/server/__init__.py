@@ -1,1 +1,2 @@
-"""The FastAPI server: REST routes, the WebSocket stream, the run manager, persistence (see DESIGN.md)."""
+"""The FastAPI server, grouped by feature: live/ (the live core and the trainers), runs/, races/,
+landscape/, teaching/, store/ (docs/architecture.md is the map)."""

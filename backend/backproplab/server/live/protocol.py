@@ -70,6 +70,13 @@ class Publish:
     gone: str | None = None
 
 
+@dataclass(frozen=True)
+class Goodbye:
+    """A trainer's last message when it stops on its own accord (SIGTERM): do not restart it."""
+
+    reason: str
+
+
 def shard_of(item_id: str, shards: int) -> int:
     """The trainer shard that owns an item: a stable hash of its id, the same on every web replica."""
     digest = hashlib.blake2b(item_id.encode(), digest_size=8).digest()

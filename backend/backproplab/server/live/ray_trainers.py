@@ -153,6 +153,7 @@ class RayTrainers(LocalTrainers):
         self.up: list[bool] = [False] * self.shards
         self.actors: list[dict[str, Any]] = [{} for _ in range(self.shards)]
         self.down: list[str | None] = [None] * self.shards  # why each actor cannot be reached
+        self.restarts: list[int] = [0] * self.shards  # times each actor came back as a new incarnation
         self.problem: str | None = f"connecting to {self.where}"  # why the cluster cannot be reached
         self.all_up: asyncio.Event | None = None
 
@@ -209,8 +210,13 @@ class RayTrainers(LocalTrainers):
             if shards != self.shards:
                 log.info("the cluster has %d trainer actors (this replica asked for %d)", shards, self.shards)
             self.shards, self.ready = shards, True
-            self.up, self.actors, self.down = [False] * shards, [{} for _ in range(shards)], [None] * shards
+            if shards != len(self.actors):
+                self.actors, self.restarts = [{} for _ in range(shards)], [0] * shards
+            self.up, self.down = [False] * shards, [None] * shards
         elif event.kind == "up":
+            known = self.actors[event.shard].get("incarnation")
+            if known is not None and known != event.detail["incarnation"]:
+                self.restarts[event.shard] += 1
             self.up[event.shard], self.actors[event.shard] = True, dict(event.detail)
             self.down[event.shard] = None
             log.info("trainer actor %d is up: %s", event.shard, event.detail)
@@ -295,13 +301,12 @@ class RayTrainers(LocalTrainers):
             handle.waiting.pop(call.id, None)
 
     def status(self) -> list[dict[str, Any]]:
+        """As LocalTrainers.status (GET /api/health), with why an actor is unavailable."""
         return [
             {
                 "index": shard,
                 "alive": self.available(shard),
-                "restarts": self.workers[0].restarts,
-                "pid": self.actors[shard].get("pid"),
-                "node": self.actors[shard].get("node"),
+                "restarts": self.restarts[shard],
                 "reason": None if self.available(shard) else self.problem or self.down[shard] or "restarting",
             }
             for shard in range(self.shards)

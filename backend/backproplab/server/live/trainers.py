@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from ..errors import ApiError
 from . import worker
-from .protocol import SHUTDOWN, Call, Publish, Reply, shard_of
+from .protocol import SHUTDOWN, Call, Goodbye, Publish, Reply, shard_of
 from .shard import ShardSettings
 
 log = logging.getLogger("backproplab.trainers")
@@ -77,6 +77,8 @@ class WorkerHandle:
         self.waiting: dict[int, asyncio.Future[Any]] = {}
         self.started_at = 0.0
         self.restarts = 0
+        self.failures = 0  # restarts in a row that followed a short life
+        self.leaving = False  # it said goodbye: stopped on request, not to be restarted
         self.alive = False
 
     def send(self, call: Call) -> None:
@@ -132,7 +134,7 @@ class LocalTrainers:
         process = self._context.Process(target=target, args=args, name=name, daemon=True)
         process.start()
         child.close()
-        handle.process, handle.connection, handle.alive = process, parent, True
+        handle.process, handle.connection, handle.alive, handle.leaving = process, parent, True, False
         handle.started_at = time.monotonic()
         handle.outgoing = queue.SimpleQueue()
         threading.Thread(target=self._write, args=(handle, parent), daemon=True).start()
@@ -158,9 +160,12 @@ class LocalTrainers:
         if not loop.is_closed():
             loop.call_soon_threadsafe(self._died, handle, process)
 
-    def _dispatch(self, handle: WorkerHandle, message: Reply | Publish) -> None:
+    def _dispatch(self, handle: WorkerHandle, message: Reply | Publish | Goodbye) -> None:
         if isinstance(message, Publish):
             self.on_publish(message)
+            return
+        if isinstance(message, Goodbye):
+            handle.leaving = True
             return
         future = handle.waiting.pop(message.id, None)
         if future is None or future.done():
@@ -176,21 +181,27 @@ class LocalTrainers:
         handle.alive = False
         handle.outgoing.put(None)
         process.join(timeout=1)
-        log.error(
-            "trainer %d (pid %s) stopped with exit code %s; restarting it",
-            handle.index,
-            process.pid,
-            process.exitcode,
-        )
         for future in handle.waiting.values():
             if not future.done():
                 future.set_exception(
                     TrainerUnavailableError("the trainer holding this run restarted; try again")
                 )
         handle.waiting.clear()
-        delay = RESTART_BACKOFF[min(handle.restarts, len(RESTART_BACKOFF) - 1)]
-        if time.monotonic() - handle.started_at > 60:
-            handle.restarts = 0  # it ran a good while: start again quickly
+        if (
+            process.exitcode == 0
+        ):  # it was told to stop (SIGTERM to the process group): the server is stopping
+            log.info("trainer %d stopped on request", handle.index)
+            return
+        log.error(
+            "trainer %d (pid %s) stopped with exit code %s; restarting it",
+            handle.index,
+            process.pid,
+            process.exitcode,
+        )
+        # Back off when a trainer keeps dying (a bug, memory): quickly at first, then every few seconds.
+        quick = time.monotonic() - handle.started_at > 60
+        delay = RESTART_BACKOFF[0 if quick else min(handle.failures, len(RESTART_BACKOFF) - 1)]
+        handle.failures = 0 if quick else handle.failures + 1
         handle.restarts += 1
         assert self._loop is not None
         self._loop.call_later(delay, self._restart, handle)
@@ -256,13 +267,4 @@ class LocalTrainers:
             handle.alive = False
 
     def status(self) -> list[dict[str, Any]]:
-        return [
-            {
-                "index": handle.index,
-                "alive": handle.alive,
-                "restarts": handle.restarts,
-                "pid": handle.process.pid,
-            }
-            for handle in self.workers
-            if handle.process is not None
-        ]
+        return [{"index": h.index, "alive": h.alive, "restarts": h.restarts} for h in self.workers]

@@ -22,7 +22,7 @@ from typing import Any
 from ..races.item import RaceKind
 from ..runs.item import RunKind
 from ..store import connect
-from .protocol import SHUTDOWN, Call, Publish, Reply
+from .protocol import SHUTDOWN, Call, Goodbye, Publish, Reply
 from .shard import Shard, ShardSettings
 
 log = logging.getLogger("backproplab.trainer")
@@ -35,7 +35,7 @@ class Outbox:
 
     def __init__(self, connection: Connection):
         self.connection = connection
-        self.messages: queue.SimpleQueue[Reply | Publish | None] = queue.SimpleQueue()
+        self.messages: queue.SimpleQueue[Reply | Publish | Goodbye | None] = queue.SimpleQueue()
         self.unsent: Counter[tuple[str, str]] = Counter()
         self.lock = threading.Lock()
 
@@ -73,7 +73,9 @@ def _read(connection: Connection, inbox: queue.SimpleQueue[Call | None]) -> None
 
 def main(index: int, location: str, settings: ShardSettings, connection: Connection) -> None:
     """The worker's entry point (the web process starts it; see live/trainers.py)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the web process decides when trainers stop
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the whole group: the web process decides
+    terminated = threading.Event()  # SIGTERM (e.g. to the whole group): checkpoint everything, exit 0
+    signal.signal(signal.SIGTERM, lambda signum, frame: terminated.set())
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s %(levelname)s trainer-{index}: %(message)s")
     outbox = Outbox(connection)
     inbox: queue.SimpleQueue[Call | None] = queue.SimpleQueue()
@@ -89,19 +91,23 @@ def main(index: int, location: str, settings: ShardSettings, connection: Connect
     sender = threading.Thread(target=outbox.run, name="sender", daemon=True)
     sender.start()
     log.info("started (pid %d)", os.getpid())
-    final = _serve(shard, inbox)
+    final = _serve(shard, inbox, terminated)
     shard.save_all()
     if final is not None:
         outbox.put(Reply(final.id, None))
+    elif terminated.is_set():
+        log.info("terminated: checkpointed every run")
+        outbox.messages.put(Goodbye("terminated"))
     outbox.messages.put(None)
     sender.join(timeout=5)
     shard.store.close()
 
 
-def _serve(shard: Shard, inbox: queue.SimpleQueue[Call | None]) -> Call | None:
-    """Train, answer calls and keep up until told to shut down (returns that call) or the pipe closes."""
+def _serve(shard: Shard, inbox: queue.SimpleQueue[Call | None], terminated: threading.Event) -> Call | None:
+    """Train, answer calls and keep up until told to shut down (returns that call), terminated, or the
+    pipe closes."""
     maintained = 0.0
-    while True:
+    while not terminated.is_set():
         wait = shard.work()
         timeout = 0.0 if wait <= 0.0 else min(wait, IDLE_WAIT)
         call: Any = _next(inbox, timeout)
@@ -117,6 +123,7 @@ def _serve(shard: Shard, inbox: queue.SimpleQueue[Call | None]) -> Call | None:
         if now - maintained >= MAINTAIN_EVERY:
             maintained = now
             shard.maintain()
+    return None
 
 
 def _next(inbox: queue.SimpleQueue[Call | None], timeout: float) -> Call | bool | None:

@@ -41,6 +41,7 @@ class RunNews:
     status: str
     message: str | None
     lr: float | None
+    learning: dict[str, Any] | None
     latest_json: str
     rows: np.ndarray
     since_step: int
@@ -137,6 +138,9 @@ class RunItem:
                 self.playing = False
                 self.changed(described=True)
                 return
+            if not self.playing and not self.pending_steps:
+                self.run.evaluate_now()  # a step call is done: show its test metrics at once
+                return
             if clock() >= deadline:
                 return
 
@@ -182,6 +186,7 @@ class RunItem:
             "config": encode.config(run),
             "resolved": encode.resolved(run),
             "latest": encode.latest(run),
+            "learning": encode.learning(run),
             "keep_training": self.keep_training,
             "rebuilt": rebuilt,
         }
@@ -193,6 +198,7 @@ class RunItem:
 
     def _op_pause(self, shard: Shard) -> dict[str, Any]:
         self.playing = False
+        self.run.evaluate_now()
         self.changed(described=True)
         return self.describe()
 
@@ -205,8 +211,8 @@ class RunItem:
     def _op_patch(self, shard: Shard, patch: dict[str, Any], max_parameters: int) -> dict:
         merged = merge_config(self.run.config, patch)
         if isinstance(patch, dict) and patch.keys() & {"model", "dataset", "features"}:
-            check_size(merged, max_parameters)
-        rebuilt = self.run.apply_config(patch)
+            check_size(merged, max_parameters, data=self.run.custom_data)
+        rebuilt = self.run.apply_config(merged)
         if rebuilt:
             self._cancel_pending()
         self.changed(rebuilt=rebuilt, described=True)
@@ -308,6 +314,7 @@ class RunItem:
             status=self.status,
             message=run.message or self.notice,
             lr=encode.lr_in_force(run),
+            learning=encode.learning(run),
             latest_json=dumps(encode.latest(run)),
             rows=rows,
             since_step=since,

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
+
 from ...engine.config import RunConfig
+from ...engine.custom_data import CustomData
 from ..errors import LimitError
 
 
-def parameter_estimate(config: RunConfig) -> int:
-    """The parameter count a config's network will have (exact for built-in data, an upper bound otherwise)."""
+def parameter_estimate(config: RunConfig, data: CustomData | None = None) -> int:
+    """The parameter count a config's network will have (exact for built-in data, an upper bound otherwise).
+
+    Custom data comes inline in the config or, once held, as ``data``.
+    """
     dataset = config.dataset
     if dataset.kind == "custom":
-        inputs = len(dataset.X[0]) if dataset.X else 1
-        distinct = len(set(dataset.y or []))
+        X = dataset.X if dataset.X is not None else data.X if data is not None else [[0.0]]
+        y = dataset.y if dataset.y is not None else data.y if data is not None else []
+        inputs = len(X[0]) if len(X) else 1
+        distinct = len(set(np.asarray(y, dtype=float).tolist()))
         outputs = distinct if distinct <= 64 else 1
     else:
         inputs = len(config.features)
@@ -22,9 +30,11 @@ def parameter_estimate(config: RunConfig) -> int:
     return sum((fan_in + 1) * fan_out for fan_in, fan_out in itertools.pairwise(sizes))
 
 
-def check_size(config: RunConfig, max_parameters: int, field: str = "model.hidden") -> None:
+def check_size(
+    config: RunConfig, max_parameters: int, field: str = "model.hidden", data: CustomData | None = None
+) -> None:
     """Refuse a network over ``max_parameters`` parameters, naming ``field``."""
-    count = parameter_estimate(config)
+    count = parameter_estimate(config, data)
     if count > max_parameters:
         raise LimitError(
             f"the network would have about {count:,} parameters; the limit is {max_parameters:,}", field
