@@ -140,8 +140,10 @@ class TrainerActor:
             in_flight=self.mailboxes.in_flight,
         )
         self.expiry: asyncio.Task[None] | None = None
+        # Ray ends the actor's process; its loop never stops on its own (hence an event never set).
+        never = threading.Event()
         threading.Thread(
-            target=worker._serve, args=(self.shard, self.inbox), name="trainer", daemon=True
+            target=worker._serve, args=(self.shard, self.inbox, never), name="trainer", daemon=True
         ).start()
         log.info(
             "trainer actor %d of %d started (pid %d%s)", index, shards, os.getpid(), ", restarted" * restarted

@@ -63,15 +63,20 @@ def main(config: GatewayConfig, connection: Connection) -> None:
             options.update(address=config.address, _node_ip_address=node.ip, _temp_dir=str(node.temp_dir))
         ray.init(**options)
         asyncio.run(Gateway(config, connection, node).run())
-    except Exception as error:  # the cluster cannot be reached: say why; the web process retries
+    except Exception as error:  # the cluster cannot be reached: say why, and exit non-zero to be retried
         log.warning("cannot reach the Ray cluster at %r: %s", config.address or "local", error)
         with contextlib.suppress(OSError):
             connection.send(GatewayEvent("failed", detail=str(error).splitlines()[0][:300]))
+        failed = True
+    else:
+        failed = False  # told to stop (exit 0: the web process does not start it again)
     finally:
         if ray.is_initialized():
             ray.shutdown()
         if node is not None:
             node.stop()
+    if failed:
+        sys.exit(1)
 
 
 class LocalNode:
@@ -148,6 +153,9 @@ class Gateway:
 
     async def run(self) -> None:
         self.loop = asyncio.get_running_loop()
+        self.loop.add_signal_handler(
+            signal.SIGTERM, self.stopped.set
+        )  # the server is stopping: leave cleanly
         threading.Thread(target=self._write, name="writer", daemon=True).start()
         threading.Thread(target=self._read, name="reader", daemon=True).start()
         connecting = asyncio.create_task(self._connect())
