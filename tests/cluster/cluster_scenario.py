@@ -34,6 +34,7 @@ from websockets.sync.client import connect
 from backproplab.engine.config import RunConfig
 from backproplab.engine.run import Run
 from backproplab.server.live.protocol import shard_of
+from backproplab.server.runs import encode
 
 CONFIG = {"seed": 11, "dataset": {"kind": "spiral", "classes": 3}, "optimizer": {"name": "adam", "lr": 0.01}}
 RAY = str(Path(sys.executable).with_name("ray"))
@@ -44,7 +45,7 @@ def reference_params(steps: int) -> dict[str, Any]:
     """The params of an uninterrupted run in this process after ``steps`` steps."""
     run = Run(RunConfig.model_validate(CONFIG))
     run.step(steps)
-    params: dict[str, Any] = json.loads(json.dumps(run.params()))
+    params: dict[str, Any] = json.loads(json.dumps(encode.params(run)))
     return params
 
 

@@ -16,7 +16,8 @@ from cluster_harness import ROOT, in_namespace
 
 SCENARIO = Path(__file__).with_name("cluster_scenario.py")
 
-pytestmark = pytest.mark.cluster
+# The story takes two to four minutes before the first test: more than pytest-timeout's default.
+pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")
@@ -28,9 +29,9 @@ def story(ray_available, postgres_server, tmp_path_factory):
     completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert out.exists(), f"the scenario wrote nothing: {completed.stderr[-3000:]}"
     result = json.loads(out.read_text())
-    assert "error" not in result, (
-        result["error"] + "\n" + json.dumps(result.get("logs", {}), indent=1)[-6000:]
-    )
+    if "error" in result:
+        tails = "\n".join(f"--- {name}:\n{text[-1500:]}" for name, text in result.get("logs", {}).items())
+        pytest.fail(f"the scenario failed:\n{result['error']}\n{tails}", pytrace=False)
     return result
 
 

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from backproplab.engine.config import RunConfig
 from backproplab.engine.run import Run
 from backproplab.server.app import create_app
+from backproplab.server.runs import encode
 from backproplab.server.settings import Settings
 
 CONFIG = {"seed": 5, "dataset": {"kind": "moons"}, "optimizer": {"name": "rmsprop", "lr": 0.01}}
@@ -20,7 +21,7 @@ CONFIG = {"seed": 5, "dataset": {"kind": "moons"}, "optimizer": {"name": "rmspro
 def reference_params(steps: int) -> dict:
     run = Run(RunConfig.model_validate(CONFIG))
     run.step(steps)
-    return run.params()
+    return encode.params(run)
 
 
 @pytest.fixture
