@@ -112,7 +112,7 @@ class PostgresStore:
     def _query(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         def work(db: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
             with db.cursor() as cursor:
-                cursor.execute(sql, parameters)  # type: ignore[arg-type]  # our SQL is literal
+                cursor.execute(sql, parameters)
                 return cursor.fetchall()
 
         return self._run(work)
@@ -131,7 +131,7 @@ class PostgresStore:
             for target in range(version + 1, SCHEMA_VERSION + 1):
                 log.info("migrating %s to schema version %d", self.description, target)
                 for statement in MIGRATIONS[target]:
-                    cursor.execute(statement)  # type: ignore[arg-type]
+                    cursor.execute(statement)
                 cursor.execute("INSERT INTO backproplab_schema (version) VALUES (%s)", (target,))
 
     # ------------------------------------------------------------------ metadata (web process)
