@@ -90,7 +90,7 @@ def test_a_replica_without_its_cluster_reads_from_the_store_and_refuses_changes(
             await trainers.broadcast("count", kind="race")
         assert races.value.status == 503
         assert [entry["alive"] for entry in trainers.status()] == [False, False]
-        trainers.offline.clear()
+        trainers.offline.close()
 
     asyncio.run(scenario())
     store.close()

@@ -153,10 +153,10 @@ class Gateway:
 
     async def run(self) -> None:
         self.loop = asyncio.get_running_loop()
-        self.loop.add_signal_handler(
-            signal.SIGTERM, self.stopped.set
-        )  # the server is stopping: leave cleanly
-        threading.Thread(target=self._write, name="writer", daemon=True).start()
+        # SIGTERM: the server is stopping (a signal to its process group): leave cleanly.
+        self.loop.add_signal_handler(signal.SIGTERM, self.stopped.set)
+        writer = threading.Thread(target=self._write, name="writer", daemon=True)
+        writer.start()
         threading.Thread(target=self._read, name="reader", daemon=True).start()
         connecting = asyncio.create_task(self._connect())
         await self.stopped.wait()
@@ -173,6 +173,7 @@ class Gateway:
                 self.node.stop()
             self.send(Reply(self.shutdown.id, None))
         self.outgoing.put(None)
+        writer.join(timeout=FORGET_SECONDS)  # what is queued goes out before the process ends
 
     # ------------------------------------------------------------------ the pipe
 

@@ -103,10 +103,13 @@ class OfflineReads:
         self.shard: Shard | None = None
         self.replies: list[Reply | Publish] = []
         self.lock = threading.Lock()
+        self.stale = False
 
     def read(self, target: str, op: str, args: dict[str, Any]) -> Any:
         """Blocking: call it off the event loop."""
         with self.lock:
+            if self.stale:
+                self._close()
             if self.shard is None:
                 self.shard = Shard(
                     -1, connect(self.location), self.settings, {"run": RunKind()}, self.replies.append
@@ -122,11 +125,19 @@ class OfflineReads:
         return reply.value
 
     def clear(self) -> None:
-        """Training is back: forget the loaded runs (the next outage reads fresher checkpoints)."""
+        """Training is back: the loaded runs are dropped before the next outage's first read (from the event
+        loop: no waiting for a read in progress)."""
+        self.stale = True
+
+    def close(self) -> None:
         with self.lock:
-            if self.shard is not None:
-                self.shard.store.close()
-                self.shard = None
+            self._close()
+
+    def _close(self) -> None:
+        if self.shard is not None:
+            self.shard.store.close()
+            self.shard = None
+        self.stale = False
 
 
 class RayTrainers(LocalTrainers):
@@ -192,6 +203,7 @@ class RayTrainers(LocalTrainers):
 
     async def stop(self) -> None:
         await super().stop()
+        await self.run_blocking(self.offline.close)
         if self.node_dir is not None:
             shutil.rmtree(self.node_dir, ignore_errors=True)
 
