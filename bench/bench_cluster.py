@@ -59,27 +59,30 @@ async def watch(url: str, run_id: str, seconds: float, frames: list[int]) -> Non
         frames.append(count)
 
 
-def total_steps(url: str) -> int:
-    return sum(run["step"] for run in httpx.get(url + "/api/runs", timeout=60).json())
+def total_steps(url: str, auth: dict[str, str]) -> int:
+    return sum(run["step"] for run in httpx.get(url + "/api/runs", headers=auth, timeout=60).json())
 
 
 def measure(replica: Replica, warmup: float, seconds: float) -> dict[str, float]:
     """Total steps/s and mean frames/s per client of RUNS watched, playing runs."""
     url = replica.url
+    token = httpx.post(url + "/api/identities", timeout=60).json()["token"]
+    auth = {"Authorization": f"Bearer {token}"}
     ids = [
-        httpx.post(url + "/api/runs", json={"seed": index}, timeout=60).json()["id"] for index in range(RUNS)
+        httpx.post(url + "/api/runs", json={"seed": index}, headers=auth, timeout=60).json()["id"]
+        for index in range(RUNS)
     ]
     for run_id in ids:
-        httpx.post(f"{url}/api/runs/{run_id}/play", timeout=60)
+        httpx.post(f"{url}/api/runs/{run_id}/play", headers=auth, timeout=60)
     frames: list[int] = []
     result: dict[str, float] = {}
 
     async def clients() -> None:
         watching = [asyncio.create_task(watch(url, run_id, warmup + seconds, frames)) for run_id in ids]
         await asyncio.sleep(warmup)
-        first, started = await asyncio.to_thread(total_steps, url), time.monotonic()
+        first, started = await asyncio.to_thread(total_steps, url, auth), time.monotonic()
         await asyncio.sleep(seconds)
-        last, ended = await asyncio.to_thread(total_steps, url), time.monotonic()
+        last, ended = await asyncio.to_thread(total_steps, url, auth), time.monotonic()
         result["steps_per_second"] = (last - first) / (ended - started)
         await asyncio.gather(*watching)
 
@@ -98,7 +101,8 @@ def one(
         if kind == "local"
         else ["--trainers", "ray", "--ray-trainers", str(trainers)]
     )
-    replica = Replica(f"{kind}-{trainers}", args, work).start(timeout=120)
+    env = {"BACKPROPLAB_MAX_RUNS_PER_IDENTITY": str(RUNS)}  # the benchmark's one identity owns every run
+    replica = Replica(f"{kind}-{trainers}", args, work, env).start(timeout=120)
     try:
         return measure(replica, warmup, seconds)
     finally:

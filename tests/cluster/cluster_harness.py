@@ -81,8 +81,10 @@ def in_namespace(command: list[str]) -> list[str]:
 
 
 def loopback_up() -> None:
-    """Inside a fresh namespace: bring up loopback, the only interface there is."""
+    """Inside a fresh namespace: bring up loopback, the only interface there is; and as the namespace's
+    first process (which ignores signals it has no handler for), let SIGTERM run our cleanup."""
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(f"terminated (signal {signum})"))
 
 
 # ---------------------------------------------------------------------------- PostgreSQL

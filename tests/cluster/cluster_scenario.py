@@ -178,13 +178,13 @@ class Watcher:
 
 
 def retry_until_ok(
-    method: str, url: str, json_body: Any = None, timeout: float = 60
+    http: httpx.Client, method: str, url: str, json_body: Any = None, timeout: float = 60
 ) -> tuple[httpx.Response, list[str]]:
     """Repeat a request while it answers 503 (a trainer restarting); the answer and the 503 reasons seen."""
     unavailable: list[str] = []
     deadline = time.monotonic() + timeout
     while True:
-        response = httpx.request(method, url, json=json_body, timeout=60)
+        response = http.request(method, url, json=json_body, timeout=60)
         if response.status_code != 503 or time.monotonic() > deadline:
             return response, unavailable
         unavailable.append(response.json()["reason"])
@@ -211,28 +211,31 @@ def story(cluster: Cluster, result: dict[str, Any]) -> None:
     a = cluster.replica("web-1")
     b = cluster.replica("web-2")
     result["startup_seconds"] = round(time.monotonic() - started, 1)
+    # One identity, minted on A, acts on both replicas: identities live in the shared database too.
+    token = httpx.post(f"{a.url}/api/identities", timeout=30).json()["token"]
+    http = httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=60)
 
     # 1. A run created on A is stepped on B and watched on both.
-    run_id = httpx.post(f"{a.url}/api/runs", json=CONFIG, timeout=60).json()["id"]
-    result["stepped_on_b"] = httpx.post(
+    run_id = http.post(f"{a.url}/api/runs", json=CONFIG, timeout=60).json()["id"]
+    result["stepped_on_b"] = http.post(
         f"{b.url}/api/runs/{run_id}/step", json={"steps": 37}, timeout=60
     ).json()["step"]
     on_a, on_b = Watcher(a.ws_url, run_id), Watcher(b.ws_url, run_id, fallback=a.ws_url)
     result["states_at_37"] = [on_a.wait_for("state", 37), on_b.wait_for("state", 37)]
-    httpx.post(f"{b.url}/api/runs/{run_id}/play", timeout=30)
+    http.post(f"{b.url}/api/runs/{run_id}/play", timeout=30)
     time.sleep(1.5)
-    paused = httpx.post(f"{a.url}/api/runs/{run_id}/pause", timeout=30).json()["step"]
+    paused = http.post(f"{a.url}/api/runs/{run_id}/pause", timeout=30).json()["step"]
     result["paused_at"] = paused
     result["frames_seen_at_pause"] = [on_a.wait_for("frame", paused), on_b.wait_for("frame", paused)]
     result["frames_while_playing"] = [len(on_a.steps("frame")), len(on_b.steps("frame"))]
     reference = reference_params(paused)
-    race = httpx.post(f"{a.url}/api/races", json={}, timeout=60)  # races live in the actors too
+    race = http.post(f"{a.url}/api/races", json={}, timeout=60)  # races live in the actors too
     result["race_created_on_a_read_on_b"] = [
         race.status_code,
-        httpx.get(f"{b.url}/api/races/{race.json()['id']}", timeout=60).status_code,
+        http.get(f"{b.url}/api/races/{race.json()['id']}", timeout=60).status_code,
     ]
     result["params_equal_before_kill"] = [
-        httpx.get(f"{replica.url}/api/runs/{run_id}/params", timeout=30).json() == reference
+        http.get(f"{replica.url}/api/runs/{run_id}/params", timeout=30).json() == reference
         for replica in (a, b)
     ]
 
@@ -241,15 +244,15 @@ def story(cluster: Cluster, result: dict[str, Any]) -> None:
     pid = cluster.actor_pid(shard)
     killed_at = time.monotonic()
     kill_tree(pid)
-    response, unavailable = retry_until_ok("POST", f"{b.url}/api/runs/{run_id}/step", {"steps": 50})
+    response, unavailable = retry_until_ok(http, "POST", f"{b.url}/api/runs/{run_id}/step", {"steps": 50})
     result["step_after_kill"] = response.json().get("step")
     result["unavailable_while_restarting"] = unavailable[:3]
     result["restart_seconds"] = round(time.monotonic() - killed_at, 1)
     result["new_actor_pid_differs"] = cluster.actor_pid(shard) != pid
-    described = httpx.get(f"{a.url}/api/runs/{run_id}", timeout=30).json()
+    described = http.get(f"{a.url}/api/runs/{run_id}", timeout=30).json()
     result["message_after_restart"] = described["message"]
     result["params_equal_after_restart"] = [
-        httpx.get(f"{replica.url}/api/runs/{run_id}/params", timeout=30).json()
+        http.get(f"{replica.url}/api/runs/{run_id}/params", timeout=30).json()
         == reference_params(paused + 50)
         for replica in (a, b)
     ]
@@ -272,7 +275,7 @@ def story(cluster: Cluster, result: dict[str, Any]) -> None:
         on_b.steps("state", killed_at, a.ws_url)
     )
     result["listed_on_a_after_b_died"] = run_id in [
-        run["id"] for run in httpx.get(f"{a.url}/api/runs", timeout=30).json()
+        run["id"] for run in http.get(f"{a.url}/api/runs", timeout=30).json()
     ]
 
     # 4. The Ray head is lost: A keeps serving reads from PostgreSQL and says training is unavailable.
@@ -281,13 +284,13 @@ def story(cluster: Cluster, result: dict[str, Any]) -> None:
     degraded = wait_health(a.url, "degraded", timeout=90)
     result["degraded_after_seconds"] = round(time.monotonic() - lost_at, 1) if degraded else None
     result["health_problems"] = degraded["problems"][:2] if degraded else None
-    read = httpx.get(f"{a.url}/api/runs/{run_id}", timeout=30)
+    read = http.get(f"{a.url}/api/runs/{run_id}", timeout=30)
     result["read_while_head_lost"] = [read.status_code, read.json().get("step"), read.json().get("message")]
-    params = httpx.get(f"{a.url}/api/runs/{run_id}/params", timeout=30)
+    params = http.get(f"{a.url}/api/runs/{run_id}/params", timeout=30)
     result["params_while_head_lost"] = [params.status_code, params.json() == reference_params(paused + 50)]
-    step = httpx.post(f"{a.url}/api/runs/{run_id}/step", json={"steps": 1}, timeout=30)
+    step = http.post(f"{a.url}/api/runs/{run_id}/step", json={"steps": 1}, timeout=30)
     result["step_while_head_lost"] = [step.status_code, step.json().get("reason")]
-    listed = httpx.get(f"{a.url}/api/runs", timeout=30)
+    listed = http.get(f"{a.url}/api/runs", timeout=30)
     result["list_while_head_lost"] = [listed.status_code, [run["id"] for run in listed.json()] == [run_id]]
     late = Watcher(a.ws_url, run_id)
     result["watch_while_head_lost"] = late.wait_for("state", paused + 50)
@@ -301,9 +304,9 @@ def story(cluster: Cluster, result: dict[str, Any]) -> None:
     cluster.start_ray()
     recovered = wait_health(a.url, "ok", timeout=120)
     result["recovered_after_seconds"] = round(time.monotonic() - back_at, 1) if recovered else None
-    response, _ = retry_until_ok("POST", f"{a.url}/api/runs/{run_id}/step", {"steps": 10})
+    response, _ = retry_until_ok(http, "POST", f"{a.url}/api/runs/{run_id}/step", {"steps": 10})
     result["step_after_recovery"] = response.json().get("step")
-    result["params_equal_after_recovery"] = httpx.get(
+    result["params_equal_after_recovery"] = http.get(
         f"{a.url}/api/runs/{run_id}/params", timeout=30
     ).json() == reference_params(paused + 60)
     for watcher in (on_a, on_b):

@@ -27,7 +27,9 @@ def reference_params(steps: int) -> dict:
 @pytest.fixture
 def client(postgres_url, tmp_path):
     settings = Settings(data_dir=tmp_path, database_url=postgres_url, trainers="2")
-    with TestClient(create_app(settings)) as test_client:
+    with TestClient(create_app(settings), base_url="http://127.0.0.1:8000") as test_client:
+        token = test_client.post("/api/identities").json()["token"]
+        test_client.headers["Authorization"] = f"Bearer {token}"
         yield test_client
 
 
@@ -48,20 +50,22 @@ def test_runs_survive_a_graceful_restart_and_a_kill_9(postgres_url, tmp_path):
     args = ["--database-url", postgres_url, "--data-dir", str(tmp_path), "--trainers", "2"]
     env = {"BACKPROPLAB_CHECKPOINT_INTERVAL": "0.5"}
     first = Replica("first", args, tmp_path, env).start()
+    token = httpx.post(first.url + "/api/identities").json()["token"]
+    auth = {"Authorization": f"Bearer {token}"}  # kept in the database: good on every later server
     try:
-        stepped = httpx.post(first.url + "/api/runs", json=CONFIG).json()["id"]
-        httpx.post(f"{first.url}/api/runs/{stepped}/step", json={"steps": 40})
-        deleted = httpx.post(first.url + "/api/runs", json=CONFIG).json()["id"]
-        assert httpx.delete(f"{first.url}/api/runs/{deleted}").status_code == 204
+        stepped = httpx.post(first.url + "/api/runs", json=CONFIG, headers=auth).json()["id"]
+        httpx.post(f"{first.url}/api/runs/{stepped}/step", json={"steps": 40}, headers=auth)
+        deleted = httpx.post(first.url + "/api/runs", json=CONFIG, headers=auth).json()["id"]
+        assert httpx.delete(f"{first.url}/api/runs/{deleted}", headers=auth).status_code == 204
     finally:
         first.stop()
 
     second = Replica("second", args, tmp_path, env).start()
     try:
-        assert [run["id"] for run in httpx.get(second.url + "/api/runs").json()] == [stepped]
+        assert [run["id"] for run in httpx.get(second.url + "/api/runs", headers=auth).json()] == [stepped]
         assert httpx.get(f"{second.url}/api/runs/{stepped}/params").json() == reference_params(40)
-        running = httpx.post(second.url + "/api/runs", json=CONFIG).json()["id"]
-        httpx.post(f"{second.url}/api/runs/{running}/play")
+        running = httpx.post(second.url + "/api/runs", json=CONFIG, headers=auth).json()["id"]
+        httpx.post(f"{second.url}/api/runs/{running}/play", headers=auth)
         time.sleep(1.5)
     finally:
         second.kill()
@@ -70,7 +74,7 @@ def test_runs_survive_a_graceful_restart_and_a_kill_9(postgres_url, tmp_path):
     try:
         restored = httpx.get(f"{third.url}/api/runs/{running}").json()
         assert restored["status"] == "paused" and restored["step"] > 0, "checkpointed while it played"
-        httpx.post(f"{third.url}/api/runs/{running}/step", json={"steps": 10})
+        httpx.post(f"{third.url}/api/runs/{running}/step", json={"steps": 10}, headers=auth)
         assert httpx.get(f"{third.url}/api/runs/{running}/params").json() == reference_params(
             restored["step"] + 10
         )

@@ -48,7 +48,8 @@ def test_without_the_extras_nothing_of_ray_or_psycopg_is_imported(tmp_path):
         "from fastapi.testclient import TestClient\n"
         "from backproplab.server.app import create_app\n"
         "from backproplab.server.settings import Settings\n"
-        f"with TestClient(create_app(Settings(data_dir={str(tmp_path)!r}, trainers='1'))) as client:\n"
+        f"app = create_app(Settings(data_dir={str(tmp_path)!r}, trainers='1'))\n"
+        "with TestClient(app, base_url='http://127.0.0.1:8000') as client:\n"
         "    assert client.post('/api/runs', json={}).status_code == 201\n"
         "print(sorted(name for name in sys.modules if name.split('.')[0] in ('ray', 'psycopg')))\n"
     )

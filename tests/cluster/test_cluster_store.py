@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 
 import pytest
 
 from backproplab.server.store import Checkpoint, StoreError, connect
+from backproplab.server.store.base import ClassRecord, ComparisonRecord
 from backproplab.server.store.postgres import SCHEMA_VERSION, PostgresStore, redacted
 
 SUMMARY = {
@@ -108,6 +110,58 @@ def test_the_store_is_shared_by_threads(store):
     assert store.count_runs() == 80 and store.count_runs(owner="c") == 20
 
 
+def test_runs_are_renamed_and_expire_oldest_first(store):
+    for run_id in ("a", "b", "c"):
+        store.insert_run(run_id, None, None, None)
+    assert store.rename_run("b", "second") and store.run_record("b").name == "second"
+    assert store.rename_run("missing", "x") is False
+    newest = store.run_record("b").updated
+    assert store.expired_runs(newest, 10) == ["a", "c"], "b was touched by the rename"
+    assert store.expired_runs(newest + 1, 2) == ["a", "c"] and store.expired_runs(0, 10) == []
+
+
+def test_identities_are_found_by_token_hash_and_idle_ones_forgotten(store):
+    store.insert_identity("alice", "hash-a")
+    store.insert_identity("bob", "hash-b")
+    store.insert_identity("carol", "hash-c")
+    assert store.identity_by_hash("hash-b") == "bob" and store.identity_by_hash("nope") is None
+    store.insert_run("r", "alice", None, None)
+    store.insert_class(ClassRecord("k", "CODE1", "bob", None, {"seed": 1}, None, 1.0, 1.0))
+    assert store.delete_idle_identities(before=time.time() + 1) == 1, "only carol owns nothing"
+    assert store.identity_by_hash("hash-c") is None and store.identity_by_hash("hash-a") == "alice"
+    assert store.delete_idle_identities(before=0.0) == 0
+
+
+def test_classes_by_id_code_and_teacher_and_their_deletion(store):
+    first = ClassRecord(
+        "k1", "AAAA", "teacher", "Monday", {"seed": 1, "optimizer": {"lr": 0.1}}, ["optimizer.lr"], 1.0, 1.0
+    )
+    assert store.insert_class(first)
+    assert store.insert_class(ClassRecord("k2", "AAAA", "other", None, {}, None, 2.0, 2.0)) is False, (
+        "code taken"
+    )
+    assert store.insert_class(ClassRecord("k3", "BBBB", "teacher", None, {}, None, 3.0, 3.0))
+    assert store.class_record("k1") == first and store.class_by_code("AAAA") == first
+    assert store.class_record("k2") is None and store.class_by_code("ZZZZ") is None
+    assert [record.id for record in store.classes_of("teacher")] == ["k1", "k3"]
+    assert [record.id for record in store.classes_of(None)] == ["k1", "k3"]
+    store.update_class("k1", "Tuesday", {"seed": 2}, None)
+    changed = store.class_record("k1")
+    assert (changed.name, changed.config, changed.allowed) == ("Tuesday", {"seed": 2}, None)
+    store.insert_run("student", "s", "k1", None)
+    assert store.delete_class("k1") and store.delete_class("k1") is False
+    assert store.run_record("student").class_id is None, "students keep their runs"
+
+
+def test_comparisons_are_kept_and_forgotten_by_age(store):
+    record = ComparisonRecord("c", "alice", ["sgd", "adam"], ["r1", "r2"], True, 10.0)
+    store.insert_comparison(record)
+    store.insert_comparison(ComparisonRecord("d", None, [], [], False, 20.0))
+    assert store.comparison_record("c") == record and store.comparison_record("x") is None
+    assert store.delete_comparisons(before=15.0) == 1
+    assert store.comparison_record("c") is None and store.comparison_record("d").identical_start is False
+
+
 # ---------------------------------------------------------------------------- PostgreSQL only
 
 
@@ -129,7 +183,8 @@ def test_postgres_schema_is_created_once_by_replicas_starting_together(postgres_
     import psycopg
 
     with psycopg.connect(postgres_url) as db:
-        assert db.execute("SELECT version FROM backproplab_schema").fetchall() == [(SCHEMA_VERSION,)]
+        versions = db.execute("SELECT version FROM backproplab_schema ORDER BY version").fetchall()
+        assert versions == [(version,) for version in range(1, SCHEMA_VERSION + 1)], "each migration once"
 
 
 def test_postgres_refuses_a_database_newer_than_the_server(postgres_url):
@@ -160,3 +215,23 @@ def test_postgres_errors_are_store_errors_and_passwords_are_never_shown():
         store.count_runs()
     assert "secret" not in store.description and store.description == redacted(store.url)
     assert redacted("postgresql://u:pw@db:5432/x") == "postgresql://u:***@db:5432/x"
+
+
+def test_postgres_migrates_a_version_1_database_keeping_its_runs(postgres_url):
+    import psycopg
+
+    from backproplab.server.store.postgres import MIGRATIONS
+
+    with psycopg.connect(postgres_url, autocommit=True) as db:  # as a server of schema version 1 left it
+        db.execute("CREATE TABLE backproplab_schema (version INTEGER NOT NULL)")
+        for statement in MIGRATIONS[1]:
+            db.execute(statement)
+        db.execute("INSERT INTO backproplab_schema (version) VALUES (1)")
+        db.execute("INSERT INTO runs (id, owner, created, updated) VALUES ('old', 'alice', 1, 1)")
+    store = PostgresStore.open_primary(postgres_url)
+    try:
+        assert store.run_record("old").owner == "alice"
+        store.insert_identity("alice", "hash")
+        assert store.identity_by_hash("hash") == "alice"
+    finally:
+        store.close()

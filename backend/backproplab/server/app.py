@@ -6,6 +6,7 @@ the compute pool, and wires the services the routes use; at exit the trainers ch
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import fields
@@ -16,14 +17,18 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from .. import __version__
 from ..engine.config import RunConfig
-from . import health
+from . import health, upkeep
+from .classes import routes as class_routes
+from .classes.service import ClassService
 from .docs import add_docs
 from .errors import install_error_handlers
+from .identities import routes as identity_routes
+from .identities.service import IdentityService
 from .landscape import routes as landscape_routes
 from .live.hub import Hub
 from .live.shard import ShardSettings
 from .live.trainers import LocalTrainers, Trainers
-from .middleware import BodyLimit, Headers
+from .middleware import BodyLimit, CrossSite, Headers
 from .offload import Offload
 from .races import live as race_live
 from .races import routes as race_routes
@@ -71,16 +76,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hub = Hub(lambda: trainers)  # type: ignore[arg-type, return-value]
         trainers = make_trainers(settings, location, hub, offload)
         await trainers.start()
+        identities = IdentityService(settings, store, offload)
         runs = RunService(settings, store, trainers, hub, offload)
         races = RaceService(settings, trainers, hub)
+        comparisons = Comparisons(runs)
         state = app.state
         state.store, state.offload, state.trainers, state.hub = store, offload, trainers, hub
-        state.runs, state.races, state.comparisons = runs, races, Comparisons(runs)
-        state.run_live = run_live.RunLive(runs, settings)
-        state.race_live = race_live.RaceLive(races)
+        state.identities, state.runs, state.races, state.comparisons = identities, runs, races, comparisons
+        state.classes = ClassService(runs, identities)
+        state.run_live = run_live.RunLive(runs, settings, identities)
+        state.race_live = race_live.RaceLive(races, identities)
+        expiry = asyncio.create_task(upkeep.expire_forever(runs, comparisons, identities))
         try:
             yield
         finally:
+            expiry.cancel()
             await trainers.stop()
             offload.shutdown()
             store.close()
@@ -98,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in (
         health.router,
+        identity_routes.router,
         choices.router,
         run_routes.router,
         run_live.router,
@@ -105,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         landscape_routes.router,
         race_routes.router,
         race_live.router,
+        class_routes.router,
     ):
         app.include_router(router)
     add_docs(app)
@@ -116,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["*"],
         )
+    app.add_middleware(CrossSite, settings=settings)
     app.add_middleware(Headers)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -52,7 +52,7 @@ class ErrorResponse(BaseModel):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse} for status in (403, 404, 413, 422, 429, 503, 507)
+    status: {"model": ErrorResponse} for status in (401, 403, 404, 413, 415, 422, 429, 503, 507)
 }
 
 

@@ -48,8 +48,18 @@ class Settings:
     max_body_bytes: int = 64 * 1024 * 1024
     max_message_bytes: int = 64 * 1024 * 1024
     max_gradcheck_parameters: int = 20_000
+    # Per identity (a bearer token), so one client cannot fill the server for everyone.
+    max_runs_per_identity: int = 20
+    max_races_per_identity: int = 10
+    # A run untouched (no change, no checkpoint) for this many seconds is deleted, oldest first; 0 = never.
+    run_ttl: float = 7 * 86_400.0
     # Web origins allowed to open WebSockets (and make CORS requests) besides the server's own; "*" = any.
     allowed_origins: tuple[str, ...] = ()
+    # Host names this server answers to besides its own (IP literals, localhost, the bound host and this
+    # machine's name); ".example.org" also allows its subdomains, "*" any. Stops DNS rebinding.
+    allowed_hosts: tuple[str, ...] = ()
+    # The operator's token: it may change and list every run (empty: no admin). Never logged or shown.
+    admin_token: str = field(default="", repr=False)
     # Scheduling inside a trainer: each playing run trains for up to `time_slice` seconds per turn, and a
     # full round over its playing runs aims to take at most `round_target` seconds.
     time_slice: float = 0.008
@@ -90,6 +100,12 @@ class Settings:
             raise ValueError(
                 f"database_url must be a postgresql:// URL, got {self.database_url.split(':')[0]}:..."
             )
+        if self.run_ttl < 0:
+            raise ValueError(
+                f"run_ttl must be 0 (keep runs forever) or a number of seconds, got {self.run_ttl}"
+            )
+        if self.max_runs_per_identity < 1 or self.max_races_per_identity < 1:
+            raise ValueError("max_runs_per_identity and max_races_per_identity must be at least 1")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

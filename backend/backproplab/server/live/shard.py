@@ -167,8 +167,13 @@ class Shard:
                 subscription.wants = args["wants"]
             item.version += 1  # a new view gets its news even while the item is paused
             return None, item
-        if op == "count":
-            return sum(1 for item in self.items.values() if item.kind == args["kind"]), None
+        if op == "count":  # of one kind (and one owner, if given)
+            owner = args.get("owner")
+            return sum(
+                1
+                for item in self.items.values()
+                if item.kind == args["kind"] and (owner is None or getattr(item, "owner", None) == owner)
+            ), None
         if op == "delete" and args.get("if_loaded") and target not in self.items:
             return None, None  # not loaded here: nothing to stop (the web process deletes its row)
         if op == "unwatch":

@@ -16,7 +16,6 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import WebSocket, WebSocketDisconnect
 from pydantic import TypeAdapter, ValidationError
@@ -25,36 +24,22 @@ from starlette.responses import JSONResponse
 from ...engine.errors import ConfigError
 from ..encoding import dumps
 from ..errors import ApiError, dotted, error_body, field_errors
+from ..hosts import origin_allowed
+from ..identities.access import ANONYMOUS, Caller, Role
+from ..identities.service import IdentityService
+from ..identities.tokens import bearer
 from ..settings import Settings
 from .hub import Client, Hub, Session
 
 log = logging.getLogger("backproplab.ws")
 Handler = Callable[[Any, Session, Client], Awaitable[dict[str, Any] | None]]
-
-
-def origin_allowed(websocket: WebSocket, settings: Settings) -> bool:
-    """Same origin (Origin's host:port equals the Host header), a listed origin, or no Origin (not a browser)."""
-    origin = websocket.headers.get("origin")
-    if origin is None:
-        return True
-    allowed = settings.allowed_origins
-    if "*" in allowed or origin.rstrip("/") in {item.rstrip("/") for item in allowed}:
-        return True
-    parts = urlsplit(origin)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return False
-    default_port = 443 if parts.scheme == "https" else 80
-    origin_host = f"{parts.hostname}:{parts.port or default_port}"
-    host = websocket.headers.get("host", "")
-    host_parts = urlsplit(f"//{host}")
-    host_port = host_parts.port or (443 if websocket.url.scheme == "wss" else 80)
-    return bool(host_parts.hostname) and origin_host.lower() == f"{host_parts.hostname}:{host_port}".lower()
+RoleOf = Callable[[Caller], Awaitable[Role]]
 
 
 async def admit(websocket: WebSocket, settings: Settings, exists: Awaitable[bool], field: str) -> bool:
     """Accept the WebSocket, or refuse it: a foreign Origin before accept (the handshake answers 403), an
     unknown id with a 404 whose body names ``field`` ("run_id" -> "no such run"), as a REST call would."""
-    if not origin_allowed(websocket, settings):
+    if not origin_allowed(websocket.headers.get("origin"), websocket.headers.get("host"), settings):
         log.warning("refused WebSocket from origin %s", websocket.headers.get("origin"))
         await websocket.close(code=1008)
         return False
@@ -66,6 +51,32 @@ async def admit(websocket: WebSocket, settings: Settings, exists: Awaitable[bool
         return False
     await websocket.accept()
     return True
+
+
+async def authenticate(
+    client: Client, token: str | None, identities: IdentityService, role: RoleOf
+) -> dict[str, Any]:
+    """Give the client the role ``token`` has on its item (no token: watcher); the ``auth`` ack.
+    A token this server does not know raises 401 (an error message: the client stays a watcher)."""
+    caller = ANONYMOUS if token is None else await identities.resolve(token)
+    client.role = await role(caller) if caller is not ANONYMOUS else "watcher"
+    client.identity = caller.identity
+    return {"type": "ack", "of": "auth", "role": client.role}
+
+
+async def authenticate_handshake(
+    websocket: WebSocket, client: Client, identities: IdentityService, role: RoleOf
+) -> None:
+    """A non-browser client may authenticate with the handshake's ``Authorization: Bearer`` header
+    (browsers cannot set it: they send an ``auth`` message first)."""
+    try:
+        token = bearer(websocket.headers.get("authorization"))
+        if token is not None:
+            await authenticate(client, token, identities, role)
+    except ValueError as error:
+        client.error("token", str(error))
+    except ApiError as error:
+        client.error(error.field, error.reason)
 
 
 async def serve(

@@ -17,11 +17,12 @@ import numpy as np
 
 from ...engine.config import RunConfig, merge_config
 from ...engine.run import Run
+from ..classes.locks import check_change, check_weights
 from ..encoding import dumps
 from ..errors import LimitError
 from ..live.protocol import Wants
 from ..live.shard import Pending, Shard, Subscription
-from ..store import Checkpoint, Store
+from ..store import Checkpoint, ClassRecord, Store
 from . import encode
 from .copy import copy_of
 from .limits import check_size
@@ -80,10 +81,14 @@ class RunItem:
 
     kind = "run"
 
-    def __init__(self, run_id: str, run: Run, settings: Any):
+    def __init__(
+        self, run_id: str, run: Run, settings: Any, name: str | None = None, badge: dict | None = None
+    ):
         self.id = run_id
         self.run = run
         self.settings = settings
+        self.name = name
+        self.badge = badge  # the class it belongs to: {"code", "name", "allowed"} (classes/service.py)
         self.playing = False
         self.keep_training = False
         self.notice: str | None = None  # said until the next change (e.g. "restored after a trainer restart")
@@ -188,6 +193,8 @@ class RunItem:
             "latest": encode.latest(run),
             "learning": encode.learning(run),
             "keep_training": self.keep_training,
+            "name": self.name,
+            "class": self.badge,
             "rebuilt": rebuilt,
         }
 
@@ -208,8 +215,13 @@ class RunItem:
         self.changed(rebuilt=True)
         return self.describe()
 
-    def _op_patch(self, shard: Shard, patch: dict[str, Any], max_parameters: int) -> dict:
+    def _op_patch(
+        self, shard: Shard, patch: dict[str, Any], max_parameters: int, bound: bool = False
+    ) -> dict:
+        """Merge a config patch; ``bound``: the caller is a student, held to the class's locked settings."""
         merged = merge_config(self.run.config, patch)
+        if bound and self.badge is not None:
+            check_change(self.run.config, merged, patch, self.badge["allowed"])
         if isinstance(patch, dict) and patch.keys() & {"model", "dataset", "features"}:
             check_size(merged, max_parameters, data=self.run.custom_data)
         rebuilt = self.run.apply_config(merged)
@@ -236,13 +248,29 @@ class RunItem:
         self.pending.clear()
         self.pending_steps = 0
 
-    def _op_set_weight(self, shard: Shard, layer: int, row: int, col: int, value: float) -> None:
+    def _op_set_weight(
+        self, shard: Shard, layer: int, row: int, col: int, value: float, bound: bool = False
+    ) -> None:
+        if bound and self.badge is not None:
+            check_weights(self.badge["allowed"])
         self.run.set_weight(layer, row, col, value)
         self.changed()
 
-    def _op_set_bias(self, shard: Shard, layer: int, index: int, value: float) -> None:
+    def _op_set_bias(self, shard: Shard, layer: int, index: int, value: float, bound: bool = False) -> None:
+        if bound and self.badge is not None:
+            check_weights(self.badge["allowed"])
         self.run.set_bias(layer, index, value)
         self.changed()
+
+    def _op_rename(self, shard: Shard, name: str | None) -> dict[str, Any]:
+        self.name = name
+        self.changed(described=True)
+        return self.describe()
+
+    def _op_set_class(self, shard: Shard, badge: dict | None) -> None:
+        """The class this run is in changed (its name, what students may change) or ended (None)."""
+        self.badge = badge
+        self.changed(described=True)
 
     def _op_keep_training(self, shard: Shard, keep: bool) -> dict[str, Any]:
         self.keep_training = keep
@@ -381,7 +409,7 @@ class RunKind:
             config = RunConfig.model_validate(args["config"])
             check_size(config, args["max_parameters"])
             run = Run(config)
-        item = RunItem(run_id, run, shard.settings)
+        item = RunItem(run_id, run, shard.settings, args.get("name"), args.get("badge"))
         item.changed()
         shard.save(item)
         return item
@@ -395,8 +423,16 @@ class RunKind:
         except Exception as error:  # a blob this version cannot read must not stop the trainer
             log.error("could not restore run %s (%s)", run_id, error)
             return None
-        item = RunItem(run_id, run, shard.settings)
+        record = shard.store.run_record(run_id)
+        group = shard.store.class_record(record.class_id) if record and record.class_id else None
+        item = RunItem(run_id, run, shard.settings, record.name if record else None, badge_of(group))
         if shard.settings.restored_message:
             item.notice = shard.settings.restored_message.format(step=run.step_count)
         return item
-        return item
+
+
+def badge_of(group: ClassRecord | None) -> dict[str, Any] | None:
+    """What a run shows of its class: the join code, the class's name and what students may change."""
+    if group is None:
+        return None
+    return {"code": group.code, "name": group.name, "allowed": group.allowed}

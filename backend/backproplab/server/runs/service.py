@@ -1,17 +1,23 @@
 """Runs as the routes see them: created, described, changed and read through the trainer that owns each.
 
-Metadata (who owns a run, its name) lives in the store and is written here; everything about training
-is the trainer's. Changes made through REST are checkpointed before the answer (``durable``), so a reply
-means the change survives a crash; WebSocket controls are checkpointed by the trainer shortly after.
+Metadata (who owns a run, its name, its class) lives in the store and is written here; everything about
+training is the trainer's. Changes made through REST are checkpointed before the answer (``durable``), so a
+reply means the change survives a crash; WebSocket controls are checkpointed by the trainer shortly after.
+Who may change a run is decided here (:meth:`RunService.role`); a student's class locks are checked by
+the trainer against the class badge it holds (runs/item.py), atomically with the change.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import secrets
+import time
 from typing import Any
 
 from ...engine.config import RunConfig
-from ..errors import RunNotFoundError, TooManyRunsError
+from ..errors import ApiError, RunNotFoundError, TooManyRunsError
+from ..identities.access import Caller, Role, require_change, role_of
 from ..live.hub import Hub
 from ..live.trainers import Trainers
 from ..offload import Offload
@@ -20,6 +26,8 @@ from ..store import Store
 from .copy import RunCopy
 
 KIND = "run"
+EXPIRE_BATCH = 200  # runs deleted per expiry pass at most
+log = logging.getLogger("backproplab.server")
 
 
 class RunService:
@@ -38,20 +46,19 @@ class RunService:
 
     async def create(
         self,
-        config: RunConfig,
-        owner: str | None = None,
+        config: RunConfig | None,
+        owner: Caller,
         class_id: str | None = None,
         name: str | None = None,
         blob: bytes | None = None,
+        badge: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """A new run from ``config`` (or a fork's ``blob``): its row first, then its trainer builds it."""
-        if await self.offload.io(self.store.count_runs) >= self.settings.max_runs:
-            raise TooManyRunsError(
-                f"this server holds at most {self.settings.max_runs} runs; delete one first"
-            )
+        """A new run of ``owner`` from ``config`` (or a fork's ``blob``): its row first, then its trainer
+        builds it. Refused (429, saying what to do) over the server's or the owner's run limit."""
+        await self._check_room(owner)
         run_id = secrets.token_urlsafe(16)
-        await self.offload.io(self.store.insert_run, run_id, owner, class_id, name)
-        args: dict[str, Any] = {"max_parameters": self.settings.max_parameters}
+        await self.offload.io(self.store.insert_run, run_id, owner.owner_id, class_id, name)
+        args: dict[str, Any] = {"max_parameters": self.settings.max_parameters, "name": name, "badge": badge}
         if blob is not None:
             args["blob"] = blob
         else:
@@ -62,35 +69,95 @@ class RunService:
             await self.offload.io(self.store.delete_run, run_id)
             raise
 
+    async def _check_room(self, owner: Caller) -> None:
+        settings = self.settings
+        if await self.offload.io(self.store.count_runs) >= settings.max_runs:
+            raise TooManyRunsError(
+                f"this server holds at most {settings.max_runs} runs and is full; delete runs you no longer "
+                "need (DELETE /api/runs/{id}), or ask its operator to raise BACKPROPLAB_MAX_RUNS"
+            )
+        if owner.admin or owner.identity is None:
+            return
+        limit = settings.max_runs_per_identity
+        if await self.offload.io(self.store.count_runs, owner.identity) >= limit:
+            raise TooManyRunsError(
+                f"you have {limit} runs, the most one identity may keep; open one of them (GET /api/runs) "
+                "or delete one you no longer need (DELETE /api/runs/{id})"
+            )
+
     async def exists(self, run_id: str) -> bool:
         return await self.offload.io(self.store.run_record, run_id) is not None
+
+    async def role(self, run_id: str, caller: Caller) -> Role:
+        """The caller's role on the run: owner, teacher (of its class), admin or watcher; 404 if none."""
+        record = await self.offload.io(self.store.run_record, run_id)
+        if record is None:
+            raise RunNotFoundError(run_id)
+        teacher = None
+        if record.class_id is not None and caller.identity is not None:
+            group = await self.offload.io(self.store.class_record, record.class_id)
+            teacher = group.teacher if group is not None else None
+        return role_of(caller, record.owner, teacher)
+
+    async def require(self, run_id: str, caller: Caller) -> Role:
+        """The caller's role, or 403 unless they may change the run."""
+        role = await self.role(run_id, caller)
+        require_change(role, "run", run_id, fork=True)
+        return role
 
     async def describe(self, run_id: str, rebuilt: bool | None = None) -> dict[str, Any]:
         return await self.call(run_id, "describe", rebuilt=rebuilt)
 
-    async def list(self, owner: str | None = None) -> list[dict[str, Any]]:
-        """Every run (of ``owner``), described live by its trainer."""
-        records = await self.offload.io(self.store.run_records, owner)
-        described = []
-        for record in records:
-            try:
-                described.append(await self.describe(record.id))
-            except Exception:  # deleted meanwhile, or its trainer restarting: leave it out of this answer
-                continue
-        return described
+    async def describe_all(self, run_ids: list[str]) -> list[dict[str, Any]]:
+        """Each run described live by its trainer, in parallel; runs gone meanwhile are left out."""
+        described = await asyncio.gather(
+            *(self.describe(run_id) for run_id in run_ids), return_exceptions=True
+        )
+        return [item for item in described if isinstance(item, dict)]
 
-    async def patch(self, run_id: str, patch: dict[str, Any], durable: bool = True) -> dict[str, Any]:
+    async def list(self, caller: Caller) -> list[dict[str, Any]]:
+        """The caller's runs, oldest first (the admin: every run; nobody: none)."""
+        if caller.owner_id is None:
+            return []
+        owner = None if caller.admin else caller.owner_id
+        records = await self.offload.io(self.store.run_records, owner)
+        return await self.describe_all([record.id for record in records])
+
+    async def patch(
+        self, run_id: str, patch: dict[str, Any], durable: bool = True, bound: bool = False
+    ) -> dict[str, Any]:
+        """Merge a config patch; ``bound`` holds the caller to the class's locks (a student)."""
         return await self.call(
-            run_id, "patch", patch=patch, max_parameters=self.settings.max_parameters, durable=durable
+            run_id,
+            "patch",
+            patch=patch,
+            max_parameters=self.settings.max_parameters,
+            durable=durable,
+            bound=bound,
         )
 
+    async def rename(self, run_id: str, name: str | None) -> dict[str, Any]:
+        await self.offload.io(self.store.rename_run, run_id, name)
+        return await self.call(run_id, "rename", name=name, durable=True)
+
     async def control(self, run_id: str, op: str, durable: bool = True) -> dict[str, Any]:
-        """play, pause, reset or keep_training."""
+        """play, pause or reset."""
         return await self.call(run_id, op, durable=durable)
+
+    async def keep_training(self, run_id: str, keep: bool) -> dict[str, Any]:
+        """Whether the run keeps playing when nobody watches it (else it pauses after a short grace)."""
+        return await self.call(run_id, "keep_training", keep=keep, durable=True)
 
     async def step(self, run_id: str, steps: int, durable: bool = True) -> int:
         done: int = await self.call(run_id, "step", steps=steps, durable=durable)
         return done
+
+    async def fork(self, run_id: str, owner: Caller) -> dict[str, Any]:
+        """A new run of ``owner``, bit for bit the source now (config, weights, optimizer state, step,
+        history, generators); it trains on its own from there."""
+        blob: bytes = await self.call(run_id, "export")
+        source = await self.offload.io(self.store.run_record, run_id)
+        return await self.create(None, owner, name=source.name if source else None, blob=blob)
 
     async def delete(self, run_id: str) -> None:
         if not await self.exists(run_id):
@@ -98,6 +165,24 @@ class RunService:
         await self.call(run_id, "delete", if_loaded=True)
         await self.offload.io(self.store.delete_run, run_id)
         await self.hub.forget(run_id, "deleted")
+
+    async def expire(self, now: float | None = None) -> int:
+        """Delete runs untouched for ``run_ttl`` seconds, the oldest first; how many were deleted."""
+        ttl = self.settings.run_ttl
+        if ttl <= 0:
+            return 0
+        before = (time.time() if now is None else now) - ttl
+        deleted = 0
+        for run_id in await self.offload.io(self.store.expired_runs, before, EXPIRE_BATCH):
+            try:
+                await self.delete(run_id)
+            except ApiError as error:  # gone meanwhile, or its trainer restarting: the next pass retries
+                log.info("could not expire run %s: %s", run_id, error.reason)
+                continue
+            deleted += 1
+        if deleted:
+            log.info("deleted %d runs untouched for %.0f s", deleted, ttl)
+        return deleted
 
     async def read(self, run_id: str, op: str, **args: Any) -> Any:
         """params, history, history_csv or points, encoded by the trainer."""

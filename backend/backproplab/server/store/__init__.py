@@ -7,10 +7,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import Checkpoint, RunRecord, Saved, Store, StoreError
+from .base import Checkpoint, ClassRecord, ComparisonRecord, RunRecord, Saved, Store, StoreError
 from .sqlite import SqliteStore
 
-__all__ = ["Checkpoint", "RunRecord", "Saved", "Store", "StoreError", "connect"]
+__all__ = [
+    "Checkpoint",
+    "ClassRecord",
+    "ComparisonRecord",
+    "RunRecord",
+    "Saved",
+    "Store",
+    "StoreError",
+    "connect",
+]
 
 
 def connect(location: str, primary: bool = False) -> Store:

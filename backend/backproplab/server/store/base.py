@@ -1,5 +1,9 @@
 """The store interface: runs' metadata (written by the web process) and their checkpoints (written by the
-trainer that owns the run). SQLite by default (sqlite.py); the same interface serves other databases.
+trainer that owns the run), identities, classes and comparisons. SQLite by default (sqlite.py); the same
+interface serves other databases, so nothing outside an implementation writes SQL.
+
+Identities are stored by the SHA-256 of their token, never the token. A class's students are the runs
+whose ``class_id`` is the class (a membership is a student's run in it: ``run_records(owner, class_id)``).
 
 A run's row is created by the web process before its trainer first saves it, and deleted by the web
 process; a trainer only ever *updates* an existing row, so a checkpoint racing a DELETE can never bring a
@@ -24,6 +28,32 @@ class RunRecord:
     created: float
     updated: float
     summary: dict[str, Any] | None  # the Run description at the last checkpoint (docs/protocol.md)
+
+
+@dataclass(frozen=True)
+class ClassRecord:
+    """A class: its teacher (an identity id), join code, current setup and what students may change."""
+
+    id: str
+    code: str
+    teacher: str
+    name: str | None
+    config: dict[str, Any]  # the RunConfig every joining student starts from (model_dump, JSON-safe)
+    allowed: list[str] | None  # dotted RunConfig paths students may change; None: every setting
+    created: float
+    updated: float
+
+
+@dataclass(frozen=True)
+class ComparisonRecord:
+    """An optimizer comparison: its owner and its racers' runs."""
+
+    id: str
+    owner: str | None
+    labels: list[str]
+    run_ids: list[str]
+    identical_start: bool
+    created: float
 
 
 @dataclass(frozen=True)
@@ -66,6 +96,54 @@ class Store(Protocol):
     def run_records(self, owner: str | None = None, class_id: str | None = None) -> list[RunRecord]: ...
 
     def count_runs(self, owner: str | None = None) -> int: ...
+
+    def rename_run(self, run_id: str, name: str | None) -> bool: ...
+
+    def expired_runs(self, before: float, limit: int) -> list[str]:
+        """Ids of runs last updated before ``before``, the oldest first, at most ``limit``."""
+        ...
+
+    # identities: tokens are stored as their SHA-256 hex digest
+
+    def insert_identity(self, identity_id: str, token_hash: str) -> None: ...
+
+    def identity_by_hash(self, token_hash: str) -> str | None: ...
+
+    def delete_idle_identities(self, before: float) -> int:
+        """Forget identities created before ``before`` that own no run, class or comparison."""
+        ...
+
+    # classes
+
+    def insert_class(self, record: ClassRecord) -> bool:
+        """False (nothing written) when the join code is taken."""
+        ...
+
+    def class_record(self, class_id: str) -> ClassRecord | None: ...
+
+    def class_by_code(self, code: str) -> ClassRecord | None: ...
+
+    def classes_of(self, teacher: str | None) -> list[ClassRecord]:
+        """The classes ``teacher`` teaches, oldest first (None: every class)."""
+        ...
+
+    def update_class(
+        self, class_id: str, name: str | None, config: dict[str, Any], allowed: list[str] | None
+    ) -> None: ...
+
+    def delete_class(self, class_id: str) -> bool:
+        """Delete the class; its students keep their runs, no longer in a class."""
+        ...
+
+    # comparisons
+
+    def insert_comparison(self, record: ComparisonRecord) -> None: ...
+
+    def comparison_record(self, comparison_id: str) -> ComparisonRecord | None: ...
+
+    def delete_comparisons(self, before: float) -> int:
+        """Forget comparisons created before ``before`` (their runs expire by their own age)."""
+        ...
 
     def save(self, run_id: str, checkpoint: Checkpoint) -> bool:
         """Write a checkpoint; False (and nothing written) if the run's row is gone."""

@@ -23,11 +23,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
-from .base import Checkpoint, RunRecord, Saved, StoreError
+from .base import Checkpoint, ClassRecord, ComparisonRecord, RunRecord, Saved, StoreError
+from .sqlite import _class, _record  # one row layout, one converter: the columns are SQLite's
 
 log = logging.getLogger("backproplab.store")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 CONNECT_TIMEOUT_S = 10
 MIGRATION_LOCK = 0x6270_6C61_6221  # pg_advisory_xact_lock key: "bplab!"
 # One list of statements per schema version, applied in order to reach it (append; never edit one).
@@ -53,8 +54,37 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             PRIMARY KEY (run_id, log, seq)
         )""",
     ),
+    2: (  # identities, classes and comparisons (issue 11), the same columns as in SQLite
+        "CREATE INDEX runs_updated ON runs (updated)",
+        """CREATE TABLE identities (
+            id TEXT PRIMARY KEY,
+            token_hash TEXT NOT NULL UNIQUE,
+            created DOUBLE PRECISION NOT NULL
+        )""",
+        """CREATE TABLE classes (
+            id TEXT PRIMARY KEY,
+            code TEXT NOT NULL UNIQUE,
+            teacher TEXT NOT NULL,
+            name TEXT,
+            config TEXT NOT NULL,
+            allowed TEXT,
+            created DOUBLE PRECISION NOT NULL,
+            updated DOUBLE PRECISION NOT NULL
+        )""",
+        "CREATE INDEX classes_teacher ON classes (teacher)",
+        """CREATE TABLE comparisons (
+            id TEXT PRIMARY KEY,
+            owner TEXT,
+            labels TEXT NOT NULL,
+            run_ids TEXT NOT NULL,
+            identical_start BOOLEAN NOT NULL,
+            created DOUBLE PRECISION NOT NULL
+        )""",
+    ),
 }
 _RECORD_COLUMNS = "id, owner, class_id, name, created, updated, summary"
+_CLASS_COLUMNS = "id, code, teacher, name, config, allowed, created, updated"
+_COMPARISON_COLUMNS = "id, owner, labels, run_ids, identical_start, created"
 T = TypeVar("T")
 
 
@@ -138,15 +168,10 @@ class PostgresStore:
 
     def insert_run(self, run_id: str, owner: str | None, class_id: str | None, name: str | None) -> None:
         now = time.time()
-
-        def work(db: psycopg.Connection[Any]) -> None:
-            db.execute(
-                "INSERT INTO runs (id, owner, class_id, name, created, updated) "
-                "VALUES (%s, %s, %s, %s, %s, %s)",
-                (run_id, owner, class_id, name, now, now),
-            )
-
-        self._run(work)
+        self._change(
+            "INSERT INTO runs (id, owner, class_id, name, created, updated) VALUES (%s, %s, %s, %s, %s, %s)",
+            (run_id, owner, class_id, name, now, now),
+        )
 
     def delete_run(self, run_id: str) -> bool:
         def work(db: psycopg.Connection[Any]) -> bool:
@@ -168,6 +193,137 @@ class PostgresStore:
     def count_runs(self, owner: str | None = None) -> int:
         clauses, parameters = _filters(owner, None)
         return int(self._query(f"SELECT count(*) FROM runs{clauses}", parameters)[0][0])
+
+    def rename_run(self, run_id: str, name: str | None) -> bool:
+        return (
+            self._change("UPDATE runs SET name = %s, updated = %s WHERE id = %s", (name, time.time(), run_id))
+            > 0
+        )
+
+    def expired_runs(self, before: float, limit: int) -> list[str]:
+        rows = self._query(
+            "SELECT id FROM runs WHERE updated < %s ORDER BY updated LIMIT %s", (before, limit)
+        )
+        return [row[0] for row in rows]
+
+    def _change(self, sql: str, parameters: tuple[Any, ...]) -> int:
+        """One statement in its own transaction; the number of rows it changed."""
+
+        def work(db: psycopg.Connection[Any]) -> int:
+            return db.execute(sql, parameters).rowcount  # type: ignore[arg-type]  # our SQL is literal
+
+        return self._run(work)
+
+    # ------------------------------------------------------------------ identities
+
+    def insert_identity(self, identity_id: str, token_hash: str) -> None:
+        self._change(
+            "INSERT INTO identities (id, token_hash, created) VALUES (%s, %s, %s)",
+            (identity_id, token_hash, time.time()),
+        )
+
+    def identity_by_hash(self, token_hash: str) -> str | None:
+        rows = self._query("SELECT id FROM identities WHERE token_hash = %s", (token_hash,))
+        return rows[0][0] if rows else None
+
+    def delete_idle_identities(self, before: float) -> int:
+        return self._change(
+            "DELETE FROM identities WHERE created < %s "
+            "AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.owner = identities.id) "
+            "AND NOT EXISTS (SELECT 1 FROM classes WHERE classes.teacher = identities.id) "
+            "AND NOT EXISTS (SELECT 1 FROM comparisons WHERE comparisons.owner = identities.id)",
+            (before,),
+        )
+
+    # ------------------------------------------------------------------ classes
+
+    def insert_class(self, record: ClassRecord) -> bool:
+        config = json.dumps(record.config, allow_nan=False)
+        allowed = None if record.allowed is None else json.dumps(record.allowed)
+        try:
+            self._change(
+                f"INSERT INTO classes ({_CLASS_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                (
+                    record.id,
+                    record.code,
+                    record.teacher,
+                    record.name,
+                    config,
+                    allowed,
+                    record.created,
+                    record.updated,
+                ),
+            )
+        except psycopg.errors.UniqueViolation:
+            return False
+        return True
+
+    def class_record(self, class_id: str) -> ClassRecord | None:
+        rows = self._query(f"SELECT {_CLASS_COLUMNS} FROM classes WHERE id = %s", (class_id,))
+        return _class(rows[0]) if rows else None
+
+    def class_by_code(self, code: str) -> ClassRecord | None:
+        rows = self._query(f"SELECT {_CLASS_COLUMNS} FROM classes WHERE code = %s", (code,))
+        return _class(rows[0]) if rows else None
+
+    def classes_of(self, teacher: str | None) -> list[ClassRecord]:
+        where, parameters = (" WHERE teacher = %s", (teacher,)) if teacher is not None else ("", ())
+        rows = self._query(f"SELECT {_CLASS_COLUMNS} FROM classes{where} ORDER BY created, id", parameters)
+        return [_class(row) for row in rows]
+
+    def update_class(
+        self, class_id: str, name: str | None, config: dict[str, Any], allowed: list[str] | None
+    ) -> None:
+        self._change(
+            "UPDATE classes SET name = %s, config = %s, allowed = %s, updated = %s WHERE id = %s",
+            (
+                name,
+                json.dumps(config, allow_nan=False),
+                None if allowed is None else json.dumps(allowed),
+                time.time(),
+                class_id,
+            ),
+        )
+
+    def delete_class(self, class_id: str) -> bool:
+        def work(db: psycopg.Connection[Any]) -> bool:
+            with self._transaction(db) as cursor:
+                cursor.execute("UPDATE runs SET class_id = NULL WHERE class_id = %s", (class_id,))
+                return cursor.execute("DELETE FROM classes WHERE id = %s", (class_id,)).rowcount > 0
+
+        return self._run(work)
+
+    # ------------------------------------------------------------------ comparisons
+
+    def insert_comparison(self, record: ComparisonRecord) -> None:
+        self._change(
+            f"INSERT INTO comparisons ({_COMPARISON_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s)",
+            (
+                record.id,
+                record.owner,
+                json.dumps(record.labels),
+                json.dumps(record.run_ids),
+                record.identical_start,
+                record.created,
+            ),
+        )
+
+    def comparison_record(self, comparison_id: str) -> ComparisonRecord | None:
+        rows = self._query(f"SELECT {_COMPARISON_COLUMNS} FROM comparisons WHERE id = %s", (comparison_id,))
+        if not rows:
+            return None
+        row = rows[0]
+        return ComparisonRecord(
+            id=row[0],
+            owner=row[1],
+            labels=json.loads(row[2]),
+            run_ids=json.loads(row[3]),
+            identical_start=bool(row[4]),
+            created=row[5],
+        )
+
+    def delete_comparisons(self, before: float) -> int:
+        return self._change("DELETE FROM comparisons WHERE created < %s", (before,))
 
     # ------------------------------------------------------------------ checkpoints (trainers)
 
@@ -225,15 +381,3 @@ def _filters(owner: str | None, class_id: str | None) -> tuple[str, tuple[Any, .
         clauses.append("class_id = %s")
         parameters.append(class_id)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(parameters)
-
-
-def _record(row: tuple[Any, ...]) -> RunRecord:
-    return RunRecord(
-        id=row[0],
-        owner=row[1],
-        class_id=row[2],
-        name=row[3],
-        created=row[4],
-        updated=row[5],
-        summary=json.loads(row[6]) if row[6] else None,
-    )

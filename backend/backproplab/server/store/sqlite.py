@@ -18,12 +18,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .base import Checkpoint, RunRecord, Saved, StoreError
+from .base import Checkpoint, ClassRecord, ComparisonRecord, RunRecord, Saved, StoreError
 
 log = logging.getLogger("backproplab.store")
 
 DB_NAME = "runs.sqlite3"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 10_000
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -38,6 +38,31 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_owner ON runs (owner);
 CREATE INDEX IF NOT EXISTS runs_class ON runs (class_id);
+CREATE INDEX IF NOT EXISTS runs_updated ON runs (updated);
+CREATE TABLE IF NOT EXISTS identities (
+    id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS classes (
+    id TEXT PRIMARY KEY,
+    code TEXT NOT NULL UNIQUE,
+    teacher TEXT NOT NULL,
+    name TEXT,
+    config TEXT NOT NULL,
+    allowed TEXT,
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS classes_teacher ON classes (teacher);
+CREATE TABLE IF NOT EXISTS comparisons (
+    id TEXT PRIMARY KEY,
+    owner TEXT,
+    labels TEXT NOT NULL,
+    run_ids TEXT NOT NULL,
+    identical_start INTEGER NOT NULL,
+    created REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS run_logs (
     run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
     log TEXT NOT NULL,
@@ -47,6 +72,8 @@ CREATE TABLE IF NOT EXISTS run_logs (
 );
 """
 _RECORD_COLUMNS = "id, owner, class_id, name, created, updated, summary"
+_CLASS_COLUMNS = "id, code, teacher, name, config, allowed, created, updated"
+_COMPARISON_COLUMNS = "id, owner, labels, run_ids, identical_start, created"
 
 
 class SqliteStore:
@@ -119,6 +146,131 @@ class SqliteStore:
     def count_runs(self, owner: str | None = None) -> int:
         clauses, parameters = _filters(owner, None)
         return int(self._query(f"SELECT COUNT(*) FROM runs{clauses}", parameters)[0][0])
+
+    def rename_run(self, run_id: str, name: str | None) -> bool:
+        with self._transaction() as db:
+            return (
+                db.execute(
+                    "UPDATE runs SET name = ?, updated = ? WHERE id = ?", (name, time.time(), run_id)
+                ).rowcount
+                > 0
+            )
+
+    def expired_runs(self, before: float, limit: int) -> list[str]:
+        rows = self._query("SELECT id FROM runs WHERE updated < ? ORDER BY updated LIMIT ?", (before, limit))
+        return [row[0] for row in rows]
+
+    # ------------------------------------------------------------------ identities
+
+    def insert_identity(self, identity_id: str, token_hash: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO identities (id, token_hash, created) VALUES (?, ?, ?)",
+                (identity_id, token_hash, time.time()),
+            )
+
+    def identity_by_hash(self, token_hash: str) -> str | None:
+        rows = self._query("SELECT id FROM identities WHERE token_hash = ?", (token_hash,))
+        return rows[0][0] if rows else None
+
+    def delete_idle_identities(self, before: float) -> int:
+        with self._transaction() as db:
+            return db.execute(
+                "DELETE FROM identities WHERE created < ? "
+                "AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.owner = identities.id) "
+                "AND NOT EXISTS (SELECT 1 FROM classes WHERE classes.teacher = identities.id) "
+                "AND NOT EXISTS (SELECT 1 FROM comparisons WHERE comparisons.owner = identities.id)",
+                (before,),
+            ).rowcount
+
+    # ------------------------------------------------------------------ classes
+
+    def insert_class(self, record: ClassRecord) -> bool:
+        try:
+            with self._transaction() as db:
+                db.execute(
+                    f"INSERT INTO classes ({_CLASS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        record.id,
+                        record.code,
+                        record.teacher,
+                        record.name,
+                        json.dumps(record.config, allow_nan=False),
+                        None if record.allowed is None else json.dumps(record.allowed),
+                        record.created,
+                        record.updated,
+                    ),
+                )
+        except sqlite3.IntegrityError:
+            return False
+        return True
+
+    def class_record(self, class_id: str) -> ClassRecord | None:
+        rows = self._query(f"SELECT {_CLASS_COLUMNS} FROM classes WHERE id = ?", (class_id,))
+        return _class(rows[0]) if rows else None
+
+    def class_by_code(self, code: str) -> ClassRecord | None:
+        rows = self._query(f"SELECT {_CLASS_COLUMNS} FROM classes WHERE code = ?", (code,))
+        return _class(rows[0]) if rows else None
+
+    def classes_of(self, teacher: str | None) -> list[ClassRecord]:
+        where, parameters = (" WHERE teacher = ?", (teacher,)) if teacher is not None else ("", ())
+        rows = self._query(f"SELECT {_CLASS_COLUMNS} FROM classes{where} ORDER BY created", parameters)
+        return [_class(row) for row in rows]
+
+    def update_class(
+        self, class_id: str, name: str | None, config: dict[str, Any], allowed: list[str] | None
+    ) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE classes SET name = ?, config = ?, allowed = ?, updated = ? WHERE id = ?",
+                (
+                    name,
+                    json.dumps(config, allow_nan=False),
+                    None if allowed is None else json.dumps(allowed),
+                    time.time(),
+                    class_id,
+                ),
+            )
+
+    def delete_class(self, class_id: str) -> bool:
+        with self._transaction() as db:
+            db.execute("UPDATE runs SET class_id = NULL WHERE class_id = ?", (class_id,))
+            return db.execute("DELETE FROM classes WHERE id = ?", (class_id,)).rowcount > 0
+
+    # ------------------------------------------------------------------ comparisons
+
+    def insert_comparison(self, record: ComparisonRecord) -> None:
+        with self._transaction() as db:
+            db.execute(
+                f"INSERT INTO comparisons ({_COMPARISON_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    record.id,
+                    record.owner,
+                    json.dumps(record.labels),
+                    json.dumps(record.run_ids),
+                    int(record.identical_start),
+                    record.created,
+                ),
+            )
+
+    def comparison_record(self, comparison_id: str) -> ComparisonRecord | None:
+        rows = self._query(f"SELECT {_COMPARISON_COLUMNS} FROM comparisons WHERE id = ?", (comparison_id,))
+        if not rows:
+            return None
+        row = rows[0]
+        return ComparisonRecord(
+            id=row[0],
+            owner=row[1],
+            labels=json.loads(row[2]),
+            run_ids=json.loads(row[3]),
+            identical_start=bool(row[4]),
+            created=row[5],
+        )
+
+    def delete_comparisons(self, before: float) -> int:
+        with self._transaction() as db:
+            return db.execute("DELETE FROM comparisons WHERE created < ?", (before,)).rowcount
 
     # ------------------------------------------------------------------ checkpoints (trainers)
 
@@ -216,6 +368,19 @@ def _filters(owner: str | None, class_id: str | None) -> tuple[str, tuple[Any, .
         clauses.append("class_id = ?")
         parameters.append(class_id)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(parameters)
+
+
+def _class(row: tuple[Any, ...]) -> ClassRecord:
+    return ClassRecord(
+        id=row[0],
+        code=row[1],
+        teacher=row[2],
+        name=row[3],
+        config=json.loads(row[4]),
+        allowed=None if row[5] is None else json.loads(row[5]),
+        created=row[6],
+        updated=row[7],
+    )
 
 
 def _record(row: tuple[Any, ...]) -> RunRecord:
