@@ -88,6 +88,7 @@ def test_every_ray_process_presents_the_cluster_token(compose):
         environment = compose["services"][name]["environment"]
         assert environment["RAY_AUTH_MODE"] == "token"
         assert environment["RAY_AUTH_TOKEN"].startswith("${RAY_AUTH_TOKEN:?")
+        assert environment["RAY_worker_niceness"] == "0", "trainers at normal priority"
 
 
 def test_the_proxy_balances_both_replicas_and_passes_websockets(compose):

@@ -55,6 +55,7 @@ def main(config: GatewayConfig, connection: Connection) -> None:
         options: dict[str, Any] = {"namespace": config.namespace, "log_to_driver": False}
         options["logging_level"] = logging.WARNING
         if config.address == "":
+            os.environ.setdefault("RAY_worker_niceness", "0")  # trainers at normal priority (ray_actor.py)
             options.update(address="local", _node_ip_address="127.0.0.1", include_dashboard=False)
         elif config.address == "auto":
             options.update(address="auto")
