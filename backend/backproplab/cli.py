@@ -17,11 +17,13 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import logging  # noqa: E402
+import sys  # noqa: E402
 
 import uvicorn  # noqa: E402
 
-from .server.app import create_app  # noqa: E402
+from .server.app import create_app, data_dir_lock  # noqa: E402
 from .server.settings import Settings  # noqa: E402
+from .server.store.lock import DataDirLockedError  # noqa: E402
 
 
 def settings_from(argv: list[str] | None = None) -> Settings:
@@ -60,6 +62,11 @@ def settings_from(argv: list[str] | None = None) -> Settings:
 def main(argv: list[str] | None = None) -> None:
     settings = settings_from(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        # Taken here first so a second server exits at once with a clear message; the app takes it again.
+        lock = data_dir_lock(settings)
+    except DataDirLockedError as error:
+        sys.exit(f"backproplab: {error}")
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -68,6 +75,8 @@ def main(argv: list[str] | None = None) -> None:
         ws_per_message_deflate=False,  # frames go out at 30+ per second per client: spare the CPU
         log_level="info",
     )
+    if lock is not None:
+        lock.release()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import { readUrl, writeUrl } from "./url_state.js";
 import { isTyping } from "./dom.js";
 import { language, t, translateTree } from "./i18n/index.js";
 import { createLiveGrids } from "./live_grids.js";
+import { columnNames } from "./names.js";
 import { createStatus } from "./panels/status.js";
 import { createControls } from "./panels/controls/index.js";
 import { createData } from "./panels/data.js";
@@ -35,7 +36,7 @@ const pendingDraws = new Set();
 async function main() {
   const page = await startPage();
   const app = Object.assign(page, {
-    state: { run: null, params: null, grid: null, points: null, added: null, csv: null, history: new MetricHistory() },
+    state: { run: null, params: null, grid: null, points: null, history: new MetricHistory() },
     hidden: url.hidden,
     socket: null,
     connection: "connecting",
@@ -48,11 +49,14 @@ async function main() {
 
     // PATCH any part of the config; a rebuild also brings a fresh `state` over the socket. Changes go one
     // at a time, in order, so quick successive edits cannot overtake each other on the server. A refusal
-    // is shown in words and the controls go back to the values in force.
+    // is shown in words and the controls go back to the values in force. `patch` may be a function of the
+    // run as it stands when the change's turn comes (for edits built on the previous one, such as added
+    // points), or a File: a CSV the server makes the run's data.
     setConfig(patch) {
       const sendPatch = async () => {
         try {
-          const run = await api.patchRun(app.state.run.id, patch);
+          const id = app.state.run.id;
+          const run = await (patch instanceof File ? api.uploadCsv(id, patch) : api.patchRun(id, typeof patch === "function" ? patch(app.state.run) : patch));
           mergeRun(run);
           return run;
         } catch (error) {
@@ -75,19 +79,9 @@ async function main() {
       pendingDraws.add(draw);
     },
 
-    // Column and class names: the server's when it sends them, else those of a CSV uploaded in this tab.
-    columnNames() {
-      const { resolved, id } = app.state.run;
-      const csv = app.state.csv && app.state.csv.runId === id ? app.state.csv : null;
-      const width = resolved.raw_input_size ?? resolved.input_size;
-      const inputs = resolved.raw_names || (csv && csv.columns) || Array.from({ length: width }, (_, k) => `x${k + 1}`);
-      const classes = resolved.class_names || (csv && csv.classes) || Array.from({ length: resolved.num_classes || 2 }, (_, k) => t("data.class_n", { n: k }));
-      return { inputs, target: resolved.target_name || (csv && csv.target) || "y", classes };
-    },
-    hasClassNames() {
-      const csv = app.state.csv;
-      return Boolean(app.state.run.resolved.class_names || (csv && csv.runId === app.state.run.id && csv.classes));
-    },
+    // The data's column, target and class names as the server keeps them with the run (names.js).
+    columnNames: () => columnNames(app.state.run.resolved),
+    hasClassNames: () => Boolean(app.state.run.resolved.class_names),
   });
   const pacer = createPacer(app);
   app.grids = createLiveGrids(app);
@@ -162,6 +156,7 @@ async function main() {
     Object.assign(run, { step: message.step, epoch: message.epoch, status: message.status, message: message.message, latest: message.latest });
     if ("learning" in message) run.learning = message.learning;
     run.resolved.lr = message.lr;
+    if (message.lr_next) run.resolved.lr_next = message.lr_next;
     app.state.history.append(message.metrics);
     stats.historyPoints = app.state.history.length;
     if (message.params) {

@@ -1,11 +1,21 @@
 // The page's URL holds the whole setup so a link reproduces it:
 //   ?run=<id>&lang=zh&hide=optimizer,lr&projector=1&seed=0&dataset.kind=spiral&model.hidden=8,8&optimizer.lr=0.01 ...
-// Config fields travel as dotted paths; lists as comma-separated values. Custom data (X, y) and explicit
-// start weights are too big for a link and stay with the run on the server.
+// Config fields travel as dotted paths; lists as comma-separated values. Custom data (X, y, its content
+// hash), added points, the data's names and explicit start weights are too big or too free-form for a
+// link and stay with the run on the server.
 
 const RESERVED = new Set(["run", "lang", "hide", "projector"]);
 const LIST_FIELDS = { features: String, "model.hidden": Number, "optimizer.betas": Number };
-const NOT_IN_URL = new Set(["dataset.X", "dataset.y", "model.weights"]);
+const NOT_IN_URL = new Set([
+  "dataset.X",
+  "dataset.y",
+  "dataset.content_hash",
+  "dataset.extra",
+  "dataset.columns",
+  "dataset.target_name",
+  "dataset.class_names",
+  "model.weights",
+]);
 
 export function readUrl(search = location.search) {
   const params = new URLSearchParams(search);

@@ -31,15 +31,27 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """A real ``backproplab serve`` subprocess with its own data directory."""
+    """A real ``backproplab serve`` subprocess with its own data directory. ``prefix`` goes before the
+    command (e.g. nsenter), ``log`` is where its output goes."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        data_dir: Path,
+        env: dict[str, str] | None = None,
+        prefix: list[str] | None = None,
+        log: Path | None = None,
+    ):
         self.data_dir = data_dir
         self.env = {**os.environ, **(env or {})}
         self.port = 0
         self.process: subprocess.Popen | None = None
-        self.log = data_dir / "server.log"
+        self.prefix = prefix or []
+        self.log = log or data_dir / "server.log"
         self.auth: dict[str, str] = {}  # a token of this server's, minted at start (see identity())
+
+    def command(self) -> list[str]:
+        command = [*self.prefix, sys.executable, "-m", "backproplab", "serve", "--port", str(self.port)]
+        return [*command, "--data-dir", str(self.data_dir)]
 
     @property
     def url(self) -> str:
@@ -51,10 +63,10 @@ class ServerProcess:
 
     def start(self) -> ServerProcess:
         self.port = free_port()
-        command = [sys.executable, "-m", "backproplab", "serve", "--port", str(self.port)]
-        command += ["--data-dir", str(self.data_dir)]
         with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                self.command(), env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
         try:
             return self._wait_until_up()
         except BaseException:
@@ -76,9 +88,12 @@ class ServerProcess:
         raise RuntimeError("server did not start")
 
     def identity(self) -> dict[str, str]:
-        """Headers that carry a new identity's token."""
-        token = httpx.post(self.url + "/api/identities").json()["token"]
-        return {"Authorization": f"Bearer {token}"}
+        """Headers that carry a new identity's token (none from a server that cannot store one: a read-only
+        or full data dir)."""
+        response = httpx.post(self.url + "/api/identities")
+        if response.status_code == 507:
+            return {}
+        return {"Authorization": f"Bearer {response.json()['token']}"}
 
     def stop(self) -> None:
         """Graceful stop (SIGTERM: the lifespan checkpoints every run)."""
@@ -167,8 +182,8 @@ def make_server(tmp_path):
     """Start servers on demand (same data directory unless given); all are stopped at the end."""
     started: list[ServerProcess] = []
 
-    def start(data_dir: Path | None = None, env: dict[str, str] | None = None) -> ServerProcess:
-        process = ServerProcess(data_dir or tmp_path, env).start()
+    def start(data_dir: Path | None = None, env: dict[str, str] | None = None, **options) -> ServerProcess:
+        process = ServerProcess(data_dir or tmp_path, env, **options).start()
         started.append(process)
         return process
 

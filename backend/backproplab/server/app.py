@@ -1,7 +1,9 @@
 """``create_app(settings)``: the FastAPI application, its routes, middleware and the live core.
 
-The lifespan opens the store, starts the trainers (worker processes, each owning a shard of the runs) and
-the compute pool, and wires the services the routes use; at exit the trainers checkpoint every run.
+The lifespan takes the data dir's one-server lock (store/lock.py; none with a database URL), opens the
+store, starts the trainers (worker processes or Ray actors, each owning a shard of the runs) and the compute
+pool, and wires the services the routes use; at exit the trainers checkpoint every run and the lock is
+released.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from .runs.service import RunService
 from .settings import Settings
 from .static import mount_frontend
 from .store import connect
+from .store.lock import DataDirLock
 from .teaching import routes as teaching_routes
 from .teaching.comparisons import Comparisons
 
@@ -48,6 +51,12 @@ def shard_settings(settings: Settings) -> ShardSettings:
     """The settings a trainer needs, by name."""
     names = {spec.name for spec in fields(ShardSettings)}
     return ShardSettings(**{name: getattr(settings, name) for name in names if hasattr(settings, name)})
+
+
+def data_dir_lock(settings: Settings) -> DataDirLock | None:
+    """The data dir's one-server lock (store/lock.py), or None with a database URL: the replicas of a
+    cluster share the database, not a data dir."""
+    return None if settings.database_url else DataDirLock.acquire(settings.data_dir)
 
 
 def make_trainers(settings: Settings, location: str, hub: Hub, offload: Offload) -> Trainers:
@@ -70,7 +79,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         location = settings.store_location
-        store = connect(location, primary=True)
+        lock = data_dir_lock(settings)
+        try:
+            store = connect(location, primary=True)
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
         offload = Offload(compute_processes=max(1, settings.trainer_count // 2))
         trainers: Trainers | None = None
         hub = Hub(lambda: trainers)  # type: ignore[arg-type, return-value]
@@ -82,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         comparisons = Comparisons(runs)
         state = app.state
         state.store, state.offload, state.trainers, state.hub = store, offload, trainers, hub
+        state.store_watch = health.StoreWatch(store)
         state.identities, state.runs, state.races, state.comparisons = identities, runs, races, comparisons
         state.classes = ClassService(runs, identities)
         state.run_live = run_live.RunLive(runs, settings, identities)
@@ -94,6 +110,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await trainers.stop()
             offload.shutdown()
             store.close()
+            if lock is not None:
+                lock.release()
 
     app = FastAPI(
         title="Backprop Lab",

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..engine.errors import ConfigError
+from .store.base import StoreError
 
 log = logging.getLogger("backproplab.server")
 
@@ -52,7 +53,7 @@ class ErrorResponse(BaseModel):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse} for status in (401, 403, 404, 413, 415, 422, 429, 503, 507)
+    status: {"model": ErrorResponse} for status in (401, 403, 404, 410, 413, 415, 422, 429, 503, 507)
 }
 
 
@@ -136,6 +137,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, error: ApiError) -> JSONResponse:
         return _respond(error.status, error)
+
+    @app.exception_handler(StoreError)
+    async def _store_error(request: Request, error: StoreError) -> JSONResponse:
+        """A change the store could not take (507: full or read-only disk) or a store that failed (503)."""
+        reason = f"the change was not made: {error.reason}" if error.status == 507 else error.reason
+        return JSONResponse(error_body([{"field": None, "reason": reason}]), status_code=error.status)
 
     @app.exception_handler(ConfigError)
     async def _config_error(request: Request, error: ConfigError) -> JSONResponse:

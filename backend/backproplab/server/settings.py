@@ -21,6 +21,18 @@ def default_trainers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def default_memory_budget_mb() -> int:
+    """Half of this machine's memory, in MiB (runs' estimated needs must fit in it)."""
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not POSIX
+        total = 8 * 1024**3
+    return max(256, total // 2 // MIB)
+
+
+MIB = 1024 * 1024
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the server listens on, where it keeps runs, how it trains them and the limits it enforces."""
@@ -48,6 +60,10 @@ class Settings:
     max_body_bytes: int = 64 * 1024 * 1024
     max_message_bytes: int = 64 * 1024 * 1024
     max_gradcheck_parameters: int = 20_000
+    # Memory budgets in MiB that a new run must fit in, next to the runs already there (estimated from its
+    # config, runs/memory.py): all runs of the server, and the runs of one identity.
+    memory_budget_mb: int = field(default_factory=default_memory_budget_mb)
+    memory_budget_per_identity_mb: int = 1024
     # Per identity (a bearer token), so one client cannot fill the server for everyone.
     max_runs_per_identity: int = 20
     max_races_per_identity: int = 10
@@ -74,6 +90,14 @@ class Settings:
     send_timeout: float = 30.0
     # Server-computed grids (API clients that ask for them; the dashboard draws its own) at most this often.
     grid_fps: int = 10
+
+    @property
+    def memory_budget(self) -> int:
+        return self.memory_budget_mb * MIB
+
+    @property
+    def memory_budget_per_identity(self) -> int:
+        return self.memory_budget_per_identity_mb * MIB
 
     @property
     def trainer_count(self) -> int:

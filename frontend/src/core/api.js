@@ -20,12 +20,14 @@ async function readJson(response) {
   }
 }
 
+// body: undefined, FormData (a file upload; the browser sets the multipart type) or JSON.
 async function send(method, path, body) {
+  const form = body instanceof FormData;
   try {
     return await fetch(path, {
       method,
-      headers: body === undefined ? {} : { "Content-Type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: body === undefined || form ? {} : { "Content-Type": "application/json" },
+      body: body === undefined || form ? body : JSON.stringify(body),
     });
   } catch {
     throw new ApiError(t("error.network"), 0);
@@ -70,6 +72,12 @@ export const api = {
   createRun: (config) => request("POST", "/api/runs", config),
   getRun: (id) => request("GET", run(id)),
   patchRun: (id, config) => request("PATCH", run(id), config),
+  // A CSV file as the run's data (the server parses it and keeps its column, target and class names).
+  uploadCsv: (id, file) => {
+    const form = new FormData();
+    form.append("file", file);
+    return request("PATCH", run(id), form);
+  },
   stepRun: (id, steps) => request("POST", `${run(id)}/step`, { steps }),
   points: (id) => request("GET", `${run(id)}/points`),
   params: (id) => request("GET", `${run(id)}/params`),

@@ -56,6 +56,7 @@ class LiveKind(Protocol):
     """What differs between runs and races on the web side (runs/live.py, races/live.py)."""
 
     name: str
+    progress: frozenset[str]  # message types whose frames may come before their ack (progress)
 
     def mirror(self) -> Any: ...
 

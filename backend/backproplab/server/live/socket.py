@@ -124,7 +124,8 @@ async def _receive(
         message = _parse(text, messages, client)
         if message is None:
             continue
-        client.busy = message.type != "step"  # frames wait for the ack, except a long step's progress
+        # Frames wait for the ack, except the progress of operations that show it (a run's long step).
+        client.busy = message.type not in session.kind.progress
         try:
             ack = await handle(message, session, client)
         except (ConfigError, ValidationError, ApiError) as error:

@@ -58,6 +58,7 @@ class RaceLive:
     """The race kind of the live core."""
 
     name = "race"
+    progress: frozenset[str] = frozenset()  # a race's step is done at once: its frame follows the ack
 
     def __init__(self, service: RaceService, identities: IdentityService):
         self.service = service

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -19,17 +19,19 @@ from ...engine.config import RunConfig, merge_config
 from ...engine.run import Run
 from ..classes.locks import check_change, check_weights
 from ..encoding import dumps
-from ..errors import LimitError
+from ..errors import ApiError, LimitError
 from ..live.protocol import Wants
-from ..live.shard import Pending, Shard, Subscription
-from ..store import Checkpoint, ClassRecord, Store
-from . import encode
+from ..live.shard import NOT_MADE, UNSAVED, Pending, Shard, Subscription
+from ..store import Checkpoint, ClassRecord, Store, StoreError
+from . import datasets, encode, persist
 from .copy import copy_of
 from .limits import check_size
 
 log = logging.getLogger("backproplab.trainer")
 MAX_CHUNK = 10_000  # steps per engine call at most
+LR_PREVIEW_EVERY = 0.5  # seconds between two schedule previews (encode.lr_next) in the news of a training run
 CALL_OPTIONS = ("kind", "durable", "if_loaded")  # about the call, not arguments of the operation
+UNDOABLE = ("play", "pause", "keep_training")  # a durable op that cannot be saved is undone
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class RunNews:
     neurons_json: str | None = None
     run_json: str | None = None  # the description, when it changed (config, status) since the last news
     described: int = 0  # the version of that description
+    lr_next: list[dict[str, Any]] = field(default_factory=list)  # the schedule's preview (encode.lr_next)
 
 
 @dataclass
@@ -60,6 +63,7 @@ class StepWork:
 
     reply: Pending
     wanted: int
+    describe: bool = False  # answer with the run's description rather than the count of steps done
     done: int = 0
 
 
@@ -100,9 +104,13 @@ class RunItem:
         self.subscriptions: dict[str, Subscription] = {}
         self.step_cost = 1e-4  # seconds per step, a running average that sizes chunks
         self.saved_version = 0
+        self.mark: Any = None  # the engine's mark of the last saved checkpoint (runs/persist.py)
+        self.saved_dataset: str | None = None  # the content hash of the custom data the run's row names
         self.saved_at = time.monotonic()
         self.save_cost = 0.0
         self.unwatched_since = time.monotonic()
+        # (generation, description version, step, time, value) of the last schedule preview
+        self._lr_preview: tuple[int, int, int, float, list[dict[str, Any]]] | None = None
 
     def wait(self) -> float:
         return 0.0 if self.playing or self.pending_steps else float("inf")
@@ -161,7 +169,7 @@ class RunItem:
             if work.done < work.wanted and not stop:
                 break
             self.pending.pop(0)
-            work.reply.resolve(work.done)
+            self._answer(work)
         if stop:
             self.pending_steps = 0
 
@@ -171,9 +179,18 @@ class RunItem:
         handler = getattr(self, f"_op_{op}", None)
         if handler is None:
             raise ValueError(f"runs have no operation {op!r}")
+        before = (self.playing, self.keep_training)
         result = handler(shard=shard, **{k: v for k, v in args.items() if k not in CALL_OPTIONS})
-        if args.get("durable"):
-            shard.save(self)
+        if args.get("durable") and not isinstance(result, Pending):  # a Pending is saved when done
+            try:
+                shard.checkpoint(self)
+            except StoreError as error:
+                if op not in UNDOABLE:
+                    unsaved = UNSAVED.format(what="change was made", reason=error.reason)
+                    raise ApiError(unsaved, None, status=error.status) from None
+                self.playing, self.keep_training = before
+                self.changed(described=True)
+                raise ApiError(NOT_MADE.format(reason=error.reason), None, status=error.status) from None
         return result
 
     def _op_describe(self, shard: Shard, rebuilt: bool | None = None) -> dict[str, Any]:
@@ -224,27 +241,35 @@ class RunItem:
             check_change(self.run.config, merged, patch, self.badge["allowed"])
         if isinstance(patch, dict) and patch.keys() & {"model", "dataset", "features"}:
             check_size(merged, max_parameters, data=self.run.custom_data)
-        rebuilt = self.run.apply_config(merged)
+        # A typed lr is the lr in force, even one equal to the config's (a schedule may have moved it).
+        optimizer = patch.get("optimizer") if isinstance(patch, dict) else None
+        typed_lr = isinstance(optimizer, dict) and "lr" in optimizer
+        rebuilt = self.run.apply_config(merged, set_lr=typed_lr)
         if rebuilt:
             self._cancel_pending()
         self.changed(rebuilt=rebuilt, described=True)
         return self.describe(rebuilt)
 
-    def _op_step(self, shard: Shard, steps: int) -> Pending:
+    def _op_step(self, shard: Shard, steps: int, describe: bool = False) -> Pending:
+        """``steps`` steps in the run's coming turns; the answer (steps done, or the description when
+        ``describe``) waits until they are done or the run diverged."""
         limit = shard.settings.max_steps_per_request
         if not 1 <= steps <= limit:
             raise LimitError(f"must be between 1 and {limit}", "steps")
-        reply = Pending()
+        work = StepWork(Pending(), steps, describe)
         if self.run.diverged:
-            reply.resolve(0)
-            return reply
-        self.pending.append(StepWork(reply, steps))
+            self._answer(work)
+            return work.reply
+        self.pending.append(work)
         self.pending_steps += steps
-        return reply
+        return work.reply
+
+    def _answer(self, work: StepWork) -> None:
+        work.reply.resolve(self.describe() if work.describe else work.done)
 
     def _cancel_pending(self) -> None:
         for work in self.pending:
-            work.reply.resolve(work.done)
+            self._answer(work)
         self.pending.clear()
         self.pending_steps = 0
 
@@ -352,7 +377,21 @@ class RunItem:
             neurons_json=cursor.neurons_json if wants.grid and wants.neurons else None,
             run_json=run_json,
             described=self.described,
+            lr_next=self._lr_next(now),
         )
+
+    def _lr_next(self, now: float) -> list[dict[str, Any]]:
+        """The schedule's preview for news: anew after a change or steps, but at most every
+        LR_PREVIEW_EVERY seconds while playing (its steps are absolute, so a slightly older one stays true)."""
+        cached = self._lr_preview
+        step = self.run.step_count
+        if (
+            cached is None
+            or cached[:2] != (self.generation, self.described)
+            or (cached[2] != step and (not self.playing or now - cached[3] >= LR_PREVIEW_EVERY))
+        ):
+            cached = self._lr_preview = (self.generation, self.described, step, now, encode.lr_next(self.run))
+        return cached[4]
 
     def _grid_due(self, cursor: Cursor, wants: Wants, now: float) -> bool:
         """A new grid when the view asks for a different one at once; after training, at most
@@ -382,15 +421,27 @@ class RunItem:
         overdue = now - self.saved_at - wait
         return overdue if overdue >= 0 else None
 
-    def save(self, store: Store) -> None:
+    def save(self, store: Store) -> bool:
+        """Checkpoint what changed since the last saved checkpoint; False if the run's row is gone."""
         started = time.perf_counter()
         version = self.version
         description = self.describe()
         description["status"] = "diverged" if self.run.diverged else "paused"
-        store.save(self.id, Checkpoint(core=self.run.to_bytes(), summary=description))
+        taken = persist.snapshot(self.run, self.mark)
+        data = self.run.custom_data
+        dataset = None
+        if data is not None and data.content_hash != self.saved_dataset:  # rebuilt on new rows
+            dataset = datasets.stored(data)
+        checkpoint = Checkpoint(taken.core, description, taken.logs, taken.replace, dataset)
+        if not store.save(self.id, checkpoint):
+            return False
+        self.mark = taken.mark
+        if dataset is not None:
+            self.saved_dataset = dataset.digest
         self.saved_version = version
         self.saved_at = time.monotonic()
         self.save_cost = time.perf_counter() - started
+        return True
 
     def close(self) -> None:
         self._cancel_pending()
@@ -400,18 +451,30 @@ _NO_ROWS = np.empty((0, 0))
 
 
 class RunKind:
-    """Makes RunItems: new ones from a config, restored ones from the store."""
+    """Makes RunItems: new ones from a config, restored ones from the store. Runs on one custom dataset
+    read it from one cache."""
+
+    def __init__(self) -> None:
+        self.datasets = datasets.DatasetCache()
 
     def create(self, run_id: str, args: dict[str, Any], shard: Shard) -> RunItem:
+        if (problem := shard.storage_problem()) is not None:
+            raise ApiError(f"the run was not created: {problem.reason}", None, status=problem.status)
+        digest = args.get("dataset")  # custom rows travel by their hash (runs/datasets.py)
         if "blob" in args:  # a fork: the source run's whole state
             run = Run.from_bytes(args["blob"])
         else:
             config = RunConfig.model_validate(args["config"])
-            check_size(config, args["max_parameters"])
-            run = Run(config)
+            data = self.datasets.get(digest, shard.store) if digest else None
+            check_size(config, args["max_parameters"], data=data)
+            run = Run(config, data)
         item = RunItem(run_id, run, shard.settings, args.get("name"), args.get("badge"))
+        item.saved_dataset = digest
         item.changed()
-        shard.save(item)
+        try:
+            shard.checkpoint(item)
+        except StoreError as error:
+            raise ApiError(f"the run was not created: {error.reason}", None, status=error.status) from None
         return item
 
     def load(self, run_id: str, shard: Shard) -> RunItem | None:
@@ -419,13 +482,20 @@ class RunKind:
         if saved is None:
             return None
         try:
-            run = Run.from_bytes(saved.core)
-        except Exception as error:  # a blob this version cannot read must not stop the trainer
+            data = self.datasets.get(saved.dataset, shard.store) if saved.dataset else None
+            run, mark = persist.restore(saved, data)
+        except Exception as error:  # a damaged or unreadable checkpoint must not stop the trainer
             log.error("could not restore run %s (%s)", run_id, error)
-            return None
+            shard.lost.add(run_id)
+            raise ApiError(
+                f"run {run_id!r} could not be restored from its checkpoint ({error}); see /api/health",
+                "run_id",
+                status=410,
+            ) from None
         record = shard.store.run_record(run_id)
         group = shard.store.class_record(record.class_id) if record and record.class_id else None
         item = RunItem(run_id, run, shard.settings, record.name if record else None, badge_of(group))
+        item.mark, item.saved_dataset = mark, saved.dataset
         if shard.settings.restored_message:
             item.notice = shard.settings.restored_message.format(step=run.step_count)
         return item

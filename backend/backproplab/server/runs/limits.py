@@ -11,11 +11,9 @@ from ...engine.custom_data import CustomData
 from ..errors import LimitError
 
 
-def parameter_estimate(config: RunConfig, data: CustomData | None = None) -> int:
-    """The parameter count a config's network will have (exact for built-in data, an upper bound otherwise).
-
-    Custom data comes inline in the config or, once held, as ``data``.
-    """
+def layer_sizes(config: RunConfig, data: CustomData | None = None) -> list[int]:
+    """The widths of a config's network from inputs to outputs (exact for built-in data, an upper bound
+    otherwise). Custom data comes inline in the config or, once held, as ``data``."""
     dataset = config.dataset
     if dataset.kind == "custom":
         X = dataset.X if dataset.X is not None else data.X if data is not None else [[0.0]]
@@ -26,7 +24,12 @@ def parameter_estimate(config: RunConfig, data: CustomData | None = None) -> int
     else:
         inputs = len(config.features)
         outputs = dataset.classes if dataset.kind in ("gauss", "spiral") else 1
-    sizes = [inputs, *config.model.hidden, outputs]
+    return [inputs, *config.model.hidden, outputs]
+
+
+def parameter_estimate(config: RunConfig, data: CustomData | None = None) -> int:
+    """The parameter count a config's network will have (exact for built-in data, an upper bound otherwise)."""
+    sizes = layer_sizes(config, data)
     return sum((fan_in + 1) * fan_out for fan_in, fan_out in itertools.pairwise(sizes))
 
 

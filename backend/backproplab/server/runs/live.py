@@ -41,6 +41,7 @@ class RunLive:
     """The run kind of the live core."""
 
     name = "run"
+    progress = frozenset({"step"})  # a long step's progress shows before its ack
 
     def __init__(self, service: RunService, settings: Settings, identities: IdentityService):
         self.service = service

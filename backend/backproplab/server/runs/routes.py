@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 from starlette.datastructures import UploadFile
 
@@ -21,21 +21,41 @@ from .service import RunService
 
 router = APIRouter(prefix="/api", responses=ERRORS, tags=["runs"])
 
+UPLOAD_FORM = {
+    "multipart/form-data": {
+        "schema": {
+            "type": "object",
+            "required": ["file"],
+            "properties": {
+                "file": {
+                    "type": "string",
+                    "format": "binary",
+                    "description": "CSV with a header row; comma, semicolon or tab; class labels may be words",
+                },
+                "target": {"type": "string", "description": "target column name (default: the last)"},
+                "config": {"type": "string", "description": "RunConfig JSON for everything but the data"},
+            },
+        }
+    }
+}
 CREATE_BODY = {
     "required": False,
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RunConfig"}}, **UPLOAD_FORM},
+}
+PATCH_BODY = {
+    "required": True,
     "content": {
-        "application/json": {"schema": {"$ref": "#/components/schemas/RunConfig"}},
-        "multipart/form-data": {
+        "application/json": {
             "schema": {
                 "type": "object",
-                "required": ["file"],
-                "properties": {
-                    "file": {"type": "string", "format": "binary", "description": "CSV with a header row"},
-                    "target": {"type": "string", "description": "target column name (default: the last)"},
-                    "config": {"type": "string", "description": "RunConfig JSON for everything but the data"},
-                },
-            }
+                "description": "any part of a RunConfig, and/or `name` (rename) and `keep_training` (bool)",
+            },
+            "examples": {
+                "lr": {"value": {"optimizer": {"lr": 0.1}}},
+                "meta": {"value": {"name": "my best run", "keep_training": True}},
+            },
         },
+        **UPLOAD_FORM,
     },
 }
 
@@ -78,8 +98,8 @@ async def create_run(
     """Create a run from a RunConfig (every field optional), or from an uploaded CSV (multipart).
 
     Without a token, a new identity owns the run and its token is in this response (``token``) only."""
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        config = await _config_from_upload(request, runs, offload)
+    if _is_upload(request):
+        config = await offload.io(RunConfig.model_validate, await _config_from_upload(request, runs, offload))
     else:
         body = await request.body()
         config = await offload.io(RunConfig.model_validate, _json_object(body) if body.strip() else {})
@@ -87,7 +107,13 @@ async def create_run(
     return created(await runs.create(config, owner), owner)
 
 
-async def _config_from_upload(request: Request, runs: RunService, offload: Offload) -> RunConfig:
+def _is_upload(request: Request) -> bool:
+    return request.headers.get("content-type", "").startswith("multipart/form-data")
+
+
+async def _config_from_upload(request: Request, runs: RunService, offload: Offload) -> dict[str, Any]:
+    """The form's ``config`` (any part of a RunConfig) with the CSV file as its custom dataset: the rows,
+    the column, target and class names, and the task when the labels were words."""
     form = await request.form(max_files=1, max_fields=10, max_part_size=runs.settings.max_body_bytes)
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
@@ -95,9 +121,9 @@ async def _config_from_upload(request: Request, runs: RunService, offload: Offlo
     text = await upload.read()
     base = _json_object(str(form.get("config") or "{}").encode(), "config")
     target = form.get("target")
-    X, y, _names = await offload.io(parse_csv, text, str(target) if target else None)
-    dataset = {**(base.get("dataset") or {}), "kind": "custom", "X": X.tolist(), "y": y.tolist()}
-    return await offload.io(RunConfig.model_validate, {**base, "dataset": dataset})
+    table = await offload.io(parse_csv, text, str(target) if target else None)
+    given = base.get("dataset")
+    return {**base, "dataset": {**(given if isinstance(given, dict) else {}), **table.dataset()}}
 
 
 def _json_object(raw: bytes, field: str | None = None) -> dict[str, Any]:
@@ -121,23 +147,19 @@ async def get_run(run_id: str, runs: Runs) -> Any:
     return await runs.describe(run_id)
 
 
-@router.patch("/runs/{run_id}", response_model=RunOut)
-async def patch_run(
-    run_id: str,
-    runs: Runs,
-    caller: CallerDep,
-    patch: Annotated[
-        dict[str, Any],
-        Body(
-            description="any part of a RunConfig, and/or `name` (rename) and `keep_training` (bool)",
-            examples=[{"optimizer": {"lr": 0.1}}, {"name": "my best run", "keep_training": True}],
-        ),
-    ],
-) -> Any:
+@router.patch("/runs/{run_id}", response_model=RunOut, openapi_extra={"requestBody": PATCH_BODY})
+async def patch_run(run_id: str, request: Request, runs: Runs, offload: OffloadDep, caller: CallerDep) -> Any:
     """Merge any part of a RunConfig in between two steps; ``rebuilt`` says if the network was rebuilt.
     ``name`` renames the run; ``keep_training`` keeps it playing when nobody watches. Owner, teacher or
-    admin only (403); a class's student may change only the settings the teacher left open (403)."""
+    admin only (403); a class's student may change only the settings the teacher left open (403).
+
+    A CSV upload (multipart, as for POST /api/runs) makes the file the run's custom dataset, with its
+    column, target and class names; the form's ``config`` is merged in the same change."""
     role = await runs.require(run_id, caller)
+    if _is_upload(request):
+        patch = await _config_from_upload(request, runs, offload)
+    else:
+        patch = await offload.io(_json_object, await request.body())
     meta = RunMeta.model_validate({key: patch.pop(key) for key in ("name", "keep_training") if key in patch})
     described = None
     if patch or not meta.model_fields_set:
@@ -160,8 +182,7 @@ async def delete_run(run_id: str, runs: Runs, caller: CallerDep) -> Response:
 async def step_run(run_id: str, runs: Runs, body: StepRequest, caller: CallerDep) -> Any:
     """Do ``steps`` optimizer steps now (and checkpoint the run)."""
     await runs.require(run_id, caller)
-    await runs.step(run_id, body.steps)
-    return await runs.describe(run_id)
+    return await runs.step_and_describe(run_id, body.steps)
 
 
 @router.post("/runs/{run_id}/play", response_model=RunOut)

@@ -181,6 +181,16 @@ class Points(_Model):
 
     train: dict[str, list[Any]]
     test: dict[str, list[Any]]
+    added: int = Field(
+        0, description="the last `added` training points are the ones added by hand (dataset.extra)"
+    )
+
+
+class LrAhead(_Model):
+    """The lr a future step will use under the schedule (if nothing is typed meanwhile)."""
+
+    step: int
+    lr: Number
 
 
 # ---------------------------------------------------------------- WebSocket, client to server
@@ -292,6 +302,9 @@ class FrameMessage(_Model):
     status: Status
     message: str | None
     lr: Number
+    lr_next: list[LrAhead] = Field(
+        default_factory=list, description="the schedule's lr 10, 100 and 1000 steps ahead ([]: it stays)"
+    )
     learning: Learning | None = None
     metrics: dict[str, Any] = Field(description="every step since this client's previous frame (columns)")
     latest: dict[str, Any]

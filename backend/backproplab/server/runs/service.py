@@ -10,6 +10,7 @@ the trainer against the class badge it holds (runs/item.py), atomically with the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import time
@@ -22,8 +23,10 @@ from ..live.hub import Hub
 from ..live.trainers import Trainers
 from ..offload import Offload
 from ..settings import Settings
-from ..store import Store
+from ..store import RunRecord, Store, StoreError
+from . import datasets
 from .copy import RunCopy
+from .memory import check_budget, memory_cost
 
 KIND = "run"
 EXPIRE_BATCH = 200  # runs deleted per expiry pass at most
@@ -39,6 +42,7 @@ class RunService:
         self.trainers = trainers
         self.hub = hub
         self.offload = offload
+        self._creating = asyncio.Lock()  # a creation's room and budget checks and its row, one at a time
 
     async def call(self, run_id: str, op: str, **args: Any) -> Any:
         """Do ``op`` on the run in its trainer (404 if there is no such run)."""
@@ -53,12 +57,41 @@ class RunService:
         blob: bytes | None = None,
         badge: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """A new run of ``owner`` from ``config`` (or a fork's ``blob``): its row first, then its trainer
-        builds it. Refused (429, saying what to do) over the server's or the owner's run limit."""
-        await self._check_room(owner)
+        """A new run of ``owner`` from ``config`` (or a fork's ``blob``, whose ``config`` is the source's):
+        its row first, then its trainer builds it. Refused (429, saying what to do) over the server's or the
+        owner's run limit, and over their memory budgets (runs/memory.py; 422 for a run too big alone).
+        Custom rows are stored once by content hash (or named by it) and travel to the trainer by it."""
+        config = config if config is not None else RunConfig()
+        config, data = await self.offload.io(datasets.detach, config)
+        dataset = None
+        if data is not None:
+            dataset = await self.offload.io(datasets.stored, data)
+        elif config.dataset.kind == "custom" and config.dataset.content_hash is not None:
+            data, dataset = await self.offload.io(datasets.by_hash, self.store, config.dataset.content_hash)
+        digest = dataset.digest if dataset is not None else None
+        cost = memory_cost(config, data)
         run_id = secrets.token_urlsafe(16)
-        await self.offload.io(self.store.insert_run, run_id, owner.owner_id, class_id, name)
-        args: dict[str, Any] = {"max_parameters": self.settings.max_parameters, "name": name, "badge": badge}
+        async with self._creating:
+            await self._check_room(owner)
+            check_budget(
+                cost,
+                digest,
+                await self.offload.io(self.store.usage),
+                self.settings.memory_budget,
+                "this server's runs",
+            )
+            if not owner.admin and owner.identity is not None:
+                owned = await self.offload.io(self.store.usage, owner.identity)
+                check_budget(cost, digest, owned, self.settings.memory_budget_per_identity, "your runs")
+            await self.offload.io(
+                self.store.insert_run, run_id, owner.owner_id, class_id, name, dataset, cost.run
+            )
+        args: dict[str, Any] = {
+            "max_parameters": self.settings.max_parameters,
+            "name": name,
+            "badge": badge,
+            "dataset": digest,
+        }
         if blob is not None:
             args["blob"] = blob
         else:
@@ -66,7 +99,9 @@ class RunService:
         try:
             return await self.trainers.call(run_id, "create", kind=KIND, **args)
         except BaseException:
-            await self.offload.io(self.store.delete_run, run_id)
+            # A row the store cannot delete now (full disk) is removed at the next start (no checkpoint).
+            with contextlib.suppress(StoreError):
+                await self.offload.io(self.store.delete_run, run_id)
             raise
 
     async def _check_room(self, owner: Caller) -> None:
@@ -116,12 +151,29 @@ class RunService:
         return [item for item in described if isinstance(item, dict)]
 
     async def list(self, caller: Caller) -> list[dict[str, Any]]:
-        """The caller's runs, oldest first (the admin: every run; nobody: none)."""
+        """The caller's runs, oldest first (the admin: every run; nobody: none): described by their trainer
+        when it holds them, else as they were at their last checkpoint, so listing never loads a run (nor
+        its data) into memory. Runs that could not be restored are left out (/api/health names them)."""
         if caller.owner_id is None:
             return []
         owner = None if caller.admin else caller.owner_id
         records = await self.offload.io(self.store.run_records, owner)
-        return await self.describe_all([record.id for record in records])
+        return await self.summaries(records)
+
+    async def summaries(self, records: list[RunRecord]) -> list[dict[str, Any]]:
+        """Each run described live if its trainer holds it, else as last saved (see :meth:`list`)."""
+        live: dict[str, dict[str, Any]] = {}
+        try:
+            for loaded in await self.trainers.broadcast("describe_loaded", kind=KIND):
+                live.update(loaded)
+        except ApiError:  # a trainer is restarting: its runs are listed as last saved
+            pass
+        lost = {run_id for trainer in self.trainers.status() for run_id in trainer["store"].lost}
+        return [
+            live.get(record.id) or record.summary
+            for record in records
+            if (record.id in live or record.summary is not None) and record.id not in lost
+        ]
 
     async def patch(
         self, run_id: str, patch: dict[str, Any], durable: bool = True, bound: bool = False
@@ -149,21 +201,32 @@ class RunService:
         return await self.call(run_id, "keep_training", keep=keep, durable=True)
 
     async def step(self, run_id: str, steps: int, durable: bool = True) -> int:
+        """Do ``steps`` steps now; the number done (fewer if the run diverged)."""
         done: int = await self.call(run_id, "step", steps=steps, durable=durable)
         return done
+
+    async def step_and_describe(self, run_id: str, steps: int) -> dict[str, Any]:
+        """Do ``steps`` steps now, durably, and answer with the run as they left it (one round trip)."""
+        run: dict[str, Any] = await self.call(run_id, "step", steps=steps, durable=True, describe=True)
+        return run
 
     async def fork(self, run_id: str, owner: Caller) -> dict[str, Any]:
         """A new run of ``owner``, bit for bit the source now (config, weights, optimizer state, step,
         history, generators); it trains on its own from there."""
         blob: bytes = await self.call(run_id, "export")
         source = await self.offload.io(self.store.run_record, run_id)
-        return await self.create(None, owner, name=source.name if source else None, blob=blob)
+        config = None
+        if source is not None and source.summary is not None:  # the source's config names its rows
+            config = RunConfig.model_validate(source.summary["config"])
+        return await self.create(config, owner, name=source.name if source else None, blob=blob)
 
     async def delete(self, run_id: str) -> None:
-        if not await self.exists(run_id):
+        """Delete the run's row first: if the store cannot (a full or read-only disk: 507) nothing changed,
+        and once it is gone no checkpoint can bring it back (trainers only update rows). Then its trainer
+        stops it, and its watchers are told."""
+        if not await self.offload.io(self.store.delete_run, run_id):
             raise RunNotFoundError(run_id)
         await self.call(run_id, "delete", if_loaded=True)
-        await self.offload.io(self.store.delete_run, run_id)
         await self.hub.forget(run_id, "deleted")
 
     async def expire(self, now: float | None = None) -> int:

@@ -7,7 +7,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import Checkpoint, ClassRecord, ComparisonRecord, RunRecord, Saved, Store, StoreError
+from .base import (
+    Checkpoint,
+    ClassRecord,
+    ComparisonRecord,
+    RunRecord,
+    Saved,
+    Store,
+    StoredDataset,
+    StoreError,
+    StoreHealth,
+    Usage,
+)
 from .sqlite import SqliteStore
 
 __all__ = [
@@ -18,6 +29,9 @@ __all__ = [
     "Saved",
     "Store",
     "StoreError",
+    "StoreHealth",
+    "StoredDataset",
+    "Usage",
     "connect",
 ]
 

@@ -130,10 +130,25 @@ function hyperField(app, parent, name) {
   return { field, read };
 }
 
-// spec: {name, integer, default, min, max} from the server.
-function scheduleField(app, parent, { name, integer, min, max }) {
-  const field = numberField(`schedule_${name}`, `controls.schedule_${name}`, { min: min ?? 0, max: max ?? undefined, step: integer ? 1 : "any", integer }, (value) => app.setConfig({ schedule: { [name]: value } }));
+// spec: {name, integer, boolean, default, min, max} from the server (GET /api/choices). A switch (such
+// as cyclic schedules' cycle_momentum) is a checkbox; the momentum bounds show only while it is on.
+function scheduleField(app, parent, { name, integer, boolean, min, max }) {
+  const control = `schedule_${name}`;
+  const send = (value) => app.setConfig({ schedule: { [name]: value } });
+  const field = boolean
+    ? checkboxField(control, `controls.${control}`, send)
+    : numberField(control, `controls.${control}`, { min: min ?? 0, max: max ?? undefined, step: integer ? 1 : "any", integer }, send);
   field.row.querySelector("label").dataset.i18nFallback = name;
   parent.append(field.row);
-  return { field, read: () => app.state.run.config.schedule[name] };
+  const schedule = () => app.state.run.config.schedule;
+  const cycled = name.endsWith("_momentum") && name !== "cycle_momentum" && "cycle_momentum" in schedule();
+  return {
+    field: {
+      set(value) {
+        field.set(value);
+        if (cycled) field.row.hidden = !schedule().cycle_momentum;
+      },
+    },
+    read: () => schedule()[name],
+  };
 }
