@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -91,9 +92,11 @@ def loopback_up() -> None:
 
 
 class Postgres:
-    """A PostgreSQL server of our own in a temporary directory, on a Unix socket only."""
+    """A PostgreSQL server of our own in a temporary directory, on a Unix socket only. ``prefix`` goes
+    before its commands (``SmallDisk.prefix`` starts it where a small disk is mounted)."""
 
-    def __init__(self) -> None:
+    def __init__(self, prefix: list[str] | None = None) -> None:
+        self.prefix = prefix or []
         # NOTE: not under pytest's tmp_path: its root is mode 0700 and root's, so the postgres user could
         # not reach the data directory (nor under a private TMPDIR); a Unix socket path must stay under ~100 bytes.
         self.root = Path(tempfile.mkdtemp(prefix="bpl-pg-", dir="/tmp"))
@@ -103,7 +106,8 @@ class Postgres:
         self.bin = postgres_bin()
 
     def _as_owner(self, command: list[str]) -> list[str]:
-        return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+        owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        return [*self.prefix, *owner, *command]
 
     def start(self) -> Postgres:
         assert self.bin is not None
@@ -131,6 +135,15 @@ class Postgres:
         self._pg_ctl("stop", "-m", "immediate")
         self._pg_ctl("start")
 
+    @contextlib.contextmanager
+    def offline(self) -> Iterator[Path]:
+        """Stopped cleanly (every page written, nothing to replay) while the block runs; its data dir."""
+        self._pg_ctl("stop", "-m", "fast")
+        try:
+            yield self.data
+        finally:
+            self._pg_ctl("start")
+
     def _pg_ctl(self, action: str, *options: str) -> None:
         assert self.bin is not None
         server = f"-c listen_addresses='' -k {self.socket_dir} -c fsync=off -c max_connections=200"
@@ -144,6 +157,55 @@ class Postgres:
             with contextlib.suppress(subprocess.CalledProcessError):
                 self._pg_ctl("stop", "-m", "immediate")
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+class SmallDisk:
+    """A tmpfs of ``size`` owned by the postgres user, mounted in a mount namespace of its own (held open by
+    a ``sleep``): a PostgreSQL started with :attr:`prefix` sees it (a tablespace there fills up for real),
+    and the test reaches its files through ``/proc/<holder>/root`` (:attr:`view`). Needs root."""
+
+    def __init__(self, size: str):
+        self.mount_point = Path(tempfile.mkdtemp(prefix="bpl-disk-", dir="/tmp"))
+        import pwd
+
+        uid = pwd.getpwnam("postgres").pw_uid
+        script = (
+            f'mount -t tmpfs -o size={size},uid={uid},mode=0700 tmpfs "{self.mount_point}" && exec sleep 3600'
+        )
+        self.holder = subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-c", script])
+        self.view = Path(f"/proc/{self.holder.pid}/root{self.mount_point}")
+        deadline = time.monotonic() + 10
+        while not self._mounted():
+            if self.holder.poll() is not None or time.monotonic() > deadline:
+                self.close()
+                raise RuntimeError(f"could not mount a {size} tmpfs on {self.mount_point}")
+            time.sleep(0.02)
+
+    def _mounted(self) -> bool:
+        with contextlib.suppress(OSError):
+            mounts = Path(f"/proc/{self.holder.pid}/mounts").read_text().splitlines()
+            return any(line.split()[1] == str(self.mount_point) for line in mounts)
+        return False
+
+    @property
+    def prefix(self) -> list[str]:
+        return ["nsenter", "-t", str(self.holder.pid), "-m"]
+
+    def fill(self, leave: int) -> None:
+        """Write a filler file until only about ``leave`` bytes are free."""
+        stats = os.statvfs(self.view)
+        size = max(0, stats.f_bavail * stats.f_frsize - leave)
+        with open(self.view / "filler", "wb") as filler:
+            filler.write(b"\0" * size)
+
+    def free(self) -> None:
+        (self.view / "filler").unlink(missing_ok=True)
+
+    def close(self) -> None:
+        if self.holder.poll() is None:
+            self.holder.kill()
+            self.holder.wait(timeout=10)
+        shutil.rmtree(self.mount_point, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------- processes

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 import pytest
 from cluster_harness import Postgres, missing_for_postgres, missing_for_ray
 
+from backproplab.server.store import Store, connect
+
 
 def require(reason: str | None) -> None:
     """Skip (fail under CI) when ``reason`` says a prerequisite is missing."""
@@ -42,3 +44,20 @@ def postgres_url(postgres_server: Postgres) -> str:
 @pytest.fixture(scope="session")
 def ray_available() -> None:
     require(missing_for_ray())
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def location(request: pytest.FixtureRequest, tmp_path) -> str:
+    """Where a store lives, once for each store: a data dir for SQLite, a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path)
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def store(location: str) -> Iterator[Store]:
+    """The store at ``location``, opened as a web process opens it (created and migrated)."""
+    opened = connect(location, primary=True)
+    yield opened
+    opened.close()
