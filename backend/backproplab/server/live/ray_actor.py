@@ -1,13 +1,14 @@
 """A trainer on Ray: one named, restartable actor holding one :class:`Shard` (``--trainers ray``).
 
 The same shard the local worker processes drive (live/worker.py), behind actor calls instead of a pipe:
-a thread trains and handles calls between slices (worker._serve), while the actor's event loop takes
+a thread trains and handles calls between slices (worker.serve), while the actor's event loop takes
 ``call``s from any web replica (a call's reply resolves when the shard answers it) and ``poll``s. Each
 replica subscribes under its own name and keeps one long ``poll`` per actor that returns the publishes
 accumulated for it, so a run's news travels to each replica once, whatever its number of watchers. While a
 replica has not collected its previous news, the next waits in the shard ("latest value wins"), exactly
 as a busy pipe makes it wait in a worker process. A replica that stops polling for ``SUBSCRIBER_TTL``
-seconds is forgotten (its runs become unwatched, so they pause as unwatched runs do).
+seconds is forgotten (its runs become unwatched, so they pause as unwatched runs do). The shard's latest
+:class:`Status` (can it write checkpoints, runs it could not restore) goes with every poll.
 
 Restarted by Ray after a crash, the actor loads its runs lazily from the store, paused, with the restored
 notice (ShardSettings.restored_message); its new ``incarnation`` tells the replicas to subscribe again.
@@ -35,7 +36,7 @@ from ..races.item import RaceKind
 from ..runs.item import RunKind
 from ..store import connect
 from . import worker
-from .protocol import Call, Publish, Reply
+from .protocol import Call, Publish, Reply, Status
 from .shard import Shard, ShardSettings
 
 log = logging.getLogger("backproplab.trainer")
@@ -53,6 +54,7 @@ class Polled:
     incarnation: str
     fresh: bool  # the actor did not know this subscriber (new, or forgotten): subscribe again
     publishes: bytes | None = None
+    status: Status | None = None  # the shard's latest report on itself (None before its first)
 
 
 class Mailboxes:
@@ -146,10 +148,14 @@ class TrainerActor:
             in_flight=self.mailboxes.in_flight,
         )
         self.expiry: asyncio.Task[None] | None = None
+        self.status: Status | None = None
         # Ray ends the actor's process; its loop never stops on its own (hence an event never set).
         never = threading.Event()
         threading.Thread(
-            target=worker._serve, args=(self.shard, self.inbox, never), name="trainer", daemon=True
+            target=worker.serve,
+            args=(self.shard, self.inbox, self._report, never),
+            name="trainer",
+            daemon=True,
         ).start()
         log.info(
             "trainer actor %d of %d started (pid %d%s)", index, shards, os.getpid(), ", restarted" * restarted
@@ -208,9 +214,8 @@ class TrainerActor:
                 await asyncio.wait_for(event.wait(), timeout)
                 await asyncio.sleep(GATHER)
             publishes = self.mailboxes.take(subscriber)
-        return Polled(
-            self.incarnation, fresh, pickle.dumps(publishes, pickle.HIGHEST_PROTOCOL) if publishes else None
-        )
+        pickled = pickle.dumps(publishes, pickle.HIGHEST_PROTOCOL) if publishes else None
+        return Polled(self.incarnation, fresh, pickled, self.status)
 
     async def forget(self, subscriber: str) -> None:
         """A replica stops: drop its subscriptions now rather than after SUBSCRIBER_TTL."""
@@ -232,6 +237,9 @@ class TrainerActor:
                 self.inbox.put(Call(0, "unwatch", item.id, {"subscriber": subscriber}))
 
     # ------------------------------------------------------------------ the training thread's side
+
+    def _report(self, status: Status) -> None:
+        self.status = status  # read by the next poll (one reference swap: no lock needed)
 
     def _send(self, message: Reply | Publish) -> None:
         if isinstance(message, Publish):

@@ -5,7 +5,8 @@ goes; the web process must not). It joins the cluster (``--ray-address``: "" sta
 machine, "auto" uses this machine's running node, "host:port" starts a zero-CPU node of its own joined to
 that head, so a replica needs nothing but the head's address), finds or creates the named trainer actors
 (detached, restarted by Ray), forwards each call to the actor of its shard, and keeps one long ``poll``
-per actor whose publishes it passes on in one message, as the actor pickled them. It writes a batch of
+per actor whose publishes it passes on in one message, as the actor pickled them, with the actor's
+:class:`~.protocol.Status` whenever it changed (or the actor came back). It writes a batch of
 publishes before polling that actor again, so a slow web process makes the news wait in the actor ("latest
 value wins"), never queue.
 """
@@ -31,7 +32,7 @@ from typing import Any
 import ray
 from ray.exceptions import ActorDiedError, RayError
 
-from .protocol import SHUTDOWN, Call, Failure, Reply, shard_of
+from .protocol import SHUTDOWN, Call, Failure, Reply, Status, shard_of
 from .ray_actor import TrainerActor
 from .ray_trainers import GatewayConfig, GatewayEvent, Publishes, ToShard
 
@@ -245,6 +246,7 @@ class Gateway:
         here, whatever the web process's speed.
         """
         incarnation: str | None = None
+        reported: Status | None = None  # the status last passed on
         up, delay = False, 0.1
         subscriber = self.config.subscriber
         writing: asyncio.Future[None] | None = None
@@ -269,10 +271,13 @@ class Gateway:
                 writing = None
             if not up or polled.incarnation != incarnation:  # the web process subscribes again on "up"
                 self.send(GatewayEvent("up", shard, _identity(hello)))
-                up = True
+                up, reported = True, None
             elif polled.fresh:  # the actor forgot this replica (it stopped polling for a while)
                 self.send(GatewayEvent("restarted", shard))
             incarnation = polled.incarnation
+            if polled.status is not None and polled.status != reported:
+                self.send(polled.status)
+                reported = polled.status
             if polled.publishes is not None:
                 writing = self.write(Publishes(polled.publishes))
 

@@ -4,8 +4,9 @@ The trainers are named Ray actors, one per shard (live/ray_actor.py), shared by 
 lives in actor ``shard_of(id, shards)`` whichever replica asks. This process does not talk to Ray itself:
 a gateway process does (live/ray_gateway.py), because a Ray driver exits when it loses its cluster, and a
 web replica must outlive its cluster. The gateway is a child process like a local worker and speaks the
-same pipe protocol (Call in; Reply and Publish out), plus :class:`GatewayEvent` s about the actors, so
-:class:`RayTrainers` is :class:`LocalTrainers` with one process that reaches every shard.
+same pipe protocol (Call in; Reply, Publish and each actor's Status out), plus :class:`GatewayEvent` s
+about the actors, so :class:`RayTrainers` is :class:`LocalTrainers` with one process that reaches every
+shard.
 
 While a shard's actor cannot be reached (it is restarting, or the cluster is gone), changes to its runs
 answer 503 with the reason and reads are answered from the store (:class:`OfflineReads`): the run as last
@@ -28,8 +29,8 @@ from typing import Any
 from ..errors import ApiError
 from ..runs.item import RunKind
 from ..settings import Settings
-from ..store import connect
-from .protocol import Call, Publish, Reply, shard_of
+from ..store import StoreHealth, connect
+from .protocol import Call, Publish, Reply, Status, shard_of
 from .shard import Shard, ShardSettings
 from .trainers import LocalTrainers, TrainerUnavailableError, WorkerHandle
 
@@ -165,6 +166,7 @@ class RayTrainers(LocalTrainers):
         self.actors: list[dict[str, Any]] = [{} for _ in range(self.shards)]
         self.down: list[str | None] = [None] * self.shards  # why each actor cannot be reached
         self.restarts: list[int] = [0] * self.shards  # times each actor came back as a new incarnation
+        self.stores: list[StoreHealth] = [StoreHealth()] * self.shards  # as each actor last reported
         self.problem: str | None = f"connecting to {self.where}"  # why the cluster cannot be reached
         self.all_up: asyncio.Event | None = None
 
@@ -213,6 +215,9 @@ class RayTrainers(LocalTrainers):
                 self.on_publish(publish)
         elif isinstance(message, GatewayEvent):
             self._event(message)
+        elif isinstance(message, Status):
+            if 0 <= message.shard < len(self.stores):
+                self.stores[message.shard] = message.store
         else:
             super()._dispatch(handle, message)
 
@@ -224,11 +229,13 @@ class RayTrainers(LocalTrainers):
             self.shards, self.ready = shards, True
             if shards != len(self.actors):
                 self.actors, self.restarts = [{} for _ in range(shards)], [0] * shards
+                self.stores = [StoreHealth()] * shards
             self.up, self.down = [False] * shards, [None] * shards
         elif event.kind == "up":
             known = self.actors[event.shard].get("incarnation")
             if known is not None and known != event.detail["incarnation"]:
                 self.restarts[event.shard] += 1
+                self.stores[event.shard] = StoreHealth()  # the new incarnation reports its own
             self.up[event.shard], self.actors[event.shard] = True, dict(event.detail)
             self.down[event.shard] = None
             log.info("trainer actor %d is up: %s", event.shard, event.detail)
@@ -319,6 +326,7 @@ class RayTrainers(LocalTrainers):
                 "index": shard,
                 "alive": self.available(shard),
                 "restarts": self.restarts[shard],
+                "store": self.stores[shard],
                 "reason": None if self.available(shard) else self.problem or self.down[shard] or "restarting",
             }
             for shard in range(self.shards)
