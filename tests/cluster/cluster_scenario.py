@@ -20,21 +20,22 @@ import shlex
 import shutil
 import sys
 import tempfile
-import threading
 import time
 import traceback
 from pathlib import Path
 from typing import Any
 
+import cluster_stages
 import httpx
 import yaml
+from cluster_clients import Watcher, retry_until_ok, wait_health
 from cluster_harness import COMPOSE_FILE, RAY_READY, Process, Replica, free_port, kill_tree, loopback_up
-from websockets.sync.client import connect
 
 from backproplab.engine.config import RunConfig
 from backproplab.engine.run import Run
 from backproplab.server.live.protocol import shard_of
 from backproplab.server.runs import encode
+from backproplab.server.store.postgres import PostgresStore
 
 CONFIG = {"seed": 11, "dataset": {"kind": "spiral", "classes": 3}, "optimizer": {"name": "adam", "lr": 0.01}}
 RAY = str(Path(sys.executable).with_name("ray"))
@@ -68,6 +69,8 @@ class Cluster:
             # the head-loss stage does not wait a minute.
             "RAY_gcs_rpc_server_reconnect_timeout_s": "5",
             "TMPDIR": str(self.ray_dir),  # the replicas' Ray nodes too: removed with it
+            # Two small runs' worth per identity, so the budget stage meets it (cluster_stages.budgets).
+            "BACKPROPLAB_MEMORY_BUDGET_PER_IDENTITY_MB": "20",
         }
 
     def command(self, service: str) -> list[str]:
@@ -128,82 +131,6 @@ class Cluster:
         shutil.rmtree(self.ray_dir, ignore_errors=True)
 
 
-class Watcher:
-    """A WebSocket client in a thread that keeps every message; reconnects to ``fallback`` if cut off."""
-
-    def __init__(self, url: str, run_id: str, fallback: str | None = None):
-        self.urls = [url, *([fallback] if fallback else [])]
-        self.run_id = run_id
-        self.messages: list[tuple[float, str, dict[str, Any]]] = []  # (time, url, message)
-        self.closed_at: float | None = None
-        self.stopping = False
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        for url in self.urls:
-            try:
-                with connect(f"{url}/ws/runs/{self.run_id}", open_timeout=30) as socket:
-                    while not self.stopping:
-                        try:
-                            text = socket.recv(timeout=0.5)
-                        except TimeoutError:
-                            continue
-                        self.messages.append((time.monotonic(), url, json.loads(text)))
-            except Exception:  # cut off: a replica died
-                self.closed_at = time.monotonic()
-            if self.stopping:
-                return
-
-    def steps(self, kind: str, since: float = 0.0, url: str | None = None) -> list[int]:
-        found = []
-        for at, where, message in list(self.messages):
-            if at >= since and message.get("type") == kind and (url is None or where == url):
-                found.append(message["run"]["step"] if kind == "state" else message["step"])
-        return found
-
-    def wait_for(
-        self, kind: str, step: int, since: float = 0.0, url: str | None = None, timeout: float = 30
-    ) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if step in self.steps(kind, since, url):
-                return True
-            time.sleep(0.05)
-        return False
-
-    def stop(self) -> None:
-        self.stopping = True
-        self.thread.join(timeout=5)
-
-
-def retry_until_ok(
-    http: httpx.Client, method: str, url: str, json_body: Any = None, timeout: float = 60
-) -> tuple[httpx.Response, list[str]]:
-    """Repeat a request while it answers 503 (a trainer restarting); the answer and the 503 reasons seen."""
-    unavailable: list[str] = []
-    deadline = time.monotonic() + timeout
-    while True:
-        response = http.request(method, url, json=json_body, timeout=60)
-        if response.status_code != 503 or time.monotonic() > deadline:
-            return response, unavailable
-        unavailable.append(response.json()["reason"])
-        time.sleep(0.2)
-
-
-def wait_health(url: str, status: str, timeout: float) -> dict[str, Any] | None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            health: dict[str, Any] = httpx.get(f"{url}/api/health", timeout=5).json()
-            if health["status"] == status:
-                return health
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.25)
-    return None
-
-
 def story(cluster: Cluster, result: dict[str, Any]) -> None:
     """Issue 14's faults, one after the other; observations go into ``result``."""
     started = time.monotonic()
@@ -220,6 +147,10 @@ def story(cluster: Cluster, result: dict[str, Any]) -> None:
     result["stepped_on_b"] = http.post(
         f"{b.url}/api/runs/{run_id}/step", json={"steps": 37}, timeout=60
     ).json()["step"]
+    store = PostgresStore(cluster.database_url)  # a REST step answers once its steps are saved
+    saved = store.run_record(run_id)
+    store.close()
+    result["saved_step_when_step_answered"] = saved.summary["step"] if saved and saved.summary else None
     on_a, on_b = Watcher(a.ws_url, run_id), Watcher(b.ws_url, run_id, fallback=a.ws_url)
     result["states_at_37"] = [on_a.wait_for("state", 37), on_b.wait_for("state", 37)]
     http.post(f"{b.url}/api/runs/{run_id}/play", timeout=30)
@@ -238,6 +169,10 @@ def story(cluster: Cluster, result: dict[str, Any]) -> None:
         http.get(f"{replica.url}/api/runs/{run_id}/params", timeout=30).json() == reference
         for replica in (a, b)
     ]
+    # What runs share through the database: classes, custom rows by content hash, memory budgets.
+    cluster_stages.classes(a, b, result)
+    cluster_stages.shared_rows(a, b, cluster.database_url, result)
+    cluster_stages.budgets(a, b, result)
 
     # 2. Its trainer actor is killed: Ray restarts it, the run comes back from its checkpoint.
     shard = shard_of(run_id, 2)
@@ -284,6 +219,7 @@ def story(cluster: Cluster, result: dict[str, Any]) -> None:
     degraded = wait_health(a.url, "degraded", timeout=90)
     result["degraded_after_seconds"] = round(time.monotonic() - lost_at, 1) if degraded else None
     result["health_problems"] = degraded["problems"][:2] if degraded else None
+    result["health_reason"] = degraded["reason"] if degraded else None
     read = http.get(f"{a.url}/api/runs/{run_id}", timeout=30)
     result["read_while_head_lost"] = [read.status_code, read.json().get("step"), read.json().get("message")]
     params = http.get(f"{a.url}/api/runs/{run_id}/params", timeout=30)
@@ -311,6 +247,11 @@ def story(cluster: Cluster, result: dict[str, Any]) -> None:
     ).json() == reference_params(paused + 60)
     for watcher in (on_a, on_b):
         watcher.stop()
+
+    # 6. PostgreSQL stops taking writes: the actors' checkpoints fail and both replicas (B started again)
+    # say so.
+    b = cluster.replica("web-2")
+    cluster_stages.database_refuses_writes(a, b, cluster.database_url, result)
 
 
 def main() -> None:

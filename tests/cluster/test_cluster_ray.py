@@ -37,6 +37,7 @@ def story(ray_available, postgres_server, tmp_path_factory):
 
 def test_a_run_created_on_one_replica_is_stepped_and_watched_on_both(story):
     assert story["stepped_on_b"] == 37
+    assert story["saved_step_when_step_answered"] == 37, "a REST step answers once its steps are saved"
     assert story["states_at_37"] == [True, True], "each replica's watcher got the run's state"
     assert all(count > 0 for count in story["frames_while_playing"]), (
         "frames reach the watchers of both replicas"
@@ -64,7 +65,9 @@ def test_a_killed_web_replica_loses_nothing(story):
 
 def test_without_the_ray_head_replicas_serve_reads_and_say_training_is_unavailable(story):
     assert story["degraded_after_seconds"] is not None, "/api/health says degraded"
-    assert any("unavailable" in problem for problem in story["health_problems"])
+    assert all(problem["where"].startswith("trainer") for problem in story["health_problems"])
+    assert all("cannot be reached" in problem["reason"] for problem in story["health_problems"])
+    assert "trainer 0 is unavailable" in story["health_reason"]
     status, step, message = story["read_while_head_lost"]
     assert (status, step) == (200, story["paused_at"] + 50) and "Training is unavailable" in message
     assert story["params_while_head_lost"] == [200, True]
@@ -78,3 +81,39 @@ def test_training_resumes_when_the_cluster_is_back(story):
     assert story["recovered_after_seconds"] is not None, "/api/health is ok again"
     assert story["step_after_recovery"] == story["paused_at"] + 60
     assert story["params_equal_after_recovery"]
+
+
+def test_classes_identities_and_their_locks_hold_on_every_replica(story):
+    observed = story["class_across_replicas"]
+    assert observed["joined_on_b"] == 201 and observed["gallery_on_b"], "the teacher sees the student on B"
+    assert observed["student_changes_allowed_setting_on_a"] == [200, 0.5]
+    assert observed["student_changes_locked_setting_on_a"] == 403, "the class's locks hold on A"
+    assert observed["stranger_changes_on_a"] == 403
+    assert observed["teacher_changes_locked_setting_on_a"] == 200
+
+
+def test_custom_rows_are_stored_once_and_shared_across_replicas(story):
+    observed = story["shared_rows"]
+    assert observed["by_hash_on_b"] == 201, "B finds rows A stored by their content hash"
+    assert observed["steps"] == [5, 7] and observed["same_points"]
+    assert observed["stored_while_used_after_first_delete_after_last"] == [True, True, False]
+
+
+def test_an_identity_budget_counts_its_runs_on_every_replica(story):
+    observed = story["budget_across_replicas"]
+    assert observed["made_on_a"] == [201, 201]
+    status, reason = observed["refused_on_b"]
+    assert status == 429 and "your runs already use" in reason
+    assert observed["after_a_delete"] == 201
+
+
+def test_a_database_that_refuses_writes_is_reported_by_the_trainers_and_resumes(story):
+    observed = story["database_refuses_writes"]
+    status, reason = observed["play"]
+    assert status == 507 and "read-only" in reason, "a durable change that cannot be saved is undone"
+    assert all(
+        reason is not None and "checkpoints cannot be written" in reason
+        for reason in observed["trainer_problem_on_a_and_b"]
+    ), "each replica's /api/health shows what the trainer actor reported"
+    assert observed["recovered_on_a_and_b"] == [True, True], "checkpoints resume by themselves"
+    assert observed["pause"] == 200 and observed["saved_step_is_paused_step"]

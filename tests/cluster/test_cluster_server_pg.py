@@ -80,3 +80,23 @@ def test_runs_survive_a_graceful_restart_and_a_kill_9(postgres_url, tmp_path):
         )
     finally:
         third.stop()
+
+
+def test_replicas_on_one_database_take_no_data_dir_lock(postgres_url, tmp_path):
+    """Two servers on one data dir refuse to share it (store/lock.py); with a database URL they share the
+    database instead, and the data dir holds nothing of theirs."""
+    args = ["--database-url", postgres_url, "--data-dir", str(tmp_path), "--trainers", "1"]
+    first = Replica("first", args, tmp_path).start()
+    try:
+        second = Replica("second", args, tmp_path).start()
+        try:
+            token = httpx.post(first.url + "/api/identities").json()["token"]
+            auth = {"Authorization": f"Bearer {token}"}
+            run_id = httpx.post(first.url + "/api/runs", json=CONFIG, headers=auth).json()["id"]
+            assert [run["id"] for run in httpx.get(second.url + "/api/runs", headers=auth).json()] == [run_id]
+            assert httpx.get(second.url + "/api/health").json()["status"] == "ok"
+        finally:
+            second.stop()
+    finally:
+        first.stop()
+    assert not list(tmp_path.glob("*.lock")) and not list(tmp_path.glob("*.sqlite3*"))
