@@ -13,11 +13,13 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 WAIT_MS = 15_000
 
 
-def api(server, path: str, method: str = "GET", body: dict | None = None):
+def api(server, path: str, method: str = "GET", body: dict | None = None, token: str | None = None):
+    """A REST call; ``token``: as that identity (a change needs the owner's token)."""
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(
-        f"{server.url}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
-    )
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(f"{server.url}{path}", data=data, method=method, headers=headers)
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read() or b"null")
 
@@ -172,10 +174,10 @@ def test_stopped_learning_banner_offers_the_engines_fix(server, open_page):
     )
 
 
-def test_controls_and_url_follow_a_change_made_elsewhere(server, open_page):
+def test_controls_and_url_follow_a_change_made_elsewhere(server, open_page, token_of):
     page = open_page(f"{server.url}/")
     identifier = run_id(page)
-    api(server, f"/api/runs/{identifier}", "PATCH", {"optimizer": {"lr": 0.07}})
+    api(server, f"/api/runs/{identifier}", "PATCH", {"optimizer": {"lr": 0.07}}, token=token_of(page))
     try:
         page.wait_for_function(
             "() => document.getElementById('field-lr_value').value === '0.07'", timeout=5_000
@@ -234,6 +236,7 @@ def test_step_through_restarts_and_keeps_its_text_readable(server, open_page, sc
         1920,
         1080,
         ready=lambda p: p.wait_for_selector("#stage-label:not(:empty)"),
+        token=run["token"],
     )
     page.select_option("#step-source", "tiny")
     for _ in range(6):

@@ -12,11 +12,13 @@ import pytest
 WAIT_MS = 15_000
 
 
-def api(server, path: str, method: str = "GET", body: dict | None = None):
+def api(server, path: str, method: str = "GET", body: dict | None = None, token: str | None = None):
+    """A REST call; ``token``: as that identity (a change needs the owner's token)."""
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(
-        f"{server.url}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
-    )
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(f"{server.url}{path}", data=data, method=method, headers=headers)
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read() or b"null")
 

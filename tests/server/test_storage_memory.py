@@ -19,7 +19,7 @@ from backproplab.server.identities.tokens import token_hash
 from backproplab.server.live.protocol import Call
 from backproplab.server.live.shard import Shard, ShardSettings
 from backproplab.server.runs import datasets
-from backproplab.server.runs.item import RunKind
+from backproplab.server.runs.kind import RunKind
 from backproplab.server.runs.memory import MB, memory_cost
 from backproplab.server.settings import Settings
 from backproplab.server.store import Checkpoint, connect

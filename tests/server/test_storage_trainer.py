@@ -14,7 +14,7 @@ from backproplab.server.live.protocol import Call, Reply
 from backproplab.server.live.shard import Shard, ShardSettings
 from backproplab.server.races.item import RaceKind
 from backproplab.server.runs import persist
-from backproplab.server.runs.item import RunKind
+from backproplab.server.runs.kind import RunKind
 from backproplab.server.store import StoreError, StoreHealth
 from backproplab.server.store.sqlite import SqliteStore
 

@@ -38,9 +38,7 @@ export default {
   "share.history_csv": "History CSV",
   "share.history_json": "History JSON",
   "share.weights": "Weights JSON",
-  "share.copy_link": "Copy link",
-  "share.copied": "Link copied: it reproduces this setup, seed included.",
-  "share.copy_failed": "Could not copy; the address bar holds the link.",
+  "share.copied": "Link copied.",
   "share.png": "PNG",
 
   "data.title": "Data",

@@ -38,9 +38,7 @@ export default {
   "share.history_csv": "历史 CSV",
   "share.history_json": "历史 JSON",
   "share.weights": "权重 JSON",
-  "share.copy_link": "复制链接",
-  "share.copied": "链接已复制：它能复现当前设置（包括随机种子）。",
-  "share.copy_failed": "无法复制；请直接使用地址栏中的链接。",
+  "share.copied": "链接已复制。",
   "share.png": "PNG",
 
   "data.title": "数据",

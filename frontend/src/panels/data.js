@@ -45,10 +45,10 @@ export function createData(app) {
   picker.append(customTile);
 
   const percent = (value) => `${Math.round(value * 100)}%`;
-  const noise = sliderField("noise", "data.noise", { min: 0, max: 1, step: 0.05, format: percent }, { onChange: (value) => app.setConfig({ dataset: { noise: value } }) }, { rebuild: true });
-  const split = sliderField("train_fraction", "data.train_fraction", { min: 0.1, max: 1, step: 0.05, format: percent }, { onChange: (value) => app.setConfig({ dataset: { train_fraction: value } }) }, { rebuild: true });
-  const classes = numberField("classes", "data.classes", { min: 2, max: 8, step: 1, integer: true }, changeClasses, { rebuild: true });
-  const samples = numberField("samples", "data.samples", { min: 10, max: limits().max_rows, step: 10, integer: true }, (value) => app.setConfig({ dataset: { samples: value } }), { rebuild: true });
+  const noise = sliderField("noise", "data.noise", { min: 0, max: 1, step: 0.05, format: percent }, { onChange: (value) => app.setConfig({ dataset: { noise: value } }) }, { rebuild: true, setting: "dataset.noise" });
+  const split = sliderField("train_fraction", "data.train_fraction", { min: 0.1, max: 1, step: 0.05, format: percent }, { onChange: (value) => app.setConfig({ dataset: { train_fraction: value } }) }, { rebuild: true, setting: "dataset.train_fraction" });
+  const classes = numberField("classes", "data.classes", { min: 2, max: 8, step: 1, integer: true }, changeClasses, { rebuild: true, setting: "dataset.classes" });
+  const samples = numberField("samples", "data.samples", { min: 10, max: limits().max_rows, step: 10, integer: true }, (value) => app.setConfig({ dataset: { samples: value } }), { rebuild: true, setting: "dataset.samples" });
   body.prepend(noise.row, split.row, classes.row, samples.row);
 
   // Fewer classes: added points of the classes that go are dropped with them (the server refuses them).

@@ -21,10 +21,10 @@ from ...engine.errors import ConfigError
 from ..errors import ApiError, field_errors
 from ..identities.access import Caller, ForbiddenError
 from ..identities.service import IdentityService
-from ..runs.item import badge_of
 from ..runs.limits import check_size
 from ..runs.service import RunService
 from ..store import ClassRecord
+from .badge import badge_of
 from .schemas import ClassCreate, ClassPatch
 
 # No 0/O, 1/I/L: a code read off a projector is typed right the first time.

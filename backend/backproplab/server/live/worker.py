@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..races.item import RaceKind
-from ..runs.item import RunKind
+from ..runs.kind import RunKind
 from ..store import StoreHealth, connect
 from ..store.lock import hold_for_trainer
 from .protocol import SHUTDOWN, Call, Goodbye, Publish, Reply, Status

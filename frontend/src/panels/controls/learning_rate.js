@@ -18,7 +18,7 @@ export function createLearningRate(app) {
     timer = setTimeout(() => app.setConfig({ optimizer: { lr } }), LIVE_SEND_MS);
   };
   const round = (exp) => Number((10 ** exp).toPrecision(2));
-  const slider = sliderField("lr", "controls.lr", { min: LR_MIN_EXP, max: LR_MAX_EXP, step: 0.01, format: (exp) => formatNumber(round(exp)) }, { onInput: (exp) => send(round(exp)) });
+  const slider = sliderField("lr", "controls.lr", { min: LR_MIN_EXP, max: LR_MAX_EXP, step: 0.01, format: (exp) => formatNumber(round(exp)) }, { onInput: (exp) => send(round(exp)) }, { setting: "optimizer.lr" });
   const typed = numberField("lr_value", "controls.lr_value", { min: 0, max: LR_MAX, step: "any" }, (lr) => app.setConfig({ optimizer: { lr } }));
   typed.input.classList.add("lr-typed");
   typed.input.dataset.i18nAria = "controls.lr_value";

@@ -266,6 +266,10 @@ export function createNetwork(app) {
   });
   app.on("frame", () => app.requestDraw(draw));
   app.on("projector", () => app.requestDraw(draw));
+  app.on("access", () => {
+    barKey = "";
+    app.requestDraw(draw);
+  });
   app.on("panels", wantNeurons);
   app.on("language", () => {
     if (!app.state.run) return;
