@@ -33,7 +33,7 @@ from typing import Any
 import ray
 
 from ..races.item import RaceKind
-from ..runs.item import RunKind
+from ..runs.kind import RunKind
 from ..store import connect
 from . import worker
 from .protocol import Call, Publish, Reply, Status

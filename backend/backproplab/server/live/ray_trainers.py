@@ -27,7 +27,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from ..errors import ApiError
-from ..runs.item import RunKind
+from ..runs.kind import RunKind
 from ..settings import Settings
 from ..store import StoreHealth, connect
 from .protocol import Call, Publish, Reply, Status, shard_of
