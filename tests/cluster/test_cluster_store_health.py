@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 
 import psycopg
 import pytest
 from cluster_harness import Postgres, SmallDisk
 
 from backproplab.server.store import Checkpoint, Store, StoredDataset, StoreError, StoreHealth
-from backproplab.server.store.postgres import PostgresStore, redacted
-from backproplab.server.store.postgres_schema import classify
+from backproplab.server.store.postgres import IDLE_CHECK_S, PostgresStore, redacted
+from backproplab.server.store.postgres_schema import classify, unreachable
 from backproplab.server.store.sqlite import SqliteStore
 from conftest import require
 
@@ -71,6 +72,12 @@ def test_postgres_errors_are_classified_by_their_sqlstate(error, kind):
     assert StoreError(reason, found).status == (507 if kind in ("full", "read_only") else 503)
 
 
+def test_a_session_the_server_ended_is_a_lost_server_but_a_deadlock_is_not():
+    assert unreachable(psycopg.errors.AdminShutdown("terminating connection due to administrator command"))
+    assert unreachable(psycopg.errors.CannotConnectNow("the database system is starting up"))
+    assert not unreachable(psycopg.errors.DeadlockDetected("deadlock detected"))
+
+
 def test_postgres_errors_are_store_errors_and_passwords_are_never_shown():
     store = PostgresStore("postgresql://user:secret@/nothing?host=/nonexistent-socket-dir")
     with pytest.raises(StoreError) as unreachable:
@@ -87,12 +94,16 @@ def test_postgres_store_reconnects_after_the_server_restarts(postgres_server, po
     store = PostgresStore.open_primary(postgres_url)
     try:
         store.insert_run("r", None, None, None)
-        postgres_server.restart()
-        with pytest.raises(StoreError):  # the call in flight when the server went away fails cleanly
-            store.count_runs()
-        assert store.health().kind == "unavailable"
+        with postgres_server.offline():
+            with pytest.raises(StoreError) as gone:  # a call while the server is away fails cleanly
+                store.count_runs()
+            assert gone.value.kind == "unavailable" and store.health().kind == "unavailable"
         assert store.count_runs() == 1, "the next call connects again"
         assert store.health() == StoreHealth(), "and the store says it works again"
+        postgres_server.restart()
+        time.sleep(IDLE_CHECK_S)
+        assert store.count_runs() == 1, "a session the server ended while idle costs no call"
+        assert store.health() == StoreHealth()
     finally:
         store.close()
 

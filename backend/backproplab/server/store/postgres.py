@@ -3,8 +3,10 @@
 The same interface and the same rules as the SQLite store (store/base.py): the web process creates and
 deletes rows, a trainer only ever updates an existing row, a checkpoint appends to its run's logs, and a
 custom dataset is stored once by content hash and deleted with the last run that uses it. Each process
-opens its own connection (shared by its threads under a lock, as SQLite's is) and opens a new one when the
-server went away, so a restarted PostgreSQL costs the calls in flight, never the process.
+opens its own connection (shared by its threads under a lock, as SQLite's is), checks it before use when
+it sat idle (the server may have ended the session: a restart, a failover, an administrator) and opens a new
+one when the server went away, so a restarted PostgreSQL costs the calls in flight, never the process and
+never the next call.
 
 The web process that starts first creates the schema and migrates it (:meth:`PostgresStore.open_primary`,
 postgres_schema.py); a database newer than this server is refused, never rewritten.
@@ -61,6 +63,7 @@ __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresStore", "redacted"]
 log = logging.getLogger("backproplab.store")
 
 CONNECT_TIMEOUT_S = 10
+IDLE_CHECK_S = 1.0  # a connection idle this long is checked (one empty round trip) before it is used
 DATASETS_LOCK = 0x6270_6C61_6264  # pg_advisory_xact_lock key held by changes that may add or drop datasets
 ORPHAN_AGE_S = 3600.0  # a row without a checkpoint this old is a creation that never finished
 T = TypeVar("T")
@@ -85,6 +88,7 @@ class PostgresStore:
         self.description = redacted(url)
         self._lock = threading.Lock()
         self._db: psycopg.Connection[Any] | None = None
+        self._used = 0.0  # time.monotonic() of the connection's last use
         self._problem: StoreHealth | None = None
         self._lost_server = False  # the remembered problem is a server that could not be reached
 
@@ -113,6 +117,13 @@ class PostgresStore:
     # ------------------------------------------------------------------ connection, failures and health
 
     def _connection(self) -> psycopg.Connection[Any]:
+        if self._db is not None and not self._db.closed and time.monotonic() - self._used > IDLE_CHECK_S:
+            # NOTE: psycopg learns that the server ended an idle session only when the session is next used;
+            # an empty query finds out before a real one fails on it (nothing of the caller's has run yet).
+            try:
+                self._db.execute("")
+            except psycopg.Error:
+                self._db.close()
         if self._db is None or self._db.closed:
             self._db = psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
         return self._db
@@ -123,6 +134,7 @@ class PostgresStore:
         with self._lock:
             try:
                 result = work(self._connection())
+                self._used = time.monotonic()
             except psycopg.Error as error:
                 # NOTE: a broken connection stays "open" in psycopg until used; drop it so the next call
                 # connects again (PostgreSQL restarted, a network blip) instead of failing forever.

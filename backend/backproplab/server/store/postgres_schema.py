@@ -119,9 +119,11 @@ def classify(error: psycopg.Error, description: str) -> tuple[ProblemKind, str]:
 
 
 def unreachable(error: psycopg.Error) -> bool:
-    """A connection exception (class 08), or a connection lost or refused before the server said why."""
+    """A connection exception (class 08), the server ending the session or not taking one yet (57P01
+    admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now), or a connection lost or refused before
+    the server said why."""
     state = error.sqlstate or ""
-    return state.startswith("08") or (isinstance(error, psycopg.OperationalError) and not state)
+    return state.startswith(("08", "57P")) or (isinstance(error, psycopg.OperationalError) and not state)
 
 
 def store_error(error: psycopg.Error, description: str) -> StoreError:
