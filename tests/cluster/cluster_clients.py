@@ -46,11 +46,18 @@ class Watcher:
         return found
 
     def wait_for(
-        self, kind: str, step: int, since: float = 0.0, url: str | None = None, timeout: float = 30
+        self,
+        kind: str,
+        step: int | tuple[int, ...],
+        since: float = 0.0,
+        url: str | None = None,
+        timeout: float = 30,
     ) -> bool:
+        """Wait until a ``kind`` message at ``step`` (or at any of several steps) arrived since ``since``."""
+        wanted = {step} if isinstance(step, int) else set(step)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if step in self.steps(kind, since, url):
+            if wanted.intersection(self.steps(kind, since, url)):
                 return True
             time.sleep(0.05)
         return False
