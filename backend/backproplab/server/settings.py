@@ -53,7 +53,7 @@ class Settings:
     # postgresql://user:password@host:port/database. Needed by several replicas or trainers on many machines.
     database_url: str = ""
     # Limits (a request over one gets a 4xx saying which).
-    max_runs: int = 200
+    max_runs: int = 1000  # a class of 300 with their forks fits; the memory budgets bound it too
     max_races: int = 50
     max_steps_per_request: int = 10_000
     max_parameters: int = 200_000

@@ -127,7 +127,8 @@ def serve(
             if call is None:
                 return None
             if call.op == SHUTDOWN:
-                return call
+                shutdown: Call = call
+                return shutdown
             shard.handle(call)
             call = _next(inbox, 0.0)
         shard.publish_due()

@@ -29,12 +29,12 @@ from .schemas import (
     HealthOut,
     HSweep,
     Presets,
-    StepTrace,
     SweepOut,
     SweepRequest,
     TextbookNetwork,
 )
 from .sweeps import RULE, log_spaced, train_at
+from .trace_schemas import GradCheck, StepTrace
 
 router = APIRouter(prefix="/api", responses=ERRORS, tags=["teaching"])
 SWEEP_WORK_LIMIT = 2e9  # parameters × batch size × steps × learning rates, about the multiply-adds
@@ -70,7 +70,7 @@ async def step_through(
     return JSONResponse(await offload.compute(service.step_through, source))
 
 
-@router.get("/runs/{run_id}/gradcheck", response_model=dict[str, Any])
+@router.get("/runs/{run_id}/gradcheck", response_model=GradCheck)
 async def gradcheck(
     run_id: str,
     runs: Runs,
