@@ -177,7 +177,7 @@ class TrainerActor:
             "index": self.index,
             "shards": self.shards,
             "pid": os.getpid(),
-            "node": ray.util.get_node_ip_address(),
+            "node": ray.util.get_node_ip_address(),  # type: ignore[no-untyped-call]  # untyped in Ray
             "incarnation": self.incarnation,
             "restarted": self.restarted,
         }

@@ -230,7 +230,8 @@ class Gateway:
 
     async def _connect(self) -> None:
         trainers = self.config.trainers
-        asked = int(trainers) if trainers.isdigit() else max(1, int(ray.cluster_resources().get("CPU", 1)))
+        cpus = ray.cluster_resources().get("CPU", 1)  # type: ignore[no-untyped-call]  # untyped in Ray
+        asked = int(trainers) if trainers.isdigit() else max(1, int(cpus))
         first = self._actor(0, asked)
         shards = int((await first.hello.remote())["shards"])  # the first replica's count holds for all
         self.actors = [first, *(self._actor(index, shards) for index in range(1, shards))]
