@@ -1,8 +1,9 @@
 """``create_app(settings)``: the FastAPI application, its routes, middleware and the live core.
 
-The lifespan takes the data dir's one-server lock (store/lock.py), opens the store, starts the trainers
-(worker processes, each owning a shard of the runs) and the compute pool, and wires the services the
-routes use; at exit the trainers checkpoint every run and the lock is released.
+The lifespan takes the data dir's one-server lock (store/lock.py; none with a database URL), opens the
+store, starts the trainers (worker processes or Ray actors, each owning a shard of the runs) and the compute
+pool, and wires the services the routes use; at exit the trainers checkpoint every run and the lock is
+released.
 """
 
 from __future__ import annotations
@@ -53,25 +54,43 @@ def shard_settings(settings: Settings) -> ShardSettings:
     return ShardSettings(**{name: getattr(settings, name) for name in names if hasattr(settings, name)})
 
 
+def data_dir_lock(settings: Settings) -> DataDirLock | None:
+    """The data dir's one-server lock (store/lock.py), or None with a database URL: the replicas of a
+    cluster share the database, not a data dir."""
+    return None if settings.database_url else DataDirLock.acquire(settings.data_dir)
+
+
+def make_trainers(settings: Settings, location: str, hub: Hub, offload: Offload) -> Trainers:
+    """Local worker processes, or trainer actors on Ray (``--trainers ray``: imported only then)."""
+    if settings.trainers == "ray":
+        from .live.ray_trainers import RayTrainers
+
+        return RayTrainers(
+            settings, location, shard_settings(settings), hub.publish, hub.restarted, offload.io
+        )
+    return LocalTrainers(
+        settings.trainer_count, location, shard_settings(settings), hub.publish, hub.restarted
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The application; its lifespan starts the store, the trainers and the compute pool."""
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        location = str(settings.data_dir)
-        lock = DataDirLock.acquire(settings.data_dir)
+        location = settings.store_location
+        lock = data_dir_lock(settings)
         try:
             store = connect(location, primary=True)
         except BaseException:
-            lock.release()
+            if lock is not None:
+                lock.release()
             raise
         offload = Offload(compute_processes=max(1, settings.trainer_count // 2))
         trainers: Trainers | None = None
         hub = Hub(lambda: trainers)  # type: ignore[arg-type, return-value]
-        trainers = LocalTrainers(
-            settings.trainer_count, location, shard_settings(settings), hub.publish, hub.restarted
-        )
+        trainers = make_trainers(settings, location, hub, offload)
         await trainers.start()
         identities = IdentityService(settings, store, offload)
         runs = RunService(settings, store, trainers, hub, offload)
@@ -92,7 +111,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await trainers.stop()
             offload.shutdown()
             store.close()
-            lock.release()
+            if lock is not None:
+                lock.release()
 
     app = FastAPI(
         title="Backprop Lab",

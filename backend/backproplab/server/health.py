@@ -3,8 +3,9 @@ trainers, and can it keep what it is given.
 
 ``ok`` when the store and every trainer work; ``degraded`` (still 200: reads are served) with the reason
 when they do not: a full or read-only disk (checkpoints wait and resume by themselves), a trainer that is
-not running, or runs that could not be salvaged or restored from a damaged database. The web process
-knows its own store writes; each trainer reports its own (live/protocol.py ``Status``).
+not running or cannot be reached (with Ray: an actor restarting, a cluster that is gone; changes to its
+runs answer 503 meanwhile), or runs that could not be salvaged or restored from a damaged database. The web
+process knows its own store writes; each trainer reports its own (live/protocol.py ``Status``).
 """
 
 from __future__ import annotations
@@ -74,7 +75,9 @@ def assess(store: StoreHealth, trainers: list[dict[str, Any]]) -> Health:
     for trainer in trainers:
         where = f"trainer {trainer['index']}"
         if not trainer["alive"]:
-            problems.append(Problem(where=where, kind="stopped", reason=f"{where} is not running"))
+            why = trainer.get("reason")  # a trainer that can say why (Ray: live/ray_trainers.py)
+            reason = f"{where} is unavailable: {why}" if why else f"{where} is not running"
+            problems.append(Problem(where=where, kind="stopped", reason=reason))
             continue
         reported: StoreHealth = trainer["store"]
         lost.update(reported.lost)

@@ -40,8 +40,18 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     data_dir: Path = field(default_factory=lambda: Path.home() / ".backproplab")
-    # Trainer workers, each owning a shard of the runs: "auto" (one process per core) or a number of processes.
+    # Trainer workers, each owning a shard of the runs: "auto" (one process per core), a number of processes,
+    # or "ray" (actors on a Ray cluster, the `ray` extra; docs/scaling.md).
     trainers: str = "auto"
+    # With trainers "ray": the cluster ("" starts a private one on this machine, "auto" uses this machine's
+    # running node, "host:port" joins that head), how many trainer actors (the shard count, the same on
+    # every replica: the first replica's holds; "auto" = the cluster's CPUs) and their Ray namespace.
+    ray_address: str = ""
+    ray_trainers: str = "auto"
+    ray_namespace: str = "backproplab"
+    # A PostgreSQL database for the runs instead of the SQLite file in data_dir (the `postgres` extra):
+    # postgresql://user:password@host:port/database. Needed by several replicas or trainers on many machines.
+    database_url: str = ""
     # Limits (a request over one gets a 4xx saying which).
     max_runs: int = 1000  # a class of 300 with their forks fits; the memory budgets bound it too
     max_races: int = 50
@@ -91,14 +101,29 @@ class Settings:
 
     @property
     def trainer_count(self) -> int:
-        """How many local trainer processes ``trainers`` asks for."""
+        """How many local trainer processes ``trainers`` asks for (none with Ray)."""
+        if self.trainers == "ray":
+            return 0
         if self.trainers == "auto":
             return default_trainers()
         return int(self.trainers)
 
+    @property
+    def store_location(self) -> str:
+        """Where runs are kept: the database URL, else the data directory (store.connect reads either)."""
+        return self.database_url or str(self.data_dir)
+
     def __post_init__(self) -> None:
-        if self.trainers != "auto" and not (self.trainers.isdigit() and int(self.trainers) >= 1):
-            raise ValueError(f"trainers must be 'auto' or a number of processes, got {self.trainers!r}")
+        if self.trainers not in ("auto", "ray") and not (self.trainers.isdigit() and int(self.trainers) >= 1):
+            raise ValueError(
+                f"trainers must be 'auto', 'ray' or a number of processes, got {self.trainers!r}"
+            )
+        if self.ray_trainers != "auto" and not (self.ray_trainers.isdigit() and int(self.ray_trainers) >= 1):
+            raise ValueError(f"ray_trainers must be 'auto' or a number of actors, got {self.ray_trainers!r}")
+        if self.database_url and not self.database_url.startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                f"database_url must be a postgresql:// URL, got {self.database_url.split(':')[0]}:..."
+            )
         if self.run_ttl < 0:
             raise ValueError(
                 f"run_ttl must be 0 (keep runs forever) or a number of seconds, got {self.run_ttl}"

@@ -61,8 +61,8 @@ class Trainers(Protocol):
         ...
 
     def status(self) -> list[dict[str, Any]]:
-        """One dict per shard: ``index``, ``alive``, ``restarts``, ``pid`` and ``store`` (the StoreHealth
-        the trainer last reported in a :class:`Status`)."""
+        """One dict per shard: ``index``, ``alive``, ``restarts``, ``store`` (the StoreHealth the trainer
+        last reported in a :class:`Status`) and, optionally, ``reason``: why it is not alive."""
         ...
 
 
@@ -123,17 +123,20 @@ class LocalTrainers:
         for handle in self.workers:
             self._spawn(handle, restarted=False)
 
-    def _spawn(self, handle: WorkerHandle, restarted: bool) -> None:
-        parent, child = self._context.Pipe(duplex=True)
+    def _process(
+        self, handle: WorkerHandle, restarted: bool, connection: Connection
+    ) -> tuple[Callable[..., None], tuple[Any, ...], str]:
+        """What a handle's process runs: its entry point, arguments and name (RayTrainers runs another)."""
         settings = ShardSettings(
             **{**asdict(self.settings), "restored_message": RESTARTED if restarted else None}
         )
-        process = self._context.Process(
-            target=worker.main,
-            args=(handle.index, self.location, settings, child),
-            name=f"backproplab-trainer-{handle.index}",
-            daemon=True,
-        )
+        args = (handle.index, self.location, settings, connection)
+        return worker.main, args, f"backproplab-trainer-{handle.index}"
+
+    def _spawn(self, handle: WorkerHandle, restarted: bool) -> None:
+        parent, child = self._context.Pipe(duplex=True)
+        target, args, name = self._process(handle, restarted, child)
+        process = self._context.Process(target=target, args=args, name=name, daemon=True)
         process.start()
         child.close()
         handle.process, handle.connection, handle.alive, handle.leaving = process, parent, True, False

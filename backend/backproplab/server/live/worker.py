@@ -16,6 +16,7 @@ import signal
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -95,7 +96,7 @@ def main(index: int, location: str, settings: ShardSettings, connection: Connect
     sender = threading.Thread(target=outbox.run, name="sender", daemon=True)
     sender.start()
     log.info("started (pid %d)", os.getpid())
-    final = _serve(shard, inbox, outbox, terminated)
+    final = serve(shard, inbox, outbox.put, terminated)
     shard.save_all()
     if final is not None:
         outbox.put(Reply(final.id, None))
@@ -107,11 +108,15 @@ def main(index: int, location: str, settings: ShardSettings, connection: Connect
     shard.store.close()
 
 
-def _serve(
-    shard: Shard, inbox: queue.SimpleQueue[Call | None], outbox: Outbox, terminated: threading.Event
+def serve(
+    shard: Shard,
+    inbox: queue.SimpleQueue[Call | None],
+    send: Callable[[Status], None],
+    terminated: threading.Event,
 ) -> Call | None:
-    """Train, answer calls and keep up until told to shut down (returns that call), terminated, or the
-    pipe closes."""
+    """The trainer loop, the same in a worker process and in a Ray actor (live/ray_actor.py): train, answer
+    calls and keep up until told to shut down (returns that call), ``terminated``, or the inbox closes
+    (None). ``send`` takes the shard's :class:`Status` whenever its health changes."""
     maintained = 0.0
     reported: StoreHealth | None = None
     while not terminated.is_set():
@@ -130,11 +135,11 @@ def _serve(
         now = time.monotonic()
         if now - maintained >= MAINTAIN_EVERY:
             maintained = now
-            reported = _upkeep(shard, outbox, reported)
+            reported = _upkeep(shard, send, reported)
     return None
 
 
-def _upkeep(shard: Shard, outbox: Outbox, reported: StoreHealth | None) -> StoreHealth | None:
+def _upkeep(shard: Shard, send: Callable[[Status], None], reported: StoreHealth | None) -> StoreHealth | None:
     """Maintain the shard (surviving any error) and report its health to the web process when it changed;
     the health last reported."""
     try:
@@ -143,7 +148,7 @@ def _upkeep(shard: Shard, outbox: Outbox, reported: StoreHealth | None) -> Store
         log.exception("upkeep failed")
     health = shard.health()
     if health != reported:
-        outbox.put(Status(shard.index, health))
+        send(Status(shard.index, health))
     return health
 
 

@@ -1,5 +1,7 @@
 """Where runs are kept. ``connect(location)`` opens the store a location names; trainers, in other
-processes, receive the same location and open their own connection."""
+processes, receive the same location and open their own connection. A ``postgresql://`` URL names a
+PostgreSQL database (store/postgres.py, the ``postgres`` extra, imported only then); anything else is a
+data directory for SQLite."""
 
 from __future__ import annotations
 
@@ -36,5 +38,9 @@ __all__ = [
 
 def connect(location: str, primary: bool = False) -> Store:
     """The store at ``location`` (a data directory for SQLite); ``primary`` creates and migrates it first."""
+    if location.startswith(("postgresql://", "postgres://")):
+        from .postgres import PostgresStore
+
+        return PostgresStore.open_primary(location) if primary else PostgresStore(location)
     directory = Path(location)
     return SqliteStore.open_primary(directory) if primary else SqliteStore(directory)

@@ -35,9 +35,20 @@ from .base import (
     StoreHealth,
     Usage,
 )
+from .rows import (
+    CLASS_COLUMNS,
+    COMPARISON_COLUMNS,
+    RECORD_COLUMNS,
+    allowed_text,
+    class_record,
+    class_row,
+    comparison_record,
+    comparison_row,
+    filters,
+    run_record,
+)
 from .sqlite_file import (
     DB_NAME,
-    RECORD_COLUMNS,
     SCHEMA_VERSION,
     classify,
     connect,
@@ -50,8 +61,6 @@ from .sqlite_salvage import salvage
 
 __all__ = ["DB_NAME", "SqliteStore"]
 log = logging.getLogger("backproplab.store")
-_CLASS_COLUMNS = "id, code, teacher, name, config, allowed, created, updated"
-_COMPARISON_COLUMNS = "id, owner, labels, run_ids, identical_start, created"
 
 
 class SqliteStore:
@@ -248,19 +257,19 @@ class SqliteStore:
 
     def run_record(self, run_id: str) -> RunRecord | None:
         rows = self._query(f"SELECT {RECORD_COLUMNS} FROM runs WHERE id = ?", (run_id,))
-        return _record(rows[0]) if rows else None
+        return run_record(rows[0]) if rows else None
 
     def run_records(self, owner: str | None = None, class_id: str | None = None) -> list[RunRecord]:
-        clauses, parameters = _filters(owner, class_id)
+        clauses, parameters = filters(owner, class_id, "?")
         rows = self._query(f"SELECT {RECORD_COLUMNS} FROM runs{clauses} ORDER BY created", parameters)
-        return [_record(row) for row in rows]
+        return [run_record(row) for row in rows]
 
     def count_runs(self, owner: str | None = None) -> int:
-        clauses, parameters = _filters(owner, None)
+        clauses, parameters = filters(owner, None, "?")
         return int(self._query(f"SELECT COUNT(*) FROM runs{clauses}", parameters)[0][0])
 
     def usage(self, owner: str | None = None) -> Usage:
-        clauses, parameters = _filters(owner, None)
+        clauses, parameters = filters(owner, None, "?")
         runs, memory = self._query(
             f"SELECT COUNT(*), COALESCE(SUM(memory), 0) FROM runs{clauses}", parameters
         )[0]
@@ -316,34 +325,25 @@ class SqliteStore:
         try:
             with self._transaction() as db:
                 db.execute(
-                    f"INSERT INTO classes ({_CLASS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        record.id,
-                        record.code,
-                        record.teacher,
-                        record.name,
-                        json.dumps(record.config, allow_nan=False),
-                        None if record.allowed is None else json.dumps(record.allowed),
-                        record.created,
-                        record.updated,
-                    ),
+                    f"INSERT INTO classes ({CLASS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    class_row(record),
                 )
         except sqlite3.IntegrityError:
             return False
         return True
 
     def class_record(self, class_id: str) -> ClassRecord | None:
-        rows = self._query(f"SELECT {_CLASS_COLUMNS} FROM classes WHERE id = ?", (class_id,))
-        return _class(rows[0]) if rows else None
+        rows = self._query(f"SELECT {CLASS_COLUMNS} FROM classes WHERE id = ?", (class_id,))
+        return class_record(rows[0]) if rows else None
 
     def class_by_code(self, code: str) -> ClassRecord | None:
-        rows = self._query(f"SELECT {_CLASS_COLUMNS} FROM classes WHERE code = ?", (code,))
-        return _class(rows[0]) if rows else None
+        rows = self._query(f"SELECT {CLASS_COLUMNS} FROM classes WHERE code = ?", (code,))
+        return class_record(rows[0]) if rows else None
 
     def classes_of(self, teacher: str | None) -> list[ClassRecord]:
         where, parameters = (" WHERE teacher = ?", (teacher,)) if teacher is not None else ("", ())
-        rows = self._query(f"SELECT {_CLASS_COLUMNS} FROM classes{where} ORDER BY created", parameters)
-        return [_class(row) for row in rows]
+        rows = self._query(f"SELECT {CLASS_COLUMNS} FROM classes{where} ORDER BY created", parameters)
+        return [class_record(row) for row in rows]
 
     def update_class(
         self, class_id: str, name: str | None, config: dict[str, Any], allowed: list[str] | None
@@ -351,13 +351,7 @@ class SqliteStore:
         with self._transaction() as db:
             db.execute(
                 "UPDATE classes SET name = ?, config = ?, allowed = ?, updated = ? WHERE id = ?",
-                (
-                    name,
-                    json.dumps(config, allow_nan=False),
-                    None if allowed is None else json.dumps(allowed),
-                    time.time(),
-                    class_id,
-                ),
+                (name, json.dumps(config, allow_nan=False), allowed_text(allowed), time.time(), class_id),
             )
 
     def delete_class(self, class_id: str) -> bool:
@@ -370,30 +364,13 @@ class SqliteStore:
     def insert_comparison(self, record: ComparisonRecord) -> None:
         with self._transaction() as db:
             db.execute(
-                f"INSERT INTO comparisons ({_COMPARISON_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    record.id,
-                    record.owner,
-                    json.dumps(record.labels),
-                    json.dumps(record.run_ids),
-                    int(record.identical_start),
-                    record.created,
-                ),
+                f"INSERT INTO comparisons ({COMPARISON_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                comparison_row(record),
             )
 
     def comparison_record(self, comparison_id: str) -> ComparisonRecord | None:
-        rows = self._query(f"SELECT {_COMPARISON_COLUMNS} FROM comparisons WHERE id = ?", (comparison_id,))
-        if not rows:
-            return None
-        row = rows[0]
-        return ComparisonRecord(
-            id=row[0],
-            owner=row[1],
-            labels=json.loads(row[2]),
-            run_ids=json.loads(row[3]),
-            identical_start=bool(row[4]),
-            created=row[5],
-        )
+        rows = self._query(f"SELECT {COMPARISON_COLUMNS} FROM comparisons WHERE id = ?", (comparison_id,))
+        return comparison_record(rows[0]) if rows else None
 
     def delete_comparisons(self, before: float) -> int:
         with self._transaction() as db:
@@ -465,40 +442,4 @@ def _forget_dataset_if_unused(db: sqlite3.Connection, digest: str) -> None:
     db.execute(
         "DELETE FROM datasets WHERE digest = ?1 AND NOT EXISTS (SELECT 1 FROM runs WHERE dataset = ?1)",
         (digest,),
-    )
-
-
-def _filters(owner: str | None, class_id: str | None) -> tuple[str, tuple[Any, ...]]:
-    clauses, parameters = [], []
-    if owner is not None:
-        clauses.append("owner = ?")
-        parameters.append(owner)
-    if class_id is not None:
-        clauses.append("class_id = ?")
-        parameters.append(class_id)
-    return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(parameters)
-
-
-def _class(row: tuple[Any, ...]) -> ClassRecord:
-    return ClassRecord(
-        id=row[0],
-        code=row[1],
-        teacher=row[2],
-        name=row[3],
-        config=json.loads(row[4]),
-        allowed=None if row[5] is None else json.loads(row[5]),
-        created=row[6],
-        updated=row[7],
-    )
-
-
-def _record(row: tuple[Any, ...]) -> RunRecord:
-    return RunRecord(
-        id=row[0],
-        owner=row[1],
-        class_id=row[2],
-        name=row[3],
-        created=row[4],
-        updated=row[5],
-        summary=json.loads(row[6]) if row[6] else None,
     )

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from .base import ProblemKind, StoreError
+from .rows import RECORD_COLUMNS
 
 log = logging.getLogger("backproplab.store")
 
@@ -80,7 +81,6 @@ CREATE TABLE IF NOT EXISTS meta (
     value TEXT
 );
 """
-RECORD_COLUMNS = "id, owner, class_id, name, created, updated, summary"
 RUN_COLUMNS = f"{RECORD_COLUMNS}, core, dataset, memory"
 # Primary result codes (https://sqlite.org/rescode.html); extended codes keep them in their low byte.
 _PERM, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 3, 8, 10, 11, 13, 14, 26

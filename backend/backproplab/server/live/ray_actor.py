@@ -1,0 +1,255 @@
+"""A trainer on Ray: one named, restartable actor holding one :class:`Shard` (``--trainers ray``).
+
+The same shard the local worker processes drive (live/worker.py), behind actor calls instead of a pipe:
+a thread trains and handles calls between slices (worker.serve), while the actor's event loop takes
+``call``s from any web replica (a call's reply resolves when the shard answers it) and ``poll``s. Each
+replica subscribes under its own name and keeps one long ``poll`` per actor that returns the publishes
+accumulated for it, so a run's news travels to each replica once, whatever its number of watchers. While a
+replica has not collected its previous news, the next waits in the shard ("latest value wins"), exactly
+as a busy pipe makes it wait in a worker process. A replica that stops polling for ``SUBSCRIBER_TTL``
+seconds is forgotten (its runs become unwatched, so they pause as unwatched runs do). The shard's latest
+:class:`Status` (can it write checkpoints, runs it could not restore) goes with every poll.
+
+Restarted by Ray after a crash, the actor loads its runs lazily from the store, paused, with the restored
+notice (ShardSettings.restored_message); its new ``incarnation`` tells the replicas to subscribe again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import os
+import pickle
+import queue
+import secrets
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, replace
+from typing import Any
+
+import ray
+
+from ..races.item import RaceKind
+from ..runs.kind import RunKind
+from ..store import connect
+from . import worker
+from .protocol import Call, Publish, Reply, Status
+from .shard import Shard, ShardSettings
+
+log = logging.getLogger("backproplab.trainer")
+RESTARTED = "The trainer holding this run restarted; it was restored from its last checkpoint (step {step})."
+SUBSCRIBER_TTL = 30.0  # seconds without a poll after which a replica's subscriptions are dropped
+EXPIRY_EVERY = 5.0
+GATHER = 0.005  # after the first news, a poll waits this long for more: fewer, fuller replies
+
+
+@dataclass(frozen=True)
+class Polled:
+    """What one ``poll`` returns: who answered, and the news for the polling replica, pickled here once
+    (a list of :class:`Publish`), so the gateway passes it on untouched."""
+
+    incarnation: str
+    fresh: bool  # the actor did not know this subscriber (new, or forgotten): subscribe again
+    publishes: bytes | None = None
+    status: Status | None = None  # the shard's latest report on itself (None before its first)
+
+
+class Mailboxes:
+    """Publishes waiting for each subscriber's next poll. Filled by the training thread, emptied by polls."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.boxes: dict[str, list[Publish]] = {}
+        self.unsent: Counter[tuple[str, str]] = Counter()
+        self.seen: dict[str, float] = {}
+        self.events: dict[str, asyncio.Event] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def put(self, publish: Publish) -> None:
+        with self.lock:
+            box = self.boxes.setdefault(publish.subscriber, [])
+            box.append(publish)
+            self.unsent[(publish.target, publish.subscriber)] += 1
+            event = self.events.get(publish.subscriber) if len(box) == 1 else None
+        # NOTE: wake the poll once per batch, not per publish: each wake-up costs the training thread a GIL
+        # hand-off to the event loop.
+        if event is not None and self.loop is not None:
+            self.loop.call_soon_threadsafe(event.set)
+
+    def in_flight(self, target: str, subscriber: str) -> bool:
+        with self.lock:
+            return self.unsent[(target, subscriber)] > 0
+
+    def take(self, subscriber: str) -> list[Publish]:
+        with self.lock:
+            taken = self.boxes.pop(subscriber, [])
+            for publish in taken:
+                key = (publish.target, publish.subscriber)
+                self.unsent[key] -= 1
+                if self.unsent[key] <= 0:
+                    del self.unsent[key]
+            return taken
+
+    def touch(self, subscriber: str) -> bool:
+        """Note that ``subscriber`` is alive; True if it was not known."""
+        with self.lock:
+            fresh = subscriber not in self.seen
+            self.seen[subscriber] = time.monotonic()
+            return fresh
+
+    def expire(self, ttl: float) -> list[str]:
+        """Forget subscribers unseen for ``ttl`` seconds; their names."""
+        now = time.monotonic()
+        with self.lock:
+            gone = [name for name, seen in self.seen.items() if now - seen > ttl]
+        for name in gone:
+            self.drop(name)
+        return gone
+
+    def drop(self, subscriber: str) -> None:
+        with self.lock:
+            self.seen.pop(subscriber, None)
+            self.events.pop(subscriber, None)
+            for publish in self.boxes.pop(subscriber, []):
+                self.unsent.pop((publish.target, subscriber), None)
+
+
+@ray.remote
+class TrainerActor:
+    """Shard ``index`` of ``shards`` (see the module docstring). Created by live/ray_gateway.py."""
+
+    def __init__(self, index: int, shards: int, location: str, settings: ShardSettings):
+        restarted = ray.get_runtime_context().was_current_actor_reconstructed
+        # NOTE: Ray starts workers at nice 15 (RAY_worker_niceness): a trainer then yields its core to
+        # anything else on the machine (measured: 0.55-0.8x a local worker's steps on a loaded machine).
+        # Trainer nodes should run `ray start` with RAY_worker_niceness=0 (docker-compose.cluster.yml does);
+        # where we may, we also undo it here.
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, 0, 0)
+        logging.basicConfig(
+            level=logging.INFO, format=f"%(asctime)s %(levelname)s trainer-{index}: %(message)s"
+        )
+        self.index, self.shards = index, shards
+        self.incarnation = secrets.token_hex(8)
+        self.restarted = restarted
+        self.mailboxes = Mailboxes()
+        self.inbox: queue.SimpleQueue[Call | None] = queue.SimpleQueue()
+        self.waiting: dict[int, asyncio.Future[Reply]] = {}
+        self.ids = itertools.count(1)
+        self.shard = Shard(
+            index=index,
+            store=connect(location),
+            settings=replace(settings, restored_message=RESTARTED if restarted else None),
+            kinds={"run": RunKind(), "race": RaceKind()},
+            send=self._send,
+            in_flight=self.mailboxes.in_flight,
+        )
+        self.expiry: asyncio.Task[None] | None = None
+        self.status: Status | None = None
+        # Ray ends the actor's process; its loop never stops on its own (hence an event never set).
+        never = threading.Event()
+        threading.Thread(
+            target=worker.serve,
+            args=(self.shard, self.inbox, self._report, never),
+            name="trainer",
+            daemon=True,
+        ).start()
+        log.info(
+            "trainer actor %d of %d started (pid %d%s)", index, shards, os.getpid(), ", restarted" * restarted
+        )
+
+    # ------------------------------------------------------------------ the event loop's side
+
+    def _loop(self) -> asyncio.AbstractEventLoop:
+        loop = self.mailboxes.loop
+        if loop is None:
+            loop = self.mailboxes.loop = asyncio.get_running_loop()
+            self.expiry = loop.create_task(self._expire())
+        return loop
+
+    async def hello(self) -> dict[str, Any]:
+        """Who this actor is: the replicas learn the shard count from actor 0."""
+        self._loop()
+        return {
+            "index": self.index,
+            "shards": self.shards,
+            "pid": os.getpid(),
+            "node": ray.util.get_node_ip_address(),  # type: ignore[no-untyped-call]  # untyped in Ray
+            "incarnation": self.incarnation,
+            "restarted": self.restarted,
+        }
+
+    async def call(self, call: Call) -> Reply | None:
+        """Hand ``call`` to the shard; its reply (under the caller's id), or None for a cast (id 0)."""
+        loop = self._loop()
+        subscriber = call.args.get("subscriber")
+        if call.op == "watch" and isinstance(subscriber, str):
+            self.mailboxes.touch(subscriber)
+        if not call.id:
+            self.inbox.put(call)
+            return None
+        # NOTE: ids are per replica; the shard needs ids unique across every replica that calls it.
+        local = next(self.ids)
+        future: asyncio.Future[Reply] = loop.create_future()
+        self.waiting[local] = future
+        self.inbox.put(Call(local, call.op, call.target, call.args))
+        try:
+            reply = await future
+        finally:
+            self.waiting.pop(local, None)
+        return Reply(call.id, reply.value, reply.failure)
+
+    async def poll(self, subscriber: str, timeout: float) -> Polled:
+        """The news for ``subscriber`` since its last poll, waiting up to ``timeout`` seconds for some."""
+        self._loop()
+        fresh = self.mailboxes.touch(subscriber)
+        event = self.mailboxes.events.setdefault(subscriber, asyncio.Event())
+        event.clear()
+        publishes = self.mailboxes.take(subscriber)
+        if not publishes and not fresh:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), timeout)
+                await asyncio.sleep(GATHER)
+            publishes = self.mailboxes.take(subscriber)
+        pickled = pickle.dumps(publishes, pickle.HIGHEST_PROTOCOL) if publishes else None
+        return Polled(self.incarnation, fresh, pickled, self.status)
+
+    async def forget(self, subscriber: str) -> None:
+        """A replica stops: drop its subscriptions now rather than after SUBSCRIBER_TTL."""
+        self._unwatch_all(subscriber)
+        self.mailboxes.drop(subscriber)
+
+    async def _expire(self) -> None:
+        while True:
+            await asyncio.sleep(EXPIRY_EVERY)
+            for subscriber in self.mailboxes.expire(SUBSCRIBER_TTL):
+                log.info("replica %s stopped polling; dropping its subscriptions", subscriber)
+                self._unwatch_all(subscriber)
+
+    def _unwatch_all(self, subscriber: str) -> None:
+        # NOTE: read from the event loop while the training thread owns the items: list() of a dict's
+        # values is one C-level copy under the GIL, and the unwatch itself is done by the training thread.
+        for item in list(self.shard.items.values()):
+            if subscriber in item.subscriptions:
+                self.inbox.put(Call(0, "unwatch", item.id, {"subscriber": subscriber}))
+
+    # ------------------------------------------------------------------ the training thread's side
+
+    def _report(self, status: Status) -> None:
+        self.status = status  # read by the next poll (one reference swap: no lock needed)
+
+    def _send(self, message: Reply | Publish) -> None:
+        if isinstance(message, Publish):
+            self.mailboxes.put(message)
+            return
+        loop = self.mailboxes.loop
+        if loop is not None:
+            loop.call_soon_threadsafe(self._resolve, message)
+
+    def _resolve(self, reply: Reply) -> None:
+        future = self.waiting.get(reply.id)
+        if future is not None and not future.done():
+            future.set_result(reply)
