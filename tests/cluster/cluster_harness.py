@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.cluster.yml"
@@ -342,3 +343,12 @@ class Replica(Process):
                     return self
             time.sleep(0.1)
         raise RuntimeError(f"{self.name} did not answer /api/health within {timeout} s: {self.tail()}")
+
+
+def require(reason: str | None) -> None:
+    """Skip (fail under CI) when ``reason`` says a prerequisite is missing."""
+    if reason is None:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI runs the cluster tests, but {reason}", pytrace=False)
+    pytest.skip(reason)

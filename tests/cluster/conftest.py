@@ -6,23 +6,13 @@ that need it with the reason, except under CI=true, where the cluster tests must
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Iterator
 
 import pytest
-from cluster_harness import Postgres, missing_for_postgres, missing_for_ray
+from cluster_harness import Postgres, missing_for_postgres, missing_for_ray, require
 
 from backproplab.server.store import Store, connect
-
-
-def require(reason: str | None) -> None:
-    """Skip (fail under CI) when ``reason`` says a prerequisite is missing."""
-    if reason is None:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI runs the cluster tests, but {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")

@@ -11,13 +11,12 @@ import time
 
 import psycopg
 import pytest
-from cluster_harness import Postgres, SmallDisk
+from cluster_harness import Postgres, SmallDisk, require
 
 from backproplab.server.store import Checkpoint, Store, StoredDataset, StoreError, StoreHealth
 from backproplab.server.store.postgres import IDLE_CHECK_S, PostgresStore, redacted
 from backproplab.server.store.postgres_schema import classify, unreachable
 from backproplab.server.store.sqlite import SqliteStore
-from conftest import require
 
 
 def read_only(store: Store, on: bool) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 
+from server_harness import open_client
+
 from backproplab.server.settings import Settings
 from backproplab.server.store.sqlite import DB_NAME
-from conftest import open_client
 
 PAGE = 4096
 TABLE_LEAF = 0x0D  # b-tree page types (https://sqlite.org/fileformat.html#b_tree_pages)

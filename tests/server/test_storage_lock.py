@@ -7,8 +7,7 @@ import subprocess
 import sys
 
 import httpx
-
-from conftest import free_port
+from server_harness import free_port
 
 
 def second_server(data_dir) -> subprocess.CompletedProcess:

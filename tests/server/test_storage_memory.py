@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from server_harness import open_client
 
 from backproplab.engine.config import RunConfig
 from backproplab.engine.custom_data import detach_custom_data
@@ -23,7 +24,6 @@ from backproplab.server.runs.kind import RunKind
 from backproplab.server.runs.memory import MB, memory_cost
 from backproplab.server.settings import Settings
 from backproplab.server.store import Checkpoint, connect
-from conftest import open_client
 
 
 def custom(rows: int, columns: int, offset: float = 0.0, as_ints: bool = False) -> dict:
