@@ -1,10 +1,18 @@
-"""ASGI middleware: request size limit and response headers (security and caching)."""
+"""ASGI middleware: request size limit, work cancelled when its client leaves, half-sent bodies timed out,
+and response headers (security and caching)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import ApiError
+from .encoding import dumps
+from .errors import ApiError, error_body
+
+log = logging.getLogger("backproplab.server")
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
@@ -26,8 +34,11 @@ class BodyLimit:
             return
         headers = dict(scope["headers"])
         length = headers.get(b"content-length", b"0")
-        if not length.isdigit() or int(length) > self.limit:
-            await _reject(send, 413 if length.isdigit() else 400, self.limit)
+        if not length.isdigit():
+            await _reject(send, 400, "content-length", "must be a number of bytes")
+            return
+        if int(length) > self.limit:
+            await _reject(send, 413, "body", self._reason())
             return
         seen = 0
 
@@ -36,15 +47,18 @@ class BodyLimit:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.limit:
-                raise ApiError(f"the request body is over {self.limit:,} bytes", status=413)
+                raise ApiError(self._reason(), "body", status=413)
             return message
 
         await self.app(scope, limited_receive, send)
 
+    def _reason(self) -> str:
+        return f"the request body is over {self.limit:,} bytes"
 
-async def _reject(send: Send, status: int, limit: int) -> None:
-    reason = f"the request body is over {limit:,} bytes" if status == 413 else "bad Content-Length"
-    body = f'{{"detail":"{reason}","field":null,"reason":"{reason}","errors":[]}}'.encode()
+
+async def _reject(send: Send, status: int, field: str | None, reason: str) -> None:
+    """Answer at once, in the API's error shape, without reading the body."""
+    body = dumps(error_body([{"field": field, "reason": reason}])).encode()
     await send(
         {
             "type": "http.response.start",
@@ -53,6 +67,98 @@ async def _reject(send: Send, status: int, limit: int) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class ClientWatch:
+    """Watch each HTTP request's client while the app works on it.
+
+    - A client that disconnects before its response is complete cancels the request's task: the
+      awaited trainer call tells its trainer to drop the work (a `step`'s steps), a heavy read's job leaves
+      the queue or has its compute process killed (offload.py). Nothing computes for nobody.
+    - A body whose next part does not arrive within ``body_timeout`` seconds ends the request with 408.
+
+    The watcher reads the client's messages and hands the body to the app one message at a time (so flow
+    control still holds a fast uploader back); after the body it waits for the disconnect.
+    """
+
+    def __init__(self, app: ASGIApp, body_timeout: float):
+        self.app = app
+        self.body_timeout = body_timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        inbox: asyncio.Queue[Message] = asyncio.Queue(maxsize=1)
+        gone = asyncio.Event()
+        started = complete = body_done = False
+        received = 0
+
+        async def app_receive() -> Message:
+            if gone.is_set() and inbox.empty():
+                return {"type": "http.disconnect"}
+            return await inbox.get()
+
+        async def app_send(message: Message) -> None:
+            nonlocal started, complete
+            started = started or message["type"] == "http.response.start"
+            complete = complete or (message["type"] == "http.response.body" and not message.get("more_body"))
+            await send(message)
+
+        async def watch() -> str:
+            """How the client ended: "gone" (disconnected) or "timeout" (its body stalled)."""
+            nonlocal body_done, received
+            while True:
+                try:
+                    async with asyncio.timeout(None if body_done else self.body_timeout):
+                        message = await receive()
+                except TimeoutError:
+                    return "timeout"
+                if message["type"] == "http.disconnect":
+                    gone.set()
+                    with contextlib.suppress(asyncio.QueueFull):
+                        inbox.put_nowait(message)
+                    return "gone"
+                body_done = not message.get("more_body", False)
+                received += len(message.get("body", b""))
+                await inbox.put(message)
+
+        def where() -> tuple[str, str, int]:
+            return scope["method"], scope["path"], received
+
+        work = asyncio.create_task(self.app(scope, app_receive, app_send))
+        watcher = asyncio.create_task(watch())
+        try:
+            try:
+                await asyncio.wait({work, watcher}, return_when=asyncio.FIRST_COMPLETED)
+            except asyncio.CancelledError:
+                # NOTE: only uvicorn cancels a request's task: its graceful shutdown ran out of time. Stop the
+                # work and say so (503), instead of a traceback and a 500.
+                work.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await work
+                if not started:
+                    with contextlib.suppress(Exception):
+                        await _reject(send, 503, None, "the server is stopping; try again in a moment")
+                return
+            if work.done() or complete:
+                await work
+                return
+            outcome = watcher.result()
+            work.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await work
+            if outcome == "timeout":
+                log.info("%s %s: the body stalled after %d bytes; answered 408", *where())
+                if not started:
+                    reason = f"the request body did not arrive within {self.body_timeout:g} s"
+                    await _reject(send, 408, "body", reason)
+        finally:
+            if gone.is_set() and not body_done:  # an aborted upload: one line, no traceback
+                log.info("%s %s: the client went away after %d bytes of its body", *where())
+            watcher.cancel()
+            if not work.done():
+                work.cancel()
 
 
 class Headers:

@@ -38,6 +38,22 @@ class Settings:
     max_body_bytes: int = 64 * 1024 * 1024
     max_message_bytes: int = 64 * 1024 * 1024
     max_gradcheck_parameters: int = 20_000
+    # Work budgets in multiply-adds (costs.py): the costliest single training step of a run (checked when a
+    # config is created or changed: one step cannot be interrupted, so this bounds how long one run holds its
+    # trainer), and all the work of one request that computes (landscape, gradient check, h sweep, health,
+    # step-through, sweep, or `steps` × a step).
+    max_step_work: float = 5e8
+    max_request_work: float = 5e9
+    # Heavy reads (computed in the compute pool) in progress at once: per identity, and on the whole server.
+    max_heavy_per_caller: int = 2
+    max_heavy_requests: int = 32
+    # WebSocket messages a socket may send per second on average, and in a burst.
+    ws_message_rate: float = 60.0
+    ws_message_burst: int = 120
+    # Seconds a request's headers, or the next part of its body, may take to arrive.
+    request_timeout: float = 15.0
+    # Seconds a graceful shutdown (SIGTERM, Ctrl+C) takes at most, whatever is running.
+    shutdown_timeout: float = 10.0
     # Web origins allowed to open WebSockets (and make CORS requests) besides the server's own; "*" = any.
     allowed_origins: tuple[str, ...] = ()
     # Scheduling inside a trainer: each playing run trains for up to `time_slice` seconds per turn, and a
@@ -54,6 +70,12 @@ class Settings:
     send_timeout: float = 30.0
     # Server-computed grids (API clients that ask for them; the dashboard draws its own) at most this often.
     grid_fps: int = 10
+
+    @property
+    def shutdown_phases(self) -> tuple[int, float]:
+        """(whole seconds for requests in progress to finish, seconds for the trainers' last checkpoints) of
+        a graceful shutdown; the rest of ``shutdown_timeout`` is margin for killing what did not stop."""
+        return max(1, int(0.25 * self.shutdown_timeout)), 0.6 * self.shutdown_timeout
 
     @property
     def trainer_count(self) -> int:

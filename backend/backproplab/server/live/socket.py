@@ -5,16 +5,19 @@ the socket stays open) and applies them through the kind's handler; the sender w
 rate, or at once after the client's own message, and sends pending replies, a fresh ``state`` when the item
 restarted (reset, rebuild, trainer restart), the kind's notices, and a frame cut from the session's newest
 news. A client that does not read blocks only its own sender: it holds at most one message in flight and
-a few replies, skips news, and is dropped after ``send_timeout``.
+MAX_REPLIES replies (it is told when older ones were dropped), skips news, and is dropped after
+``send_timeout``. A client that sends more than ``ws_message_rate`` messages a second (in bursts of
+``ws_message_burst``) has the excess dropped unparsed, is told once, and is closed with 1008 if it goes on;
+no message, however malformed, ends the connection.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,31 +26,34 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.responses import JSONResponse
 
 from ...engine.errors import ConfigError
-from ..encoding import dumps
+from ..encoding import dumps, loads
 from ..errors import ApiError, dotted, error_body, field_errors
 from ..settings import Settings
-from .hub import Client, Hub, Session
+from .hub import MAX_REPLIES, Client, Hub, Session
 
 log = logging.getLogger("backproplab.ws")
 Handler = Callable[[Any, Session, Client], Awaitable[dict[str, Any] | None]]
 
 
 def origin_allowed(websocket: WebSocket, settings: Settings) -> bool:
-    """Same origin (Origin's host:port equals the Host header), a listed origin, or no Origin (not a browser)."""
+    """Same origin (Origin's host:port equals the Host header), a listed origin, or no Origin (not a browser).
+    An Origin or Host that does not parse (a port that is not a number, or over 65535) is refused."""
     origin = websocket.headers.get("origin")
     if origin is None:
         return True
     allowed = settings.allowed_origins
     if "*" in allowed or origin.rstrip("/") in {item.rstrip("/") for item in allowed}:
         return True
-    parts = urlsplit(origin)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return False
+        default_port = 443 if parts.scheme == "https" else 80
+        origin_host = f"{parts.hostname}:{parts.port or default_port}"
+        host_parts = urlsplit(f"//{websocket.headers.get('host', '')}")
+        host_port = host_parts.port or (443 if websocket.url.scheme == "wss" else 80)
+    except ValueError:  # urllib's port property raises on a malformed port
         return False
-    default_port = 443 if parts.scheme == "https" else 80
-    origin_host = f"{parts.hostname}:{parts.port or default_port}"
-    host = websocket.headers.get("host", "")
-    host_parts = urlsplit(f"//{host}")
-    host_port = host_parts.port or (443 if websocket.url.scheme == "wss" else 80)
     return bool(host_parts.hostname) and origin_host.lower() == f"{host_parts.hostname}:{host_port}".lower()
 
 
@@ -55,6 +61,8 @@ async def admit(websocket: WebSocket, settings: Settings, exists: Awaitable[bool
     """Accept the WebSocket, or refuse it: a foreign Origin before accept (the handshake answers 403), an
     unknown id with a 404 whose body names ``field`` ("run_id" -> "no such run"), as a REST call would."""
     if not origin_allowed(websocket, settings):
+        if isinstance(exists, Coroutine):
+            exists.close()  # never awaited: the check is not needed
         log.warning("refused WebSocket from origin %s", websocket.headers.get("origin"))
         await websocket.close(code=1008)
         return False
@@ -68,6 +76,37 @@ async def admit(websocket: WebSocket, settings: Settings, exists: Awaitable[bool
     return True
 
 
+class MessageRate:
+    """A token bucket: ``rate`` messages a second on average, in bursts of up to ``burst``."""
+
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic):
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self.tokens, self.at = float(burst), clock()
+
+    def allow(self) -> bool:
+        """Take a token for one message; False when there is none."""
+        self._refill()
+        if self.tokens < 1.0:
+            return False
+        self.tokens -= 1.0
+        return True
+
+    @property
+    def rested(self) -> bool:
+        """The bucket is full again: the client kept to the rate for a whole burst's worth of time."""
+        self._refill()
+        return self.tokens >= self.burst - 1
+
+    def _refill(self) -> None:
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+
+
+class TooManyMessagesError(Exception):
+    """The client kept sending over its rate after it was told: close with 1008 (policy violation)."""
+
+
 async def serve(
     websocket: WebSocket,
     hub: Hub,
@@ -78,10 +117,10 @@ async def serve(
     settings: Settings,
 ) -> None:
     """Run the connection's receiver and sender until either ends; then the client leaves the session."""
-    tasks = {
-        asyncio.create_task(_receive(websocket, session, client, messages, handle)),
-        asyncio.create_task(_send_loop(websocket, session, client, settings.send_timeout)),
-    }
+    rate = MessageRate(settings.ws_message_rate, settings.ws_message_burst)
+    receiver = asyncio.create_task(_receive(websocket, session, client, messages, handle, rate))
+    sender = asyncio.create_task(_send_loop(websocket, session, client, settings.send_timeout))
+    tasks = {receiver, sender}
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
@@ -90,6 +129,9 @@ async def serve(
                 log.info(
                     "dropped a WebSocket client of %s %s: it stopped reading", session.kind.name, session.id
                 )
+            elif isinstance(error, TooManyMessagesError):
+                log.info("closed a WebSocket of %s %s: %s", session.kind.name, session.id, error)
+                await _close(sender, websocket, str(error))
             elif error is not None and not isinstance(error, WebSocketDisconnect | OSError):
                 log.warning("WebSocket of %s %s ended: %r", session.kind.name, session.id, error)
     finally:
@@ -98,14 +140,46 @@ async def serve(
         hub.leave(session, client)
 
 
+async def _close(sender: asyncio.Task[None], websocket: WebSocket, reason: str) -> None:
+    """Stop the sender, then say why and close with 1008 (the one writer at a time on the socket)."""
+    sender.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await sender
+    with contextlib.suppress(Exception):  # the client may be gone already
+        await websocket.send_text(dumps({"type": "error", "message": reason, "field": None}))
+        await websocket.close(code=1008, reason="too many messages")
+
+
 async def _receive(
-    websocket: WebSocket, session: Session, client: Client, messages: TypeAdapter[Any], handle: Handler
+    websocket: WebSocket,
+    session: Session,
+    client: Client,
+    messages: TypeAdapter[Any],
+    handle: Handler,
+    rate: MessageRate,
 ) -> None:
-    """Parse and apply each text message until the client disconnects; problems become error messages."""
+    """Parse and apply each text message until the client disconnects; problems become error messages.
+    Messages over the rate are dropped unread: the first one gets an error saying so, and a client that
+    goes on for another burst is closed (TooManyMessagesError)."""
+    dropped: int | None = None  # messages dropped since the client was told; None: not told
     while True:
         received = await websocket.receive()
         if received["type"] == "websocket.disconnect":
             return
+        if not rate.allow():
+            if dropped is None:
+                dropped = 0
+                client.error(
+                    None,
+                    f"too many messages: at most {rate.rate:g} a second (bursts of {rate.burst}); messages "
+                    "are dropped until you slow down, and the connection closes if you go on",
+                )
+            dropped += 1
+            if dropped > rate.burst:
+                raise TooManyMessagesError(f"closed: over {rate.rate:g} messages a second after a warning")
+            continue
+        if dropped is not None and rate.rested:
+            dropped = None
         text = received.get("text")
         if text is None:
             client.error(None, "messages must be JSON text")
@@ -126,10 +200,11 @@ async def _receive(
 
 
 def _parse(text: str, messages: TypeAdapter[Any], client: Client) -> Any:
+    """The message, or None after telling the client what is wrong with it (never an exception)."""
     try:
-        return messages.validate_python(json.loads(text))
-    except json.JSONDecodeError as error:
-        client.error(None, f"invalid JSON: {error}")
+        return messages.validate_python(loads(text))
+    except ApiError as error:
+        client.error(None, error.reason)
     except ValidationError as error:
         item = error.errors()[0]
         tagged = item["type"] not in ("union_tag_invalid", "union_tag_not_found", "model_type")
@@ -166,6 +241,13 @@ async def _send_loop(websocket: WebSocket, session: Session, client: Client, tim
         client.wake.clear()
         while client.replies:
             await send(client.replies.popleft())
+        if client.dropped:
+            lost, client.dropped = client.dropped, 0
+            reason = (
+                f"{lost} earlier replies were dropped: at most {MAX_REPLIES} wait to be sent; read replies "
+                "faster or send fewer messages"
+            )
+            await send(dumps({"type": "error", "message": reason, "field": None}))
         if session.gone is not None:
             noun = kind.name
             reason = f"the {noun} was deleted" if session.gone == "deleted" else f"the {noun} was lost"
