@@ -22,7 +22,7 @@ from .landscape import routes as landscape_routes
 from .live.hub import Hub
 from .live.shard import ShardSettings
 from .live.trainers import LocalTrainers, Trainers
-from .middleware import BodyLimit, Headers
+from .middleware import BodyLimit, ClientWatch, Headers
 from .offload import Offload
 from .races import live as race_live
 from .races import routes as race_routes
@@ -52,7 +52,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         location = str(settings.data_dir)
         store = connect(location, primary=True)
-        offload = Offload(compute_processes=max(1, settings.trainer_count // 2))
+        offload = Offload(
+            compute_processes=max(1, settings.trainer_count // 2),
+            max_per_caller=settings.max_heavy_per_caller,
+            max_requests=settings.max_heavy_requests,
+        )
         trainers: Trainers | None = None
         hub = Hub(lambda: trainers)  # type: ignore[arg-type, return-value]
         trainers = LocalTrainers(
@@ -69,8 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            await trainers.stop()
-            offload.shutdown()
+            offload.shutdown()  # heavy reads hold nothing worth waiting for
+            await trainers.stop(settings.shutdown_phases[1])
             store.close()
 
     app = FastAPI(
@@ -103,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(Headers)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(ClientWatch, body_timeout=settings.request_timeout)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

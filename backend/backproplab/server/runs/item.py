@@ -17,6 +17,7 @@ import numpy as np
 
 from ...engine.config import RunConfig, merge_config
 from ...engine.run import Run
+from ..costs import check_work, mean_step_work
 from ..encoding import dumps
 from ..errors import LimitError
 from ..live.protocol import Wants
@@ -24,7 +25,7 @@ from ..live.shard import Pending, Shard, Subscription
 from ..store import Checkpoint, Store
 from . import encode
 from .copy import copy_of
-from .limits import check_size
+from .limits import check_size, grid_resolution
 
 log = logging.getLogger("backproplab.trainer")
 MAX_CHUNK = 10_000  # steps per engine call at most
@@ -122,6 +123,8 @@ class RunItem:
         """Train for about ``budget`` seconds: a call's pending steps first, else play."""
         clock = time.perf_counter
         deadline = clock() + budget
+        if any(work.reply.cancelled for work in self.pending):
+            self._drop_cancelled()
         while self.playing or self.pending_steps:
             now = clock()
             chunk = max(1, min(MAX_CHUNK, int((deadline - now) / self.step_cost)))
@@ -139,6 +142,11 @@ class RunItem:
                 return
             if clock() >= deadline:
                 return
+
+    def _drop_cancelled(self) -> None:
+        """Forget ``step`` calls whose callers went away (a client that disconnected mid-way)."""
+        self.pending = [work for work in self.pending if not work.reply.cancelled]
+        self.pending_steps = sum(work.wanted - work.done for work in self.pending)
 
     def _credit(self, done: int, stop: bool) -> None:
         """Count steps done towards the oldest pending ``step`` calls; answer those that are complete (all
@@ -204,8 +212,8 @@ class RunItem:
 
     def _op_patch(self, shard: Shard, patch: dict[str, Any], max_parameters: int) -> dict:
         merged = merge_config(self.run.config, patch)
-        if isinstance(patch, dict) and patch.keys() & {"model", "dataset", "features"}:
-            check_size(merged, max_parameters)
+        if isinstance(patch, dict) and patch.keys() & {"model", "dataset", "features", "batch_size"}:
+            check_size(merged, max_parameters, shard.settings.max_step_work)
         rebuilt = self.run.apply_config(patch)
         if rebuilt:
             self._cancel_pending()
@@ -216,6 +224,7 @@ class RunItem:
         limit = shard.settings.max_steps_per_request
         if not 1 <= steps <= limit:
             raise LimitError(f"must be between 1 and {limit}", "steps")
+        check_work(steps * self.step_work(), shard.settings.max_request_work, "steps", f"{steps:,} steps")
         reply = Pending()
         if self.run.diverged:
             reply.resolve(0)
@@ -223,6 +232,17 @@ class RunItem:
         self.pending.append(StepWork(reply, steps))
         self.pending_steps += steps
         return reply
+
+    def step_work(self) -> float:
+        """Multiply-adds of one training step of this run, on average (costs.py)."""
+        run = self.run
+        return mean_step_work(
+            run.network.sizes,
+            run.config.batch_size,
+            len(run.X_train),
+            len(run.X_test),
+            run.eval_every(),
+        )
 
     def _cancel_pending(self) -> None:
         for work in self.pending:
@@ -275,7 +295,7 @@ class RunItem:
             "run": self.describe(),
             "history": encode.history(run, shard.settings.state_history_points),
             "params": encode.params(run),
-            "grid": encode.grid(run, view["resolution"], view["neurons"]) if view["grid"] else None,
+            "grid": self._grid(view["resolution"], view["neurons"]) if view["grid"] else None,
             "points": encode.points(run) if raw_2d else None,
         }
         return dumps(message), self.generation, self.version, run.step_count, self.described
@@ -293,7 +313,7 @@ class RunItem:
         cursor.step = run.step_count
         if wants.grid and self._grid_due(cursor, wants, now):
             cursor.grid_key = (wants.resolution, wants.neurons, self.version)
-            grid = encode.grid(run, wants.resolution, wants.neurons)
+            grid = self._grid(wants.resolution, wants.neurons)
             neurons = grid.pop("neurons", None) if grid else None
             cursor.grid_json = dumps(grid) if grid is not None else None
             cursor.neurons_json = dumps(neurons) if neurons is not None else None
@@ -318,6 +338,12 @@ class RunItem:
             run_json=run_json,
             described=self.described,
         )
+
+    def _grid(self, resolution: int, neurons: bool) -> dict[str, Any] | None:
+        """The decision-boundary grid at the asked resolution, or the finest one whose cost stays within
+        ``max_step_work`` (its ``resolution`` says which)."""
+        fitted = grid_resolution(self.run.network.sizes, resolution, self.settings.max_step_work)
+        return encode.grid(self.run, fitted, neurons)
 
     def _grid_due(self, cursor: Cursor, wants: Wants, now: float) -> bool:
         """A new grid when the view asks for a different one at once; after training, at most
@@ -372,7 +398,7 @@ class RunKind:
             run = Run.from_bytes(args["blob"])
         else:
             config = RunConfig.model_validate(args["config"])
-            check_size(config, args["max_parameters"])
+            check_size(config, args["max_parameters"], shard.settings.max_step_work)
             run = Run(config)
         item = RunItem(run_id, run, shard.settings)
         item.changed()
@@ -391,5 +417,4 @@ class RunKind:
         item = RunItem(run_id, run, shard.settings)
         if shard.settings.restored_message:
             item.notice = shard.settings.restored_message.format(step=run.step_count)
-        return item
         return item

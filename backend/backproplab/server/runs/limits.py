@@ -1,15 +1,19 @@
-"""Size limits a run's config must meet before anything is built from it."""
+"""Size limits a run's config must meet before anything is built from it: parameters, and the cost of
+its costliest single step (costs.py), which bounds how long one run can hold its trainer."""
 
 from __future__ import annotations
 
 import itertools
+import math
+from collections.abc import Sequence
 
 from ...engine.config import RunConfig
+from ..costs import check_work, forward_products, forward_work, peak_step_work
 from ..errors import LimitError
 
 
-def parameter_estimate(config: RunConfig) -> int:
-    """The parameter count a config's network will have (exact for built-in data, an upper bound otherwise)."""
+def layer_sizes(config: RunConfig) -> list[int]:
+    """The layer widths a config's network will have (exact for built-in data, an upper bound otherwise)."""
     dataset = config.dataset
     if dataset.kind == "custom":
         inputs = len(dataset.X[0]) if dataset.X else 1
@@ -18,14 +22,48 @@ def parameter_estimate(config: RunConfig) -> int:
     else:
         inputs = len(config.features)
         outputs = dataset.classes if dataset.kind in ("gauss", "spiral") else 1
-    sizes = [inputs, *config.model.hidden, outputs]
-    return sum((fan_in + 1) * fan_out for fan_in, fan_out in itertools.pairwise(sizes))
+    return [inputs, *config.model.hidden, outputs]
 
 
-def check_size(config: RunConfig, max_parameters: int, field: str = "model.hidden") -> None:
-    """Refuse a network over ``max_parameters`` parameters, naming ``field``."""
+def parameter_estimate(config: RunConfig) -> int:
+    """The parameter count a config's network will have (exact for built-in data, an upper bound otherwise)."""
+    return sum((fan_in + 1) * fan_out for fan_in, fan_out in itertools.pairwise(layer_sizes(config)))
+
+
+def row_counts(config: RunConfig) -> tuple[float, float]:
+    """(training rows, test rows) of a config's data, as the engine splits them (to within a row)."""
+    dataset = config.dataset
+    rows = len(dataset.X or []) if dataset.kind == "custom" else dataset.samples
+    train = rows * dataset.train_fraction
+    return train, rows - train
+
+
+def check_size(
+    config: RunConfig, max_parameters: int, max_step_work: float | None = None, prefix: str = ""
+) -> None:
+    """Refuse a network over ``max_parameters`` parameters, or a step costing over ``max_step_work``
+    multiply-adds: 422 naming ``batch_size`` when the batch is most of the cost, else ``model.hidden``
+    (``prefix`` is prepended to both, e.g. "config.")."""
     count = parameter_estimate(config)
     if count > max_parameters:
         raise LimitError(
-            f"the network would have about {count:,} parameters; the limit is {max_parameters:,}", field
+            f"the network would have about {count:,} parameters; the limit is {max_parameters:,}",
+            prefix + "model.hidden",
         )
+    if max_step_work is None:
+        return
+    sizes = layer_sizes(config)
+    train, test = row_counts(config)
+    batch = min(config.batch_size, max(int(train), 1))
+    work = peak_step_work(sizes, batch, train, test)
+    field = "batch_size" if 3 * forward_work(sizes, batch) >= work / 2 else "model.hidden"
+    check_work(
+        work, max_step_work, prefix + field, "one training step (with its evaluation)", "max_step_work"
+    )
+
+
+def grid_resolution(sizes: Sequence[int], wanted: int, max_work: float) -> int:
+    """The finest grid resolution up to ``wanted`` whose pass over resolution² points costs at most
+    ``max_work`` multiply-adds (never below 2)."""
+    fitting = math.isqrt(int(max_work // max(forward_products(sizes), 1)))
+    return max(2, min(wanted, fitting))
