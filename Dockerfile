@@ -3,20 +3,23 @@
 FROM python:3.11-slim AS build
 WORKDIR /src
 RUN pip install --no-cache-dir build==1.2.2
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY backend ./backend
 COPY frontend ./frontend
 RUN python -m build --wheel --outdir /dist
 
-# Stage 2: the runtime, a non-editable wheel install run by an unprivileged user.
+# Stage 2: the runtime: the locked, hash-checked dependencies, then the wheel alone (non-editable), run by an
+# unprivileged user.
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     BACKPROPLAB_HOST=0.0.0.0 \
     BACKPROPLAB_PORT=8000 \
     BACKPROPLAB_DATA_DIR=/data
+COPY requirements/app.txt /tmp/requirements-app.txt
+RUN pip install --no-cache-dir --require-hashes -r /tmp/requirements-app.txt && rm /tmp/requirements-app.txt
 COPY --from=build /dist/*.whl /tmp/
-RUN pip install --no-cache-dir /tmp/*.whl && rm /tmp/*.whl \
+RUN pip install --no-cache-dir --no-deps /tmp/*.whl && rm /tmp/*.whl \
     && useradd --create-home --uid 10001 backproplab \
     && mkdir -p /data && chown backproplab:backproplab /data
 USER backproplab

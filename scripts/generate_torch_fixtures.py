@@ -11,6 +11,10 @@ The file holds, each as its inputs plus torch's answer under "torch":
   forward/backward/update loop is compared, not the update rule alone.
 - optimizer_defaults: each optimizer's default hyperparameters.
 - schedules: each lr_scheduler's learning rate for 60 steps.
+- schedule_runs: the same network trained full-batch (cross-entropy) for 40 steps under a schedule, with a
+  learning rate typed mid-run (a param_group edit), a schedule attached mid-run, and CyclicLR cycling the
+  momentum (SGD's momentum, Adam's β₁, RMSprop's momentum); the lr and momentum at every step, the losses
+  and the final parameters.
 - losses and activations: values and gradients, including very large |z|.
 - init: the bound or standard deviation torch.nn.init passes to its sampler.
 
@@ -118,6 +122,63 @@ SCHEDULE_SETTINGS: list[tuple[dict[str, Any], float]] = [
     ({"kind": "cyclic", "step_size_up": 4, "step_size_down": 9, "max_lr": 0.7}, 0.1),
 ]
 
+SCHEDULE_RUN_STEPS = 40
+# (id, optimizer, hyperparameters, schedule, changes): each change is (step, "lr", value) — the lr typed
+# before that step — or (step, "schedule", config) — a schedule attached before that step.
+SCHEDULE_RUNS: list[tuple[str, str, dict[str, Any], dict[str, Any], list[tuple[int, str, Any]]]] = [
+    ("exponential-lr-typed", "sgd", {"lr": 0.5}, {"kind": "exponential", "gamma": 0.95}, [(20, "lr", 0.2)]),
+    ("step-lr-typed", "sgd", {"lr": 0.5}, {"kind": "step", "step_size": 7, "gamma": 0.5}, [(20, "lr", 0.3)]),
+    (
+        "cosine-lr-typed",
+        "adam",
+        {"lr": 0.05},
+        {"kind": "cosine", "t_max": 12, "eta_min": 0.001},
+        [(20, "lr", 0.02)],
+    ),
+    (
+        "cyclic-sgd-momentum",
+        "sgd",
+        {"lr": 0.1},
+        {"kind": "cyclic", "step_size_up": 5, "max_lr": 0.5},
+        [(12, "lr", 0.3)],
+    ),
+    (
+        "cyclic-adam-beta1",
+        "adam",
+        {"lr": 0.01},
+        {"kind": "cyclic", "step_size_up": 4, "step_size_down": 6},
+        [],
+    ),
+    (
+        "cyclic-rmsprop-momentum",
+        "rmsprop",
+        {"lr": 0.001},
+        {"kind": "cyclic", "step_size_up": 3, "base_momentum": 0.5, "max_momentum": 0.95},
+        [],
+    ),
+    (
+        "cyclic-adagrad-no-momentum",
+        "adagrad",
+        {"lr": 0.05},
+        {"kind": "cyclic", "step_size_up": 6, "cycle_momentum": False},
+        [(15, "lr", 0.2)],
+    ),
+    (
+        "attach-exponential",
+        "sgd",
+        {"lr": 0.4},
+        {"kind": "constant"},
+        [(20, "schedule", {"kind": "exponential", "gamma": 0.9})],
+    ),
+    (
+        "switch-to-cosine",
+        "momentum",
+        {"lr": 0.2},
+        {"kind": "exponential", "gamma": 0.9},
+        [(20, "schedule", {"kind": "cosine", "t_max": 8})],
+    ),
+]
+
 # Kinks at 0, moderate values, and |z| large enough to saturate or overflow naive formulas.
 Z_POINTS = [-800.0, -50.0, -20.0, -5.0, -1.0, -0.5, -1e-3, 0.0, 1e-3, 0.5, 1.0, 3.0, 5.0, 25.0, 50.0, 800.0]
 INIT_FANS = [(3, 4), (4, 2), (64, 1), (2, 64)]
@@ -205,36 +266,94 @@ def optimizer_run(
     return {"losses": losses, "params": snapshots, "state": state}
 
 
+def _torch_scheduler(
+    optimizer: torch.optim.Optimizer, config: dict[str, Any]
+) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """torch's scheduler for a ScheduleConfig (as JSON), attached now at the param group's lr (None: constant).
+
+    # NOTE: a scheduler records the lr it was attached at as ``initial_lr`` in the param group and keeps
+    the first one it finds; dropping it first makes a scheduler attached mid-run start from the lr in force,
+    as a fresh optimizer's would (only CosineAnnealingLR reads it, and only at t − 1 − T ≡ 0 mod 2T).
+    """
+    for group in optimizer.param_groups:
+        group.pop("initial_lr", None)
+    lr = optimizer.param_groups[0]["lr"]
+    schedulers = torch.optim.lr_scheduler
+    kind = config["kind"]
+    if kind == "constant":
+        return None
+    if kind == "step":
+        return schedulers.StepLR(optimizer, step_size=config["step_size"], gamma=config["gamma"])
+    if kind == "exponential":
+        return schedulers.ExponentialLR(optimizer, gamma=config["gamma"])
+    if kind == "cosine":
+        return schedulers.CosineAnnealingLR(
+            optimizer, T_max=config["t_max"], eta_min=config.get("eta_min", 0.0)
+        )
+    if kind == "cyclic":
+        return schedulers.CyclicLR(
+            optimizer,
+            base_lr=lr,
+            max_lr=config.get("max_lr") or 10 * lr,
+            step_size_up=config["step_size_up"],
+            step_size_down=config.get("step_size_down"),
+            cycle_momentum=config.get("cycle_momentum", True),
+            base_momentum=config.get("base_momentum", 0.8),
+            max_momentum=config.get("max_momentum", 0.9),
+        )
+    raise ValueError(f"no torch scheduler for {kind!r}")
+
+
 def schedule_lrs(config: dict[str, Any], base_lr: float, steps: int) -> list[float]:
     """The lr torch uses at each optimizer step, with scheduler.step() after every optimizer.step()."""
     param = torch.zeros(1, requires_grad=True)
     optimizer = torch.optim.SGD([param], lr=base_lr)
-    schedulers = torch.optim.lr_scheduler
-    kind = config["kind"]
-    if kind == "step":
-        scheduler = schedulers.StepLR(optimizer, step_size=config["step_size"], gamma=config["gamma"])
-    elif kind == "exponential":
-        scheduler = schedulers.ExponentialLR(optimizer, gamma=config["gamma"])
-    elif kind == "cosine":
-        scheduler = schedulers.CosineAnnealingLR(optimizer, T_max=config["t_max"], eta_min=config["eta_min"])
-    elif kind == "cyclic":
-        scheduler = schedulers.CyclicLR(
-            optimizer,
-            base_lr=base_lr,
-            max_lr=config.get("max_lr") or 10 * base_lr,
-            step_size_up=config["step_size_up"],
-            step_size_down=config.get("step_size_down"),
-            cycle_momentum=False,
-        )
-    else:
-        raise ValueError(f"no torch scheduler for {kind!r}")
+    scheduler = _torch_scheduler(optimizer, {"cycle_momentum": False, **config})
     lrs = []
     for _ in range(steps):
         lrs.append(optimizer.param_groups[0]["lr"])
         param.grad = torch.zeros_like(param)
         optimizer.step()
-        scheduler.step()
+        if scheduler is not None:
+            scheduler.step()
     return lrs
+
+
+def schedule_run(
+    scenario: dict[str, Any], network: dict[str, Any], problem: dict[str, Any]
+) -> dict[str, Any]:
+    """Train as ``scenario`` says, typing lrs and attaching schedules mid-run; lr, momentum and loss per step."""
+    params = {}
+    for index, layer in enumerate(network["weights"]):
+        params[f"W{index}"] = _tensor(layer["W"]).requires_grad_()
+        params[f"b{index}"] = _tensor(layer["b"]).requires_grad_()
+    optimizer = _torch_optimizer(scenario["optimizer"], list(params.values()), scenario["hyper"])
+    group = optimizer.param_groups[0]
+    scheduler = _torch_scheduler(optimizer, scenario["schedule"])
+    X = _tensor(problem["X"])
+    lrs, momenta, losses = [], [], []
+    for step in range(scenario["steps"]):
+        for at, kind, value in scenario["changes"]:
+            if at == step and kind == "lr":
+                for each in optimizer.param_groups:
+                    each["lr"] = value
+            elif at == step:
+                scheduler = _torch_scheduler(optimizer, value)
+        lrs.append(group["lr"])
+        momenta.append(group["betas"][0] if "betas" in group else group.get("momentum"))
+        optimizer.zero_grad()
+        activation = X
+        for index in range(len(network["weights"])):
+            logits = activation @ params[f"W{index}"] + params[f"b{index}"]
+            activation = _torch_activation(network["activation"], logits)
+        loss = _torch_loss(problem["loss"], logits, problem["target"])
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        losses.append(loss.item())
+    final = {name: param.detach().tolist() for name, param in params.items()}
+    return {"lrs": lrs, "momenta": momenta, "losses": losses, "params": final}
 
 
 def loss_value_and_grad(name: str, prediction: Any, target: Any) -> dict[str, Any]:
@@ -254,7 +373,8 @@ def _torch_activation(name: str, z: torch.Tensor) -> torch.Tensor:
         "leaky_relu": lambda: functional.leaky_relu(z, negative_slope=0.01),
         "elu": lambda: functional.elu(z, alpha=1.0),
         "softplus": lambda: functional.softplus(z),
-        "gelu": lambda: functional.gelu(z, approximate="tanh"),
+        "gelu": lambda: functional.gelu(z),
+        "gelu_tanh": lambda: functional.gelu(z, approximate="tanh"),
         "softmax": lambda: torch.softmax(z, dim=1),
     }[name]()
 
@@ -355,7 +475,7 @@ def _loss_cases(rng: np.random.Generator) -> list[dict[str, Any]]:
 
 
 def _activation_cases(rng: np.random.Generator) -> list[dict[str, Any]]:
-    names = ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "gelu"]
+    names = ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "gelu", "gelu_tanh"]
     cases = [{"activation": name, "z": Z_POINTS, "upstream": [1.0] * len(Z_POINTS)} for name in names]
     z = np.vstack(
         [rng.normal(0.0, 2.0, (2, 4)), [[1000.0, 0.0, -1000.0, 999.0], [-800.0, -800.0, -799.0, -801.0]]]
@@ -387,6 +507,18 @@ def build_reference() -> dict[str, Any]:
         {"config": config, "base_lr": base_lr, "torch": schedule_lrs(config, base_lr, SCHEDULE_STEPS)}
         for config, base_lr in SCHEDULE_SETTINGS
     ]
+    schedule_runs = []
+    for scenario_id, name, hyper, schedule, changes in SCHEDULE_RUNS:
+        scenario = {
+            "id": scenario_id,
+            "optimizer": name,
+            "hyper": hyper,
+            "schedule": schedule,
+            "changes": [list(change) for change in changes],
+            "steps": SCHEDULE_RUN_STEPS,
+        }
+        scenario["torch"] = schedule_run(scenario, network, problems["cross_entropy"])
+        schedule_runs.append(scenario)
     losses = [
         {**case, "torch": loss_value_and_grad(case["loss"], case["prediction"], case["target"])}
         for case in _loss_cases(rng)
@@ -413,6 +545,7 @@ def build_reference() -> dict[str, Any]:
         "optimizer_defaults": defaults,
         "optimizers": optimizers,
         "schedules": schedules,
+        "schedule_runs": schedule_runs,
         "losses": losses,
         "activations": activations,
         "init": init,

@@ -43,3 +43,29 @@ def test_every_vendored_library_ships_its_licence():
     for library in (FRONTEND / "vendor").iterdir():
         if library.is_dir():
             assert any(library.glob("LICENSE*")), f"vendor/{library.name} has no LICENSE file"
+
+
+def test_every_module_is_imported_by_a_page_or_another_module():
+    """No dead modules: each file under src/ is reachable from a page's entry point."""
+    entries = {
+        FRONTEND / "src" / "main.js",
+        FRONTEND / "src" / "teach" / "main.js",
+        FRONTEND / "src" / "landscape" / "main.js",
+    }
+    entries |= {FRONTEND / "src" / "page_links.js", FRONTEND / "src" / "model" / "grid_worker.js"}
+    reachable: set[Path] = set()
+    todo = list(entries)
+    while todo:
+        module = todo.pop()
+        if module in reachable:
+            continue
+        reachable.add(module)
+        for target in re.findall(r'from\s*"(\.[^"]+)"', module.read_text()):
+            todo.append((module.parent / target).resolve())
+    unused = sorted(str(path.relative_to(FRONTEND)) for path in MODULES if path.resolve() not in reachable)
+    assert unused == []
+
+
+def test_no_source_file_is_over_500_lines():
+    long = [str(path.relative_to(FRONTEND)) for path in MODULES if len(path.read_text().splitlines()) > 500]
+    assert long == []

@@ -1,8 +1,9 @@
-"""Docker files and the wheel the image runs.
+"""Docker files, the wheel the image runs, and the lock files everything installs from.
 
 No Docker engine runs on the development machines, so the image is checked in two halves: the files'
-content (base image, stages, user, health check, port, volume, command), and the command the image runs,
-executed outside a container against a non-editable install of the same wheel the image's build stage makes.
+content (base image, stages, user, health check, port, volume, command, install from the lock), and the
+command the image runs, executed outside a container in a clean venv holding only the locked runtime
+dependencies and the same wheel the image's build stage makes.
 """
 
 from __future__ import annotations
@@ -13,15 +14,27 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.request
 import venv
+import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 COMPOSE = (ROOT / "docker-compose.yml").read_text()
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+LOCKS = ROOT / "requirements"
+# Which pyproject requirements each lock file must satisfy (requirements/lock makes them in this order).
+LOCKED_EXTRAS = {
+    "app.txt": [],
+    "test.txt": ["test", "ray", "postgres"],
+    "bench.txt": ["test", "ray", "postgres", "bench"],
+}
 
 
 def test_dockerfile_is_multi_stage_on_a_slim_python_base():
@@ -63,6 +76,56 @@ def test_dockerfile_installs_a_wheel_not_an_editable_tree():
     assert "-e " not in DOCKERFILE
 
 
+def test_dockerfile_installs_the_locked_runtime_then_the_wheel_alone():
+    """The image gets exactly the pinned, hash-checked runtime dependencies, and the wheel adds none."""
+    assert re.search(r"^COPY requirements/app\.txt ", DOCKERFILE, flags=re.MULTILINE)
+    assert re.search(r"pip install [^\n]*--require-hashes -r \S*app\.txt", DOCKERFILE)
+    assert re.search(r"pip install [^\n]*--no-deps [^\n]*\.whl", DOCKERFILE)
+
+
+def locked_versions(name: str) -> dict[str, str]:
+    """{canonical name: version} of a lock file, checking that every pin is exact and hashed."""
+    text = (LOCKS / name).read_text()
+    entries = re.findall(
+        r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)((?:\s*\\\n\s+--hash=sha256:[0-9a-f]{64})+)", text, re.M
+    )
+    lines = [line for line in text.splitlines() if line and not line.startswith((" ", "#"))]
+    assert len(entries) == len(lines), f"{name}: every requirement must be name==version with hashes"
+    return {canonicalize_name(entry[0]): entry[1] for entry in entries}
+
+
+@pytest.mark.parametrize("lock", sorted(LOCKED_EXTRAS))
+def test_lock_satisfies_pyproject_ranges(lock):
+    """Editing a range in pyproject.toml without rerunning requirements/lock fails here."""
+    pins = locked_versions(lock)
+    project = PYPROJECT["project"]
+    wanted = [Requirement(text) for text in project["dependencies"]]
+    for extra in LOCKED_EXTRAS[lock]:
+        wanted += [Requirement(text) for text in project["optional-dependencies"][extra]]
+    problems = [
+        f"{requirement}: locked {pins.get(canonicalize_name(requirement.name), 'nothing')}"
+        for requirement in wanted
+        if pins.get(canonicalize_name(requirement.name)) not in requirement.specifier
+        or (requirement.name == "psycopg" and "psycopg-binary" not in pins)
+    ]
+    assert not problems, f"{lock} is stale, run requirements/lock: {problems}"
+
+
+def test_locks_agree_and_never_pin_torch():
+    """A package has one version in every lock; torch is installed apart, never locked or required."""
+    locks = {name: locked_versions(name) for name in LOCKED_EXTRAS}
+    disagreements = [
+        f"{package}: {name} {version}, {other} {locks[other][package]}"
+        for name, pins in locks.items()
+        for other in locks
+        for package, version in pins.items()
+        if package in locks[other] and locks[other][package] != version
+    ]
+    assert not disagreements, disagreements
+    assert all("torch" not in pins for pins in locks.values())
+    assert set(locks["app.txt"]) <= set(locks["test.txt"]) <= set(locks["bench.txt"])
+
+
 def test_compose_has_port_volume_healthcheck_and_restart_policy():
     assert '"8000:8000"' in COMPOSE
     assert "backproplab-data:/data" in COMPOSE
@@ -81,25 +144,66 @@ def fetch(url: str) -> tuple[int, str]:
         return response.status, response.read().decode()
 
 
-def test_the_image_command_serves_app_and_frontend_from_a_wheel_install(tmp_path):
-    """Build the wheel as the image does, install it (not editable) in a fresh venv, run the image's CMD."""
-    wheel_dir = tmp_path / "dist"
+def readme_command(lead: str) -> str:
+    """The command in the code block that follows the README line starting with ``lead``."""
+    match = re.search(
+        rf"^{re.escape(lead)}[^\n]*\n+```\n([^\n]+)\n```", (ROOT / "README.md").read_text(), re.M
+    )
+    assert match, f"README has no command after {lead!r}"
+    return match.group(1)
+
+
+def test_ci_runs_the_readme_test_command_word_for_word():
+    command = readme_command("Run the tests")
+    assert "requirements/test.txt" in command, "the README's tests should install from the lock"
+    ci_lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    assert any(line.startswith(command) for line in ci_lines), f".ci/run does not run {command!r}"
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    """The wheel, built from the source tree as the image's build stage does (PEP 517, hatchling)."""
+    wheel_dir = tmp_path_factory.mktemp("dist")
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheel_dir), str(ROOT)],
         check=True,
         timeout=300,
     )
-    wheel = next(wheel_dir.glob("backproplab-*.whl"))
-    env_dir = tmp_path / "venv"
-    # System site-packages provide the runtime dependencies already installed here (no network needed);
-    # the venv's own site-packages come first, so the wheel's backproplab shadows any editable install.
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
-    python = env_dir / "bin" / "python"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q", str(wheel)],
-        check=True,
-        timeout=300,
+    return next(wheel_dir.glob("backproplab-*.whl"))
+
+
+def test_wheel_holds_the_package_the_frontend_and_the_licence_but_no_tests(wheel):
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        metadata = next(archive.read(name).decode() for name in names if name.endswith(".dist-info/METADATA"))
+    for expected in ("backproplab/cli.py", "backproplab/engine/network.py", "backproplab/server/app.py"):
+        assert expected in names, expected
+    assert "backproplab/frontend/index.html" in names
+    assert any(name.startswith("backproplab/frontend/vendor/") for name in names)
+    assert any(re.search(r"\.dist-info/licenses/LICENSE$", name) for name in names), (
+        "LICENSE not in the wheel"
     )
+    assert re.search(r"^License-Expression: MIT$", metadata, flags=re.MULTILINE)
+    assert not [name for name in names if name.startswith(("tests/", "bench/", "backproplab/tests/"))]
+
+
+def test_the_image_command_serves_app_and_frontend_from_a_wheel_install(tmp_path, wheel):
+    """Install the locked runtime dependencies and the wheel (not editable) in a clean venv, as the image
+    does, and run the image's CMD.
+
+    The venv sees no system or outer-venv packages, so a dependency missing from the lock or the wheel's
+    metadata fails here. pip installs through its configured indexes (local mirrors work offline).
+    """
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(system_site_packages=False, with_pip=False).create(env_dir)
+    python = env_dir / "bin" / "python"
+    pip = [sys.executable, "-m", "pip", "--python", str(python)]
+    subprocess.run(
+        [*pip, "install", "-q", "--require-hashes", "-r", str(LOCKS / "app.txt")], check=True, timeout=600
+    )
+    subprocess.run([*pip, "install", "-q", "--no-deps", str(wheel)], check=True, timeout=300)
+    broken = subprocess.run([*pip, "check"], capture_output=True, text=True)
+    assert broken.returncode == 0, f"the locked runtime does not satisfy the wheel: {broken.stdout}"
     location = subprocess.run(
         [str(python), "-c", "import backproplab; print(backproplab.__file__)"],
         capture_output=True,
@@ -126,7 +230,7 @@ def test_the_image_command_serves_app_and_frontend_from_a_wheel_install(tmp_path
                     output = server.stdout.read().decode() if server.poll() is not None else ""
                     pytest.fail(f"server did not answer: {output}")
                 time.sleep(0.2)
-        assert status == 200 and json.loads(body) == {"status": "ok"}
+        assert status == 200 and json.loads(body)["status"] == "ok"
         status, page = fetch(f"http://127.0.0.1:{port}/")
         assert status == 200 and "<html" in page.lower()
     finally:

@@ -5,7 +5,7 @@ const { interpolateRgbBasis, interpolateBlues, interpolatePiYG, interpolateVirid
 
 export const NEGATIVE = "#f59322";
 export const POSITIVE = "#0877bd";
-export const CLASS_COLORS = [NEGATIVE, POSITIVE, "#d62728", "#2ca02c", "#9467bd", "#c9a400", "#17becf", "#8c564b"];
+export const CLASS_COLORS = [NEGATIVE, POSITIVE, "#d62728", "#2ca02c", "#9467bd", "#c9a400", "#17becf", "#8c564b", "#e377c2", "#7f7f7f"];
 
 const diverging = interpolateRgbBasis([NEGATIVE, "#e8eaeb", POSITIVE]);
 

@@ -56,10 +56,6 @@ export function formatNumber(value) {
   return Number(value.toPrecision(4)).toString();
 }
 
-// uPlot axis labels for a log scale: powers of ten as numbers people read (uPlot's default rounds small
-// ones to 0).
-export const logAxisValues = (chart, splits) => splits.map((value) => (value === null ? "" : formatNumber(value)));
-
 export function isTyping(target) {
   return target instanceof HTMLElement && (target.isContentEditable || /^(INPUT|SELECT|TEXTAREA)$/.test(target.tagName));
 }

@@ -1,6 +1,7 @@
 // Labelled form rows used by the control and data panels. Each returns {row, set(value)}; set() never
 // overwrites a field the user is editing. Labels and option names come from the message catalogues.
 import { el } from "./dom.js";
+import { t } from "./i18n/index.js";
 
 function labelled(control, labelKey, input, { rebuild = false, title } = {}) {
   const id = `field-${control}`;
@@ -18,10 +19,10 @@ function guarded(input, assign) {
   };
 }
 
-// options: [[value, labelKey], ...]; value null travels as "" (the engine's automatic choice).
+// options: [[value, labelKey, fallback label], ...] (core/choices.js options()); value null travels as "" (the engine's automatic choice).
 export function selectField(control, labelKey, options, onChange, extra) {
   const input = el("select");
-  for (const [value, key] of options) input.append(el("option", { value: value ?? "", dataset: { i18n: key } }));
+  for (const [value, key, fallback] of options) input.append(el("option", { value: value ?? "", dataset: { i18n: key, i18nFallback: fallback ?? key } }));
   input.addEventListener("change", () => onChange(input.value === "" ? null : input.value));
   return {
     row: labelled(control, labelKey, input, extra),
@@ -32,17 +33,58 @@ export function selectField(control, labelKey, options, onChange, extra) {
   };
 }
 
+// A number the page refuses before sending when it is out of range or not whole, saying why in the same
+// words as the server's refusals; the field keeps the refused text (marked invalid) until it is corrected
+// or left, when it goes back to the value in force.
 export function numberField(control, labelKey, { min, max, step = "any", integer = false }, onChange, extra) {
   const input = el("input", { type: "number", min, max, step, inputMode: integer ? "numeric" : "decimal" });
-  // Out-of-range values are pulled back into range (and shown so) instead of being sent to be refused.
+  const row = labelled(control, labelKey, input, extra);
+  const message = el("div", { class: "field-error", role: "alert", hidden: true });
+  row.append(message);
+  let inForce = "";
+  const refuse = (text) => {
+    input.setAttribute("aria-invalid", "true");
+    message.textContent = text;
+    message.hidden = false;
+  };
+  const clear = () => {
+    input.removeAttribute("aria-invalid");
+    message.hidden = true;
+  };
+  const limits = () => ({ min: field.min ?? min, max: field.max ?? max });
   input.addEventListener("change", () => {
     const typed = Number(input.value);
-    if (input.value === "" || !Number.isFinite(typed)) return;
-    const value = Math.min(max ?? Infinity, Math.max(min ?? -Infinity, integer ? Math.round(typed) : typed));
-    if (value !== typed) input.value = String(value);
-    onChange(value);
+    const { min: low, max: high } = limits();
+    if (input.value.trim() === "" || !Number.isFinite(typed)) return refuse(t("error.reason.number"));
+    if (low !== undefined && typed < low) return refuse(t("error.reason.at_least", { value: low }));
+    if (high !== undefined && typed > high) return refuse(t("error.reason.at_most", { value: high }));
+    if (integer && !Number.isInteger(typed)) return refuse(t("error.reason.integer"));
+    clear();
+    onChange(typed);
   });
-  return { row: labelled(control, labelKey, input, extra), input, set: guarded(input, (v) => (input.value = v ?? "")) };
+  input.addEventListener("blur", () => {
+    if (input.getAttribute("aria-invalid") !== "true") return;
+    input.value = inForce;
+    setTimeout(clear, 4000);
+  });
+  const field = {
+    row,
+    input,
+    min: undefined,
+    max: undefined,
+    // Narrow the allowed range (e.g. batch size up to the training set's size).
+    setLimits(low, high) {
+      field.min = low;
+      field.max = high;
+      if (low !== undefined) input.min = low;
+      if (high !== undefined) input.max = high;
+    },
+    set: (value) => {
+      inForce = value ?? "";
+      if (document.activeElement !== input) input.value = inForce;
+    },
+  };
+  return field;
 }
 
 export function checkboxField(control, labelKey, onChange, extra) {

@@ -1,9 +1,9 @@
 // The page's URL holds the whole setup so a link reproduces it:
-//   ?run=<id>&lang=zh&hide=optimizer,lr&seed=0&dataset.kind=spiral&model.hidden=8,8&optimizer.lr=0.01 ...
+//   ?run=<id>&lang=zh&hide=optimizer,lr&projector=1&seed=0&dataset.kind=spiral&model.hidden=8,8&optimizer.lr=0.01 ...
 // Config fields travel as dotted paths; lists as comma-separated values. Custom data (X, y) and explicit
 // start weights are too big for a link and stay with the run on the server.
 
-const RESERVED = new Set(["run", "lang", "hide"]);
+const RESERVED = new Set(["run", "lang", "hide", "projector"]);
 const LIST_FIELDS = { features: String, "model.hidden": Number, "optimizer.betas": Number };
 const NOT_IN_URL = new Set(["dataset.X", "dataset.y", "model.weights"]);
 
@@ -23,11 +23,12 @@ export function readUrl(search = location.search) {
   };
 }
 
-export function writeUrl({ runId, lang, hidden, config }) {
+export function writeUrl({ runId, lang, hidden, projector, config }) {
   const params = new URLSearchParams();
   if (runId) params.set("run", runId);
   if (lang) params.set("lang", lang);
   if (hidden && hidden.length) params.set("hide", hidden.join(","));
+  if (projector) params.set("projector", "1");
   for (const [key, value] of flatten(config || {})) params.set(key, value);
   const url = `${location.pathname}?${params.toString().replace(/%2C/g, ",")}`;
   history.replaceState(null, "", url);

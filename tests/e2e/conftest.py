@@ -65,7 +65,12 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        env = {**os.environ, "BACKPROPLAB_DATA_DIR": str(self.data_dir), "BACKPROPLAB_PORT": str(self.port)}
+        env = {
+            **os.environ,
+            "BACKPROPLAB_DATA_DIR": str(self.data_dir),
+            "BACKPROPLAB_PORT": str(self.port),
+            "BACKPROPLAB_TRAINERS": "2",  # the browser tests run against a server with two trainer workers
+        }
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [
@@ -145,16 +150,16 @@ def browser():
 
 @pytest.fixture
 def open_page(browser):
-    """open_page(url, width=1280, height=800, ready=None) -> page; page.problems collects console errors and
-    page errors. ready(page) waits for the page to be usable; by default, the dashboard's."""
+    """open_page(url, width=1280, height=800, ready=..., touch=False) -> page; page.problems collects console
+    errors and page errors. ready(page) waits for the page to be usable; by default, the dashboard's."""
     contexts = []
 
     def dashboard_ready(page) -> None:
         page.wait_for_selector('#connection[data-state="open"]', timeout=15_000)
         page.wait_for_function("() => window.backproplab && document.querySelector('.column-controls')")
 
-    def open_(url: str, width: int = 1280, height: int = 800, ready=dashboard_ready):
-        context = browser.new_context(viewport={"width": width, "height": height})
+    def open_(url: str, width: int = 1280, height: int = 800, ready=dashboard_ready, touch: bool = False):
+        context = browser.new_context(viewport={"width": width, "height": height}, has_touch=touch)
         contexts.append(context)
         page = context.new_page()
         page.problems = []
@@ -171,10 +176,10 @@ def open_page(browser):
 
 @pytest.fixture
 def screenshot():
-    """screenshot(page, name) saves docs/screenshots/<name>.png."""
+    """screenshot(page, name, full_page=False) saves docs/screenshots/<name>.png."""
 
-    def save(page, name: str) -> None:
+    def save(page, name: str, full_page: bool = False) -> None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
     return save

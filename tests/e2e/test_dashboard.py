@@ -106,7 +106,10 @@ def test_switching_optimizer_keeps_the_weights(server, open_page):
     after = api(server, f"/api/runs/{identifier}/params")
     assert [layer["W"] for layer in after["layers"]] == [layer["W"] for layer in before["layers"]]
     assert [layer["b"] for layer in after["layers"]] == [layer["b"] for layer in before["layers"]]
-    page.wait_for_selector("#field-beta1")  # Adam's own hyperparameters are shown
+    # Adam's own hyperparameters are there, in the folded "Optimizer settings" section.
+    page.wait_for_selector("#field-beta1", state="attached")
+    page.click('[data-section="optimizer"] > summary')
+    page.wait_for_selector("#field-beta1", state="visible")
 
 
 def test_editing_a_weight_by_clicking_changes_the_params(server, open_page):

@@ -168,7 +168,10 @@ def test_dashboard_link_and_chinese_labels(server, browser, screenshot):
         page.on("pageerror", lambda error: problems.append(str(error)))
         page.goto(f"{server.url}/index.html?run={run['id']}")
         page.wait_for_selector("#landscape-link", timeout=WAIT_MS)
-        page.click("#landscape-link")
+        with context.expect_page() as opened:  # the link opens a new tab, as its arrow says
+            page.click("#landscape-link")
+        page = opened.value
+        page.on("pageerror", lambda error: problems.append(str(error)))
         page.wait_for_url(f"**/landscape.html?run={run['id']}*", timeout=WAIT_MS)
         page.wait_for_selector("#net-panel[data-path-points]", timeout=WAIT_MS)
         page.select_option("#language", "zh")

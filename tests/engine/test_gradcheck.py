@@ -72,9 +72,11 @@ def test_regularisation_enters_the_weight_gradients_only():
 def test_a_broken_activation_derivative_is_an_error():
     network, loss, X, y = _problem("mse")
     tanh = ACTIVATIONS["tanh"]
-    network.layers[1].activation = dataclasses.replace(
-        tanh, derivative=lambda z, a: 1.0 - a
-    )  # should be 1 − a²
+
+    def wrong_derivative(z, a, out):
+        out[...] = 1.0 - a  # should be 1 − a²
+
+    network.layers[1].activation = dataclasses.replace(tanh, derivative_into=wrong_derivative)
     report = gradient_check(network, loss, X, y)
     assert report["overall"]["verdict"] == "error"
     assert [layer["verdict"] for layer in report["layers"]] == ["error", "error", "ok"]
@@ -120,3 +122,51 @@ def test_an_h_too_small_to_move_the_weights_is_an_error_not_a_pass():
     assert report["overall"]["verdict"] == "error"
     assert report["overall"]["norm_relative_error"] is None
     json.dumps(report, allow_nan=False)
+
+
+# --- kinks: what the module docstring says about each ---------------------------------------------------
+
+
+def _kink_network(activation: str = "tanh") -> tuple[Network, np.ndarray]:
+    rng = np.random.default_rng(3)
+    network = Network.build([2, 4, 1], activation, "linear", "xavier_normal", rng)
+    for layer in network.layers:
+        layer.b[...] = rng.normal(0.0, 0.3, layer.b.shape)
+    return network, rng.normal(size=(5, 2))
+
+
+def test_l1_at_a_zero_weight_is_checked_exactly():
+    network, X = _kink_network()
+    network.layers[0].W[0, :] = 0.0  # on the kink of |W|
+    y = np.random.default_rng(0).normal(size=(5, 1))
+    report = gradient_check(network, get_loss("mse"), X, y, regularization=("l1", 0.1))
+    assert report["overall"]["verdict"] == "ok"
+    assert max(report["layers"][0]["W"]["relative_error"][0]) < 1e-7
+
+
+def test_mae_on_its_kink_is_exact_where_the_output_is_linear_in_the_parameter():
+    network, X = _kink_network()
+    y = np.random.default_rng(0).normal(size=(5, 1))
+    y[0, 0] = network.predict(X)[0, 0]  # row 0 sits exactly on mae's kink
+    report = gradient_check(network, get_loss("mae"), X, y)
+    output_layer, hidden_layer = report["layers"][1], report["layers"][0]
+    assert output_layer["verdict"] == "ok"  # a = a_in·W + b: linear in W and b
+    assert hidden_layer["verdict"] == "warning"  # behind tanh: O(h) against the analytic 0
+    every_row = gradient_check(network, get_loss("mae"), X, network.predict(X))
+    assert every_row["overall"]["verdict"] == "error"  # the analytic gradient is exactly 0 there
+
+
+def test_huber_on_its_boundary_is_a_warning():
+    network, X = _kink_network()
+    y = np.random.default_rng(0).normal(size=(5, 1))
+    y[0, 0] = network.predict(X)[0, 0] - 1.0  # |d| = δ = 1 exactly on row 0
+    report = gradient_check(network, get_loss("huber"), X, y)
+    assert report["overall"]["verdict"] == "warning"
+
+
+def test_relu_at_exactly_zero_is_an_error_for_that_unit():
+    network, X = _kink_network("relu")
+    network.layers[0].b[0] = -(X[0] @ network.layers[0].W[:, 0])  # z = 0 for row 0, unit 0
+    y = np.random.default_rng(0).normal(size=(5, 1))
+    report = gradient_check(network, get_loss("mse"), X, y)
+    assert report["layers"][0]["verdict"] == "error" and report["layers"][1]["verdict"] == "ok"

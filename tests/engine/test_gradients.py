@@ -11,6 +11,7 @@ fails by orders of magnitude. Points are drawn away from kinks (relu-family z = 
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -42,7 +43,10 @@ REFERENCE_ACTIVATIONS = {
     "leaky_relu": lambda z: np.where(z > 0, z, 0.01 * z),
     "elu": lambda z: np.where(z > 0, z, np.exp(z) - 1.0),
     "softplus": lambda z: np.log(1.0 + np.exp(z)),
-    "gelu": lambda z: 0.5 * z * (1.0 + np.tanh(np.sqrt(2.0 / np.pi) * (z + 0.044715 * z**3))),
+    "gelu": lambda z: (
+        z * np.array([0.5 * (1.0 + math.erf(value / math.sqrt(2.0))) for value in z.ravel()]).reshape(z.shape)
+    ),
+    "gelu_tanh": lambda z: 0.5 * z * (1.0 + np.tanh(np.sqrt(2.0 / np.pi) * (z + 0.044715 * z**3))),
     "softmax": _softmax,
 }
 KINKED = {"relu", "leaky_relu", "elu"}

@@ -277,3 +277,75 @@ def test_bad_slice_arguments_name_the_field(change, field):
     with pytest.raises(ConfigError) as caught:
         loss_slice(network, loss, **{**arguments, **change})
     assert caught.value.field == field
+
+
+# --- regularisation: the landscape is the loss the run trains on ----------------------------------------
+
+
+def _regularised_run(kind: str, rate: float):
+    """A full-batch plain-SGD run on custom data (every row, in order), with ``kind`` regularisation."""
+    from backproplab.engine.config import RunConfig
+    from backproplab.engine.run import Run
+
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((30, 2))
+    config = RunConfig.model_validate(
+        {
+            "dataset": {
+                "kind": "custom",
+                "X": X.tolist(),
+                "y": (X[:, 0] * X[:, 1] > 0).astype(int).tolist(),
+                "train_fraction": 1.0,
+            },
+            "model": {"hidden": [5], "activation": "tanh"},
+            "optimizer": {"name": "sgd", "lr": 0.3},
+            "batch_size": 30,
+            "regularization": {"kind": kind, "rate": rate},
+        }
+    )
+    return Run(config)
+
+
+@pytest.mark.parametrize(("kind", "rate"), [("l2", 0.1), ("l1", 0.05), ("none", 0.0)])
+def test_the_gradient_line_follows_the_runs_own_training_step(kind, rate):
+    """full_gradient is the step's gradient, and α = lr on the line is the loss after the step."""
+    from backproplab.engine.regularization import regularization_penalty
+
+    run = _regularised_run(kind, rate)
+    run.step(3)
+    before = copy.deepcopy(run.network)
+    X, y = run.X_train, run.target_train
+    grads = full_gradient(before, run.loss, X, y, regularization=(kind, rate))
+    line = loss_along_gradient(
+        before, run.loss, X, y, flatten_params(grads), np.array([0.0, 0.3]), regularization=(kind, rate)
+    )
+    run.step(1)  # full batch: the same rows, the same gradient
+    for name, grad in run.network.grads().items():
+        np.testing.assert_allclose(grads[name], grad, rtol=1e-13, atol=1e-16)
+    start = reference_loss(before, run.loss, X, y) + regularization_penalty(before, kind, rate)
+    after = run.evaluate()["train_loss"] + regularization_penalty(run.network, kind, rate)
+    np.testing.assert_allclose(line, [start, after], rtol=1e-12)
+
+
+@pytest.mark.parametrize(("kind", "rate"), [("l2", 0.2), ("l1", 0.1)])
+def test_a_regularised_slice_adds_the_penalty_at_every_point(kind, rate):
+    from backproplab.engine.regularization import regularization_penalty
+
+    network, loss, X, y, rng = make_problem("mse", [2, 5, 2], "linear")
+    d1, d2 = (rng.standard_normal(network.parameter_count()) for _ in range(2))
+    alphas, betas = np.linspace(-1.0, 1.0, 4), np.linspace(-0.5, 0.5, 3)
+    plain = loss_slice(network, loss, X, y, d1, d2, alphas, betas)
+    regularised = loss_slice(network, loss, X, y, d1, d2, alphas, betas, regularization=(kind, rate))
+    theta = flatten_params(network.params())
+    probe = copy.deepcopy(network)
+    for i, beta in enumerate(betas):
+        for j, alpha in enumerate(alphas):
+            probe.load_weights(
+                _as_weights(unflatten_params(theta + alpha * d1 + beta * d2, network.params()))
+            )
+            penalty = regularization_penalty(probe, kind, rate)
+            np.testing.assert_allclose(regularised[i, j] - plain[i, j], penalty, rtol=1e-12, atol=1e-14)
+
+
+def _as_weights(params):
+    return [{"W": params[f"W{index}"], "b": params[f"b{index}"]} for index in range(len(params) // 2)]

@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from backproplab.engine.config import RunConfig
+from backproplab.engine.config import RunConfig, merge_config
 from backproplab.engine.errors import ConfigError
 from backproplab.engine.history import MetricHistory
 from backproplab.engine.losses import get_loss
+from backproplab.engine.numbers import json_safe
 from backproplab.engine.regularization import regularization_penalty
 from backproplab.engine.run import Run
 
 
 def make_run(**overrides) -> Run:
     return Run(RunConfig.model_validate(overrides))
+
+
+def patch_run(run: Run, patch: dict) -> bool:
+    """What the server does with a PATCH: merge it once, then hand the validated config to the run."""
+    return run.apply_config(merge_config(run.config, patch))
 
 
 def weights_of(run: Run) -> list[np.ndarray]:
@@ -34,7 +41,7 @@ def test_same_seed_and_config_reproduce_a_run_exactly():
     first.step(123)
     second.step(123)
     assert_same_weights(first, second)
-    assert first.history(0) == second.history(0)
+    np.testing.assert_array_equal(first.metric_history.stored(), second.metric_history.stored())
 
 
 def test_a_different_seed_gives_different_data_weights_and_batches():
@@ -53,7 +60,7 @@ def test_saved_run_continues_bit_for_bit(optimizer):
     assert_same_weights(uninterrupted, restored)
     assert restored.step_count == uninterrupted.step_count == 237
     assert restored.epoch == uninterrupted.epoch
-    assert restored.history(0) == uninterrupted.history(0)
+    np.testing.assert_array_equal(restored.metric_history.stored(), uninterrupted.metric_history.stored())
 
 
 def test_changing_lr_keeps_weights_and_optimizer_state():
@@ -62,7 +69,7 @@ def test_changing_lr_keeps_weights_and_optimizer_state():
     before_weights = weights_of(run)
     before_state = {name: state["exp_avg"].copy() for name, state in run.optimizer.state.items()}
     optimizer = run.optimizer
-    assert run.apply_config({"optimizer": {"lr": 0.002}}) is False
+    assert patch_run(run, {"optimizer": {"lr": 0.002}}) is False
     assert run.optimizer is optimizer and run.optimizer.hyper["lr"] == 0.002
     for a, b in zip(before_weights, weights_of(run), strict=True):
         np.testing.assert_array_equal(a, b)
@@ -70,14 +77,14 @@ def test_changing_lr_keeps_weights_and_optimizer_state():
         np.testing.assert_array_equal(run.optimizer.state[name]["exp_avg"], exp_avg)
     assert run.step_count == 20
     run.step(1)
-    assert run.history(20)["lr"] == [0.002]
+    assert run.metric_history.recent_since(20)[:, 2].tolist() == [0.002]
 
 
 def test_changing_the_optimizer_name_keeps_weights_and_starts_fresh_state():
     run = make_run(optimizer={"name": "adam", "lr": 0.01})
     run.step(20)
     before = weights_of(run)
-    assert run.apply_config({"optimizer": {"name": "rmsprop"}}) is False
+    assert patch_run(run, {"optimizer": {"name": "rmsprop"}}) is False
     assert run.optimizer.name == "rmsprop"
     assert all(not state or state.get("step", 0) == 0 for state in run.optimizer.state.values())
     for a, b in zip(before, weights_of(run), strict=True):
@@ -94,7 +101,7 @@ def test_batch_size_regularization_and_schedule_keep_weights_and_state(patch):
     run.step(15)
     before = weights_of(run)
     buffers = {name: state["momentum_buffer"].copy() for name, state in run.optimizer.state.items()}
-    assert run.apply_config(patch) is False
+    assert patch_run(run, patch) is False
     for a, b in zip(before, weights_of(run), strict=True):
         np.testing.assert_array_equal(a, b)
     for name, buffer in buffers.items():
@@ -116,9 +123,9 @@ def test_batch_size_regularization_and_schedule_keep_weights_and_state(patch):
 def test_model_data_features_loss_and_seed_rebuild_the_network(patch):
     run = make_run()
     run.step(10)
-    assert run.apply_config(patch) is True
+    assert patch_run(run, patch) is True
     assert run.step_count == 0
-    assert run.history(0)["step"] == []
+    assert run.metric_history.size == 0
 
 
 def test_a_bad_patch_changes_nothing():
@@ -126,9 +133,9 @@ def test_a_bad_patch_changes_nothing():
     run.step(5)
     before, config = weights_of(run), run.config
     with pytest.raises(ValidationError):
-        run.apply_config({"optimizer": {"lr": -1}})
+        patch_run(run, {"optimizer": {"lr": -1}})
     with pytest.raises(ConfigError):
-        run.apply_config({"loss": "bce", "dataset": {"kind": "plane"}})
+        patch_run(run, {"loss": "bce", "dataset": {"kind": "plane"}})
     assert run.config == config
     for a, b in zip(before, weights_of(run), strict=True):
         np.testing.assert_array_equal(a, b)
@@ -141,15 +148,9 @@ def test_divergence_stops_the_run_keeps_finite_weights_and_stays_json_safe():
     assert "learning rate" in run.message
     assert all(np.isfinite(array).all() for array in weights_of(run))
     assert run.step(10) == 0
-    payload = {
-        "history": run.history(0),
-        "params": run.params(),
-        "latest": run.latest(),
-        "resolved": run.resolved(),
-    }
-    json.dumps(payload, allow_nan=False)
-    assert run.metric_history.first_divergence_step > 0
-    run.apply_config({"optimizer": {"lr": 0.001}})
+    json.dumps(json_safe({"rows": run.metric_history.stored(), "weights": weights_of(run)}), allow_nan=False)
+    assert run.metric_history.first_divergence_step > 0 and run.learning is None
+    patch_run(run, {"optimizer": {"lr": 0.001}})
     assert not run.diverged
     run.reset()
     assert run.step(10) == 10 and not run.diverged
@@ -248,23 +249,12 @@ def test_editing_a_weight_changes_the_parameters():
     run = make_run()
     run.set_weight(0, 1, 2, 0.75)
     run.set_bias(1, 0, -0.5)
-    params = run.params()
-    assert params["layers"][0]["W"][1][2] == 0.75
-    assert params["layers"][1]["b"][0] == -0.5
+    assert run.network.layers[0].W[1, 2] == 0.75
+    assert run.network.layers[1].b[0] == -0.5
     with pytest.raises(ConfigError):
         run.set_weight(0, 5, 0, 1.0)
     with pytest.raises(ConfigError):
         run.set_bias(0, 0, float("nan"))
-
-
-def test_grid_covers_the_plane_and_is_absent_for_wide_inputs():
-    run = make_run()
-    grid = run.grid(resolution=17, neurons=True)
-    assert grid["resolution"] == 17 and len(grid["neurons"]) == len(run.network.layers)
-    assert [len(layer) for layer in grid["neurons"]] == run.network.sizes[1:]
-    rng = np.random.default_rng(0)
-    wide = make_run(dataset={"kind": "custom", "X": rng.normal(size=(20, 5)).tolist(), "y": [0, 1] * 10})
-    assert wide.grid() is None
 
 
 def test_history_stays_bounded_and_keeps_latest_minimum_and_divergence():
@@ -275,7 +265,9 @@ def test_history_stays_bounded_and_keeps_latest_minimum_and_divergence():
     for step, loss in enumerate(losses, start=1):
         row = np.full(history.width, np.nan)
         row[0], row[3] = step, loss
-        history.record(row, diverged=step == 7777)
+        history.record(row, step, loss)
+        if step == 7777:
+            history.mark_divergence(step)
     stored_steps = history.stored()[:, 0].astype(int)
     assert history.size <= 64 and history.stride > 1
     assert stored_steps[-1] == 10_000
@@ -295,11 +287,15 @@ def test_reset_returns_to_the_initial_state():
 
 def test_gradient_health_shows_vanishing_gradients_in_a_deep_sigmoid_network():
     deep = make_run(model={"hidden": [8] * 8, "activation": "sigmoid", "init": "xavier_normal"})
-    deep.step(50)
-    grad_norms = deep.history(0)["grad_norm"][-1]
+    deep.step(400)
+    layers = len(deep.network.layers)
+    stats = deep.metric_history.stored()[:, 7 : 7 + layers]
+    grad_norms = stats[np.isfinite(stats).all(axis=1)][-1]
     assert grad_norms[0] < 1e-3 * grad_norms[-1]
     snapshots = deep.health.to_dict()["snapshots"]
-    assert [snap["step"] for snap in snapshots] == [1, 50]
+    steps = [snap["step"] for snap in snapshots]
+    every = deep.eval_every()
+    assert steps[0] == 1 and len(steps) >= 2 and all(step % every == 0 for step in steps[1:])
     assert sum(snapshots[-1]["layers"][0]["weights"]["counts"]) == deep.network.layers[0].W.size
 
 
@@ -310,3 +306,157 @@ def test_dead_relu_share_is_measured_per_relu_layer():
     share = run.health.to_dict()["snapshots"][0]["layers"][0]["dead_share"]
     assert share == pytest.approx(0.5)
     assert run.health.to_dict()["snapshots"][0]["layers"][1]["dead_share"] is None
+
+
+def test_apply_config_takes_a_merged_config_and_is_atomic():
+    run = make_run(optimizer={"name": "sgd", "lr": 0.1})
+    run.step(5)
+    config = run.config
+    bad = merge_config(run.config, {"optimizer": {"nesterov": True}, "batch_size": 3})  # valid alone ...
+    with pytest.raises(ConfigError) as error:  # ... but torch refuses Nesterov without momentum
+        run.apply_config(bad)
+    assert error.value.field == "optimizer.nesterov"
+    assert run.config is config and run.optimizer.hyper["nesterov"] is False
+
+
+def test_only_the_changed_hyperparameters_reach_the_optimizer():
+    run = make_run(optimizer={"name": "momentum", "lr": 0.1})
+    run.optimizer.set_hyperparameters(momentum=0.5)  # in force, though the config still says default
+    assert patch_run(run, {"optimizer": {"lr": 0.2}}) is False
+    assert run.optimizer.hyper["lr"] == 0.2 and run.optimizer.hyper["momentum"] == 0.5
+
+
+FIXTURES = __import__("pathlib").Path(__file__).parents[1] / "fixtures"
+
+
+def test_a_run_saved_with_the_old_tanh_gelu_keeps_its_behaviour():
+    """tests/fixtures/run_state_v1_gelu.npz was saved (state version 1) by the engine whose "gelu" was the
+    tanh approximation, after 30 steps; the expected file holds its weights after 20 more steps."""
+    restored = Run.from_bytes((FIXTURES / "run_state_v1_gelu.npz").read_bytes())
+    assert restored.config.model.activation == "gelu_tanh"
+    assert {layer.activation.name for layer in restored.network.layers[:-1]} == {"gelu_tanh"}
+    restored.step(20)
+    expected = np.load(FIXTURES / "run_state_v1_gelu_expected.npz")
+    assert restored.step_count == int(expected["step_count"]) == 50
+    for name, value in restored.network.params().items():
+        # As the old engine went on, to rounding (the engine's sigmoid has since changed form).
+        np.testing.assert_allclose(value, expected[name], rtol=1e-13, atol=1e-16)
+    again = Run.from_bytes(restored.to_bytes())  # saved again: the current version, still gelu_tanh
+    assert again.config.model.activation == "gelu_tanh"
+
+
+def test_an_unknown_state_version_is_a_config_error():
+    from backproplab.engine import serialize
+
+    state = serialize.unpack(make_run().to_bytes())
+    state["version"] = 99
+    with pytest.raises(ConfigError, match="version 99"):
+        Run.from_bytes(serialize.pack(state))
+
+
+# --- divergence bookkeeping: step count, message, epoch and history agree -----------------------------
+
+
+def _full_batch_diverging_config(lr: float = 2.0) -> RunConfig:
+    """Full batch on 20 rows in order: one step is one epoch, so the epoch counts the steps too."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 2))
+    return RunConfig.model_validate(
+        {
+            "dataset": {
+                "kind": "custom",
+                "X": X.tolist(),
+                "y": (3 * X[:, 0]).tolist(),
+                "train_fraction": 1.0,
+            },
+            "model": {"hidden": [4], "activation": "relu"},
+            "optimizer": {"lr": lr},
+            "batch_size": 20,
+        }
+    )
+
+
+def test_a_run_that_stops_at_step_s_says_so_everywhere():
+    run = Run(_full_batch_diverging_config())
+    done = run.step(10_000)
+    stopped = run.step_count
+    assert run.diverged and done == stopped > 0
+    assert f"diverged at step {stopped}:" in run.message
+    assert run.epoch == stopped  # full batch: the failed step's batch was taken back
+    steps = run.metric_history.stored()[:, 0]
+    assert steps[-1] == stopped and (steps <= stopped).all()
+    assert run.metric_history.first_divergence_step == stopped
+    assert run.metric_history.latest_row()[0] == stopped
+
+
+def test_diverging_again_at_the_same_step_adds_no_row():
+    """Here the loss itself overflowed at the kept weights: no learning rate can help, every retry stops
+    at once, and none of them adds a row or moves a counter."""
+    run = Run(_full_batch_diverging_config())
+    run.step(10_000)
+    stopped, rows, epoch = run.step_count, run.metric_history.stored().copy(), run.epoch
+    assert "Reset" in run.message
+    for lr in (1.0, 0.01):
+        patch_run(run, {"optimizer": {"lr": lr}})
+        assert not run.diverged
+        assert run.step(5) == 0 and run.diverged
+        assert run.step_count == stopped and run.epoch == epoch
+        assert f"diverged at step {stopped}:" in run.message
+        np.testing.assert_array_equal(run.metric_history.stored(), rows)
+    run.reset()
+    assert run.step(5) == 5
+
+
+def _overflowing_update_run() -> Run:
+    """Three ordinary steps, then a hidden bias of 1e306: the loss stays finite (bce reads the logit
+    linearly), but an update at lr 1000 overflows the output weights."""
+    run = make_run(model={"hidden": [3], "activation": "relu"}, optimizer={"lr": 0.01}, batch_size=7)
+    run.step(3)
+    patch_run(run, {"optimizer": {"lr": 1000.0}})
+    run.set_bias(0, 0, 1e306)
+    run.set_weight(1, 0, 0, 1e-3)
+    return run
+
+
+def test_a_fix_retries_the_exact_failed_step():
+    run = _overflowing_update_run()
+    assert run.step(10) == 0 and run.diverged and run.step_count == 3
+    assert "last finite ones are kept" in run.message and "play on" in run.message
+    assert run.network.layers[0].b[0] == 1e306  # the last good weights
+    twin = _overflowing_update_run()  # never diverged: the lower lr from this step on
+    for each in (run, twin):
+        patch_run(each, {"optimizer": {"lr": 1e-6}})
+        assert each.step(1) == 1 and each.step_count == 4
+    assert_same_weights(run, twin)
+    assert run.epoch == twin.epoch
+    np.testing.assert_array_equal(run.metric_history.stored()[:, :4], twin.metric_history.stored()[:, :4])
+
+
+def test_a_pickled_run_continues_bit_for_bit():
+    import pickle
+
+    run = make_run(optimizer={"name": "adam", "lr": 0.01}, schedule={"kind": "cosine", "t_max": 50})
+    run.step(33)
+    copy = pickle.loads(pickle.dumps(run))
+    run.step(40)
+    copy.step(40)
+    assert_same_weights(run, copy)
+    np.testing.assert_array_equal(run.metric_history.stored(), copy.metric_history.stored())
+
+
+def test_evaluate_now_fills_the_newest_row_without_touching_training():
+    """A run stepped by hand between two scheduled evaluations shows its current test metrics."""
+    stepped, reference = Run(RunConfig(seed=4)), Run(RunConfig(seed=4))
+    stepped.step(7)
+    reference.step(7)
+    assert stepped.eval_every() > 7  # step 7 is between two scheduled evaluations
+    before = stepped.metric_history.latest_row().copy()
+    assert math.isnan(before[4])  # no test loss recorded at step 7
+    assert stepped.evaluate_now() is True and stepped.evaluate_now() is False  # once per step
+    row = stepped.metric_history.latest_row()
+    assert row[4] == pytest.approx(stepped.evaluate()["test_loss"], rel=1e-12)
+    assert stepped.metric_history.stored()[-1][4] == row[4]  # the stored newest row too
+    stepped.step(30)
+    reference.step(30)
+    for mine, theirs in zip(stepped.network.layers, reference.network.layers, strict=True):
+        assert np.array_equal(mine.W, theirs.W) and np.array_equal(mine.b, theirs.b)

@@ -168,3 +168,50 @@ def test_trace_is_json_safe_even_when_numbers_overflow():
     trace = trace_step(network, loss, X * 1e10, y, "adam", {}, 1e-3)
     text = json.dumps(trace, allow_nan=False)
     assert "null" in text
+
+
+@pytest.mark.parametrize(
+    ("name", "hyper", "expected"),
+    [
+        ("sgd", {"lr": 0.1}, ["θ ← θ − η·g"]),
+        ("momentum", {"lr": 0.1, "weight_decay": 0.01}, ["g ← g + λθ", "g ← u", "θ ← θ − η·g"]),
+        ("nesterov", {"lr": 0.1}, ["g ← g + μ·u", "θ ← θ − η·g"]),
+        ("rmsprop", {"centered": True, "momentum": 0.5}, ["m̄ ← α·m̄ + (1 − α)·g", "d = √(v − m̄²) + ε"]),
+        ("rmsprop", {"momentum": 0.5}, ["d = √v + ε", "u ← μ·u + g/d", "θ ← θ − η·u"]),
+        ("adam", {"amsgrad": True}, ["vₘₐₓ ← max(vₘₐₓ, v)"]),
+        ("adamw", {}, ["θ ← θ·(1 − ηλ)"]),
+    ],
+)
+def test_the_update_rule_is_the_optimizers_own_for_its_settings(name, hyper, expected):
+    """The step-through shows Optimizer.rule(): centred and momentum forms included, nothing restated."""
+    network, loss, X, y = _setup("cross_entropy", 2)
+    update = _stages(trace_step(network, loss, X, y, name, hyper, 0.01), "update")[0]
+    optimizer = make_optimizer(name, network.params(), **hyper)
+    assert update["rule"] == ";  ".join(optimizer.rule())
+    for equation in expected:
+        assert equation in optimizer.rule()
+    plain = make_optimizer(name, network.params())
+    if name == "rmsprop":
+        assert "θ ← θ − η·g/d" in plain.rule() and "θ ← θ − η·g/d" not in optimizer.rule()
+
+
+@pytest.mark.parametrize(
+    ("name", "hyper"),
+    [
+        ("momentum", {}),
+        ("adagrad", {}),
+        ("rmsprop", {"centered": True, "momentum": 0.9}),
+        ("adam", {"amsgrad": True}),
+        ("adadelta", {}),
+        ("nadam", {}),
+    ],
+)
+def test_each_parameter_shows_its_state_under_the_rules_symbols(name, hyper):
+    network, loss, X, y = _setup("mse", 1)
+    update = _stages(trace_step(network, loss, X, y, name, hyper, 0.01), "update")[0]
+    symbols = update["symbols"]
+    for entry in update["parameters"]:
+        assert set(entry["state"]) <= set(symbols), "every state buffer has a symbol in the rule"
+        for key in entry["state"]:
+            assert symbols[key] in entry["formula"]
+        assert entry["formula"].startswith("η = 0.01;  g = ")

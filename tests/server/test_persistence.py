@@ -8,6 +8,7 @@ import httpx
 
 from backproplab.engine.config import RunConfig
 from backproplab.engine.run import Run
+from backproplab.server.runs import encode
 from backproplab.server.store.sqlite import DB_NAME
 
 CONFIG = {"seed": 7, "dataset": {"kind": "spiral", "classes": 3}, "optimizer": {"name": "adam", "lr": 0.01}}
@@ -18,7 +19,7 @@ def reference_params(*step_counts: int) -> dict:
     run = Run(RunConfig.model_validate(CONFIG))
     for count in step_counts:
         run.step(count)
-    return run.params()
+    return encode.params(run)
 
 
 def test_graceful_restart_restores_runs_exactly(make_server, tmp_path):

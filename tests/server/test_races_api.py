@@ -191,11 +191,12 @@ def ws_connect(server, race_id: str, **kwargs):
     return connect(f"{server.ws_url}/ws/races/{race_id}", proxy=None, max_size=None, **kwargs)
 
 
-async def receive(ws, timeout: float = 5.0) -> dict:
+async def receive(ws, timeout: float = 30.0) -> dict:
+    # A generous bound: it only ends a test that would otherwise hang (the machine may be loaded).
     return json.loads(await asyncio.wait_for(ws.recv(), timeout))
 
 
-async def receive_type(ws, kind: str, timeout: float = 5.0) -> dict:
+async def receive_type(ws, kind: str, timeout: float = 30.0) -> dict:
     deadline = time.monotonic() + timeout
     while True:
         message = await receive(ws, max(0.01, deadline - time.monotonic()))

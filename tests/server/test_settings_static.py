@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -76,3 +77,18 @@ def test_serves_the_dashboard(tmp_path, monkeypatch):
         assert client.get("/vendor/lib.js").headers["cache-control"].startswith("public")
         assert client.get("/api/health").json()["status"] == "ok"
         assert client.get("/../../etc/passwd").status_code == 404
+
+
+def test_api_docs_load_nothing_from_another_host(client):
+    """/docs and /redoc work offline: every script, style and icon they name is served by this server."""
+    for page in ("/docs", "/redoc"):
+        response = client.get(page)
+        assert response.status_code == 200
+        html = response.text
+        assert "cdn" not in html.lower() and "fonts.googleapis" not in html
+        sources = re.findall(r'(?:src|href)="([^"]+)"', html) + re.findall(r"url: '([^']+)'", html)
+        assert sources, html
+        for source in sources:
+            assert source.startswith("/"), f"{page} loads {source} from elsewhere"
+            assert client.get(source).status_code == 200, source
+        assert "default-src 'self'" in response.headers["content-security-policy"]

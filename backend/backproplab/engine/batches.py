@@ -10,6 +10,7 @@ of every row; from the middle of one, the rest of that epoch).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -41,15 +42,23 @@ class BatchSampler:
         self.cursor = 0
         # The current epoch's row order; None until the epoch's first batch is requested.
         self._order: np.ndarray | None = None
+        # The state before the last batch (cursor, epoch, steps in epoch, order, generator state if that
+        # batch drew a new permutation), for undo.
+        self._before: tuple[int, int, int, np.ndarray | None, Mapping[str, Any] | None] | None = None
 
     def next_batch(self, batch_size: int) -> np.ndarray:
-        """The int64 row indices of the next mini-batch (a fresh array)."""
+        """The int64 row indices of the next mini-batch (a read-only view of the epoch's order)."""
         if batch_size < 1:
             raise ConfigError("batch_size", f"must be at least 1, got {batch_size}")
+        drawing = self._order is None and self.shuffle
+        rng_state = self.rng.bit_generator.state if drawing else None
+        self._before = (self.cursor, self.epoch, self.steps_in_epoch, self._order, rng_state)
         if self._order is None:
-            self._order = self.rng.permutation(self.n_rows) if self.shuffle else np.arange(self.n_rows)
+            order = self.rng.permutation(self.n_rows) if self.shuffle else np.arange(self.n_rows)
+            order.setflags(write=False)
+            self._order = order
         stop = min(self.cursor + int(batch_size), self.n_rows)
-        batch = self._order[self.cursor : stop].astype(np.int64, copy=True)
+        batch = self._order[self.cursor : stop]
         self.cursor = stop
         self.steps_in_epoch += 1
         if self.cursor == self.n_rows:
@@ -58,6 +67,18 @@ class BatchSampler:
             self.cursor = 0
             self._order = None
         return batch
+
+    def undo(self) -> None:
+        """Take the last batch back: the next call returns it again (a failed step is retried exactly).
+
+        The generator is wound back too when that batch drew the epoch's permutation.
+        """
+        if self._before is None:
+            raise RuntimeError("there is no batch to take back")
+        self.cursor, self.epoch, self.steps_in_epoch, self._order, rng_state = self._before
+        if rng_state is not None:
+            self.rng.bit_generator.state = rng_state
+        self._before = None
 
     def state_dict(self) -> dict[str, Any]:
         """JSON-ready state: the current order (or None between epochs), cursor and counters."""

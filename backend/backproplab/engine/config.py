@@ -14,9 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from .errors import ConfigError
 
 DatasetKind = Literal["circle", "xor", "gauss", "spiral", "moons", "plane", "sine", "custom"]
-ActivationName = Literal["linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "gelu"]
+# gelu is exact (z·Φ(z), torch's default); gelu_tanh is its tanh approximation (torch's approximate="tanh").
+ActivationName = Literal[
+    "linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "gelu", "gelu_tanh"
+]
 OutputActivationName = Literal[
-    "linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "gelu", "softmax"
+    "linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "gelu", "gelu_tanh", "softmax"
 ]
 LossName = Literal["bce", "cross_entropy", "mse", "mae", "huber"]
 OptimizerName = Literal[
@@ -25,9 +28,19 @@ OptimizerName = Literal[
 InitName = Literal["zeros", "uniform", "normal", "xavier_uniform", "xavier_normal", "he_uniform", "he_normal"]
 FeatureName = Literal["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"]
 
-MAX_ROWS = 20_000
-MAX_COLUMNS = 1_024
-MAX_VALUES = 2_000_000
+# Limits of a RunConfig: the one source for validation here, the data checks and the server's /api/choices.
+# The total size of a network is bounded by the server's parameter cap, not here.
+MAX_HIDDEN_LAYERS = 10
+MAX_NEURONS = 512  # per hidden layer (784 → 128 → 64 → 10 fits; the parameter cap bounds the total)
+MAX_ROWS = 20_000  # rows of data (generated or custom); also the largest batch
+MAX_COLUMNS = 1_024  # input columns of custom data
+MAX_VALUES = 2_000_000  # values of custom X
+MAX_FEATURES = 7  # the 2-D input features, each at most once
+MIN_SAMPLES = 10  # rows a built-in dataset generates, at least
+MAX_GENERATED_CLASSES = 8  # classes of the gauss and spiral generators
+MAX_CLASSES = 100  # class labels of custom data must be below this (one output unit per class)
+MAX_LR = 1e4
+MAX_EVAL_EVERY = 100_000
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 
 
@@ -36,22 +49,42 @@ class _Strict(BaseModel):
 
 
 class DatasetConfig(_Strict):
-    """Which data to train on. Built-in 2-D sets are generated from the run's seed; ``custom`` takes X and y."""
+    """Which data to train on. Built-in 2-D sets are generated from the run's seed; ``custom`` takes X and y.
+
+    Custom X and y arrive inline; once a run holds them (as engine.custom_data.CustomData) its config
+    keeps their ``content_hash`` instead, with X and y None, so descriptions never carry the data.
+    """
 
     kind: DatasetKind = "circle"
-    samples: int = Field(500, ge=10, le=MAX_ROWS, description="rows generated for built-in datasets")
+    samples: int = Field(500, ge=MIN_SAMPLES, le=MAX_ROWS, description="rows generated for built-in datasets")
     noise: FiniteFloat = Field(0.0, ge=0.0, le=1.0, description="noise as a fraction of the data's scale")
     train_fraction: FiniteFloat = Field(0.5, gt=0.0, le=1.0, description="share of rows used for training")
-    classes: int = Field(2, ge=2, le=8, description="classes for gauss and spiral")
+    classes: int = Field(2, ge=2, le=MAX_GENERATED_CLASSES, description="classes for gauss and spiral")
     X: list[list[FiniteFloat]] | None = Field(None, description="custom inputs, n rows by d columns")
     y: list[FiniteFloat] | None = Field(None, description="custom targets: class labels 0..K-1 or reals")
+    content_hash: str | None = Field(
+        None,
+        pattern="^[0-9a-f]{64}$",
+        description="custom data already on the server, named by the sha256 of its arrays (set by the "
+        "engine once X and y are held; ignored for other kinds)",
+    )
     task: Literal["auto", "classification", "regression"] = Field(
         "auto", description="for custom data: auto treats small non-negative integer targets as classes"
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _hash_only_for_custom(cls, data: Any) -> Any:
+        # NOTE: a merged PATCH keeps the old hash when a custom run switches to a generated set; the hash
+        # is the engine's bookkeeping, not the user's choice, so it goes quietly.
+        if isinstance(data, dict) and data.get("kind", "circle") != "custom" and "content_hash" in data:
+            data = {key: value for key, value in data.items() if key != "content_hash"}
+        return data
+
     @model_validator(mode="after")
     def _custom_needs_data(self) -> DatasetConfig:
-        if self.kind == "custom" and (self.X is None or self.y is None):
+        inline = self.X is not None and self.y is not None
+        if self.kind == "custom" and not inline and self.content_hash is None:
             raise ValueError("a custom dataset needs both X and y")
         if self.kind != "custom" and (self.X is not None or self.y is not None):
             raise ValueError("X and y are only for kind 'custom'")
@@ -61,7 +94,9 @@ class DatasetConfig(_Strict):
 class ModelConfig(_Strict):
     """Network shape and starting point. ``output_activation`` None picks the loss's natural one."""
 
-    hidden: list[Annotated[int, Field(ge=1, le=64)]] = Field(default_factory=lambda: [4, 2], max_length=10)
+    hidden: list[Annotated[int, Field(ge=1, le=MAX_NEURONS)]] = Field(
+        default_factory=lambda: [4, 2], max_length=MAX_HIDDEN_LAYERS
+    )
     activation: ActivationName = "tanh"
     output_activation: OutputActivationName | None = None
     init: InitName = "xavier_uniform"
@@ -74,7 +109,7 @@ class OptimizerConfig(_Strict):
     """An optimizer and its hyperparameters; None means torch.optim's default for that optimizer."""
 
     name: OptimizerName = "sgd"
-    lr: FiniteFloat | None = Field(0.03, ge=0.0, le=1e4)
+    lr: FiniteFloat | None = Field(0.03, ge=0.0, le=MAX_LR)
     momentum: FiniteFloat | None = Field(None, ge=0.0, le=1.0)
     dampening: FiniteFloat | None = Field(None, ge=0.0, le=1.0)
     nesterov: bool | None = None
@@ -91,7 +126,7 @@ class OptimizerConfig(_Strict):
 
     @field_validator("betas")
     @classmethod
-    def _betas_in_range(cls, betas):
+    def _betas_in_range(cls, betas: tuple[float, float] | None) -> tuple[float, float] | None:
         if betas is not None and not all(0.0 <= beta < 1.0 for beta in betas):
             raise ValueError("each beta must be in [0, 1)")
         return betas
@@ -109,10 +144,14 @@ class RegularizationConfig(_Strict):
 
 
 class ScheduleConfig(_Strict):
-    """A learning-rate schedule, stepped once per optimizer step, as torch.optim.lr_scheduler.
+    """A learning-rate schedule, stepped after every optimizer step, as torch.optim.lr_scheduler's.
 
-    step: lr·gamma^⌊t/step_size⌋. exponential: lr·gamma^t. cosine: eta_min + (lr − eta_min)(1 + cos(πt/t_max))/2.
-    cyclic (triangular): between lr and max_lr, step_size_up steps up and step_size_down (default the same) down.
+    Attached at the lr in force (at step 0 the optimizer's lr; later, whatever is in force then) and
+    counting its own steps t from 0. step: ×gamma every step_size steps. exponential: ×gamma every step.
+    cosine: from the lr down to eta_min over t_max steps along a half cosine. cyclic (triangular): between
+    the lr and max_lr (default 10× the lr), step_size_up steps up and step_size_down (default the same)
+    down; with cycle_momentum the momentum (β₁ for optimizers with betas) cycles between max_momentum and
+    base_momentum the other way. See engine/schedules.py for the exact recursions.
     """
 
     kind: Literal["constant", "step", "exponential", "cosine", "cyclic"] = "constant"
@@ -120,9 +159,25 @@ class ScheduleConfig(_Strict):
     gamma: FiniteFloat = Field(0.5, gt=0.0, le=1.0)
     t_max: int = Field(1000, ge=1, le=10**9)
     eta_min: FiniteFloat = Field(0.0, ge=0.0)
-    max_lr: FiniteFloat | None = Field(None, gt=0.0, le=1e4)
+    max_lr: FiniteFloat | None = Field(None, gt=0.0, le=MAX_LR)
     step_size_up: int = Field(200, ge=1, le=10**9)
     step_size_down: int | None = Field(None, ge=1, le=10**9)
+    cycle_momentum: bool = Field(
+        True,
+        description="cyclic: cycle the momentum (β₁) inversely to the lr, as torch's CyclicLR by default",
+    )
+    base_momentum: FiniteFloat = Field(0.8, ge=0.0, lt=1.0, description="cyclic: the momentum at max_lr")
+    max_momentum: FiniteFloat = Field(0.9, ge=0.0, lt=1.0, description="cyclic: the momentum at the lr")
+
+
+# The fields each schedule kind reads (the others are ignored): the one list /api/choices reports.
+SCHEDULE_FIELDS: dict[str, tuple[str, ...]] = {
+    "constant": (),
+    "step": ("step_size", "gamma"),
+    "exponential": ("gamma",),
+    "cosine": ("t_max", "eta_min"),
+    "cyclic": ("max_lr", "step_size_up", "step_size_down", "cycle_momentum", "base_momentum", "max_momentum"),
+}
 
 
 class RunConfig(_Strict):
@@ -147,7 +202,9 @@ class RunConfig(_Strict):
 
     seed: int = Field(0, ge=0, le=2**32 - 1)
     dataset: DatasetConfig = Field(default_factory=DatasetConfig)
-    features: list[FeatureName] = Field(default_factory=lambda: ["x1", "x2"], min_length=1, max_length=7)
+    features: list[FeatureName] = Field(
+        default_factory=lambda: list[FeatureName](["x1", "x2"]), min_length=1, max_length=MAX_FEATURES
+    )
     model: ModelConfig = Field(default_factory=ModelConfig)
     loss: LossName | None = Field(None, description="None picks bce, cross_entropy or mse from the data")
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
@@ -157,14 +214,14 @@ class RunConfig(_Strict):
     eval_every: int | None = Field(
         None,
         ge=1,
-        le=100_000,
+        le=MAX_EVAL_EVERY,
         description="steps between whole-set evaluations (test loss, accuracies); None: once per epoch, "
         "clamped to 10..100 steps",
     )
 
     @field_validator("features")
     @classmethod
-    def _distinct_features(cls, features):
+    def _distinct_features(cls, features: list[FeatureName]) -> list[FeatureName]:
         if len(set(features)) != len(features):
             raise ValueError("features must not repeat")
         return features

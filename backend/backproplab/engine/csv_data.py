@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from typing import Any
 
 import numpy as np
 
@@ -47,7 +48,7 @@ def _target_column(target: str | int | None, names: list[str]) -> int:
     return names.index(name)
 
 
-def parse_csv(text: str, target: str | int | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def parse_csv(text: str | bytes, target: str | int | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Parse CSV text with a header row into (X, y, input column names).
 
     ``target`` picks the target column (default the last one); every other column is an input, in file
@@ -128,7 +129,7 @@ def _parse_cell(cell: str, line: int, name: str) -> float:
     return value
 
 
-def validate_custom(X, y) -> tuple[np.ndarray, np.ndarray]:
+def validate_custom(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
     """Check inline custom data and return it as float64 arrays X (n, d) and y (n,).
 
     X must be a non-empty list of rows of equal length (or a 2-D array), y one finite number per row,

@@ -42,17 +42,16 @@ generator's state.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from .config import DatasetConfig
-from .csv_data import validate_custom
+from .config import MAX_CLASSES, DatasetConfig
+from .custom_data import CustomData
 from .errors import ConfigError
 
 PLAYGROUND_EXTENT = (-6.0, 6.0, -6.0, 6.0)
-# Custom classification labels must be below this (the output layer has one unit per class).
-MAX_CLASSES = 100
 # "auto" treats targets as class labels only when they are integers in 0..AUTO_MAX_CLASSES-1.
 AUTO_MAX_CLASSES = 20
 
@@ -159,7 +158,13 @@ def sine(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np
     return X, (np.sin(noisy[:, 0]) + np.sin(noisy[:, 1])) / 2.0
 
 
-CLASSIFIERS = {"circle": circle, "xor": xor, "gauss": gauss, "spiral": spiral, "moons": moons}
+CLASSIFIERS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
+    "circle": circle,
+    "xor": xor,
+    "gauss": gauss,
+    "spiral": spiral,
+    "moons": moons,
+}
 MULTICLASS = {"gauss", "spiral"}
 REGRESSORS = {"plane": plane, "sine": sine}
 
@@ -218,10 +223,16 @@ def _train_count(n: int, train_fraction: float) -> int:
     return min(n, max(1, math.floor(train_fraction * n + 0.5)))
 
 
-def make_dataset(config: DatasetConfig, rng: np.random.Generator) -> Dataset:
-    """Generate (or take) the data ``config`` describes and split it into train and test with ``rng``."""
+def make_dataset(config: DatasetConfig, rng: np.random.Generator, data: CustomData | None = None) -> Dataset:
+    """Generate (or take) the data ``config`` describes and split it into train and test with ``rng``.
+
+    Custom data comes from ``data`` (or, when it is None, from the config's inline X and y). Trained on
+    every row in order, it is used as it is (read-only, no copy); a split copies its rows.
+    """
     if config.kind == "custom":
-        X, y = validate_custom(config.X, config.y)
+        if data is None:
+            data = CustomData.from_values(config.X, config.y)
+        X, y = data.X, data.y
         task, num_classes = custom_task(y, config.task)
         extent = custom_extent(X)
         if config.train_fraction >= 1.0:

@@ -10,7 +10,7 @@ Features only exist for 2-D data. Custom data with d != 2 columns goes to the ne
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -28,7 +28,7 @@ FEATURES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
 }
 
 
-def feature_matrix(X_raw: np.ndarray, features: list[str]) -> np.ndarray:
+def feature_matrix(X_raw: np.ndarray, features: Sequence[str]) -> np.ndarray:
     """The (n, len(features)) float64 matrix of ``features`` evaluated on raw 2-D points ``X_raw`` (n, 2)."""
     X_raw = np.asarray(X_raw, dtype=np.float64)
     if X_raw.ndim != 2 or X_raw.shape[1] != 2:
@@ -45,7 +45,7 @@ def feature_matrix(X_raw: np.ndarray, features: list[str]) -> np.ndarray:
     return out
 
 
-def input_transform(X_raw: np.ndarray, features: list[str], raw_width: int) -> np.ndarray:
+def input_transform(X_raw: np.ndarray, features: Sequence[str], raw_width: int) -> np.ndarray:
     """What the network's input layer receives for raw inputs ``X_raw``.
 
     ``raw_width == 2`` (every built-in dataset, and custom 2-D data): the feature matrix. Any other width

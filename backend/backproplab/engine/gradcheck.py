@@ -14,9 +14,21 @@ is zero and scale-free otherwise. Verdicts (CS231n's rule of thumb, tightened fo
 
 - ``ok`` below 1e-7: a correct gradient in float64 lands near 1e-9 to 1e-10 (the error budget above), so
   1e-7 leaves two orders of margin for ill-conditioned points and still catches any real bug;
-- ``warning`` below 1e-4: the size of error a kink inside [θ − h, θ + h] produces (relu at z = 0, mae at
-  a = y, huber at |d| = δ, L1 at W = 0): the one-sided slopes differ there, so no h makes it vanish;
+- ``warning`` below 1e-4: more than a smooth gradient shows at h ≈ 1e-5, less than any real bug; an h far
+  from the optimum (:func:`sweep_h`), or a point within h of a kink (below);
 - ``error`` otherwise: a wrong factor, sign or index anywhere shows up at 1e-3 and above.
+
+Kinks, where the loss is not differentiable (tests/engine/test_gradcheck.py holds each case):
+
+- |x| at exactly x = 0 is checked *exactly* when x moves linearly with θ: (|h| − |−h|)/2h = 0 is the
+  subgradient sign(0) = 0 the engine (and torch) use. So L1 at W = 0 agrees exactly, and so does mae at
+  a = y for the parameters a depends on linearly (a linear output layer's W and b);
+- mae at a = y for parameters behind a curved activation: a(θ ± h) − y = ±h·a' + O(h²), so the difference
+  is O(h) against the analytic 0 — a warning-sized error when one row sits on the kink, an error when
+  every row does (the analytic gradient is then exactly 0);
+- huber at |d| = δ: L' is continuous but L'' jumps, so the truncation error is O(h), not O(h²): warning;
+- relu at exactly z = 0: the difference is half the one-sided slope against the engine's 0 (torch's
+  convention), an error for the weights feeding that unit.
 
 The verdict reads the norm-based relative error ‖a − n‖ / (‖a‖ + ‖n‖) of each layer (and of the whole
 network), not the per-weight maximum: a single weight whose true gradient is ~1e-12 has a per-weight
@@ -28,53 +40,52 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from .history import finite_list
 from .losses import Loss
 from .network import Network
-from .regularization import add_regularization_gradient, regularization_penalty
+from .numbers import json_safe
+from .regularization import (
+    NO_REGULARIZATION,
+    Regularization,
+    add_regularization_gradient,
+    regularization_penalty,
+)
 
 OK_THRESHOLD = 1e-7
 WARNING_THRESHOLD = 1e-4
 DEFAULT_H = 1e-5
 
 
-def json_safe(value):
-    """Arrays, numbers, lists and dicts as plain JSON values, with NaN and ±inf as None (JSON has neither)."""
-    if isinstance(value, dict):
-        return {key: json_safe(item) for key, item in value.items()}
-    if isinstance(value, np.ndarray):
-        return finite_list(value) if value.dtype.kind == "f" else value.tolist()
-    if isinstance(value, list | tuple):
-        return [json_safe(item) for item in value]
-    if isinstance(value, float | np.floating):
-        return float(value) if math.isfinite(value) else None
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def loss_at(network: Network, loss: Loss, X: np.ndarray, y: np.ndarray, regularization=None) -> float:
+def loss_at(
+    network: Network, loss: Loss, X: np.ndarray, y: np.ndarray, regularization: Regularization | None = None
+) -> float:
     """L(θ, X) including the penalty, computed without touching the network's forward caches."""
-    a, z = X, X
-    for layer in network.layers:
-        z = a @ layer.W + layer.b
-        a = layer.activation.forward(z)
-    return loss.evaluate(z, a, y).value + regularization_penalty(network, *(regularization or ("none", 0.0)))
+    logits, output = network.predict_with_logits(X)
+    return loss.evaluate(logits, output, y).value + regularization_penalty(
+        network, *(regularization or NO_REGULARIZATION)
+    )
 
 
-def analytic_gradients(network: Network, loss: Loss, X, y, regularization=None):
+def analytic_gradients(
+    network: Network, loss: Loss, X: np.ndarray, y: np.ndarray, regularization: Regularization | None = None
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Backprop's gradients, ({name: ∂L/∂θ}, ∂L/∂X), as a training step computes them (penalty included)."""
     output = network.forward(X)
-    result = loss.evaluate(network.output_layer.z, output, y)
+    result = loss.evaluate(network.logits, output, y)
     grad_X = network.backward(
         result.grad, grad_is_logits=loss.fused_activation is not None, need_input_grad=True
     )
-    add_regularization_gradient(network, *(regularization or ("none", 0.0)))
+    add_regularization_gradient(network, *(regularization or NO_REGULARIZATION))
+    assert grad_X is not None  # asked for with need_input_grad
     return {name: grad.copy() for name, grad in network.grads().items()}, grad_X.copy()
 
 
-def numerical_gradient(f, values: np.ndarray, h: float) -> np.ndarray:
+def numerical_gradient(f: Callable[[], float], values: np.ndarray, h: float) -> np.ndarray:
     """Central differences of f() with respect to every entry of ``values``, perturbed in place.
 
     # NOTE: each entry is put back by assigning the saved float, not by adding and subtracting h:
@@ -100,9 +111,10 @@ def numerical_gradient(f, values: np.ndarray, h: float) -> np.ndarray:
 
 def relative_errors(analytic: np.ndarray, numerical: np.ndarray) -> np.ndarray:
     """|a − n| / max(|a| + |n|, tiny) per entry (0 where both are exactly 0)."""
-    return np.abs(analytic - numerical) / np.maximum(
+    errors: np.ndarray = np.abs(analytic - numerical) / np.maximum(
         np.abs(analytic) + np.abs(numerical), np.finfo(float).tiny
     )
+    return errors
 
 
 def norm_relative_error(analytic: np.ndarray, numerical: np.ndarray) -> float:
@@ -118,7 +130,7 @@ def verdict(error: float) -> str:
     return "warning" if error < WARNING_THRESHOLD else "error"
 
 
-def _compare(analytic: np.ndarray, numerical: np.ndarray) -> dict:
+def _compare(analytic: np.ndarray, numerical: np.ndarray) -> dict[str, Any]:
     error = norm_relative_error(analytic, numerical)
     per_entry = relative_errors(analytic, numerical)
     return {
@@ -131,8 +143,15 @@ def _compare(analytic: np.ndarray, numerical: np.ndarray) -> dict:
     }
 
 
-def _numerical_parameter_gradients(network, loss, X, y, h, regularization) -> dict[str, np.ndarray]:
-    def f():
+def _numerical_parameter_gradients(
+    network: Network,
+    loss: Loss,
+    X: np.ndarray,
+    y: np.ndarray,
+    h: float,
+    regularization: Regularization | None,
+) -> dict[str, np.ndarray]:
+    def f() -> float:
         return loss_at(network, loss, X, y, regularization)
 
     return {name: numerical_gradient(f, values, h) for name, values in network.params().items()}
@@ -142,7 +161,14 @@ def _flat(grads: dict[str, np.ndarray]) -> np.ndarray:
     return np.concatenate([grad.ravel() for grad in grads.values()])
 
 
-def gradient_check(network: Network, loss: Loss, X, y, h: float = DEFAULT_H, regularization=None) -> dict:
+def gradient_check(
+    network: Network,
+    loss: Loss,
+    X: ArrayLike,
+    y: ArrayLike,
+    h: float = DEFAULT_H,
+    regularization: Regularization | None = None,
+) -> dict[str, Any]:
     """Every parameter's and every input's backprop gradient next to its central difference.
 
     ``regularization`` is ``(kind, rate)`` with kind none, l1 or l2, or None. Works on a copy, so the
@@ -192,7 +218,14 @@ def gradient_check(network: Network, loss: Loss, X, y, h: float = DEFAULT_H, reg
     }
 
 
-def sweep_h(network: Network, loss: Loss, X, y, hs, regularization=None) -> list[dict]:
+def sweep_h(
+    network: Network,
+    loss: Loss,
+    X: ArrayLike,
+    y: ArrayLike,
+    hs: Sequence[float],
+    regularization: Regularization | None = None,
+) -> list[dict[str, Any]]:
     """The overall norm-based relative error for each step size h.
 
     Large h: truncation error h²/6 · L''' dominates and the error grows as h². Tiny h: the two losses

@@ -1,27 +1,29 @@
 """Gradient health over time: per-layer histograms of weights and gradients, and the share of dead ReLUs.
 
 TensorBoard draws a histogram per recorded step so a distribution's drift is visible along a time axis;
-this log keeps the same, bounded: one snapshot every ``every`` steps up to ``capacity`` snapshots, then
-every other snapshot is dropped and the interval doubles.
+this log keeps the same, bounded: a snapshot at an evaluation at least ``every`` steps after the last one
+(and at step 1), up to ``capacity`` snapshots; then every other snapshot is dropped and the interval
+doubles. Snapshots ride on the run's evaluations, whose cadence is already set by cost.
 
-A ReLU unit is *dead* on a batch when its pre-activation z ≤ 0 for every sample: its gradient is then
-exactly zero and it cannot learn from that batch. The share is measured on up to 256 training rows
-(built-in datasets are generated in random order, so these are a fair sample).
+A ReLU unit is *dead* when its pre-activation z ≤ 0 for every training row: its gradient is then exactly
+zero and it cannot learn. The share comes from the evaluation's forward pass over the training rows (see
+learning.LayerWatch), so it costs nothing extra.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
-from .history import finite_list
+from .learning import LayerWatch
 from .network import Network
+from .numbers import finite_list
 
 HISTOGRAM_BINS = 30
 CAPACITY = 200
 EVERY = 50
-DEAD_UNIT_ROWS = 256  # the dead-unit share is measured on the first rows of the (shuffled) training set
 
 
 class HealthLog:
@@ -31,40 +33,45 @@ class HealthLog:
         self.every = every
         self.capacity = capacity
         self.snapshots: list[dict[str, Any]] = []
+        self.compactions = 0  # halvings so far: snapshots were dropped that many times
 
-    def maybe_record(self, step: int, network: Network, X_train: np.ndarray) -> None:
-        """Record a snapshot if ``step`` falls on the interval (step 1 always does)."""
-        if step != 1 and step % self.every:
-            return
+    def due(self, step: int) -> bool:
+        """Whether a snapshot belongs at ``step``: step 1, and ``every`` steps after the last one."""
+        return step == 1 or not self.snapshots or step >= self.snapshots[-1]["step"] + self.every
+
+    def record(self, step: int, network: Network, dead_shares: list[float | None]) -> None:
+        """Add the snapshot of ``step`` (dropping every other one first when the log is full)."""
         if len(self.snapshots) == self.capacity:
             self.snapshots = self.snapshots[::2]
             self.every *= 2
-        self.snapshots.append(snapshot(step, network, X_train))
+            self.compactions += 1
+        self.snapshots.append(snapshot(step, network, dead_shares))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe: histogram arrays become lists (non-finite edges become None)."""
         return {"every": self.every, "snapshots": [_json_snapshot(snap) for snap in self.snapshots]}
 
     def state_dict(self) -> dict[str, Any]:
-        return {"every": self.every, "snapshots": self.snapshots}
+        return {
+            "every": self.every,
+            "snapshots": self.snapshots,
+            "compactions": self.compactions,
+            "capacity": self.capacity,
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.every = int(state["every"])
         self.snapshots = list(state["snapshots"])
+        self.compactions = int(state.get("compactions", 0))
+        self.capacity = int(state.get("capacity", self.capacity))
 
 
-def snapshot(step: int, network: Network, X_train: np.ndarray) -> dict[str, Any]:
+def snapshot(step: int, network: Network, dead_shares: list[float | None]) -> dict[str, Any]:
     """One time slice: for every layer, histograms of W and ∂L/∂W and the dead-unit share."""
-    layers = []
-    dead = dead_unit_shares(network, X_train[:DEAD_UNIT_ROWS])
-    for index, layer in enumerate(network.layers):
-        layers.append(
-            {
-                "weights": histogram(layer.W),
-                "grads": histogram(layer.grad_W),
-                "dead_share": dead[index],
-            }
-        )
+    layers = [
+        {"weights": histogram(layer.W), "grads": histogram(layer.grad_W), "dead_share": dead}
+        for layer, dead in zip(network.layers, dead_shares, strict=True)
+    ]
     return {"step": step, "layers": layers}
 
 
@@ -89,10 +96,17 @@ def _json_snapshot(snap: dict[str, Any]) -> dict[str, Any]:
 def histogram(values: np.ndarray, bins: int = HISTOGRAM_BINS) -> dict[str, Any]:
     """{"edges": array ≤ bins+1, "counts": array ≤ bins} over the finite values (empty when there are none).
 
+    Bins are [e_i, e_i+1), the last one closed, as numpy.histogram's.
+
     # NOTE: edges are low·(1−t) + high·t, which stays finite even when high − low overflows (a diverging
-    run's weights near ±1e308); edges that coincide in float64 are merged, so any range is accepted.
+    run's weights near ±1e308); edges that coincide in float64 are merged, so any range is accepted. With
+    bins + 1 distinct edges and a finite range, a value's bin is computed, ⌊(x − low)·bins/(high − low)⌋,
+    in a few passes (numpy.histogram with explicit edges sorts the values, most of a snapshot's cost on a
+    100,000-weight layer); a value within an ulp of an edge may then land in the neighbouring bin.
+    Otherwise the bins are found by binary search among the edges.
     """
-    finite = values[np.isfinite(values)].ravel()
+    flat = values.ravel()
+    finite = flat if np.isfinite(flat).all() else flat[np.isfinite(flat)]
     if finite.size == 0:
         return {"edges": np.empty(0), "counts": np.empty(0, dtype=np.int64)}
     low, high = float(finite.min()), float(finite.max())
@@ -101,19 +115,21 @@ def histogram(values: np.ndarray, bins: int = HISTOGRAM_BINS) -> dict[str, Any]:
     if len(edges) < 2:
         pad = max(abs(low) * 1e-9, 0.5)
         edges = np.array([low - pad, high + pad])
-    counts, edges = np.histogram(finite, bins=edges)
+    span = high - low
+    if len(edges) == bins + 1 and math.isfinite(span):
+        scaled = finite - low
+        scaled *= bins / span
+        index = scaled.astype(np.intp)
+        np.minimum(index, bins - 1, out=index)
+    else:
+        index = np.minimum(np.searchsorted(edges, finite, side="right") - 1, len(edges) - 2)
+    counts = np.bincount(index, minlength=len(edges) - 1)
     return {"edges": edges, "counts": counts}
 
 
 def dead_unit_shares(network: Network, X: np.ndarray) -> list[float | None]:
     """Per layer, the share of ReLU units whose z ≤ 0 for every row of X (None for non-ReLU layers)."""
-    shares: list[float | None] = []
-    a = X
-    for layer in network.layers:
-        z = a @ layer.W + layer.b
-        if layer.activation.name == "relu":
-            shares.append(float(np.mean((z <= 0).all(axis=0))))
-        else:
-            shares.append(None)
-        a = layer.activation.forward(z)
-    return shares
+    watch = LayerWatch(len(network.layers))
+    for index, (layer, (z, _)) in enumerate(zip(network.layers, network.layer_outputs(X), strict=True)):
+        watch.see(index, layer, z, hidden=index < len(network.layers) - 1)
+    return watch.dead_shares

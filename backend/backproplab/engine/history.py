@@ -14,8 +14,11 @@ and ``None`` in JSON.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
+
+from .numbers import finite_list
 
 SCALAR_COLUMNS = ("step", "epoch", "lr", "train_loss", "test_loss", "train_accuracy", "test_accuracy")
 LAYER_COLUMNS = ("grad_norm", "weight_norm", "update_ratio")
@@ -37,55 +40,59 @@ class MetricHistory:
         self.size = 0
         self.stride = 1
         self.recent = np.full((recent_capacity, self.width), np.nan)
+        self.recent_size = recent_capacity
         self.recent_count = 0  # rows ever written to the ring
+        self._newest_step = -1  # the step of the newest stored row
+        self.compactions = 0  # halvings so far: stored rows were dropped that many times
         self.min_loss_step = -1
         self.min_loss = math.inf
         self.first_divergence_step = -1
         self.total_steps = 0
 
-    def record(self, row: np.ndarray, diverged: bool = False) -> None:
-        """Append one step's row (length ``width``; row[0] is the step number)."""
-        step = int(row[0])
+    def record(self, row: np.ndarray, step: int, loss: float) -> None:
+        """Append one step's row (length ``width``; ``step`` and ``loss`` are its row[0] and row[3])."""
         self.total_steps = step
-        self.recent[self.recent_count % len(self.recent)] = row
+        self.recent[self.recent_count % self.recent_size] = row
         self.recent_count += 1
-        loss = row[3]
-        is_min = loss < self.min_loss
-        if is_min:
-            self.min_loss, self.min_loss_step = float(loss), step
-        if diverged and self.first_divergence_step < 0:
-            self.first_divergence_step = step
-        keep = step % self.stride == 0 or is_min or diverged
-        if not keep:
-            self._replace_newest_if_unprotected(row)
-            return
-        self._append(row)
+        if loss < self.min_loss:
+            self.min_loss, self.min_loss_step = loss, step
+            self._append(row, step)
+        elif step % self.stride == 0:
+            self._append(row, step)
+        elif self.size and not self._is_stride_step(self._newest_step):
+            # Between stride points, the newest row stands in for the latest step (it is always present).
+            self.rows[self.size - 1] = row
+            self._newest_step = step
+        else:
+            self._append(row, step)
 
-    def _append(self, row: np.ndarray) -> None:
-        if self.size == len(self.rows):
-            if self.size < self.capacity:
-                grown = np.full((min(2 * len(self.rows), self.capacity), self.width), np.nan)
-                grown[: self.size] = self.rows[: self.size]
-                self.rows = grown
-            else:
-                self._halve()
+    def mark_divergence(self, step: int) -> None:
+        """The run diverged after ``step``: that step's row (the newest) is kept through every halving.
+
+        Only the first divergence is marked; a run that diverges again at the same step adds nothing.
+        """
+        if self.first_divergence_step < 0:
+            self.first_divergence_step = step
+
+    def _append(self, row: np.ndarray, step: int) -> None:
+        if self.size >= self.capacity:
+            self._halve()
+        elif self.size == len(self.rows):
+            grown = np.full((min(2 * len(self.rows), self.capacity), self.width), np.nan)
+            grown[: self.size] = self.rows[: self.size]
+            self.rows = grown
         self.rows[self.size] = row
         self.size += 1
+        self._newest_step = step
 
-    def _replace_newest_if_unprotected(self, row: np.ndarray) -> None:
-        """Between stride points, the newest row stands in for the latest step (so it is always present)."""
-        if self.size and not self._is_stride_row(self.rows[self.size - 1]):
-            self.rows[self.size - 1] = row
-        else:
-            self._append(row)
-
-    def _is_stride_row(self, row: np.ndarray) -> bool:
-        step = int(row[0])
-        return step % self.stride == 0 or step in (self.min_loss_step, self.first_divergence_step)
+    def _is_stride_step(self, step: int) -> bool:
+        """Whether the row of ``step`` is kept for good: on the stride, the lowest loss, the divergence."""
+        return step % self.stride == 0 or step == self.min_loss_step or step == self.first_divergence_step
 
     def _halve(self) -> None:
         """Double the stride and keep only rows on it, plus the protected ones and the newest."""
         self.stride *= 2
+        self.compactions += 1
         steps = self.rows[: self.size, 0].astype(np.int64)
         keep = (
             (steps % self.stride == 0) | (steps == self.min_loss_step) | (steps == self.first_divergence_step)
@@ -96,15 +103,32 @@ class MetricHistory:
         self.rows[len(kept) : self.size] = np.nan
         self.size = len(kept)
 
+    def amend_newest(self, columns: slice, values: np.ndarray) -> None:
+        """Write ``values`` into ``columns`` of the newest step's row, in the recent ring and, when it is
+        stored, in the store: an evaluation made after the step was recorded."""
+        latest = self.latest_row()
+        if latest is None:
+            return
+        latest[columns] = values
+        if self.size and self._newest_step == self.total_steps:
+            self.rows[self.size - 1, columns] = values
+
+    def fill_recent(self, rows: np.ndarray) -> None:
+        """Put ``rows`` (oldest first) into the empty recent ring; only the last ``recent_size`` fit."""
+        tail = rows[-self.recent_size :]
+        self.recent[: len(tail)] = tail
+        self.recent_count = len(tail)
+
     def latest_row(self) -> np.ndarray | None:
         if self.recent_count == 0:
             return None
-        return self.recent[(self.recent_count - 1) % len(self.recent)]
+        row: np.ndarray = self.recent[(self.recent_count - 1) % self.recent_size]
+        return row
 
     def recent_since(self, step: int) -> np.ndarray:
         """Full-resolution rows with step > ``step`` still in the recent ring (oldest first)."""
-        size = min(self.recent_count, len(self.recent))
-        order = np.arange(self.recent_count - size, self.recent_count) % len(self.recent)
+        size = min(self.recent_count, self.recent_size)
+        order = np.arange(self.recent_count - size, self.recent_count) % self.recent_size
         rows = self.recent[order]
         return rows[rows[:, 0] > step]
 
@@ -117,29 +141,39 @@ class MetricHistory:
             names += [f"{column}_{layer}" for layer in range(self.n_layers)]
         return names
 
-    def state_dict(self) -> dict:
+    def settled(self) -> int:
+        """Stored rows that can no longer change but by a halving: all but the newest, which stands in for
+        the latest step until the next stride point (what an incremental checkpoint may append)."""
+        return max(self.size - 1, 0)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The stored rows, the recent ring and :meth:`meta`."""
+        return {"rows": self.stored().copy(), "recent": self.recent_since(-1), **self.meta()}
+
+    def meta(self) -> dict[str, Any]:
+        """Everything but the rows: what restores the rows' bookkeeping."""
         return {
-            "rows": self.stored().copy(),
-            "recent": self.recent_since(-1),
             "stride": self.stride,
             "min_loss_step": self.min_loss_step,
             "min_loss": self.min_loss if math.isfinite(self.min_loss) else None,
             "first_divergence_step": self.first_divergence_step,
             "total_steps": self.total_steps,
             "capacity": self.capacity,
+            "compactions": self.compactions,
         }
 
     @classmethod
-    def from_state_dict(cls, n_layers: int, state: dict) -> MetricHistory:
+    def from_state_dict(cls, n_layers: int, state: dict[str, Any]) -> MetricHistory:
+        """The history :meth:`state_dict` described; without "recent", the ring is refilled from the rows."""
         history = cls(n_layers, capacity=int(state["capacity"]))
         rows = np.asarray(state["rows"], dtype=np.float64).reshape(-1, history.width)
-        history.rows = np.full((max(len(rows), INITIAL_ROWS), history.width), np.nan)
+        history.rows = np.full((max(len(rows), min(INITIAL_ROWS, history.capacity)), history.width), np.nan)
         history.rows[: len(rows)] = rows
         history.size = len(rows)
-        recent = np.asarray(state["recent"], dtype=np.float64).reshape(-1, history.width)
-        for row in recent:
-            history.recent[history.recent_count % len(history.recent)] = row
-            history.recent_count += 1
+        history._newest_step = int(rows[-1, 0]) if len(rows) else -1
+        recent = state.get("recent", rows)
+        history.fill_recent(np.asarray(recent, dtype=np.float64).reshape(-1, history.width))
+        history.compactions = int(state.get("compactions", 0))
         history.stride = int(state["stride"])
         history.min_loss_step = int(state["min_loss_step"])
         history.min_loss = math.inf if state["min_loss"] is None else float(state["min_loss"])
@@ -148,12 +182,12 @@ class MetricHistory:
         return history
 
 
-def rows_to_columns(rows: np.ndarray, n_layers: int) -> dict[str, list]:
+def rows_to_columns(rows: np.ndarray, n_layers: int) -> dict[str, Any]:
     """Rows → the protocol's columns: scalars as lists, per-layer values as [[layer0, layer1, ..], ..].
 
     NaN and ±inf become None, step and epoch stay ints (JSON never carries bare NaN or Infinity).
     """
-    columns: dict[str, list] = {}
+    columns: dict[str, Any] = {}
     for index, name in enumerate(SCALAR_COLUMNS):
         column = rows[:, index]
         columns[name] = column.astype(np.int64).tolist() if name in ("step", "epoch") else finite_list(column)
@@ -164,28 +198,17 @@ def rows_to_columns(rows: np.ndarray, n_layers: int) -> dict[str, list]:
     return columns
 
 
-def _sampled_rows(block: np.ndarray) -> list:
+def _sampled_rows(block: np.ndarray) -> list[Any]:
     """Per-layer rows, ``None`` for a step whose statistics were not sampled (most of them).
 
     # NOTE: a whole ``null`` instead of ``[null, null, ..]`` more than halves a live frame's size; boxing
     those NaNs one by one was most of the event loop's work while a client watched a fast run.
     """
-    result: list = [None] * len(block)
+    result: list[Any] = [None] * len(block)
     sampled = np.flatnonzero(np.isfinite(block).any(axis=1))
     for index, values in zip(sampled.tolist(), finite_list(block[sampled]), strict=True):
         result[index] = values
     return result
-
-
-def finite_list(values) -> list:
-    """A (nested) float list with None in place of NaN and ±inf."""
-    array = np.asarray(values, dtype=np.float64)
-    finite = np.isfinite(array)
-    if finite.all():
-        return array.tolist()
-    boxed = array.astype(object)
-    boxed[~finite] = None
-    return boxed.tolist()
 
 
 def downsample_rows(rows: np.ndarray, max_points: int) -> np.ndarray:

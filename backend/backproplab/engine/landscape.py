@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from .activations import Activation
 from .errors import ConfigError
 from .losses import Loss
 from .network import Network
+from .regularization import NO_REGULARIZATION, Regularization, add_regularization_gradient, weight_penalty
 
 MAX_RESOLUTION = 101
 # Grid points per chunk are chosen so one chunk's largest activation stays about this size. Measured on
@@ -86,13 +86,24 @@ def gradient_direction(grads: dict[str, np.ndarray], norm: float = 1.0) -> np.nd
     return flat * (norm / length)
 
 
-def full_gradient(network: Network, loss: Loss, X: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
-    """∇L(θ) of the data loss (mean over every row of X, no regularisation) by backprop on a copy."""
+def full_gradient(
+    network: Network,
+    loss: Loss,
+    X: np.ndarray,
+    y: np.ndarray,
+    regularization: Regularization = NO_REGULARIZATION,
+) -> dict[str, np.ndarray]:
+    """∇L(θ) of the loss over every row of X, plus the regularisation's gradient, by backprop on a copy.
+
+    ``regularization`` is ``(kind, rate)`` as a run's config has it: the gradient is then exactly what a
+    full-batch training step of that run computes.
+    """
     X, y = _checked_data(network, loss, X, y)
     probe = copy.deepcopy(network)
     output = probe.forward(X)
-    result = loss.evaluate(probe.output_layer.z, output, y)
+    result = loss.evaluate(probe.logits, output, y)
     probe.backward(result.grad, loss.fused_activation is not None)
+    add_regularization_gradient(probe, *regularization)
     return {name: grad.copy() for name, grad in probe.grads().items()}
 
 
@@ -144,7 +155,8 @@ def project_trajectory(
     offsets = np.asarray(trajectory, dtype=np.float64) - np.asarray(origin, dtype=np.float64)
     basis = np.stack([d1, d2], axis=1)
     coordinates, *_ = np.linalg.lstsq(basis, offsets.T, rcond=None)
-    return coordinates.T
+    projected: np.ndarray = coordinates.T
+    return projected
 
 
 def grid_axis(span: float, resolution: int) -> np.ndarray:
@@ -168,11 +180,13 @@ def loss_slice(
     alphas: np.ndarray,
     betas: np.ndarray,
     progress: Callable[[int, int], None] | None = None,
+    regularization: Regularization = NO_REGULARIZATION,
 ) -> np.ndarray:
     """values[i, j] = L(θ + alphas[j]·d1 + betas[i]·d2) on data (X, y): rows are β, columns α.
 
-    L is the data loss (mean over the rows of X) without any regularisation penalty. The grid is cut into
-    chunks of G points; each chunk goes through the network at once:
+    L is the data loss (mean over the rows of X) plus the ``regularization`` penalty (``(kind, rate)``,
+    weights only) at each point, as the run trains on. The grid is cut into chunks of G points; each
+    chunk goes through the network at once:
 
     - every layer's weights at the G points are the rows of C·[W, D1, D2] with C = [1, α_g, β_g] (G, 3),
       one matrix product giving a (G, fan_in, fan_out) weight stack (and likewise the biases);
@@ -202,8 +216,8 @@ def loss_slice(
         if not hasattr(buffers, "forward"):
             buffers.forward = _BatchedForward(network, layers, first, X.shape[0], capacity, blas=workers == 1)
         logits = buffers.forward.logits(coefficients[start : start + chunk])
-        output = None if loss.fused_activation else _activate(network.output_layer.activation, logits)
-        values[start : start + chunk] = _grid_losses(loss, logits, output, y)
+        output = None if loss.fused_activation else network.output_layer.activation.forward(logits)
+        values[start : start + chunk] = loss.stack_means(logits, output, y)
 
     starts = range(0, values.size, chunk)
     workers = min(MAX_WORKERS, available_cpus(), len(starts))
@@ -212,6 +226,7 @@ def loss_slice(
         for start, _ in zip(starts, filled, strict=True):
             if progress is not None:
                 progress(min(start + chunk, values.size), values.size)
+    values += _grid_penalties(layers, coefficients, *regularization)
     return values.reshape(betas.size, alphas.size)
 
 
@@ -221,15 +236,52 @@ def available_cpus() -> int:
 
 
 def loss_along_gradient(
-    network: Network, loss: Loss, X: np.ndarray, y: np.ndarray, grad: np.ndarray, alphas: np.ndarray
+    network: Network,
+    loss: Loss,
+    X: np.ndarray,
+    y: np.ndarray,
+    grad: np.ndarray,
+    alphas: np.ndarray,
+    regularization: Regularization = NO_REGULARIZATION,
 ) -> np.ndarray:
-    """L(θ − α·g) for each α: the 1-D view of a gradient-descent step of learning rate α.
+    """L(θ − α·g) for each α (penalty included): the 1-D view of a gradient-descent step of rate α.
 
-    ``grad`` is the flattened (unscaled) gradient g, so α is directly comparable with the learning rate:
-    plain SGD's next point is α = lr. A one-row :func:`loss_slice` with d1 = −g and d2 = 0.
+    ``grad`` is the flattened (unscaled) gradient g (from :func:`full_gradient` with the same
+    ``regularization``), so α is directly comparable with the learning rate: plain SGD's next point on the
+    full batch is α = lr. A one-row :func:`loss_slice` with d1 = −g and d2 = 0.
     """
     minus_grad = -np.asarray(grad, dtype=np.float64)
-    return loss_slice(network, loss, X, y, minus_grad, np.zeros_like(minus_grad), alphas, np.zeros(1))[0]
+    line: np.ndarray = loss_slice(
+        network,
+        loss,
+        X,
+        y,
+        minus_grad,
+        np.zeros_like(minus_grad),
+        alphas,
+        np.zeros(1),
+        regularization=regularization,
+    )[0]
+    return line
+
+
+def _grid_penalties(
+    layers: list[tuple[np.ndarray, np.ndarray]], coefficients: np.ndarray, kind: str, rate: float
+) -> np.ndarray:
+    """The regularisation penalty at each grid point [1, α, β]: of every layer's W + α·D1_W + β·D2_W.
+
+    Weights are mixed as the forward pass mixes them (C·[W, D1, D2]), in row blocks of about CHUNK_BYTES.
+    """
+    penalties = np.zeros(len(coefficients))
+    if kind == "none" or rate == 0.0:
+        return penalties
+    for stacked_W, _ in layers:
+        basis = stacked_W.reshape(3, -1)
+        rows = max(1, CHUNK_BYTES // (basis.shape[1] * 8))
+        for start in range(0, len(coefficients), rows):
+            mixed = coefficients[start : start + rows] @ basis
+            penalties[start : start + rows] += weight_penalty(mixed, kind, rate)
+    return penalties
 
 
 def _as_floats(values: Any, field: str) -> np.ndarray:
@@ -287,20 +339,23 @@ def _layer_bases(network: Network, d1: np.ndarray, d2: np.ndarray) -> list[tuple
     ]
 
 
-def _activate(activation: Activation, z: np.ndarray) -> np.ndarray:
-    """f applied to a (G, n, width) stack. Activations work on (rows, width), so fold G into the rows."""
-    return activation.forward(z.reshape(-1, z.shape[-1])).reshape(z.shape)
-
-
 class _BatchedForward:
     """Pushes up to ``capacity`` grid points through the network at once, into buffers made once.
 
     # NOTE: allocating a fresh array per stage costs as much as the arithmetic (measured here: a batched
     matmul into a new array was 5× slower than into a reused one), so every stage writes into a buffer,
-    and hidden activations that are numpy ufuncs (tanh) run in place.
+    and hidden activations run in place (``Activation.forward_into(z, z)``).
     """
 
-    def __init__(self, network: Network, layers: list, first: np.ndarray, n: int, capacity: int, blas: bool):
+    def __init__(
+        self,
+        network: Network,
+        layers: list[tuple[np.ndarray, np.ndarray]],
+        first: np.ndarray,
+        n: int,
+        capacity: int,
+        blas: bool,
+    ):
         self.network, self.layers, self.first, self.blas = network, layers, first, blas
         self.z = [np.empty((capacity, n, layer.fan_out)) for layer in network.layers]
         self.weights = [np.empty((capacity, layer.fan_in, layer.fan_out)) for layer in network.layers]
@@ -312,11 +367,8 @@ class _BatchedForward:
         z = self.z[0][:g]
         _mix(coefficients, self.first, z.reshape(g, -1), self.blas)
         for index in range(1, len(self.layers)):
-            activation = self.network.layers[index - 1].activation
-            if isinstance(activation.forward, np.ufunc):
-                a = activation.forward(z, out=z)
-            else:
-                a = _activate(activation, z)
+            self.network.layers[index - 1].activation.forward_into(z, z)  # in place: a = f(z)
+            a = z
             stacked_W, stacked_b = self.layers[index]
             weights, bias, z = self.weights[index][:g], self.biases[index][:g], self.z[index][:g]
             _mix(coefficients, stacked_W.reshape(3, -1), weights.reshape(g, -1), self.blas)
@@ -337,32 +389,3 @@ def _mix(coefficients: np.ndarray, stacked: np.ndarray, out: np.ndarray, blas: b
         np.matmul(coefficients, stacked, out=out)
     else:
         np.einsum("gk,kn->gn", coefficients, stacked, out=out)
-
-
-def _grid_losses(loss: Loss, logits: np.ndarray, output: np.ndarray | None, target: np.ndarray) -> np.ndarray:
-    """Each grid point's mean loss for (G, n, width) logits/outputs: losses.py's formulas, per point.
-
-    # NOTE: Loss.evaluate averages over its whole input, so it cannot score G points in one call and a
-    loop of G calls would cost as much as the forward pass. These mirror its formulas (same stable forms)
-    with the mean taken per grid point; tests compare them against Loss.evaluate for every loss.
-    """
-    axes = (1, 2)
-    if loss.name == "bce":
-        return np.mean(
-            np.maximum(logits, 0.0) - logits * target + np.log1p(np.exp(-np.abs(logits))), axis=axes
-        )
-    if loss.name == "cross_entropy":
-        labels = target.astype(np.intp).reshape(-1)
-        row_max = logits.max(axis=2, keepdims=True)
-        log_sum_exp = row_max[..., 0] + np.log(np.exp(logits - row_max).sum(axis=2))
-        return np.mean(log_sum_exp - logits[:, np.arange(labels.size), labels], axis=1)
-    diff = output - target
-    if loss.name == "mse":
-        return np.mean(diff * diff, axis=axes)
-    if loss.name == "mae":
-        return np.mean(np.abs(diff), axis=axes)
-    if loss.name == "huber":
-        abs_diff = np.abs(diff)
-        quadratic = np.minimum(abs_diff, loss.delta)
-        return np.mean(0.5 * quadratic * quadratic + loss.delta * (abs_diff - quadratic), axis=axes)
-    raise ConfigError("loss", f"the landscape cannot evaluate loss {loss.name!r}")

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ConfigError
+from .numbers import finite_list_or_none, json_safe
 from .optimizers import make_optimizer
 from .surfaces import Surface, get_surface
 
@@ -29,15 +30,6 @@ RUNNING, DIVERGED = "running", "diverged"
 # Optimizer state buffers that act as a velocity, in order of preference. Both accumulate gradients, so
 # the point moves along −buffer (scaled by the step size); ``last_step`` is the actual displacement.
 VELOCITY_KEYS = ("momentum_buffer", "exp_avg")
-
-
-def _finite_list(values: np.ndarray) -> list[float] | None:
-    """A JSON-safe list, or None when any entry is NaN or infinite."""
-    return [float(v) for v in values] if np.isfinite(values).all() else None
-
-
-def _json_hyper(hyper: dict[str, Any]) -> dict[str, Any]:
-    return {key: list(value) if isinstance(value, tuple) else value for key, value in hyper.items()}
 
 
 def _checked_point(x: Any, y: Any, field: str) -> np.ndarray:
@@ -143,16 +135,16 @@ class Racer:
         return {
             "name": self.label,
             "optimizer": self.optimizer.name,
-            "hyper": _json_hyper(self.optimizer.hyper),
+            "hyper": json_safe(self.optimizer.hyper),
             "status": self.status,
             "message": self.message,
             "steps": self.steps,
-            "position": _finite_list(self.xy),
+            "position": finite_list_or_none(self.xy),
             "value": value if math.isfinite(value) else None,
-            "gradient": _finite_list(self.grad),
-            "velocity": None if buffer is None else _finite_list(buffer),
+            "gradient": finite_list_or_none(self.grad),
+            "velocity": None if buffer is None else finite_list_or_none(buffer),
             "velocity_kind": kind,
-            "last_step": _finite_list(self.last_step),
+            "last_step": finite_list_or_none(self.last_step),
             "nearest_minimum": nearest,
             "distance_to_minimum": distance,
             **({"path": self.path_points(), "path_stride": self.stride} if path else {}),

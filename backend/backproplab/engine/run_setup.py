@@ -1,4 +1,5 @@
-"""What a RunConfig builds from its seed: data, input features, loss, targets and the initial network.
+"""What a RunConfig builds from its seed: data, input features, loss, targets, the initial network and
+its optimizer.
 
 Everything here is made before a live Run changes anything, so a bad config fails without side effects.
 Three generators are spawned from the seed: data, initial weights and batch order.
@@ -9,21 +10,26 @@ from __future__ import annotations
 import numpy as np
 
 from .config import RunConfig
+from .custom_data import CustomData, resolve_custom_data
 from .datasets import Dataset, make_dataset
 from .errors import ConfigError
 from .features import input_transform
 from .losses import Loss, get_loss
 from .network import Network
+from .optimizers import build_optimizer
+from .schedules import make_scheduler
 
 
 class RunParts:
     """Everything a config builds from its seed, made before anything in a live Run changes."""
 
-    def __init__(self, config: RunConfig):
+    def __init__(self, config: RunConfig, data: CustomData | None = None):
+        config, self.custom_data = resolve_custom_data(config, data)
+        self.config = config
         data_rng, init_rng, self.batch_rng = (
             np.random.default_rng(seed) for seed in np.random.SeedSequence(config.seed).spawn(3)
         )
-        self.dataset = make_dataset(config.dataset, data_rng)
+        self.dataset = make_dataset(config.dataset, data_rng, self.custom_data)
         raw_width = self.dataset.X_train.shape[1]
         self.X_train = input_transform(self.dataset.X_train, config.features, raw_width)
         self.X_test = input_transform(self.dataset.X_test, config.features, raw_width)
@@ -40,6 +46,9 @@ class RunParts:
             init_rng,
             config.model.weights,
         )
+        self.optimizer = build_optimizer(config.optimizer, self.network)
+        self.scheduler = make_scheduler(config.schedule, self.optimizer.hyper["lr"])
+        self.scheduler.apply(self.optimizer)
 
 
 def resolve_loss(config: RunConfig, dataset: Dataset) -> str:
@@ -96,4 +105,5 @@ def class_labels(target: np.ndarray) -> np.ndarray:
         return target.astype(np.int64)
     if target.shape[1] == 1:
         return target[:, 0].astype(np.int64)
-    return np.argmax(target, axis=1)
+    labels: np.ndarray = np.argmax(target, axis=1)
+    return labels

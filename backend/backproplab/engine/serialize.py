@@ -32,7 +32,8 @@ def pack(tree: Any) -> bytes:
 
     header = json.dumps(strip(tree, "root"))
     buffer = io.BytesIO()
-    np.savez(buffer, __header__=np.frombuffer(header.encode(), dtype=np.uint8), **arrays)
+    arrays["__header__"] = np.frombuffer(header.encode(), dtype=np.uint8)
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as its own flags
     return buffer.getvalue()
 
 

@@ -21,41 +21,25 @@ Every number is the engine's own: ∂L/∂z is what ``Activation.backward`` retu
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from .gradcheck import json_safe
 from .losses import Loss
-from .network import Network
+from .network import DenseLayer, Network
+from .numbers import json_safe
 from .optimizers import make_optimizer
-from .regularization import add_regularization_gradient, regularization_penalty
+from .regularization import (
+    NO_REGULARIZATION,
+    Regularization,
+    add_regularization_gradient,
+    regularization_penalty,
+)
 
 MAX_TERMS = 12  # terms a formula string spells out before it abbreviates the sum
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-OUTPUT_GRADIENT_FORMULAS = {
-    "mse": "∂L/∂a = 2(a − y)/N",
-    "mae": "∂L/∂a = sign(a − y)/N",
-    "huber": "∂L/∂a = clip(a − y, −1, 1)/N",
-    "bce": "∂L/∂z = (σ(z) − y)/N  (sigmoid fused into the loss)",
-    "cross_entropy": "∂L/∂z = (softmax(z) − onehot(y))/n  (softmax fused into the loss)",
-}
-_ADAM_MOMENTS = "m ← β₁m + (1 − β₁)g;  v ← β₂v + (1 − β₂)g²;  "
-_ADAM_STEP = "θ ← θ − η/(1 − β₁ᵗ) · m/(√v/√(1 − β₂ᵗ) + ε)"
-UPDATE_RULES = {
-    "sgd": "g ← g + λθ;  b ← μ·b + (1 − dampening)·g;  θ ← θ − η·b  (μ = 0: θ ← θ − η·g)",
-    "momentum": "g ← g + λθ;  b ← μ·b + (1 − dampening)·g;  θ ← θ − η·b",
-    "nesterov": "g ← g + λθ;  b ← μ·b + g;  θ ← θ − η·(g + μ·b)",
-    "adagrad": "g ← g + λθ;  s ← s + g²;  θ ← θ − η/(1 + (t − 1)·lr_decay) · g/(√s + ε)",
-    "rmsprop": "g ← g + λθ;  v ← α·v + (1 − α)·g²;  θ ← θ − η·g/(√v + ε)",
-    "adam": "g ← g + λθ;  " + _ADAM_MOMENTS + _ADAM_STEP,
-    "adamw": "θ ← θ(1 − ηλ);  " + _ADAM_MOMENTS + _ADAM_STEP,
-    "adadelta": "g ← g + λθ;  v ← ρv + (1 − ρ)g²;  Δ = √(u + ε)/√(v + ε)·g;  u ← ρu + (1 − ρ)Δ²;  θ ← θ − ηΔ",
-    "nadam": "g ← g + λθ;  "
-    + _ADAM_MOMENTS
-    + "d = √(v/(1 − β₂ᵗ)) + ε;  θ ← θ − η(1 − μₜ)/(1 − Πₜ)·g/d − η·μₜ₊₁/(1 − Πₜμₜ₊₁)·m/d",
-}
 
 
 def _num(value: float) -> str:
@@ -82,9 +66,10 @@ def _sum_of_terms(terms: list[str]) -> str:
     return " + ".join(terms)
 
 
-def _forward_stage(index: int, layer, X_in: np.ndarray) -> dict:
+def _forward_stage(index: int, layer: DenseLayer, X_in: np.ndarray) -> dict[str, Any]:
     act = layer.activation
     neurons = []
+    _, z, a = layer.cached()
     for j in range(layer.fan_out):
         formulas = []
         for s in range(X_in.shape[0]):
@@ -92,8 +77,8 @@ def _forward_stage(index: int, layer, X_in: np.ndarray) -> dict:
                 [f"{_num(layer.W[i, j])}×{_num(X_in[s, i])}" for i in range(layer.fan_in)]
             )
             formulas.append(
-                f"z = Σᵢ wᵢ·aᵢ + b = {products} + {_num(layer.b[j])} = {_num(layer.z[s, j])};"
-                f" {act.formula} = {_num(layer.a[s, j])}"
+                f"z = Σᵢ wᵢ·aᵢ + b = {products} + {_num(layer.b[j])} = {_num(z[s, j])};"
+                f" {act.formula} = {_num(a[s, j])}"
             )
         neurons.append(
             {
@@ -102,9 +87,9 @@ def _forward_stage(index: int, layer, X_in: np.ndarray) -> dict:
                 "inputs": X_in.tolist(),
                 "weights": layer.W[:, j].tolist(),
                 "bias": float(layer.b[j]),
-                "z": layer.z[:, j].tolist(),
+                "z": z[:, j].tolist(),
                 "activation": act.name,
-                "a": layer.a[:, j].tolist(),
+                "a": a[:, j].tolist(),
                 "formula": formulas,
             }
         )
@@ -117,12 +102,21 @@ def _forward_stage(index: int, layer, X_in: np.ndarray) -> dict:
     }
 
 
-def _backward_neurons(index, layer, grad_a, local, grad_z, next_layer, next_grad_z) -> list[dict]:
+def _backward_neurons(
+    index: int,
+    layer: DenseLayer,
+    grad_a: np.ndarray | None,
+    local: np.ndarray | None,
+    grad_z: np.ndarray,
+    next_layer: DenseLayer | None,
+    next_grad_z: np.ndarray | None,
+) -> list[dict[str, Any]]:
     neurons = []
     for j in range(layer.fan_out):
         chains = []
         for s in range(grad_z.shape[0]):
             if local is not None:
+                assert grad_a is not None  # a local derivative comes with its upstream gradient
                 factors = f"{_num(grad_a[s, j])} × {_num(local[s, j])}"
                 chain = f"∂L/∂z = ∂L/∂a · ∂a/∂z = {factors} = {_num(grad_z[s, j])}"
             elif grad_a is not None:
@@ -130,6 +124,7 @@ def _backward_neurons(index, layer, grad_a, local, grad_z, next_layer, next_grad
             else:
                 chain = f"∂L/∂z = {_num(grad_z[s, j])}  (from the fused loss)"
             if next_layer is not None:
+                assert next_grad_z is not None and grad_a is not None  # a hidden layer has both
                 terms = [
                     f"{_num(next_grad_z[s, k])}×{_num(next_layer.W[j, k])}" for k in range(next_layer.fan_out)
                 ]
@@ -148,12 +143,20 @@ def _backward_neurons(index, layer, grad_a, local, grad_z, next_layer, next_grad
     return neurons
 
 
-def _parameter_chain(label: str, grad_a, local, grad_z, a_in, value: float) -> str:
+def _parameter_chain(
+    label: str,
+    grad_a: np.ndarray | None,
+    local: np.ndarray | None,
+    grad_z: np.ndarray,
+    a_in: np.ndarray | None,
+    value: float,
+) -> str:
     """∂L/∂w with its factors per sample: three factors when the local derivative is a number, else two."""
     terms = []
     for s in range(grad_z.shape[0]):
         factor = "1" if a_in is None else _num(a_in[s])
         if local is not None:
+            assert grad_a is not None  # a local derivative comes with its upstream gradient
             terms.append(f"{_num(grad_a[s])} × {_num(local[s])} × {factor}")
         else:
             terms.append(f"{_num(grad_z[s])} × {factor}")
@@ -170,8 +173,19 @@ def _penalty_text(kind: str, rate: float, weight: float, term: float, total: flo
     return f"; + {name} = {_num(rate)} × {factor} = {_num(term)}; total {_num(total)}"
 
 
-def _backward_stage(index, layer, grad_a, local, grad_z, next_layer, next_grad_z, backprop_W, regularization):
+def _backward_stage(
+    index: int,
+    layer: DenseLayer,
+    grad_a: np.ndarray | None,
+    local: np.ndarray | None,
+    grad_z: np.ndarray,
+    next_layer: DenseLayer | None,
+    next_grad_z: np.ndarray | None,
+    backprop_W: np.ndarray,
+    regularization: Regularization,
+) -> dict[str, Any]:
     kind, rate = regularization
+    a_in = layer.cached()[0]
     weights = []
     for i in range(layer.fan_in):
         for j in range(layer.fan_out):
@@ -181,7 +195,7 @@ def _backward_stage(index, layer, grad_a, local, grad_z, next_layer, next_grad_z
                 None if grad_a is None else grad_a[:, j],
                 None if local is None else local[:, j],
                 grad_z[:, j],
-                layer.a_in[:, i],
+                a_in[:, i],
                 backprop_W[i, j],
             )
             if kind != "none" and rate != 0.0:
@@ -193,7 +207,7 @@ def _backward_stage(index, layer, grad_a, local, grad_z, next_layer, next_grad_z
                     "label": label,
                     "from": i,
                     "to": j,
-                    "a_in": layer.a_in[:, i].tolist(),
+                    "a_in": a_in[:, i].tolist(),
                     "grad_z": grad_z[:, j].tolist(),
                     "grad": float(layer.grad_W[i, j]),
                     "chain": chain,
@@ -227,8 +241,8 @@ def _backward_stage(index, layer, grad_a, local, grad_z, next_layer, next_grad_z
 
 
 def _backward(
-    network: Network, loss: Loss, loss_grad: np.ndarray, regularization
-) -> tuple[list[dict], np.ndarray]:
+    network: Network, loss: Loss, loss_grad: np.ndarray, regularization: Regularization
+) -> tuple[list[dict[str, Any]], np.ndarray]:
     """The backward pass of ``Network.backward``, split at each activation to keep ∂L/∂a and ∂L/∂z.
 
     ``DenseLayer.backward`` is ``backward_from_z(activation.backward(z, a, ∂L/∂a))``; calling the two
@@ -236,20 +250,28 @@ def _backward(
     engine's bit for bit. Returns the stages (output layer first) and ∂L/∂X.
     """
     last = len(network.layers) - 1
-    captured, grad = [], loss_grad
+    captured = []
+    grad = loss_grad
     for index in range(last, -1, -1):
         layer = network.layers[index]
+        grad_a: np.ndarray | None
+        local: np.ndarray | None
         if index == last and loss.fused_activation is not None:
             grad_a, local, grad_z = None, None, grad
         else:
             grad_a = grad
-            elementwise = layer.activation.elementwise
-            local = layer.activation.derivative(layer.z, layer.a) if elementwise else None
-            grad_z = layer.activation.backward(layer.z, layer.a, grad_a)
-        grad = layer.backward_from_z(grad_z, need_input_grad=True)
+            z, a = layer.z, layer.a
+            assert z is not None and a is not None  # the forward pass ran
+            local = layer.activation.derivative(z, a) if layer.activation.elementwise else None
+            grad_z = layer.activation.backward(z, a, grad_a)
+        grad_in = layer.backward_from_z(grad_z, need_input_grad=True)
+        assert grad_in is not None  # asked for
+        grad = grad_in
         captured.append((index, layer, grad_a, local, grad_z, layer.grad_W.copy()))
     add_regularization_gradient(network, *regularization)
-    stages, next_layer, next_grad_z = [], None, None
+    stages: list[dict[str, Any]] = []
+    next_layer: DenseLayer | None = None
+    next_grad_z: np.ndarray | None = None
     for index, layer, grad_a, local, grad_z, backprop_W in captured:
         stages.append(
             _backward_stage(
@@ -260,55 +282,49 @@ def _backward(
     return stages, grad
 
 
-def _update_formula(name, hyper, lr, old, grad, new, state) -> str:
-    """The update of one parameter with its numbers: exact for the sgd family and adam/adamw."""
-    if name in ("sgd", "momentum", "nesterov"):
-        decayed = grad + hyper["weight_decay"] * old
-        if hyper["momentum"] == 0.0:
-            direction, text = decayed, "g"
-        elif hyper["nesterov"]:
-            direction = decayed + hyper["momentum"] * state["momentum_buffer"]
-            text = "(g + μ·b)"
+def _state_numbers(symbols: dict[str, str], before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """Each state value of one parameter as "symbol: before → after" (or its value when it is new)."""
+    parts = []
+    for key, value in after.items():
+        symbol = symbols.get(key, key)
+        if key in before and before[key] is not None:
+            parts.append(f"{symbol}: {_num(before[key])} → {_num(value)}")
         else:
-            direction, text = state["momentum_buffer"], "b"
-        prefix = (
-            f"g + λθ = {_num(grad)} + {_num(hyper['weight_decay'])}×{_num(old)} = {_num(decayed)}; "
-            if hyper["weight_decay"]
-            else ""
-        )
-        return f"{prefix}θ ← θ − η·{text} = {_num(old)} − {_num(lr)} × {_num(direction)} = {_num(new)}"
-    if name in ("adam", "adamw") and not hyper["amsgrad"]:
-        beta1, beta2 = hyper["betas"]
-        t = state["step"]
-        decay = f"·(1 − {_num(lr)}×{_num(hyper['weight_decay'])})" if name == "adamw" else ""
-        moments = (
-            f"{_num(state['exp_avg'])}/(√{_num(state['exp_avg_sq'])}/√(1 − {beta2}^{t}) + {hyper['eps']:g})"
-        )
-        return (
-            f"θ ← θ{decay} − η/(1 − β₁ᵗ) · m/(√v/√(1 − β₂ᵗ) + ε)"
-            f" = {_num(old)}{decay} − {_num(lr)}/(1 − {beta1}^{t}) × {moments} = {_num(new)}"
-        )
-    return f"θ ← θ + Δθ = {_num(old)} + {_num(new - old)} = {_num(new)}"
+            parts.append(f"{symbol} = {_num(value)}")
+    return parts
 
 
-def _update_stage(network: Network, name: str, hyper: dict, lr: float, optimizer_state: dict | None) -> dict:
-    """One step of a copy of the engine's optimizer on the (copied) network, parameter by parameter."""
+def _scalar_state(state: dict[str, Any], index: tuple[int, ...]) -> dict[str, Any]:
+    """One parameter entry's state: its element of each buffer, and the scalars (step, mu_product) as they are."""
+    return {key: item[index] if isinstance(item, np.ndarray) else item for key, item in state.items()}
+
+
+def _update_stage(
+    network: Network, name: str, hyper: dict[str, Any], lr: float, optimizer_state: dict[str, Any] | None
+) -> dict[str, Any]:
+    """One step of a copy of the engine's optimizer on the (copied) network, parameter by parameter.
+
+    The rule is the optimizer's own (:meth:`Optimizer.rule`); each parameter lists the numbers in it:
+    η, g, every state buffer before → after under the rule's symbols, and θ before → after.
+    """
     params = network.params()
     old = {key: value.copy() for key, value in params.items()}
     optimizer = make_optimizer(name, params, **hyper)
     if optimizer_state is not None:
         optimizer.load_state_dict(optimizer_state)
         optimizer.set_hyperparameters(**hyper)
+    before_state = copy.deepcopy(optimizer.state)
     grads = network.grads()
     optimizer.step(grads, lr=lr)
     entries = []
     for key, value in params.items():
         for index in np.ndindex(value.shape):
-            state = {
-                field: item[index] if isinstance(item, np.ndarray) else item
-                for field, item in optimizer.state.get(key, {}).items()
-            }
+            state = _scalar_state(optimizer.state.get(key, {}), index)
+            previous = _scalar_state(before_state.get(key, {}), index)
             before, grad, after = float(old[key][index]), float(grads[key][index]), float(value[index])
+            numbers = [f"η = {_num(lr)}", f"g = {_num(grad)}"]
+            numbers += _state_numbers(optimizer.SYMBOLS, previous, state)
+            numbers.append(f"θ: {_num(before)} → {_num(after)}")
             entries.append(
                 {
                     "id": f"{key}[{','.join(map(str, index))}]",
@@ -316,7 +332,7 @@ def _update_stage(network: Network, name: str, hyper: dict, lr: float, optimizer
                     "grad": grad,
                     "new": after,
                     "state": state,
-                    "formula": _update_formula(name, optimizer.hyper, lr, before, grad, after, state),
+                    "formula": ";  ".join(numbers),
                 }
             )
     return {
@@ -324,7 +340,8 @@ def _update_stage(network: Network, name: str, hyper: dict, lr: float, optimizer
         "optimizer": name,
         "lr": float(lr),
         "hyper": optimizer.hyper,
-        "rule": UPDATE_RULES[name],
+        "rule": ";  ".join(optimizer.rule()),
+        "symbols": dict(optimizer.SYMBOLS),
         "parameters": entries,
         "weights": network.weights(),
     }
@@ -333,14 +350,14 @@ def _update_stage(network: Network, name: str, hyper: dict, lr: float, optimizer
 def trace_step(
     network: Network,
     loss: Loss,
-    X_batch,
-    y_batch,
+    X_batch: ArrayLike,
+    y_batch: ArrayLike,
     optimizer_name: str,
-    hyper: dict,
+    hyper: dict[str, Any],
     lr: float,
-    optimizer_state: dict | None = None,
-    regularization: tuple[str, float] | None = None,
-) -> dict:
+    optimizer_state: dict[str, Any] | None = None,
+    regularization: Regularization | None = None,
+) -> dict[str, Any]:
     """Every number of one training step on ``X_batch`` (one sample or a few), without touching ``network``.
 
     ``optimizer_state`` is an ``Optimizer.state_dict()`` to continue from (fresh state when None);
@@ -355,15 +372,25 @@ def trace_step(
         )
 
 
-def _trace(network, loss, X_batch, y_batch, optimizer_name, hyper, lr, optimizer_state, regularization):
-    regularization = regularization or ("none", 0.0)
+def _trace(
+    network: Network,
+    loss: Loss,
+    X_batch: ArrayLike,
+    y_batch: ArrayLike,
+    optimizer_name: str,
+    hyper: dict[str, Any],
+    lr: float,
+    optimizer_state: dict[str, Any] | None,
+    regularization: Regularization | None,
+) -> dict[str, Any]:
+    regularization = regularization or NO_REGULARIZATION
     network = copy.deepcopy(network)
     X = np.array(X_batch, dtype=np.float64).reshape(-1, network.sizes[0])
     y = np.asarray(y_batch)
     output = network.forward(X)
-    result = loss.evaluate(network.output_layer.z, output, y)
+    result = loss.evaluate(network.logits, output, y)
     penalty = regularization_penalty(network, *regularization)
-    forward = [_forward_stage(index, layer, layer.a_in) for index, layer in enumerate(network.layers)]
+    forward = [_forward_stage(index, layer, layer.cached()[0]) for index, layer in enumerate(network.layers)]
     loss_stage = {
         "kind": "loss",
         "name": loss.name,
@@ -373,12 +400,12 @@ def _trace(network, loss, X_batch, y_batch, optimizer_name, hyper, lr, optimizer
         "value": result.value,
         "penalty": penalty,
         "total": result.value + penalty,
-        "gradient_formula": OUTPUT_GRADIENT_FORMULAS[loss.name],
+        "gradient_formula": loss.gradient_formula,
         "gradient": result.grad,
     }
     backward, grad_X = _backward(network, loss, result.grad, regularization)
     update = _update_stage(network, optimizer_name, hyper, lr, optimizer_state)
-    return json_safe(
+    trace: dict[str, Any] = json_safe(
         {
             "sizes": network.sizes,
             "batch_size": X.shape[0],
@@ -388,3 +415,4 @@ def _trace(network, loss, X_batch, y_batch, optimizer_name, hyper, lr, optimizer
             "input_gradient": grad_X,
         }
     )
+    return trace

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -53,13 +54,13 @@ class Surface:
         if not self.minima:
             return None
         x, y = self.minima[0]
-        return float(self.value(np.float64(x), np.float64(y)))
+        return float(self.value(np.array(x), np.array(y)))
 
     def known_minima(self) -> tuple[Point, ...]:
         """Global then local minima: the points a racer's distance-to-minimum is measured against."""
         return self.minima + self.local_minima
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description (no callables)."""
         return {
             "name": self.name,
@@ -77,7 +78,7 @@ class Surface:
         }
 
 
-def _broadcast(grad_x, grad_y) -> tuple[np.ndarray, np.ndarray]:
+def _broadcast(grad_x: np.ndarray | float, grad_y: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
     """Both components at the broadcast shape of x and y (separable gradients depend on one each)."""
     grad_x, grad_y = np.broadcast_arrays(grad_x, grad_y)
     return grad_x, grad_y
@@ -109,22 +110,23 @@ def quadratic_bowl(condition: float = DEFAULT_CONDITION) -> Surface:
     )
 
 
-def _rosenbrock_gradient(x, y):
+def _rosenbrock_gradient(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """f = (1 − x)² + 100(y − x²)²: ∂f/∂x = −2(1 − x) − 400x(y − x²), ∂f/∂y = 200(y − x²)."""
     return -2.0 * (1.0 - x) - 400.0 * x * (y - x * x), 200.0 * (y - x * x)
 
 
-def _beale_terms(x, y):
+def _beale_terms(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The three residuals t_k = c_k − x + x·y^k (c = 1.5, 2.25, 2.625) whose squares Beale sums."""
     return 1.5 - x + x * y, 2.25 - x + x * y * y, 2.625 - x + x * y**3
 
 
-def _beale_value(x, y):
+def _beale_value(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     t1, t2, t3 = _beale_terms(x, y)
-    return t1 * t1 + t2 * t2 + t3 * t3
+    value: np.ndarray = t1 * t1 + t2 * t2 + t3 * t3
+    return value
 
 
-def _beale_gradient(x, y):
+def _beale_gradient(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """∂f/∂x = Σ 2t_k(y^k − 1), ∂f/∂y = Σ 2t_k·k·x·y^(k−1)."""
     t1, t2, t3 = _beale_terms(x, y)
     grad_x = 2.0 * (t1 * (y - 1.0) + t2 * (y * y - 1.0) + t3 * (y**3 - 1.0))
@@ -132,30 +134,32 @@ def _beale_gradient(x, y):
     return grad_x, grad_y
 
 
-def _himmelblau_gradient(x, y):
+def _himmelblau_gradient(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """f = (x² + y − 11)² + (x + y² − 7)²: ∂f/∂x = 4x·u + 2v, ∂f/∂y = 2u + 4y·v (u, v the residuals)."""
     u, v = x * x + y - 11.0, x + y * y - 7.0
     return 4.0 * x * u + 2.0 * v, 2.0 * u + 4.0 * y * v
 
 
-def _rastrigin_value(x, y):
-    return 20.0 + x * x - 10.0 * np.cos(2.0 * np.pi * x) + y * y - 10.0 * np.cos(2.0 * np.pi * y)
+def _rastrigin_value(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    value: np.ndarray = 20.0 + x * x - 10.0 * np.cos(2.0 * np.pi * x) + y * y - 10.0 * np.cos(2.0 * np.pi * y)
+    return value
 
 
-def _rastrigin_gradient(x, y):
+def _rastrigin_gradient(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """∂/∂x [x² − 10 cos 2πx] = 2x + 20π sin 2πx, the same in y."""
     return _broadcast(
         2.0 * x + 20.0 * np.pi * np.sin(2.0 * np.pi * x), 2.0 * y + 20.0 * np.pi * np.sin(2.0 * np.pi * y)
     )
 
 
-def _ackley_value(x, y):
+def _ackley_value(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     r = np.sqrt(0.5 * (x * x + y * y))
     waves = 0.5 * (np.cos(2.0 * np.pi * x) + np.cos(2.0 * np.pi * y))
-    return -20.0 * np.exp(-0.2 * r) - np.exp(waves) + math.e + 20.0
+    value: np.ndarray = -20.0 * np.exp(-0.2 * r) - np.exp(waves) + math.e + 20.0
+    return value
 
 
-def _ackley_gradient(x, y):
+def _ackley_gradient(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """With r = √(½(x² + y²)), ∂r/∂x = x/(2r), so ∂/∂x[−20e^(−0.2r)] = 2e^(−0.2r)·x/r;
     with c = ½(cos 2πx + cos 2πy), ∂/∂x[−e^c] = π e^c sin 2πx.
 
@@ -167,26 +171,28 @@ def _ackley_gradient(x, y):
     return cone * x + waves * np.sin(2.0 * np.pi * x), cone * y + waves * np.sin(2.0 * np.pi * y)
 
 
-def _booth_gradient(x, y):
+def _booth_gradient(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """f = (x + 2y − 7)² + (2x + y − 5)²: ∂f/∂x = 2u + 4v, ∂f/∂y = 4u + 2v."""
     u, v = x + 2.0 * y - 7.0, 2.0 * x + y - 5.0
     return 2.0 * u + 4.0 * v, 4.0 * u + 2.0 * v
 
 
-def _camel_value(x, y):
-    return (4.0 - 2.1 * x * x + x**4 / 3.0) * x * x + x * y + (-4.0 + 4.0 * y * y) * y * y
+def _camel_value(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    value: np.ndarray = (4.0 - 2.1 * x * x + x**4 / 3.0) * x * x + x * y + (-4.0 + 4.0 * y * y) * y * y
+    return value
 
 
-def _camel_gradient(x, y):
+def _camel_gradient(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """∂f/∂x = 8x − 8.4x³ + 2x⁵ + y, ∂f/∂y = x − 8y + 16y³."""
     return 8.0 * x - 8.4 * x**3 + 2.0 * x**5 + y, x - 8.0 * y + 16.0 * y**3
 
 
-def _styblinski_value(x, y):
-    return 0.5 * (x**4 - 16.0 * x * x + 5.0 * x + y**4 - 16.0 * y * y + 5.0 * y)
+def _styblinski_value(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    value: np.ndarray = 0.5 * (x**4 - 16.0 * x * x + 5.0 * x + y**4 - 16.0 * y * y + 5.0 * y)
+    return value
 
 
-def _styblinski_gradient(x, y):
+def _styblinski_gradient(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """∂f/∂x = ½(4x³ − 32x + 5), the same in y."""
     return _broadcast(0.5 * (4.0 * x**3 - 32.0 * x + 5.0), 0.5 * (4.0 * y**3 - 32.0 * y + 5.0))
 
@@ -198,27 +204,30 @@ SHALLOW_CENTER, SHALLOW_DEPTH = (-1.5, 1.0), 1.0
 DEEP_CENTER, DEEP_DEPTH = (1.5, -1.0), 2.0
 
 
-def _well(x, y, center, depth):
+def _well(
+    x: np.ndarray, y: np.ndarray, center: Point, depth: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A Gaussian well −d·exp(−|p − c|²/(2s²)) and its gradient d·exp(·)·(p − c)/s²."""
     dx, dy = x - center[0], y - center[1]
     g = -depth * np.exp(-(dx * dx + dy * dy) / (2.0 * WELL_WIDTH**2))
     return g, -g * dx / WELL_WIDTH**2, -g * dy / WELL_WIDTH**2
 
 
-def _two_wells_value(x, y):
+def _two_wells_value(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     shallow, _, _ = _well(x, y, SHALLOW_CENTER, SHALLOW_DEPTH)
     deep, _, _ = _well(x, y, DEEP_CENTER, DEEP_DEPTH)
-    return BOWL_WEIGHT * (x * x + y * y) + shallow + deep
+    value: np.ndarray = BOWL_WEIGHT * (x * x + y * y) + shallow + deep
+    return value
 
 
-def _two_wells_gradient(x, y):
+def _two_wells_gradient(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """∇[w(x² + y²)] = 2w·(x, y), plus each well's gradient."""
     _, shallow_x, shallow_y = _well(x, y, SHALLOW_CENTER, SHALLOW_DEPTH)
     _, deep_x, deep_y = _well(x, y, DEEP_CENTER, DEEP_DEPTH)
     return 2.0 * BOWL_WEIGHT * x + shallow_x + deep_x, 2.0 * BOWL_WEIGHT * y + shallow_y + deep_y
 
 
-def _saddle_gradient(x, y):
+def _saddle_gradient(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """f = x² − y²: ∇f = (2x, −2y)."""
     return _broadcast(2.0 * x, -2.0 * y)
 

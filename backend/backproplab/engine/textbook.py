@@ -16,14 +16,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from .losses import get_loss
 from .network import Network
 from .stepthrough import trace_step
 
+Values = dict[str, float]
 # name: (expression, parents, forward(values), local derivatives {parent: ∂node/∂parent}(values))
-_GRAPH = {
+_GRAPH: dict[str, tuple[str, tuple[str, ...], Callable[[Values], float], Callable[[Values], Values]]] = {
     "u": ("u = b·c", ("b", "c"), lambda v: v["b"] * v["c"], lambda v: {"b": v["c"], "c": v["b"]}),
     "v": ("v = a + u", ("a", "u"), lambda v: v["a"] + v["u"], lambda v: {"a": 1.0, "u": 1.0}),
     "J": ("J = 3·v", ("v",), lambda v: 3.0 * v["v"], lambda v: {"v": 3.0}),
@@ -35,7 +39,7 @@ def _fmt(value: float) -> str:
     return f"{value:g}" if value >= 0 else f"({value:g})"
 
 
-def expression_graph(a: float = 5.0, b: float = 3.0, c: float = 2.0) -> dict:
+def expression_graph(a: float = 5.0, b: float = 3.0, c: float = 2.0) -> dict[str, Any]:
     """J(a, b, c) = 3(a + bc) as a graph with forward values and reverse-mode derivatives dJ/d(node).
 
     The derivatives are computed by walking the graph backwards, dJ/dp += dJ/dn · ∂n/∂p for every edge
@@ -57,7 +61,9 @@ def expression_graph(a: float = 5.0, b: float = 3.0, c: float = 2.0) -> dict:
             chains[parent] = (
                 f"dJ/d{parent} = {path} = {_fmt(grads[name])} × {_fmt(local)} = {_fmt(grads[parent])}"
             )
-    nodes = [{"id": name, "kind": "input", "expression": name, "local": {}} for name in _INPUTS]
+    nodes: list[dict[str, Any]] = [
+        {"id": name, "kind": "input", "expression": name, "local": {}} for name in _INPUTS
+    ]
     nodes += [
         {"id": name, "kind": "operation", "expression": expression, "local": local(values)}
         for name, (expression, _, _, local) in _GRAPH.items()
@@ -85,7 +91,7 @@ TINY_WEIGHTS = [{"W": [[0.8]], "b": [0.2]}, {"W": [[0.4]], "b": [-0.1]}]
 TINY_LR = 0.5
 
 
-def tiny_network_config() -> dict:
+def tiny_network_config() -> dict[str, Any]:
     """A RunConfig (as JSON) for the 1-1-1 sigmoid network on the single sample x = 1, y = 1, with sgd."""
     return {
         "dataset": {
@@ -112,7 +118,7 @@ def tiny_network() -> Network:
     return Network.build([1, 1, 1], "sigmoid", "sigmoid", "zeros", np.random.default_rng(0), TINY_WEIGHTS)
 
 
-def tiny_network_example() -> dict:
+def tiny_network_example() -> dict[str, Any]:
     """The config and the full one-step trace (forward, loss, backward, sgd update) of the tiny network."""
     trace = trace_step(
         tiny_network(), get_loss("mse"), [[TINY_X]], [[TINY_Y]], "sgd", {"lr": TINY_LR}, TINY_LR

@@ -17,6 +17,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from .. import __version__
 from ..engine.config import RunConfig
 from . import health
+from .docs import add_docs
 from .errors import install_error_handlers
 from .landscape import routes as landscape_routes
 from .live.hub import Hub
@@ -83,6 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Watch a neural network learn. REST controls runs; WS /ws/runs/{id} streams them "
         "(docs/protocol.md).",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     install_error_handlers(app)
@@ -97,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         race_live.router,
     ):
         app.include_router(router)
+    add_docs(app)
     mount_frontend(app)
     if settings.allowed_origins:
         app.add_middleware(

@@ -9,6 +9,7 @@ import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .docs import DOCS_CSP
 from .encoding import dumps
 from .errors import ApiError, error_body
 
@@ -184,7 +185,9 @@ class Headers:
                 ]
                 if path.startswith("/api") or path == "/openapi.json":
                     extra.append((b"cache-control", b"no-store"))
-                elif not path.startswith(DOCS_PATHS):
+                elif path.startswith(DOCS_PATHS):
+                    extra.append((b"content-security-policy", DOCS_CSP.encode()))
+                else:
                     extra.append((b"content-security-policy", CSP.encode()))
                     cache = b"public, max-age=86400" if path.startswith("/vendor/") else b"no-cache"
                     extra.append((b"cache-control", cache))

@@ -10,7 +10,6 @@ const CATALOGUES = { en: { ...en, ...landscapeEn, ...teachEn }, zh: { ...zh, ...
 export const LANGUAGES = Object.keys(CATALOGUES);
 
 let current = "en";
-const listeners = new Set();
 
 export function language() {
   return current;
@@ -22,23 +21,23 @@ export function setLanguage(lang) {
   current = next;
   document.documentElement.lang = next === "zh" ? "zh-CN" : "en";
   translateTree(document);
-  for (const listener of listeners) listener(next);
-}
-
-export function onLanguageChange(listener) {
-  listeners.add(listener);
 }
 
 // t("curves.train_loss") or t("error.http", {status: 404}); falls back to English, then to the key.
 export function t(key, vars) {
-  const text = CATALOGUES[current][key] ?? CATALOGUES.en[key] ?? key;
+  return tOr(key, key, vars);
+}
+
+// As t, with `fallback` for a key no catalogue has (a choice the server added before its label).
+export function tOr(key, fallback, vars) {
+  const text = CATALOGUES[current][key] ?? CATALOGUES.en[key] ?? fallback;
   if (!vars) return text;
   return text.replace(/\{(\w+)\}/g, (match, name) => (name in vars ? String(vars[name]) : match));
 }
 
-// Elements say what they need: data-i18n (text), data-i18n-title, data-i18n-aria, data-i18n-placeholder.
+// Elements say what they need: data-i18n (text; data-i18n-fallback when the key may be missing), data-i18n-title, data-i18n-aria, data-i18n-placeholder.
 export function translateTree(root) {
-  for (const node of root.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+  for (const node of root.querySelectorAll("[data-i18n]")) node.textContent = tOr(node.dataset.i18n, node.dataset.i18nFallback ?? node.dataset.i18n);
   for (const node of root.querySelectorAll("[data-i18n-title]")) node.title = t(node.dataset.i18nTitle);
   for (const node of root.querySelectorAll("[data-i18n-aria]")) {
     node.setAttribute("aria-label", t(node.dataset.i18nAria));

@@ -87,4 +87,8 @@ export default {
   "ls.line_note": "L(θ) = {loss}; one plain gradient step with the current learning rate {lr} lands at {at_lr}. Where the curve rises again, that step size overshoots.",
   "ls.best_alpha": "best α {alpha}",
   "ls.lr_mark": "lr {lr}",
+  "ls.age_fresh": "Computed at step {step}: up to date.",
+  "ls.age_stale": "Computed at step {step}, now step {now}: the picture is older than the weights (white path: where they went since).",
+  "ls.recompute_now": "Recompute for now",
+  "ls.lr_short": "learning rate η",
 };

@@ -87,4 +87,8 @@ export default {
   "ls.line_note": "L(θ) = {loss}；以当前学习率 {lr} 走一步普通梯度下降后损失为 {at_lr}。曲线重新上升处，说明该步长过大、越过了谷底。",
   "ls.best_alpha": "最佳 α {alpha}",
   "ls.lr_mark": "学习率 {lr}",
+  "ls.age_fresh": "在第 {step} 步计算：是最新的。",
+  "ls.age_stale": "在第 {step} 步计算，现在是第 {now} 步：图比权重旧（白线：之后权重走过的路径）。",
+  "ls.recompute_now": "按当前权重重新计算",
+  "ls.lr_short": "学习率 η",
 };

@@ -1,7 +1,7 @@
 // English messages of the teaching page (teach.html); teach_zh.js has the same keys.
 export default {
   "teach.title": "Backprop Lab · Learn",
-  "teach.nav": "Learn backprop",
+  "teach.nav": "Learn",
   "teach.views": "Teaching views",
   "teach.tab.step": "Backprop step by step",
   "teach.tab.gradcheck": "Gradient check",
@@ -122,4 +122,12 @@ export default {
   "help.teach_race.body": "Every racer starts from exactly the same weights on the same data; only the optimizer differs. Plain SGD steps straight down the gradient; momentum builds up speed like a rolling ball; RMSProp, Adagrad and Adam give every weight its own step size.\n\nChange any racer's learning rate while it runs and watch its curve react. Faster is not always better: look at the test accuracy and the decision boundaries too.",
   "help.teach_sweep.title": "Too small, just right, too large",
   "help.teach_sweep.body": "The same network from the same start is trained at several learning rates for the same number of steps. Too small a learning rate crawls (stalled), a good one converges, too large a one overshoots the valley and the loss jumps or explodes (diverged).\n\nLearning rates are spaced evenly on a log scale because what matters is the order of magnitude.",
+  "teach.gradcheck.h_large": "h too large",
+  "teach.gradcheck.h_small": "h too small",
+  "teach.gradcheck.h_large_note": "This h is too large: the difference quotient bends with the curve, so the error is h's, not backprop's. Try h = 1e-5.",
+  "teach.gradcheck.h_small_note": "This h is too small: L(w+h) and L(w−h) agree in almost every digit and round-off dominates. Try h = 1e-5.",
+  "teach.sweep.final_title": "Final loss against the learning rate",
+  "teach.sweep.final_loss": "final loss",
+  "teach.sweep.clipped": "Diverged curves are cut at 10× the starting loss (dashed).",
+  "teach.step.bias": "bias",
 };

@@ -122,4 +122,12 @@ export default {
   "help.teach_race.body": "每个参赛者都从完全相同的权重、在相同的数据上出发；只有优化器不同。普通 SGD 沿梯度直接下降；动量像滚动的球一样积累速度；RMSProp、Adagrad 和 Adam 给每个权重各自的步长。\n\n在运行时修改任意参赛者的学习率，看它的曲线如何变化。更快不一定更好：也要看测试准确率和决策边界。",
   "help.teach_sweep.title": "太小、刚好、太大",
   "help.teach_sweep.body": "同一个网络从同一个起点出发，在几个学习率下各训练相同的步数。学习率太小会爬得很慢（停滞），合适的会收敛，太大的会越过谷底，损失跳动甚至爆炸（发散）。\n\n学习率在对数刻度上均匀分布，因为重要的是数量级。",
+  "teach.gradcheck.h_large": "h 太大",
+  "teach.gradcheck.h_small": "h 太小",
+  "teach.gradcheck.h_large_note": "这个 h 太大：差商随曲线弯曲，误差来自 h 而不是反向传播。试试 h = 1e-5。",
+  "teach.gradcheck.h_small_note": "这个 h 太小：L(w+h) 与 L(w−h) 几乎每一位都相同，舍入误差占了上风。试试 h = 1e-5。",
+  "teach.sweep.final_title": "最终损失与学习率",
+  "teach.sweep.final_loss": "最终损失",
+  "teach.sweep.clipped": "发散的曲线在初始损失的 10 倍处截断（虚线）。",
+  "teach.step.bias": "偏置",
 };

@@ -2,11 +2,12 @@
 // PCA or gradient directions) with the training path projected onto it, and the 1-D line L(θ − α·g).
 // The slice is computed on request or every N steps (progress streamed as NDJSON); between computations
 // the weights arriving over WS /ws/runs/{id} are projected onto the same plane, so the path keeps moving.
+// The slice says its age ("computed at step N, now M") and is recomputed by itself when training has
+// carried the weights off the plotted square.
 import { t } from "../i18n/index.js";
 import { el, fitCanvas, formatNumber } from "../dom.js";
-import { request } from "../api.js";
-import { streamLines } from "./http.js";
-import { LiveSocket } from "../socket.js";
+import { api } from "../core/api.js";
+import { LiveSocket } from "../core/socket.js";
 import { drawColourBar, drawContours, mapping, plotBox } from "./contour.js";
 import { drawLine } from "./line_plot.js";
 
@@ -39,19 +40,20 @@ export function createNetworkView(root, notify) {
   const progress = $("#net-progress");
 
   function query() {
-    const params = new URLSearchParams({
+    const params = {
       directions: $("#net-directions").value,
       resolution: $("#net-resolution").value,
       metric: $("#net-metric").value,
       split: $("#net-split").value,
       seed: $("#net-seed").value || "0",
-    });
-    if ($("#net-span").value) params.set("span", $("#net-span").value);
+      progress: "true",
+    };
+    if ($("#net-span").value) params.span = $("#net-span").value;
     return params;
   }
 
   async function listRuns() {
-    const runs = await request("GET", "/api/runs");
+    const runs = await api.listRuns();
     const select = $("#net-run");
     select.replaceChildren(el("option", { value: "" }, t("ls.choose_run")));
     for (const run of runs) {
@@ -93,8 +95,11 @@ export function createNetworkView(root, notify) {
     if (landscape && landscape.plane && params && step > landscape.step) {
       const point = project(landscape.plane, flatten(params));
       if (point && (!state.live.length || state.live[state.live.length - 1].step < step)) state.live.push({ step, point });
+      const [low, high] = [landscape.alphas[0], landscape.alphas[landscape.alphas.length - 1]];
+      if (point && point.some((value) => value < low || value > high)) compute(); // moved far: off the slice
       draw();
     }
+    renderAge();
     const every = Number($("#net-every").value);
     if ($("#net-auto").checked && landscape && every > 0 && step - landscape.step >= every) compute();
   }
@@ -111,7 +116,7 @@ export function createNetworkView(root, notify) {
     root.dataset.computing = "true";
     const runId = state.runId;
     try {
-      await streamLines(`/api/runs/${encodeURIComponent(runId)}/landscape?${query()}&progress=true`, (line) => {
+      await api.landscape(runId, query(), (line) => {
         if (line.type === "progress") progress.value = line.done / line.total;
         else if (line.type === "error") notify(line.field ? `${line.field}: ${line.reason}` : line.reason);
         else if (runId === state.runId) {
@@ -127,6 +132,7 @@ export function createNetworkView(root, notify) {
       root.dataset.computing = "false";
     }
     draw();
+    renderAge();
     if (state.queued) {
       state.queued = false;
       compute();
@@ -135,11 +141,19 @@ export function createNetworkView(root, notify) {
 
   // The 1-D line from α = 0 to the chosen multiple of the learning rate.
   async function loadLine(runId) {
-    const params = new URLSearchParams({ split: $("#net-split").value });
+    const params = { split: $("#net-split").value };
     const lr = state.landscape && state.landscape.lr;
-    if (lr) params.set("alpha_max", Number($("#line-range").value) * lr);
-    const line = await request("GET", `/api/runs/${encodeURIComponent(runId)}/landscape/line?${params}`);
+    if (lr) params.alpha_max = Number($("#line-range").value) * lr;
+    const line = await api.landscapeLine(runId, params);
     if (runId === state.runId) state.line = line;
+  }
+
+  function renderAge() {
+    const landscape = state.landscape;
+    const stale = Boolean(landscape && state.step !== landscape.step);
+    root.dataset.stale = String(stale);
+    $("#net-age").textContent = landscape ? t(stale ? "ls.age_stale" : "ls.age_fresh", { step: landscape.step, now: state.step }) : "";
+    $("#net-compute").textContent = t(stale ? "ls.recompute_now" : "ls.recompute");
   }
 
   function labelPlay() {
@@ -246,6 +260,7 @@ export function createNetworkView(root, notify) {
     relabel() {
       listRuns();
       labelPlay();
+      renderAge();
       state.image = null;
       draw();
     },

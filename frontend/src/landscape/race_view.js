@@ -3,8 +3,9 @@
 // a table of each racer's steps, value and distance to the nearest known minimum.
 import { t } from "../i18n/index.js";
 import { el, fitCanvas, formatNumber } from "../dom.js";
-import { request } from "../api.js";
-import { LiveSocket } from "../socket.js";
+import { api } from "../core/api.js";
+import { LiveSocket } from "../core/socket.js";
+import { choiceLabel } from "../core/choices.js";
 import { arrow, drawColourBar, drawContours, mapping, plotBox } from "./contour.js";
 import { createRacerList } from "./racers.js";
 
@@ -38,7 +39,7 @@ export function createRaceView(root, notify) {
   }
 
   async function start() {
-    state.surfaces = await request("GET", "/api/surfaces");
+    state.surfaces = await api.surfaces();
     for (const surface of state.surfaces) functionSelect.append(el("option", { value: surface.name }));
     functionSelect.value = "rosenbrock";
     relabel();
@@ -55,7 +56,7 @@ export function createRaceView(root, notify) {
       speed: Number(speed.value),
     };
     try {
-      await replace(await request("POST", "/api/races", body), specs);
+      await replace(await api.createRace(body), specs);
     } catch (error) {
       notify(error.message);
     }
@@ -66,7 +67,7 @@ export function createRaceView(root, notify) {
     const previous = state.race;
     const wasPlaying = state.playing;
     if (state.socket) state.socket.close();
-    if (previous) request("DELETE", `/api/races/${previous.id}`).catch(() => {});
+    if (previous) api.deleteRace(previous.id).catch(() => {});
     racers.set(specs, race.racers);
     if (!previous || previous.function !== race.function || race.function === "quadratic_bowl") await loadGrid(race);
     applyState(race);
@@ -81,9 +82,8 @@ export function createRaceView(root, notify) {
   }
 
   async function loadGrid(race) {
-    const query = new URLSearchParams({ resolution: GRID_RESOLUTION });
-    if (race.function === "quadratic_bowl") query.set("condition", race.parameters.condition);
-    const grid = await request("GET", `/api/surfaces/${race.function}/grid?${query}`);
+    const query = { resolution: GRID_RESOLUTION, ...(race.function === "quadratic_bowl" ? { condition: race.parameters.condition } : {}) };
+    const grid = await api.surfaceGrid(race.function, query);
     state.grid = { values: grid.values, xRange: grid.x_range, yRange: grid.y_range, log: grid.log_scale };
     state.image = null;
     $("#race-formula").textContent = race.surface.formula;
@@ -210,7 +210,7 @@ export function createRaceView(root, notify) {
         el(
           "tr",
           { title: racer.message || "" },
-          el("td", {}, el("span", { class: "swatch", style: `background:${colour(index)}` }), t(`choice.optimizer.${racer.optimizer}`)),
+          el("td", {}, el("span", { class: "swatch", style: `background:${colour(index)}` }), choiceLabel("optimizer", racer.optimizer)),
           el("td", { class: "num" }, formatNumber(racer.hyper.lr)),
           el("td", { class: "num" }, String(racer.steps)),
           el("td", { class: "num" }, formatNumber(racer.value)),

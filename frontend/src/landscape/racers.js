@@ -3,9 +3,8 @@
 // the race (onRebuild); the learning rate and hyperparameters change live (onHyper), keeping the point.
 import { t } from "../i18n/index.js";
 import { el } from "../dom.js";
-import { OPTIMIZER_FIELDS, options } from "../choices.js";
+import { limits, optimizerFields, options } from "../core/choices.js";
 
-export const MAX_RACERS = 8;
 const BOOLEAN_FIELDS = new Set(["nesterov", "centered", "amsgrad"]);
 
 // hyper as the server reports it → the value a form field shows (betas split into beta1 and beta2).
@@ -38,7 +37,7 @@ export function createRacerList(container, { colour, onRebuild, onHyper }) {
   function hyperFields(index) {
     const hyper = live[index]?.hyper;
     if (!hyper) return null;
-    const rows = OPTIMIZER_FIELDS[specs[index].optimizer].map((name) => {
+    const rows = optimizerFields(specs[index].optimizer).map((name) => {
       const value = fieldValue(hyper, name);
       const send = (v) => onHyper(index, change(live[index].hyper, name, v));
       const input = BOOLEAN_FIELDS.has(name)
@@ -53,7 +52,7 @@ export function createRacerList(container, { colour, onRebuild, onHyper }) {
     container.replaceChildren(
       ...specs.map((spec, index) => {
         const select = el("select", { "aria-label": t("ls.optimizer"), dataset: { racer: index } });
-        for (const [value, key] of options("optimizer")) select.append(el("option", { value }, t(key)));
+        for (const [value, key, fallback] of options("optimizer")) select.append(el("option", { value, dataset: { i18n: key, i18nFallback: fallback } }, t(key)));
         select.value = spec.optimizer;
         select.addEventListener("change", () => {
           specs[index] = { optimizer: select.value, lr: spec.lr };
@@ -73,11 +72,17 @@ export function createRacerList(container, { colour, onRebuild, onHyper }) {
           onclick: () => onRebuild(specs.filter((_, i) => i !== index)),
         }, "×");
         const swatch = el("span", { class: "swatch", style: `background:${colour(index)}` });
-        return el("div", { class: "racer" }, el("div", { class: "racer-row" }, swatch, select, el("span", { class: "lr-label" }, "η"), lr, remove), hyperFields(index));
+        return el(
+          "div",
+          { class: "racer" },
+          el("div", { class: "racer-row" }, swatch, select, remove),
+          el("label", { class: "racer-row racer-lr-row" }, el("span", { class: "lr-label" }, t("ls.lr_short")), lr),
+          hyperFields(index),
+        );
       }),
       el("button", {
         class: "add-racer",
-        disabled: specs.length >= MAX_RACERS,
+        disabled: specs.length >= limits().max_racers,
         onclick: () => onRebuild([...specs, { optimizer: "rmsprop", lr: 0.01 }]),
       }, t("ls.add_racer")),
     );

@@ -1,5 +1,5 @@
 // Downloads: the metric history (CSV or JSON, from the REST API), the weights as JSON, and a share link.
-import { api } from "../api.js";
+import { api } from "../core/api.js";
 import { saveBlob, saveUrl } from "../dom.js";
 import { t } from "../i18n/index.js";
 

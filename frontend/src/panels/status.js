@@ -1,54 +1,59 @@
-// Connection state, the divergence banner and error messages in words.
+// What state the run and the connection are in: the connection badge (its words fold to a dot on narrow
+// screens), the divergence banner with its one-click fix, and beside it the "stopped learning" banner
+// (the engine's `learning` field: dead units, a flat loss, vanished gradients) with the engine's fix.
 import { t } from "../i18n/index.js";
-import { el } from "../dom.js";
-
-const TOAST_MS = 8000;
 
 export function createStatus(app) {
   const indicator = document.getElementById("connection");
-  const banner = document.getElementById("diverged-banner");
-  const bannerText = document.getElementById("diverged-text");
-  const toasts = document.getElementById("toasts");
-  let connection = "connecting";
+  const diverged = document.getElementById("diverged-banner");
+  const divergedText = document.getElementById("diverged-text");
+  const learning = document.getElementById("learning-banner");
+  const learningText = document.getElementById("learning-text");
+  const learningFix = document.getElementById("learning-fix");
 
   document.getElementById("diverged-fix").addEventListener("click", () => {
     const lr = app.state.run.resolved.optimizer.lr;
     app.setConfig({ optimizer: { lr: Number((lr / 10).toPrecision(3)) } }).then(() => app.send({ type: "reset" }));
   });
+  learningFix.addEventListener("click", async () => {
+    const advice = app.state.run.learning;
+    if (!advice) return;
+    if (advice.fix) await app.setConfig(advice.fix);
+    if (advice.reset) app.send({ type: "reset" });
+  });
 
   function renderConnection() {
-    indicator.dataset.state = connection;
-    indicator.textContent = t(`status.${connection}`);
+    indicator.dataset.state = app.connection;
+    indicator.title = t(`status.${app.connection}`);
+    indicator.querySelector(".connection-text").textContent = t(`status.${app.connection}`);
   }
 
-  let shownText = null;
-  function renderBanner() {
+  let shown = "";
+  function renderBanners() {
     const run = app.state.run;
-    const text = run && run.status === "diverged" ? t("status.diverged", { message: run.message || "" }) : null;
-    if (text === shownText) return;
-    shownText = text;
-    banner.hidden = text === null;
-    if (text !== null) bannerText.textContent = text;
+    if (!run) return;
+    const advice = run.learning;
+    const key = `${run.status}|${run.message}|${advice ? advice.kind + advice.message : ""}|${t("status.step")}`;
+    if (key === shown) return;
+    shown = key;
+    diverged.hidden = run.status !== "diverged";
+    divergedText.textContent = diverged.hidden ? "" : t("status.diverged", { message: run.message || "" });
+    learning.hidden = !advice || run.status === "diverged";
+    if (advice) {
+      learning.dataset.kind = advice.kind;
+      learningText.textContent = t("status.stopped_learning", { message: advice.message });
+      learningFix.hidden = !advice.fix && !advice.reset;
+      learningFix.textContent = t(advice.fix ? "status.apply_fix" : "status.reset_fix");
+    }
   }
 
-  app.on("connection", (state) => {
-    connection = state;
-    renderConnection();
-  });
-  app.on("run", renderBanner);
-  app.on("frame", renderBanner);
+  app.on("connection", renderConnection);
+  app.on("run", renderBanners);
+  app.on("frame", renderBanners);
   app.on("language", () => {
+    shown = "";
     renderConnection();
-    renderBanner();
+    renderBanners();
   });
-  const toast = (kind) => (message) => {
-    const toast = el("div", { class: `toast ${kind}`, role: kind === "error" ? "alert" : "status" }, el("span", {}, message));
-    const close = el("button", { class: "icon", onclick: () => toast.remove(), "aria-label": t("action.close") }, "×");
-    toast.append(close);
-    toasts.append(toast);
-    setTimeout(() => toast.remove(), TOAST_MS);
-  };
-  app.on("error", toast("error"));
-  app.on("notice", toast("notice"));
   renderConnection();
 }

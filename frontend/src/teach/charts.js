@@ -1,6 +1,7 @@
-// uPlot line charts for the teaching views: sized to their box (and kept so on resize), log axes on demand.
+// uPlot line charts for the teaching views: sized to their box (and kept so on resize), log axes on demand,
+// tick labels that fit (charts/safe.js). Data for a log axis goes through positive() before setData.
 import uPlot from "../../vendor/uplot/uPlot.esm.js";
-import { logAxisValues } from "../dom.js";
+import { axisSize, logRange, logSafe, tickValues } from "../charts/safe.js";
 
 // series: [{label, stroke, width?, dash?}]; data: [xs, ...ys] with null gaps.
 export function lineChart(box, { title, xLabel, yLabel, series, logX = false, logY = false, height = 220, yRange, legend = true }) {
@@ -11,12 +12,12 @@ export function lineChart(box, { title, xLabel, yLabel, series, logX = false, lo
     legend: { show: legend, live: true },
     cursor: { drag: { x: true, y: false } },
     scales: {
-      x: logX ? { time: false, distr: 3 } : { time: false },
-      y: logY ? { distr: 3 } : yRange ? { range: yRange } : { auto: true },
+      x: logX ? { time: false, distr: 3, range: logRange } : { time: false },
+      y: logY ? { distr: 3, range: logRange } : yRange ? { range: yRange } : { auto: true },
     },
     axes: [
-      { label: xLabel, labelSize: 16, size: 34, ...(logX ? { values: logAxisValues } : {}) },
-      { label: yLabel, labelSize: 16, size: 60, ...(logY ? { values: logAxisValues } : {}) },
+      { label: xLabel, labelSize: 16, size: 34, values: tickValues },
+      { label: yLabel, labelSize: 16, size: axisSize, values: tickValues },
     ],
     series: [
       { label: xLabel },
@@ -43,7 +44,7 @@ export function joinTables(tables) {
   return tables.length ? uPlot.join(tables.map(([xs, ys]) => [Array.from(xs), Array.from(ys)])) : [[]];
 }
 
-// Log axes cannot show zero or negative values: those become gaps.
+// Log axes cannot show zero, negative, denormal or non-finite values: those become gaps.
 export function positive(values) {
-  return values.map((value) => (value !== null && value > 0 && Number.isFinite(value) ? value : null));
+  return Array.from(values, logSafe);
 }

@@ -1,5 +1,6 @@
 // J(a, b, c) = 3(a + bc) as a computation graph (SVG). Stages: the inputs, each operation forward, then
-// each node backward from J, where dJ/d(node) = dJ/d(child) · ∂child/∂node appears with its numbers.
+// each node backward from J, where dJ/d(node) = dJ/d(child) · ∂child/∂node appears with its numbers:
+// d is the whole derivative of J, ∂ the local one of a single operation (∂v/∂u, not dv/du).
 import { formatNumber } from "../dom.js";
 import { t } from "../i18n/index.js";
 import { arrowMarker, setNumber, svg } from "./svg.js";
@@ -63,6 +64,7 @@ export function createExpressionGraph(container) {
       group.classList.toggle("active", stage.id === node.id);
       setNumber(value, `${node.id} = `, known ? node.value : null, formatNumber);
       setNumber(grad, `dJ/d${node.id} = `, back ? node.grad : null, formatNumber);
+      grad.dataset.chain = back ? chainLine(node) : "";
     }
     for (const edge of edges) {
       const show = stage.kind === "backward" && visited("backward", edge.from);
@@ -72,7 +74,15 @@ export function createExpressionGraph(container) {
     if (stage.kind === "start") return { title: t("teach.step.expr_start"), lines: [graph.expression] };
     const entry = nodes.get(stage.id).node;
     if (stage.kind === "forward") return { title: t("teach.step.expr_forward", { id: entry.id }), lines: [`${entry.expression} = ${formatNumber(entry.value)}`] };
-    return { title: t("teach.step.expr_backward", { id: entry.id }), lines: [entry.chain] };
+    return { title: t("teach.step.expr_backward", { id: entry.id }), lines: [chainLine(entry)] };
+  }
+
+  // dJ/dnode = dJ/dchild · ∂child/∂node with the numbers, from the edge to the node's one consumer.
+  function chainLine(node) {
+    if (!graph.edges.some((edge) => edge.from === node.id)) return `dJ/d${node.id} = 1`;
+    const edge = graph.edges.find((item) => item.from === node.id);
+    const child = nodes.get(edge.to).node;
+    return `dJ/d${node.id} = dJ/d${child.id} · ∂${child.id}/∂${node.id} = ${formatNumber(child.grad)} × ${formatNumber(edge.local)} = ${formatNumber(node.grad)}`;
   }
 
   return { load, render, count: () => stages.length };

@@ -3,10 +3,14 @@
 // log-log axes: too large an h truncates, too small an h loses the difference to round-off.
 import { el, formatNumber } from "../dom.js";
 import { t } from "../i18n/index.js";
-import { teachApi } from "./api.js";
+import { api } from "../core/api.js";
 import { destroyChart, lineChart, positive } from "./charts.js";
 
-const HS = ["1e-1", "1e-2", "1e-3", "1e-4", "1e-5", "1e-6", "1e-7", "1e-8", "1e-9", "1e-10"];
+const HS = ["1e-1", "1e-2", "1e-3", "1e-4", "1e-5", "1e-6", "1e-7", "1e-8", "1e-9", "1e-10", "1e-11", "1e-12"];
+// Past these, a large relative error says more about h than about backprop: truncation (error ∝ h²) for a
+// large h, round-off (error ∝ ε/h) for a tiny one.
+const LARGE_H = 1e-3;
+const SMALL_H = 1e-9;
 const MAX_ROWS_PER_LAYER = 40;
 const VERDICT_COLORS = { ok: "#2e7d32", warning: "#ef6c00", error: "#c62828" };
 
@@ -33,24 +37,31 @@ export function createGradcheck(ctx, body) {
 
   async function refresh() {
     try {
-      [result, sweep] = await Promise.all([teachApi.gradcheck(ctx.runId, h.value, samples.value), teachApi.hSweep(ctx.runId, samples.value)]);
+      [result, sweep] = await Promise.all([api.gradcheck(ctx.runId, h.value, samples.value), api.hSweep(ctx.runId, samples.value)]);
       draw();
     } catch (error) {
       ctx.error(error.message);
     }
   }
 
+  // An error at an h far from the sweet spot is h's fault, not backprop's: the badge says which.
   function verdictBadge(verdict) {
-    return el("span", { class: `verdict ${verdict}`, dataset: { verdict }, textContent: t(`teach.gradcheck.${verdict}`) });
+    const h = Number(result.h);
+    const blame = verdict === "ok" ? null : h >= LARGE_H ? "h_large" : h <= SMALL_H ? "h_small" : null;
+    const key = blame ? `teach.gradcheck.${blame}` : `teach.gradcheck.${verdict}`;
+    return el("span", { class: `verdict ${blame ? "warning" : verdict}`, dataset: { verdict, blame: blame || "" }, textContent: t(key) });
   }
 
   function draw() {
     check.textContent = t("teach.gradcheck.run");
     chartNote.textContent = t("teach.gradcheck.sweep_hint");
     if (!result) return;
+    const h = Number(result.h);
+    const advice = result.overall.verdict === "ok" ? "" : h >= LARGE_H ? t("teach.gradcheck.h_large_note") : h <= SMALL_H ? t("teach.gradcheck.h_small_note") : "";
     overall.replaceChildren(
       verdictBadge(result.overall.verdict),
       ` ${t("teach.gradcheck.overall", { error: formatNumber(result.overall.norm_relative_error), h: result.h, loss: formatNumber(result.loss) })}`,
+      advice ? el("div", { class: "hint", id: "gc-advice" }, advice) : "",
     );
     const head = el("tr", {}, ...["param", "backprop", "numerical", "rel_error"].map((key) => el("th", {}, t(`teach.gradcheck.${key}`))));
     const rows = [head];

@@ -4,7 +4,7 @@
 import { el, formatNumber } from "../dom.js";
 import { layerColor } from "../colors.js";
 import { t } from "../i18n/index.js";
-import { teachApi } from "./api.js";
+import { api } from "../core/api.js";
 import { destroyChart, lineChart, positive } from "./charts.js";
 import { drawRidgeline } from "./ridgeline.js";
 
@@ -38,7 +38,7 @@ export function createHealth(ctx, body) {
 
   async function refresh() {
     try {
-      const next = await teachApi.health(ctx.runId);
+      const next = await api.health(ctx.runId);
       const same = data && next.run_id === data.run_id && next.step === data.step;
       data = next;
       if (!same) draw();
@@ -49,10 +49,10 @@ export function createHealth(ctx, body) {
 
   async function usePreset(id) {
     try {
-      presets = presets || (await teachApi.presets()).presets;
+      presets = presets || (await api.presets()).presets;
       const preset = presets.find((item) => item.id === id);
-      const run = await teachApi.createRun(preset.config);
-      await teachApi.stepRun(run.id, PRESET_STEPS);
+      const run = await api.createRun(preset.config);
+      await api.stepRun(run.id, PRESET_STEPS);
       ctx.setRun(run.id);
     } catch (error) {
       ctx.error(error.message);
@@ -61,7 +61,7 @@ export function createHealth(ctx, body) {
 
   async function trainMore() {
     try {
-      await teachApi.stepRun(ctx.runId, TRAIN_STEPS);
+      await api.stepRun(ctx.runId, TRAIN_STEPS);
       await refresh();
     } catch (error) {
       ctx.error(error.message);

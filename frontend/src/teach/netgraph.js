@@ -3,7 +3,7 @@
 // on the way back the upstream gradient × the local derivative = ∂L/∂z, and finally the updated weights.
 import { formatNumber } from "../dom.js";
 import { t } from "../i18n/index.js";
-import { arrowMarker, setNumber, svg } from "./svg.js";
+import { arrowMarker, declutter, fitText, setNumber, svg } from "./svg.js";
 
 const NODE_W = 190;
 const COLUMN = NODE_W + 130; // the gap between columns holds the edge labels
@@ -138,6 +138,8 @@ export function createNetworkGraph(container) {
     renderLoss(stages, stage, stageIndex, sample);
     renderEdges(stages, stage, updated);
     if (updated) renderBiasUpdates(stage);
+    for (const { group } of nodes.values()) for (const text of group.querySelectorAll("text")) fitText(text, NODE_W - 12);
+    declutter(edges.filter((edge) => edge.label).map((edge) => edge.label));
   }
 
   function renderBackward(lines, neuron, sample) {
@@ -193,7 +195,7 @@ export function createNetworkGraph(container) {
 
   function renderBiasUpdates(stage) {
     stage.weights.forEach((layer, index) =>
-      layer.b.forEach((value, j) => setNumber(nodes.get(`${index}-${j}`).lines.l3, "b ← ", value, formatNumber)),
+      layer.b.forEach((value, j) => setNumber(nodes.get(`${index}-${j}`).lines.l3, `${t("teach.step.bias")} ← `, value, formatNumber)),
     );
   }
 

@@ -1,17 +1,17 @@
 // Optimizers racing on one network: several runs from the same seed, data and initial weights, differing
 // only in the optimizer (POST /api/comparisons). Each racer is an ordinary run streaming over /ws/runs/{id};
 // its learning rate can be changed live. Loss and accuracy curves share one step axis; each racer shows its
-// own decision boundary.
+// own decision boundary, computed in the browser from its params.
 import { el, formatNumber } from "../dom.js";
 import { t } from "../i18n/index.js";
-import { RunSocket } from "../socket.js";
+import { RunSocket } from "../core/socket.js";
+import { limits, options } from "../core/choices.js";
 import { MetricHistory, bucketEnds, sampleColumn } from "../history.js";
 import { RunningEma } from "../smoothing.js";
-import { reusableConfig, teachApi } from "./api.js";
+import { api, reusableConfig } from "../core/api.js";
 import { destroyChart, joinTables, lineChart, positive } from "./charts.js";
-import { drawBoundary } from "./boundary.js";
+import { createBoundaries } from "./boundary.js";
 
-const OPTIMIZERS = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "adadelta", "nadam"];
 const DEFAULT_RACERS = [
   ["sgd", 0.03],
   ["momentum", 0.03],
@@ -19,15 +19,16 @@ const DEFAULT_RACERS = [
   ["adam", 0.01],
 ];
 const COLORS = ["#1565c0", "#e65100", "#2e7d32", "#6a1b9a", "#c62828", "#00838f", "#9e9d24", "#4e342e"];
-const MAX_RACERS = 8;
 const MAX_POINTS = 400;
 const SMOOTHING = 0.8;
 const CHART_MS = 250;
 const BOUNDARY_PX = 150;
 
 export function createRace(ctx, body) {
+  const optimizers = options("optimizer");
+  const boundaries = createBoundaries();
   const editor = el("div", { id: "race-editor", class: "race-editor" });
-  const add = el("button", { id: "race-add", onclick: () => addRow(OPTIMIZERS[editor.children.length % OPTIMIZERS.length], 0.01) });
+  const add = el("button", { id: "race-add", onclick: () => addRow(optimizers[editor.children.length % optimizers.length][0], 0.01) });
   const start = el("button", { id: "race-start", class: "primary", onclick: () => startRace() });
   const play = el("button", { id: "race-play", onclick: () => control(playing ? "pause" : "play") });
   const step = el("button", { id: "race-step", onclick: () => control("step", 100) });
@@ -47,8 +48,8 @@ export function createRace(ctx, body) {
   let chartTimer = null;
 
   function addRow(optimizer, lr) {
-    if (editor.children.length >= MAX_RACERS) return;
-    const name = el("select", { class: "racer-optimizer" }, ...OPTIMIZERS.map((value) => el("option", { value, textContent: value })));
+    if (editor.children.length >= limits().max_racers) return;
+    const name = el("select", { class: "racer-optimizer", "aria-label": t("ls.optimizer") }, ...optimizers.map(([value, key, fallback]) => el("option", { value, dataset: { i18n: key, i18nFallback: fallback }, textContent: t(key) })));
     name.value = optimizer;
     const rate = el("input", { class: "racer-lr", type: "number", min: 0, step: "any", value: lr, "aria-label": "lr" });
     const row = el("span", { class: "racer-row" }, name, rate);
@@ -58,7 +59,7 @@ export function createRace(ctx, body) {
 
   async function startRace() {
     try {
-      const run = await teachApi.getRun(ctx.runId);
+      const run = await api.getRun(ctx.runId);
       const base = reusableConfig(run);
       const entries = [...editor.children].map((row) => ({
         optimizer: { name: row.querySelector(".racer-optimizer").value, lr: Number(row.querySelector(".racer-lr").value) },
@@ -70,7 +71,7 @@ export function createRace(ctx, body) {
         return { label: seen.get(label) > 1 ? `${label} (${seen.get(label)})` : label, optimizer };
       });
       stopRace();
-      comparison = await teachApi.createComparison({ base, racers: bodyRacers });
+      comparison = await api.createComparison({ base, racers: bodyRacers });
       body.dataset.comparison = comparison.id;
       racers = comparison.racers.map((racer, i) => connect(racer, COLORS[i % COLORS.length]));
       buildCharts();
@@ -83,7 +84,7 @@ export function createRace(ctx, body) {
 
   function connect(racer, color) {
     const history = new MetricHistory();
-    const state = { label: racer.label, runId: racer.run_id, color, history, grid: null, points: null, resolved: racer.run.resolved, latest: {}, step: 0, dirty: true };
+    const state = { label: racer.label, runId: racer.run_id, color, history, params: null, points: null, resolved: racer.run.resolved, latest: {}, step: 0, dirty: true };
     const canvas = el("canvas", { class: "boundary" });
     const stepText = el("span", { class: "racer-step num" });
     const lossText = el("span", { class: "num" });
@@ -105,7 +106,7 @@ export function createRace(ctx, body) {
     state.socket = new RunSocket(racer.run_id, {
       onStatus: (status) => (state.card.dataset.connection = status),
       onOpen: () => {
-        state.socket.send({ type: "view", grid: true, neurons: false, params: false, resolution: 32 });
+        state.socket.send({ type: "view", grid: false, neurons: false, params: true });
         state.socket.send({ type: "fps", fps: 10 });
       },
       onMessage: (message) => receive(state, message),
@@ -116,14 +117,14 @@ export function createRace(ctx, body) {
   function receive(state, message) {
     if (message.type === "state") {
       state.history.load(message.history);
-      state.grid = message.grid;
+      state.params = message.params;
       state.points = message.points;
       state.resolved = message.run.resolved;
       state.latest = message.run.latest || {};
       state.step = message.run.step;
     } else if (message.type === "frame") {
       state.history.append(message.metrics);
-      if (message.grid) state.grid = message.grid;
+      if (message.params) state.params = message.params;
       state.latest = message.latest || state.latest;
       state.step = message.step;
       state.status = message.status;
@@ -142,7 +143,7 @@ export function createRace(ctx, body) {
     const accuracy = state.latest.test_accuracy;
     state.lossText.textContent = `${t("teach.race.loss")} ${formatNumber(loss)}${accuracy !== null && accuracy !== undefined ? ` · ${t("teach.race.accuracy")} ${Math.round(accuracy * 100)}%` : ""}`;
     state.card.classList.toggle("diverged", state.status === "diverged");
-    drawBoundary(state.canvas, BOUNDARY_PX, state.grid, state.resolved, state.points);
+    boundaries.draw(state.runId, state.canvas, BOUNDARY_PX, state.params, state.resolved, state.points);
   }
 
   function buildCharts() {
@@ -173,7 +174,7 @@ export function createRace(ctx, body) {
   async function control(action, steps) {
     if (!comparison) return;
     try {
-      const result = await teachApi.controlComparison(comparison.id, action, steps);
+      const result = await api.controlComparison(comparison.id, action, steps);
       playing = result.racers.some((racer) => racer.run && racer.run.status === "running");
       play.textContent = t(playing ? "teach.race.pause" : "teach.race.play");
     } catch (error) {

@@ -4,7 +4,7 @@
 // the engine computed (GET /api/runs/{id}/stepthrough).
 import { el, formatNumber } from "../dom.js";
 import { t } from "../i18n/index.js";
-import { teachApi } from "./api.js";
+import { api } from "../core/api.js";
 import { createNetworkGraph } from "./netgraph.js";
 import { createExpressionGraph } from "./exprgraph.js";
 
@@ -52,7 +52,11 @@ export function createStepThrough(ctx, body) {
     if (trace || mode === "expression") render();
   }
 
-  source.addEventListener("change", () => reload());
+  // Another network is another graph: its walk starts again at stage 1.
+  source.addEventListener("change", () => {
+    index = 0;
+    reload();
+  });
 
   async function reload() {
     mode = source.value;
@@ -61,11 +65,11 @@ export function createStepThrough(ctx, body) {
     inBatch.parentElement.hidden = true;
     try {
       if (mode === "expression") {
-        const graph = await teachApi.expression(...abc.map((input) => input.value || 0));
+        const graph = await api.expression(...abc.map((input) => input.value || 0));
         stageCount = expression.load(graph);
         trace = null;
       } else {
-        trace = mode === "tiny" ? (await teachApi.textbookNetwork()).trace : await teachApi.stepThrough(ctx.runId, sample.value || 0, batch.value || 1);
+        trace = mode === "tiny" ? (await api.textbookNetwork()).trace : await api.stepThrough(ctx.runId, sample.value || 0, batch.value || 1);
         stageCount = trace.stages.length + 1;
         network.load(trace);
         inBatch.replaceChildren(...trace.inputs.map((_, s) => el("option", { value: s, textContent: String((trace.rows ? trace.rows[s] : s)) })));
@@ -80,7 +84,7 @@ export function createStepThrough(ctx, body) {
 
   async function trainOne() {
     try {
-      await teachApi.stepRun(ctx.runId, 1);
+      await api.stepRun(ctx.runId, 1);
       await reload();
     } catch (error) {
       ctx.error(error.message);

@@ -31,3 +31,27 @@ export function arrowMarker(root, id, color) {
   );
   root.append(defs);
 }
+
+// Squeezes a text node into `width` px when it is longer (so a number never spills out of its box).
+export function fitText(node, width) {
+  node.removeAttribute("textLength");
+  node.removeAttribute("lengthAdjust");
+  if (node.textContent && node.getComputedTextLength() > width) {
+    node.setAttribute("textLength", String(width));
+    node.setAttribute("lengthAdjust", "spacingAndGlyphs");
+  }
+}
+
+// Hides every label whose box overlaps one shown before it (in order), so labels never pile up; a hidden
+// label's text stays in its edge's tooltip.
+export function declutter(labels) {
+  const kept = [];
+  for (const label of labels) {
+    label.style.display = "";
+    if (!label.textContent) continue;
+    const box = label.getBBox();
+    const clash = kept.some((other) => box.x < other.x + other.width && other.x < box.x + box.width && box.y < other.y + other.height && other.y < box.y + box.height);
+    if (clash) label.style.display = "none";
+    else kept.push(box);
+  }
+}

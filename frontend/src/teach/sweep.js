@@ -1,13 +1,14 @@
 // Learning-rate sweep: the run's config trained at several learning rates for the same number of steps
-// (POST /api/sweeps); loss curves coloured by what happened: converged, stalled or diverged.
+// (POST /api/sweeps). Loss curves on a log axis, one colour per learning rate (diverged ones dashed and
+// cut at CLIP × the starting loss, so one explosion cannot flatten the rest), and the final loss against
+// the learning rate: the valley between too small and too large.
 import { el, formatNumber } from "../dom.js";
 import { t } from "../i18n/index.js";
-import { reusableConfig, teachApi } from "./api.js";
+import { api, reusableConfig } from "../core/api.js";
+import { layerColor } from "../colors.js";
 import { destroyChart, joinTables, lineChart, positive } from "./charts.js";
 
-// Hue by status; within a status, darker for smaller learning rates so neighbouring curves stay apart.
-const STATUS_HUES = { converged: 125, stalled: 55, diverged: 0 };
-const statusColor = (status, rank, count) => `hsl(${STATUS_HUES[status]}, 70%, ${25 + (35 * rank) / Math.max(1, count - 1)}%)`;
+const CLIP = 10;
 
 export function createSweep(ctx, body) {
   const number = (id, value, attrs = {}) => el("input", { id, type: "number", step: "any", value, ...attrs });
@@ -16,23 +17,25 @@ export function createSweep(ctx, body) {
   const count = number("sweep-count", 7, { min: 2, max: 12, step: 1 });
   const steps = number("sweep-steps", 300, { min: 1, max: 5000, step: 1 });
   const run = el("button", { id: "sweep-run", class: "primary", onclick: () => sweep() });
-  const chartBox = el("div", { class: "chart-box" });
+  const chartBox = el("div", { class: "chart-box", id: "sweep-curves" });
+  const finalBox = el("div", { class: "chart-box", id: "sweep-final" });
   const table = el("table", { id: "sweep-table", class: "gc-table" });
   const rule = el("p", { class: "hint", id: "sweep-rule" });
   const field = (key, input) => el("label", { class: "inline" }, el("span", { dataset: { i18n: key }, textContent: t(key) }), input);
   body.append(
     el("div", { class: "toolbar" }, field("teach.sweep.min", low), field("teach.sweep.max", high), field("teach.sweep.count", count), field("teach.sweep.steps", steps), run),
-    el("div", { class: "split" }, chartBox, el("div", { class: "table-box" }, table, rule)),
+    el("div", { class: "split" }, el("div", { class: "chart-stack" }, chartBox, finalBox), el("div", { class: "table-box" }, table, rule)),
   );
   let chart = null;
+  let finalChart = null;
   let result = null;
 
   async function sweep() {
     run.disabled = true;
     try {
-      const config = reusableConfig(await teachApi.getRun(ctx.runId));
+      const config = reusableConfig(await api.getRun(ctx.runId));
       const lrs = { min: Number(low.value), max: Number(high.value), count: Number(count.value) };
-      result = await teachApi.sweep({ config, lrs, steps: Number(steps.value) });
+      result = await api.sweep({ config, lrs, steps: Number(steps.value) });
       draw();
     } catch (error) {
       ctx.error(error.message);
@@ -46,16 +49,38 @@ export function createSweep(ctx, body) {
     if (!result) return;
     const label = (item) => `η = ${formatNumber(item.lr)} (${t(`teach.sweep.${item.status}`)})`;
     destroyChart(chart);
+    destroyChart(finalChart);
+    const results = result.results;
+    const start = Math.max(...results.map((item) => item.initial_loss).filter(Number.isFinite), 1e-12);
+    const ceiling = CLIP * start;
     chart = lineChart(chartBox, {
       title: t("teach.sweep.chart_title"),
       xLabel: t("teach.health.step"),
       yLabel: t("teach.race.loss"),
       logY: true,
-      height: 360,
-      series: result.results.map((item, rank) => ({ label: label(item), stroke: statusColor(item.status, rank, result.results.length), width: 1.5 })),
+      height: 320,
+      series: results.map((item, rank) => ({
+        label: label(item),
+        stroke: layerColor(rank, results.length),
+        width: 1.5,
+        dash: item.status === "diverged" ? [6, 4] : undefined,
+      })),
     });
-    const joined = joinTables(result.results.map((item) => [item.curve.step, item.curve.train_loss]));
+    const clipped = (values) => Array.from(values, (value) => (value === null || !(value <= ceiling) ? (value === null ? null : ceiling) : value));
+    const joined = joinTables(results.map((item) => [item.curve.step, clipped(item.curve.train_loss)]));
     chart.setData([joined[0], ...joined.slice(1).map(positive)]);
+    finalChart = lineChart(finalBox, {
+      title: t("teach.sweep.final_title"),
+      xLabel: "η",
+      yLabel: t("teach.sweep.final_loss"),
+      logX: true,
+      logY: true,
+      height: 220,
+      legend: false,
+      series: [{ label: t("teach.sweep.final_loss"), stroke: "#37474f", points: { show: true, size: 7 } }],
+    });
+    const ordered = [...results].sort((a, b) => a.lr - b.lr);
+    finalChart.setData([ordered.map((item) => item.lr), positive(clipped(ordered.map((item) => item.final_loss)))]);
     const head = el("tr", {}, ...["lr", "status", "initial", "final"].map((key) => el("th", {}, t(`teach.sweep.col_${key}`))));
     const rows = result.results.map((item) =>
       el(
@@ -68,7 +93,7 @@ export function createSweep(ctx, body) {
       ),
     );
     table.replaceChildren(head, ...rows);
-    rule.textContent = `${t("teach.sweep.rule")} ${t("teach.sweep.rule_text")}`;
+    rule.textContent = `${t("teach.sweep.rule")} ${t("teach.sweep.rule_text")} ${t("teach.sweep.clipped")}`;
   }
 
   ctx.on("language", draw);

@@ -25,8 +25,8 @@ from ...engine.landscape import (
     pca_directions,
     project_trajectory,
 )
+from ...engine.numbers import finite_or_none
 from ..runs.copy import RunCopy
-from ..runs.encode import number as finite_or_none
 
 # Directions travel in the response (for live projection in the browser) up to this many parameters.
 MAX_PLANE_PARAMETERS = 20_000
@@ -76,7 +76,8 @@ def choose_plane(source: RunCopy, directions: str, seed: int) -> Plane:
         d2 = filter_normalized_direction(network, rng)
     else:
         d2 = filter_normalized_direction(network, rng)
-        grads = full_gradient(network, source.loss(), _data(source)[0], _data(source)[1])
+        X, y = _data(source)
+        grads = full_gradient(network, source.loss(), X, y, regularization=source.regularization)
         d1 = -gradient_direction(grads, norm=float(np.linalg.norm(d2)) or 1.0)
     # NOTE: weights near the float64 limit (1e308, set by hand) are finite, but the norms that scale the
     # directions overflow to inf, and the projection's least squares then fails to converge.
@@ -102,7 +103,10 @@ def span_of(directions: str, plane: Plane, span: float | None) -> float:
 def band(source: RunCopy, plane: Plane, alphas: np.ndarray, betas: np.ndarray) -> np.ndarray:
     """Rows ``betas`` × columns ``alphas`` of L(θ + α·d1 + β·d2)."""
     X, y = _data(source)
-    return loss_slice(source.network(), source.loss(), X, y, plane.d1, plane.d2, alphas, betas)
+    network, loss = source.network(), source.loss()
+    return loss_slice(
+        network, loss, X, y, plane.d1, plane.d2, alphas, betas, regularization=source.regularization
+    )
 
 
 def landscape_body(
@@ -140,7 +144,7 @@ def line(source: RunCopy, split: str, points: int, alpha_max: float | None) -> d
     """The LandscapeLineOut body: L(θ − α·g) for α from 0 to ``alpha_max`` (default 4 × lr)."""
     X, y = _data(source)
     network, loss = source.network(), source.loss()
-    grads = full_gradient(network, loss, X, y)
+    grads = full_gradient(network, loss, X, y, regularization=source.regularization)
     flat = flatten_params(grads)
     norm = float(np.linalg.norm(flat))
     if not math.isfinite(norm):
@@ -151,7 +155,7 @@ def line(source: RunCopy, split: str, points: int, alpha_max: float | None) -> d
     alphas = np.linspace(0.0, top, points)
     if marked:  # sample the learning rate itself so the plot can mark L(θ − lr·g) exactly
         alphas = np.unique(np.append(np.linspace(0.0, top, points - 1), lr))
-    values = loss_along_gradient(network, loss, X, y, flat, alphas)
+    values = loss_along_gradient(network, loss, X, y, flat, alphas, regularization=source.regularization)
     finite = np.isfinite(values)
     at_lr = values[np.searchsorted(alphas, lr)] if marked else None
     return {

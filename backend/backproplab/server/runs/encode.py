@@ -14,31 +14,35 @@ import numpy as np
 
 from ...engine.errors import ConfigError
 from ...engine.features import input_transform
-from ...engine.history import SCALAR_COLUMNS, downsample_rows, finite_list, rows_to_columns
+from ...engine.history import SCALAR_COLUMNS, downsample_rows, rows_to_columns
+from ...engine.numbers import finite_list, finite_or_none
 from ...engine.run import Run
-from ...engine.schedules import make_schedule
 
 MAX_GRID_RESOLUTION = 200
 EVALUATED = ("test_loss", "train_accuracy", "test_accuracy")
 _STEP, _EPOCH, _LR, _TRAIN_LOSS = 0, 1, 2, 3
 
 
-def number(value: float) -> float | None:
-    """A float for JSON: None for NaN and ±inf."""
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
 def lr_in_force(run: Run) -> float | None:
-    """The learning rate the next step uses (the schedule's at the current step)."""
-    return number(make_schedule(run.config.schedule).lr_at(run.step_count, run.optimizer.hyper["lr"]))
+    """The learning rate the next step uses (the one typed, or where the schedule has taken it)."""
+    return finite_or_none(run.lr)
+
+
+def learning(run: Run) -> dict[str, Any] | None:
+    """Why the network stopped learning, in words, with a one-click fix (None while it learns)."""
+    issue = run.learning
+    return issue.as_dict() if issue is not None else None
 
 
 def resolved(run: Run) -> dict[str, Any]:
     """What the engine chose where the config left a default."""
     hyper = {
         key: (
-            list(value) if isinstance(value, tuple) else number(value) if isinstance(value, float) else value
+            list(value)
+            if isinstance(value, tuple)
+            else finite_or_none(value)
+            if isinstance(value, float)
+            else value
         )
         for key, value in run.optimizer.hyper.items()
     }
@@ -78,8 +82,8 @@ def latest(run: Run) -> dict[str, Any]:
     values: dict[str, Any] = {"step": run.step_count, "epoch": run.epoch}
     row = run.metric_history.latest_row()
     if row is not None:
-        values["lr"] = number(row[_LR])
-        values["train_loss"] = number(row[_TRAIN_LOSS])
+        values["lr"] = finite_or_none(row[_LR])
+        values["train_loss"] = finite_or_none(row[_TRAIN_LOSS])
     stored = run.metric_history.stored()
     for name in EVALUATED:
         column = stored[:, SCALAR_COLUMNS.index(name)] if len(stored) else np.array([])

@@ -98,6 +98,7 @@ def frame_text(news: RunNews, metrics: dict[str, Any], view: ViewMessage) -> str
         "status": news.status,
         "message": news.message,
         "lr": news.lr,
+        "learning": news.learning,
         "metrics": metrics,
     }
     parts = [dumps(head)[:-1], ',"latest":', news.latest_json]

@@ -42,6 +42,7 @@ class RunNews:
     status: str
     message: str | None
     lr: float | None
+    learning: dict[str, Any] | None
     latest_json: str
     rows: np.ndarray
     since_step: int
@@ -140,6 +141,9 @@ class RunItem:
                 self.playing = False
                 self.changed(described=True)
                 return
+            if not self.playing and not self.pending_steps:
+                self.run.evaluate_now()  # a step call is done: show its test metrics at once
+                return
             if clock() >= deadline:
                 return
 
@@ -190,6 +194,7 @@ class RunItem:
             "config": encode.config(run),
             "resolved": encode.resolved(run),
             "latest": encode.latest(run),
+            "learning": encode.learning(run),
             "keep_training": self.keep_training,
             "rebuilt": rebuilt,
         }
@@ -201,6 +206,7 @@ class RunItem:
 
     def _op_pause(self, shard: Shard) -> dict[str, Any]:
         self.playing = False
+        self.run.evaluate_now()
         self.changed(described=True)
         return self.describe()
 
@@ -213,8 +219,8 @@ class RunItem:
     def _op_patch(self, shard: Shard, patch: dict[str, Any], max_parameters: int) -> dict:
         merged = merge_config(self.run.config, patch)
         if isinstance(patch, dict) and patch.keys() & {"model", "dataset", "features", "batch_size"}:
-            check_size(merged, max_parameters, shard.settings.max_step_work)
-        rebuilt = self.run.apply_config(patch)
+            check_size(merged, max_parameters, shard.settings.max_step_work, data=self.run.custom_data)
+        rebuilt = self.run.apply_config(merged)
         if rebuilt:
             self._cancel_pending()
         self.changed(rebuilt=rebuilt, described=True)
@@ -328,6 +334,7 @@ class RunItem:
             status=self.status,
             message=run.message or self.notice,
             lr=encode.lr_in_force(run),
+            learning=encode.learning(run),
             latest_json=dumps(encode.latest(run)),
             rows=rows,
             since_step=since,

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...engine.config import FiniteFloat
+from ...engine.learning import IssueKind
 
 Status = Literal["running", "paused", "diverged"]
 Number = float | None  # JSON never carries NaN or Infinity: a non-finite value travels as null
@@ -42,6 +43,15 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class Learning(_Model):
+    """The network stopped learning although it did not diverge, said for a student, with a fix."""
+
+    kind: IssueKind
+    message: str
+    fix: dict[str, Any] | None = Field(description="any part of a RunConfig that should help (PATCH it)")
+    reset: bool = Field(description="true when the fix needs a reset (PATCH, then POST /reset)")
+
+
 class RunOut(_Model):
     """A run as the server reports it (REST responses and ``state.run`` on the WebSocket)."""
 
@@ -56,6 +66,10 @@ class RunOut(_Model):
     )
     resolved: dict[str, Any] = Field(description="what the engine chose where the config left a default")
     latest: dict[str, Any] = Field(description="latest metrics")
+    learning: Learning | None = Field(
+        None,
+        description="why the network stopped learning (dead units, flat loss, vanished gradients), or null",
+    )
     keep_training: bool = Field(
         False, description="true: the run keeps playing when nobody watches it (else it pauses after a while)"
     )
@@ -237,6 +251,7 @@ class FrameMessage(_Model):
     status: Status
     message: str | None
     lr: Number
+    learning: Learning | None = None
     metrics: dict[str, Any] = Field(description="every step since this client's previous frame (columns)")
     latest: dict[str, Any]
     params: Params | None = None

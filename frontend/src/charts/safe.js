@@ -1,0 +1,78 @@
+// Data and axes that uPlot can always draw. Zero, denormal, huge and non-finite values on a log axis (a
+// diverging run, dead ReLUs' zero gradients) once made uPlot's log splits throw "Invalid array length"
+// and froze the page: every series goes through these filters before it reaches a chart, and log scales
+// get a range of whole decades, at most MAX_DECADES wide.
+import { formatNumber } from "../dom.js";
+
+const LOG_MIN = 1e-200;
+const LOG_MAX = 1e200;
+const LINEAR_MAX = 1e150;
+const MAX_DECADES = 16;
+
+// A value a log axis can show, or null (a gap).
+export const logSafe = (value) => (value !== null && Number.isFinite(value) && value >= LOG_MIN && value <= LOG_MAX ? value : null);
+// A value a linear axis can show, or null.
+export const linearSafe = (value) => (value !== null && Number.isFinite(value) && Math.abs(value) <= LINEAR_MAX ? value : null);
+
+export function safeSeries(values, log) {
+  const keep = log ? logSafe : linearSafe;
+  return Array.from(values, (value) => keep(value));
+}
+
+// uPlot `range` for a log scale: whole decades around the data, never more than MAX_DECADES.
+export function logRange(chart, min, max) {
+  if (!(min > 0 && Number.isFinite(min))) min = 1;
+  if (!(max > 0 && Number.isFinite(max))) max = min * 10;
+  let low = Math.floor(Math.log10(Math.max(min, LOG_MIN)));
+  let high = Math.ceil(Math.log10(Math.min(max, LOG_MAX)));
+  if (high <= low) high = low + 1;
+  if (high - low > MAX_DECADES) low = high - MAX_DECADES;
+  return [10 ** low, 10 ** high];
+}
+
+// Tick labels people read: small and large powers of ten as 1e-4 or 1e6 (not 0, not 1.00e-4), others
+// with formatNumber.
+export function formatTick(value) {
+  if (value === null || value === undefined) return "";
+  if (value === 0) return "0";
+  const exponent = Math.log10(Math.abs(value));
+  if (Math.abs(exponent - Math.round(exponent)) < 1e-9 && (exponent <= -3 || exponent >= 5)) return `${value < 0 ? "-" : ""}1e${Math.round(exponent)}`;
+  return formatNumber(value);
+}
+
+const LABEL_PX = 22; // room one tick label needs along a log axis
+
+const isDecade = (value) => value > 0 && Math.abs(Math.log10(value) - Math.round(Math.log10(value))) < 1e-9;
+
+// uPlot `values`: every split written with formatTick; on a log axis spanning more decades than there is
+// room for, only every k-th decade keeps its label (the others stay as grid lines).
+export function tickValues(chart, splits, axisIndex) {
+  const axis = chart.axes[axisIndex];
+  const scale = axis && chart.scales[axis.scale];
+  if (!scale || scale.distr !== 3) return splits.map(formatTick);
+  const ratio = window.devicePixelRatio || 1;
+  const length = (axis.side % 2 ? chart.bbox.height : chart.bbox.width) / ratio;
+  const decades = splits.filter(isDecade).length;
+  const every = Math.max(1, Math.ceil(decades / Math.max(1, Math.floor(length / LABEL_PX))));
+  return splits.map((value) => {
+    if (!isDecade(value)) return every === 1 ? formatTick(value) : "";
+    return Math.round(Math.log10(value)) % every === 0 ? formatTick(value) : "";
+  });
+}
+
+let measurer = null;
+// uPlot axis `size`: wide enough for the longest tick label, so labels are never clipped and never run
+// into the axis title.
+export function axisSize(chart, values, axisIndex, cycle) {
+  const axis = chart.axes[axisIndex];
+  if (cycle > 1) return axis._size;
+  measurer = measurer || document.createElement("canvas").getContext("2d");
+  measurer.font = axis.font ? axis.font[0] : "12px system-ui, sans-serif";
+  const widest = Math.max(0, ...(values || []).map((text) => measurer.measureText(String(text)).width));
+  return Math.ceil(widest) + (axis.ticks && axis.ticks.show === false ? 8 : 16);
+}
+
+// A y axis that fits its labels.
+export function yAxis(label) {
+  return { label, labelSize: 16, size: axisSize, gap: 4, values: tickValues };
+}

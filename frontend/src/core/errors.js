@@ -1,0 +1,48 @@
+// Server errors in the user's words. The server answers {"field", "reason", "errors": [{field, reason}]}
+// (pydantic's or the engine's wording); this turns each into a sentence that names the control the person
+// sees ("Training rows must be at most 100.") in the page's language.
+import { t, tOr } from "../i18n/index.js";
+
+// pydantic's reasons that have a plain form; anything else is shown as the server wrote it.
+const PATTERNS = [
+  [/^Input should be less than or equal to (\S+)$/, "error.reason.at_most"],
+  [/^Input should be greater than or equal to (\S+)$/, "error.reason.at_least"],
+  [/^Input should be less than (\S+)$/, "error.reason.below"],
+  [/^Input should be greater than (\S+)$/, "error.reason.above"],
+  [/^Input should be a valid integer/, "error.reason.integer"],
+  [/^Input should be a valid number/, "error.reason.number"],
+  [/^Input should be a finite number/, "error.reason.finite"],
+  [/^List should have at most (\d+) items?/, "error.reason.max_items"],
+  [/^List should have at least (\d+) items?/, "error.reason.min_items"],
+  [/^Field required/, "error.reason.required"],
+];
+
+export function reasonInWords(reason) {
+  const text = String(reason || "").replace(/^Value error, /, "");
+  for (const [pattern, key] of PATTERNS) {
+    const match = text.match(pattern);
+    if (match) return t(key, { value: match[1] });
+  }
+  return text;
+}
+
+// "optimizer.lr" → the label of that control ("Learning rate"); unknown fields keep their path.
+export function fieldInWords(field) {
+  if (!field) return "";
+  const path = String(field).replace(/^(body|query|config)\./, "").replace(/\.\d+(\.|$)/g, "$1");
+  return tOr(`field.${path}`, path);
+}
+
+export function errorInWords({ field, reason }) {
+  const words = reasonInWords(reason);
+  return field ? t("error.field_sentence", { field: fieldInWords(field), reason: words }) : words;
+}
+
+// The message of an error body (REST) or error frame (WebSocket), in words.
+export function describeError(body, status) {
+  if (body && Array.isArray(body.errors) && body.errors.length) return body.errors.map(errorInWords).join(" ");
+  if (body && typeof body.reason === "string") return errorInWords(body);
+  if (body && typeof body.detail === "string") return body.detail;
+  if (body && typeof body.message === "string") return errorInWords({ field: body.field, reason: body.message.replace(/^[\w.]+: /, "") });
+  return t("error.http", { status });
+}

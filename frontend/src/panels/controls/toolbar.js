@@ -1,0 +1,41 @@
+// The transport in the top bar: play/pause, step, step an epoch, reset and speed. Play shows ❚❚ only
+// while the run is really playing and the server is reachable; while the connection is down the
+// transport is disabled.
+import { t } from "../../i18n/index.js";
+
+export function createToolbar(app) {
+  const play = document.getElementById("play");
+  const transport = [...document.querySelectorAll(".transport button")];
+  const stepsPerEpoch = () => {
+    const { resolved, config } = app.state.run;
+    return Math.max(1, Math.ceil(resolved.train_size / config.batch_size));
+  };
+  play.addEventListener("click", () => app.togglePlay());
+  document.getElementById("step").addEventListener("click", () => app.send({ type: "step", steps: 1 }));
+  document.getElementById("step-epoch").addEventListener("click", () => app.send({ type: "step", steps: stepsPerEpoch() }));
+  document.getElementById("reset").addEventListener("click", () => app.send({ type: "reset" }));
+  const speed = document.getElementById("speed");
+  speed.addEventListener("change", () => app.setSpeed(Number(speed.value)));
+
+  const stepCounter = document.getElementById("step-counter");
+  const epochCounter = document.getElementById("epoch-counter");
+  let shown = "";
+  const render = () => {
+    const run = app.state.run;
+    if (!run) return;
+    const online = app.connection === "open";
+    const running = online && app.isPlaying();
+    const label = t(running ? "action.pause" : "action.play");
+    const key = `${running}/${online}/${label}/${run.step}/${run.epoch}`;
+    if (key === shown) return;
+    shown = key;
+    for (const button of transport) button.disabled = !online;
+    play.dataset.running = String(running);
+    play.dataset.i18nAria = running ? "action.pause" : "action.play";
+    play.setAttribute("aria-label", label);
+    play.title = label;
+    stepCounter.textContent = String(run.step);
+    epochCounter.textContent = String(run.epoch);
+  };
+  for (const event of ["run", "frame", "pacer", "language", "connection"]) app.on(event, render);
+}

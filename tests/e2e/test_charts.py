@@ -1,0 +1,194 @@
+"""Charts that never freeze and always say what they show: the lr = 10 ReLU lesson, zero, denormal, huge
+and non-finite values on log axes, axis labels that fit, the exported PNG, the lr sweep, the regression
+and confusion views, and the loss landscape's age."""
+
+from __future__ import annotations
+
+import json
+import struct
+import urllib.request
+
+WAIT_MS = 15_000
+
+
+def api(server, path: str, method: str = "GET", body: dict | None = None):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        f"{server.url}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read() or b"null")
+
+
+def run_id(page) -> str:
+    return page.evaluate("() => window.backproplab.app.state.run.id")
+
+
+def test_learning_rate_ten_relu_lesson_runs_twenty_seconds_without_errors(server, open_page, screenshot):
+    page = open_page(f"{server.url}/?dataset.kind=circle&model.activation=relu&optimizer.lr=10")
+    page.check("#curves-log")
+    page.click("#play")
+    page.wait_for_timeout(20_000)
+    assert page.problems == [], page.problems
+    drawn = page.evaluate("() => window.backproplab.stats.draws")
+    page.wait_for_timeout(1000)
+    assert page.evaluate("() => window.backproplab.stats.draws") > drawn, "the page stopped drawing"
+    steps = page.evaluate("() => window.backproplab.app.state.history.length")
+    assert steps > 100
+    screenshot(page, "lesson-lr10-relu")
+
+
+def test_log_axes_take_zero_denormal_huge_and_non_finite_values(server, open_page):
+    page = open_page(f"{server.url}/")
+    page.check("#curves-log")
+    page.evaluate(
+        """() => {
+          const app = window.backproplab.app;
+          const weird = [0, 5e-324, 1e-310, 1e308, -1, 1e-30, 2, 3];
+          app.state.history.append({ step: weird.map((_, k) => k + 1), train_loss: weird, lr: weird,
+            test_loss: weird, grad_norm: weird.map((v) => [v, v, v]) });
+          app.emit("frame", { metrics: {} });
+        }"""
+    )
+    page.wait_for_timeout(500)
+    assert page.problems == [], page.problems
+    ranges = page.evaluate(
+        "() => ['loss', 'grad'].map((name) => { const s = window.backproplab.charts[name].scales.y; return [s.min, s.max]; })"
+    )
+    for low, high in ranges:
+        assert 0 < low < high < 1e300
+    crowded = page.evaluate(
+        """() => ['loss', 'grad'].filter((name) => { const chart = window.backproplab.charts[name];
+          const labels = chart.axes[1]._values.filter(Boolean).length;
+          return labels * 14 > chart.bbox.height / devicePixelRatio; })"""
+    )
+    assert crowded == [], "log-axis labels are written on top of each other"
+
+
+def test_axis_labels_fit_and_small_learning_rates_read_as_numbers(server, open_page):
+    page = open_page(f"{server.url}/?optimizer.lr=0.0001&model.hidden=4,4,4&model.activation=sigmoid")
+    page.click("#step-epoch")
+    page.click("#step-epoch")
+    page.wait_for_function("() => window.backproplab.app.state.history.length > 40")
+    page.wait_for_timeout(500)
+    axes = page.evaluate(
+        """() => Object.entries(window.backproplab.charts).map(([name, chart]) => {
+          const axis = chart.axes[1];
+          const ctx = document.createElement('canvas').getContext('2d');
+          ctx.font = axis.font[0];
+          const widest = Math.max(0, ...axis._values.map((text) => ctx.measureText(String(text)).width));
+          return { name, size: axis._size, widest, values: axis._values };
+        })"""
+    )
+    for axis in axes:
+        assert axis["size"] >= axis["widest"] + 4, f"{axis['name']} y labels are clipped: {axis}"
+    lr = next(axis for axis in axes if axis["name"] == "lr")
+    assert "1e-4" in lr["values"], lr["values"]
+
+
+def png_size(path) -> tuple[int, int]:
+    with open(path, "rb") as file:
+        header = file.read(24)
+    return struct.unpack(">II", header[16:24])
+
+
+def test_exported_loss_png_has_title_and_legend(server, open_page, tmp_path):
+    page = open_page(f"{server.url}/")
+    page.click("#step-epoch")
+    page.wait_for_function("() => window.backproplab.app.state.history.length > 10")
+    with page.expect_download() as download:
+        page.click('[data-chart-png="loss"]')
+    path = tmp_path / "loss.png"
+    download.value.save_as(path)
+    width, height = png_size(path)
+    chart = page.evaluate(
+        "() => { const c = window.backproplab.charts.loss.ctx.canvas; return [c.width, c.height]; }"
+    )
+    assert width == chart[0]
+    assert height > chart[1] + 40, "no room for a title and a legend"
+
+
+def test_regression_shows_predictions_against_targets(server, open_page, screenshot):
+    page = open_page(f"{server.url}/?dataset.kind=sine&model.hidden=8,8&features=x1,x2,sin(x1),sin(x2)")
+    page.click("#step-epoch")
+    page.select_option("#output-view", "fit")
+    page.wait_for_selector("#eval-canvas:not([hidden])")
+    page.wait_for_timeout(1200)
+    page.click("#step")
+    page.wait_for_timeout(500)
+    colours = page.eval_on_selector(
+        "#eval-canvas",
+        """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; const s = new Set();
+                  for (let i = 0; i < d.length; i += 4 * 7) s.add(d[i] + ',' + d[i + 1] + ',' + d[i + 2]); return s.size; }""",
+    )
+    assert colours > 3, "the predicted-against-true plot is empty"
+    assert "confusion" not in page.inner_text(".output-panel").lower()
+    screenshot(page, "regression-fit")
+
+
+def test_one_input_regression_shows_the_fitted_curve(server, open_page, tmp_path):
+    rows = ["x,y"] + [f"{k / 10},{(k / 10) ** 2 / 10}" for k in range(-30, 31)]
+    path = tmp_path / "curve.csv"
+    path.write_text("\n".join(rows) + "\n")
+    page = open_page(f"{server.url}/")
+    page.set_input_files("#csv-upload", str(path))
+    page.wait_for_selector("#eval-canvas:not([hidden])", timeout=WAIT_MS)
+    assert page.is_hidden("#output-canvas")
+    assert page.is_hidden("#confusion")
+
+
+def test_ten_classes_confusion_matrix_is_not_cut_off(server, open_page, screenshot, tmp_path):
+    rows = ["a;b;c;digit"] + [
+        f"{k + 0.1 * (i % 3)};{i % 7};{k * 2 - i % 5};{k}" for i in range(20) for k in range(10)
+    ]
+    path = tmp_path / "ten.csv"
+    path.write_text("\n".join(rows) + "\n")
+    page = open_page(f"{server.url}/")
+    page.set_input_files("#csv-upload", str(path))
+    page.wait_for_selector("#output-message:not([hidden])", timeout=WAIT_MS)
+    page.click("#step-epoch")
+    page.wait_for_selector("#confusion:not([hidden])", timeout=WAIT_MS)
+    assert page.locator("#confusion td").count() == 100
+    table = page.locator("#confusion").bounding_box()
+    box = page.locator("#output-box").bounding_box()
+    assert table["x"] >= box["x"] and table["x"] + table["width"] <= box["x"] + box["width"] + 0.5
+    assert table["y"] + table["height"] <= box["y"] + box["height"] + 0.5, "the last rows are cut off"
+    screenshot(page, "confusion-10-classes")
+
+
+def test_learning_rate_sweep_has_log_axis_colours_and_final_loss(server, open_page, screenshot):
+    page = open_page(f"{server.url}/teach.html?view=sweep", ready=lambda p: p.wait_for_selector("#sweep-run"))
+    page.fill("#sweep-count", "5")
+    page.fill("#sweep-steps", "150")
+    page.click("#sweep-run")
+    page.wait_for_selector("#sweep-table tr[data-status]", timeout=60_000)
+    curves = page.evaluate(
+        """() => { const root = document.querySelector('#sweep-curves .uplot');
+                   return [...root.querySelectorAll('.u-legend .u-series')].slice(1).map((node) =>
+                     getComputedStyle(node.querySelector('.u-marker')).borderColor); }"""
+    )
+    assert len(curves) == 5 and len(set(curves)) == 5, "each learning rate needs its own colour"
+    assert page.locator("#sweep-final canvas").count() >= 1
+    assert page.problems == []
+    screenshot(page, "teach_sweep")
+
+
+def test_loss_landscape_says_its_age(server, open_page, screenshot):
+    run = api(server, "/api/runs", "POST", {"model": {"hidden": [3]}})
+    page = open_page(
+        f"{server.url}/landscape.html?run={run['id']}",
+        1400,
+        900,
+        ready=lambda p: p.wait_for_selector("#net-age:not(:empty)", timeout=60_000),
+    )
+    assert "step 0" in page.inner_text("#net-age")
+    api(server, f"/api/runs/{run['id']}/step", "POST", {"steps": 5})
+    page.wait_for_function(
+        "() => document.getElementById('net-panel').dataset.stale === 'true'", timeout=WAIT_MS
+    )
+    assert "now step" in page.inner_text("#net-age")
+    page.click("#net-compute")
+    page.wait_for_function(
+        "() => document.getElementById('net-panel').dataset.stale === 'false'", timeout=60_000
+    )
+    screenshot(page, "landscape_age")
