@@ -20,7 +20,7 @@ import logging  # noqa: E402
 import uvicorn  # noqa: E402
 
 from .server.app import create_app  # noqa: E402
-from .server.connections import head_timeout_protocol  # noqa: E402
+from .server.connections import guarded_protocol  # noqa: E402
 from .server.settings import Settings  # noqa: E402
 
 
@@ -42,7 +42,12 @@ def main(argv: list[str] | None = None) -> None:
         create_app(settings),
         host=settings.host,
         port=settings.port,
-        http=head_timeout_protocol(settings.request_timeout),
+        http=guarded_protocol(
+            settings.request_timeout,
+            settings.http_request_rate,
+            settings.http_request_burst,
+            settings.http_waiting_per_address,
+        ),
         ws_max_size=settings.max_message_bytes,
         ws_per_message_deflate=False,  # frames go out at 30+ per second per client: spare the CPU
         # Graceful shutdown (SIGTERM, Ctrl+C) within settings.shutdown_timeout: requests in progress get the

@@ -43,7 +43,7 @@ def answer(sock: socket.socket) -> bytes:
     while time.monotonic() < deadline:
         try:
             chunk = sock.recv(65536)
-        except TimeoutError:
+        except (TimeoutError, ConnectionResetError):
             break
         if not chunk:
             break
@@ -114,3 +114,51 @@ def read_response(sock: socket.socket) -> bytes:
     while len(body) < length:
         body += sock.recv(65536)
     return head + b"\r\n\r\n" + body
+
+
+@pytest.fixture(scope="module")
+def turns_server(tmp_path_factory):
+    from conftest import ServerProcess
+
+    env = {
+        "BACKPROPLAB_HTTP_REQUEST_RATE": "5",
+        "BACKPROPLAB_HTTP_REQUEST_BURST": "5",
+        "BACKPROPLAB_HTTP_WAITING_PER_ADDRESS": "5",
+        "BACKPROPLAB_TRAINERS": "1",
+    }
+    server = ServerProcess(tmp_path_factory.mktemp("turns"), env=env).start()
+    time.sleep(1.5)  # the start-up's requests (health polls) are forgotten: a full bucket
+    yield server
+    server.stop()
+
+
+HEALTH = b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+
+
+def send_from(server, address: str) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=WAIT, source_address=(address, 0))
+    sock.sendall(HEALTH)
+    return sock
+
+
+def test_a_flooding_address_waits_its_turns_while_another_gets_the_next_one(turns_server):
+    flood = [send_from(turns_server, "127.0.0.1") for _ in range(10)]  # 5 now, 5 wait their turn
+    other = send_from(turns_server, "127.0.0.2")
+    assert answer(other).startswith(b"HTTP/1.1 200")
+    answered_other = time.monotonic()
+    finished = []
+    for sock in flood:
+        assert answer(sock).startswith(b"HTTP/1.1 200")  # queued, not refused
+        finished.append(time.monotonic())
+        sock.close()
+    assert answered_other < finished[-1], "the other address did not wait behind the flood"
+
+
+def test_requests_past_the_waiting_limit_are_closed_unread(turns_server):
+    time.sleep(2.5)  # a full bucket again
+    flood = [send_from(turns_server, "127.0.0.3") for _ in range(16)]  # 5 now, 5 wait, 6 are dropped
+    replies = [answer(sock) for sock in flood]
+    for sock in flood:
+        sock.close()
+    assert sum(reply.startswith(b"HTTP/1.1 200") for reply in replies) == 10
+    assert sum(reply == b"" for reply in replies) == 6

@@ -7,14 +7,16 @@ import asyncio
 import json
 from types import SimpleNamespace
 
+import pytest
 from test_ws_live import count_frames, new_run, receive, receive_type, ws_connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from backproplab.server.live.hub import MAX_REPLIES, Client, Session
 from backproplab.server.live.socket import MessageRate, _send_loop
 from backproplab.server.settings import Settings
 
 FLOOD = 1_000  # messages, sent as fast as the client can
+FLOODER = "127.0.0.7"  # its own loopback address: its penalty must not touch the other tests' clients
 
 
 def test_a_flood_gets_one_warning_then_a_1008_close_and_others_keep_streaming(server):
@@ -23,7 +25,7 @@ def test_a_flood_gets_one_warning_then_a_1008_close_and_others_keep_streaming(se
 
     async def flood() -> tuple[list[dict], int | None]:
         received: list[dict] = []
-        async with ws_connect(server, flooded) as ws:
+        async with ws_connect(server, flooded, local_addr=(FLOODER, 0)) as ws:
             await receive_type(ws, "state")
             for _ in range(FLOOD):
                 try:
@@ -45,6 +47,10 @@ def test_a_flood_gets_one_warning_then_a_1008_close_and_others_keep_streaming(se
     async def scenario():
         return await asyncio.gather(flood(), watch())
 
+    async def reconnect() -> None:
+        async with ws_connect(server, flooded, local_addr=(FLOODER, 0)):
+            pass
+
     (received, close_code), frames = asyncio.run(scenario())
     errors = [message["message"] for message in received if message["type"] == "error"]
     warnings = [message for message in errors if message.startswith("too many messages")]
@@ -52,6 +58,10 @@ def test_a_flood_gets_one_warning_then_a_1008_close_and_others_keep_streaming(se
     assert close_code == 1008
     assert len(errors) <= limit + 3  # the messages within the burst, the warning and the closing reason
     assert frames, "another client's run kept streaming during the flood"
+    with pytest.raises(InvalidStatus) as refused:  # the flooder waits a while before its next socket
+        asyncio.run(reconnect())
+    assert refused.value.response.status_code == 429
+    assert int(refused.value.response.headers["retry-after"]) >= 1
 
 
 def test_messages_within_the_rate_all_get_answers(server):

@@ -16,8 +16,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-
-import numpy as np
+from dataclasses import dataclass
 
 from ..engine.health import EVERY as HEALTH_EVERY
 from .errors import LimitError
@@ -25,6 +24,26 @@ from .errors import LimitError
 # NOTE: measured on one core: a 3-layer pass of 8 rows takes ~10 µs of call overhead per layer whatever
 # its size, about what 2e4 multiply-adds take at the ~2e9/s one BLAS thread sustains.
 CALL_WORK = 20_000
+# NOTE: a heavy read's copy of the run (data, trajectory) travels trainer -> web process -> compute process,
+# pickled and unpickled at each hop; ~50 multiply-adds' worth of time per float moved, measured alike.
+MOVE_WORK = 50
+
+
+@dataclass(frozen=True)
+class CostBasis:
+    """What a run's heavy reads cost depends on; read from its trainer before anything is copied."""
+
+    sizes: tuple[int, ...]
+    train_rows: int
+    test_rows: int
+    trajectory_points: int
+
+    @property
+    def parameters(self) -> int:
+        return sum((fan_in + 1) * fan_out for fan_in, fan_out in itertools.pairwise(self.sizes))
+
+    def rows(self, split: str) -> int:
+        return self.train_rows if split == "train" else self.test_rows
 
 
 def forward_products(sizes: Sequence[int]) -> int:
@@ -35,11 +54,6 @@ def forward_products(sizes: Sequence[int]) -> int:
 def forward_work(sizes: Sequence[int], rows: float) -> float:
     """One forward pass over ``rows`` rows: rows·F plus the per-layer call overhead."""
     return rows * forward_products(sizes) + (len(sizes) - 1) * CALL_WORK
-
-
-def sizes_of(weights: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[int]:
-    """Layer widths from the input side, read off copied weights (W has shape (fan_in, fan_out))."""
-    return [weights[0][0].shape[0], *(W.shape[1] for W, _ in weights)]
 
 
 def peak_step_work(sizes: Sequence[int], batch: int, train_rows: float, test_rows: float) -> float:
@@ -74,16 +88,18 @@ def gradcheck_work(sizes: Sequence[int], samples: int, checks: int = 1) -> float
     return passes * forward_work(sizes, samples)
 
 
-def landscape_work(
-    sizes: Sequence[int], rows: int, points: int, directions: str, trajectory_points: int
-) -> float:
+def landscape_work(basis: CostBasis, rows: int, points: int, directions: str, path: bool = True) -> float:
     """A loss grid of ``points`` points over ``rows`` rows (one batched pass per point, so no call overhead
-    per point), plus choosing the plane: a full gradient, or the trajectory's SVD for PCA."""
-    grid = points * rows * forward_products(sizes) + 3 * forward_work(sizes, rows)
-    parameters = sum((fan_in + 1) * fan_out for fan_in, fan_out in itertools.pairwise(sizes))
+    per point), choosing the plane (a full gradient; the trajectory's SVD for PCA), projecting the path,
+    and moving the copy (the rows, and the trajectory when the path is drawn)."""
+    sizes, parameters, path_points = basis.sizes, basis.parameters, basis.trajectory_points + 1
+    work = points * rows * forward_products(sizes) + 3 * forward_work(sizes, rows)
+    work += MOVE_WORK * rows * (sizes[0] + 1)
+    if path:
+        work += (MOVE_WORK + 4) * path_points * parameters  # moved, then projected on the plane
     if directions == "pca":
-        grid += trajectory_points * parameters * min(trajectory_points, parameters)
-    return grid
+        work += path_points * parameters * min(path_points, parameters)
+    return work
 
 
 def check_work(work: float, limit: float, field: str, what: str, setting: str = "max_request_work") -> None:

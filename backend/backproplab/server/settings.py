@@ -42,7 +42,7 @@ class Settings:
     # config is created or changed: one step cannot be interrupted, so this bounds how long one run holds its
     # trainer), and all the work of one request that computes (landscape, gradient check, h sweep, health,
     # step-through, sweep, or `steps` × a step).
-    max_step_work: float = 5e8
+    max_step_work: float = 2e8
     max_request_work: float = 5e9
     # Heavy reads (computed in the compute pool) in progress at once: per identity, and on the whole server.
     max_heavy_per_caller: int = 2
@@ -50,8 +50,16 @@ class Settings:
     # WebSocket messages a socket may send per second on average, and in a burst.
     ws_message_rate: float = 60.0
     ws_message_burst: int = 120
+    # Seconds a caller whose WebSocket was closed for flooding may not open another (429 with Retry-After).
+    ws_flood_penalty: float = 10.0
     # Seconds a request's headers, or the next part of its body, may take to arrive.
     request_timeout: float = 15.0
+    # Requests the server starts per second (in bursts of `http_request_burst`) when it is busy; the rest
+    # wait their turn, round robin over client addresses; past `http_waiting_per_address` waiting from one
+    # address, its further requests are closed unread.
+    http_request_rate: float = 400.0
+    http_request_burst: int = 100
+    http_waiting_per_address: int = 1000
     # Seconds a graceful shutdown (SIGTERM, Ctrl+C) takes at most, whatever is running.
     shutdown_timeout: float = 10.0
     # Web origins allowed to open WebSockets (and make CORS requests) besides the server's own; "*" = any.

@@ -1,7 +1,8 @@
 """REST routes for a run's loss landscape: a 2-D slice around the current weights and the 1-D gradient line.
 
-The run's trainer hands over a copy (weights, data, trajectory) between two training slices; the slice's
-cost is checked against ``max_request_work`` (422 naming ``resolution``); then it is computed on the copy in
+The slice's cost is checked against ``max_request_work`` first (422 naming ``resolution``), from figures the
+run's trainer gives without copying anything; then the trainer hands over a copy (weights, data,
+trajectory) between two training slices, and the slice is computed on the copy in
 the compute pool, band by band, so training and other requests go on meanwhile, other callers' jobs get
 their turns between bands, progress can be streamed, and the work stops when the client goes away.
 """
@@ -22,7 +23,7 @@ from starlette.types import Receive, Scope, Send
 from ...engine.errors import ConfigError
 from ...engine.landscape import MAX_RESOLUTION, grid_axis
 from ..callers import caller_key
-from ..costs import check_work, landscape_work, sizes_of
+from ..costs import CostBasis, check_work, landscape_work
 from ..encoding import dumps
 from ..errors import ERRORS, ApiError
 from ..offload import HeavyLane, Lane
@@ -64,12 +65,11 @@ class LaneStream(StreamingResponse):
             self.lane.close()
 
 
-def check_cost(source: RunCopy, query: dict[str, Any], budget: float) -> None:
+def check_cost(basis: CostBasis, query: dict[str, Any], budget: float) -> None:
     """422 naming ``resolution`` when the slice would cost over ``budget`` multiply-adds."""
-    rows = 0 if source.X is None else len(source.X)
-    path = 0 if source.trajectory is None else len(source.trajectory[0])
     resolution = query["resolution"]
-    work = landscape_work(sizes_of(source.weights), rows, resolution**2, query["directions"], path + 1)
+    rows = basis.rows(query["split"])
+    work = landscape_work(basis, rows, resolution**2, query["directions"])
     check_work(work, budget, "resolution", f"a {resolution}×{resolution} loss landscape")
 
 
@@ -127,8 +127,8 @@ async def get_landscape(
     lane = offload.admit(caller_key(request))  # held by the stream when progress is streamed
     streaming = False
     try:
+        check_cost(await runs.call(run_id, "cost_basis"), query, runs.settings.max_request_work)
         source = await runs.copy(run_id, split=split, trajectory=True)
-        check_cost(source, query, runs.settings.max_request_work)
         if progress:
             streaming = True
             return LaneStream(_progress_lines(source, query, lane), lane)
@@ -151,10 +151,10 @@ async def get_landscape_line(
     ] = None,
 ) -> Any:
     """L(θ − α·g) for α from 0 to ``alpha_max``, g the full-batch gradient, the current lr sampled exactly."""
-    source = await runs.copy(run_id, split=split)
-    rows = 0 if source.X is None else len(source.X)
-    work = landscape_work(sizes_of(source.weights), rows, points + 1, "gradient", 0)
+    basis: CostBasis = await runs.call(run_id, "cost_basis")
+    work = landscape_work(basis, basis.rows(split), points + 1, "gradient", path=False)
     check_work(work, runs.settings.max_request_work, "points", f"a {points}-point gradient line")
+    source = await runs.copy(run_id, split=split)
     return await lane.compute(service.line, source, split, points, alpha_max)
 
 

@@ -106,7 +106,7 @@ class ShardSettings:
     grid_fps: int = 10
     state_history_points: int = 5_000
     max_steps_per_request: int = 10_000
-    max_step_work: float = 5e8
+    max_step_work: float = 2e8
     max_request_work: float = 5e9
     restored_message: str | None = None  # said by runs loaded after this trainer restarted
 
@@ -299,8 +299,11 @@ class Shard:
         return sent
 
     def publish_due(self) -> None:
-        """Publish every item whose news is due (the time, e.g. a grid's, counts against its owner)."""
+        """Publish every item whose news is due (the time, e.g. a grid's, counts against its owner; an
+        owner that overdrew its share waits for its news too, or costly grids would escape fair share)."""
         for item in list(self.items.values()):
+            if self.balances.get(owner_of(item), 0.0) < 0.0:
+                continue
             started = time.perf_counter()
             if self.publish(item):
                 self._charge(item, time.perf_counter() - started)

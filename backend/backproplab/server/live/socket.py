@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -26,6 +27,7 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.responses import JSONResponse
 
 from ...engine.errors import ConfigError
+from ..callers import caller_key
 from ..encoding import dumps, loads
 from ..errors import ApiError, dotted, error_body, field_errors
 from ..settings import Settings
@@ -57,23 +59,56 @@ def origin_allowed(websocket: WebSocket, settings: Settings) -> bool:
     return bool(host_parts.hostname) and origin_host.lower() == f"{host_parts.hostname}:{host_port}".lower()
 
 
+class Penalties:
+    """Callers whose socket was closed for flooding may not open another for ``seconds`` (a reconnecting
+    flood costs a handshake and a ``state`` each time; refusing one costs almost nothing)."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic):
+        self.seconds, self.clock = seconds, clock
+        self.until: dict[str, float] = {}
+
+    def add(self, caller: str) -> None:
+        now = self.clock()
+        self.until = {key: end for key, end in self.until.items() if end > now}
+        self.until[caller] = now + self.seconds
+
+    def left(self, caller: str) -> float:
+        return max(0.0, self.until.get(caller, 0.0) - self.clock())
+
+
 async def admit(websocket: WebSocket, settings: Settings, exists: Awaitable[bool], field: str) -> bool:
-    """Accept the WebSocket, or refuse it: a foreign Origin before accept (the handshake answers 403), an
-    unknown id with a 404 whose body names ``field`` ("run_id" -> "no such run"), as a REST call would."""
+    """Accept the WebSocket, or refuse it: a foreign Origin before accept (the handshake answers 403), a
+    caller closed for flooding a moment ago with 429 and Retry-After, an unknown id with a 404 whose body
+    names ``field`` ("run_id" -> "no such run"), as a REST call would."""
+    refusal: JSONResponse | None = None
     if not origin_allowed(websocket, settings):
-        if isinstance(exists, Coroutine):
-            exists.close()  # never awaited: the check is not needed
         log.warning("refused WebSocket from origin %s", websocket.headers.get("origin"))
-        await websocket.close(code=1008)
-        return False
-    if not await exists:
+    elif left := penalties_of(websocket).left(caller_key(websocket)):
+        reason = f"this client flooded a WebSocket a moment ago; wait {math.ceil(left)} s"
+        body = error_body([{"field": None, "reason": reason}])
+        refusal = JSONResponse(body, 429, headers={"Retry-After": str(math.ceil(left))})
+    else:
+        if await exists:
+            await websocket.accept()
+            return True
         reason = f"no such {field.removesuffix('_id')}"
-        await websocket.send_denial_response(
-            JSONResponse(error_body([{"field": field, "reason": reason}]), 404)
-        )
-        return False
-    await websocket.accept()
-    return True
+        refusal = JSONResponse(error_body([{"field": field, "reason": reason}]), 404)
+    if isinstance(exists, Coroutine):
+        exists.close()  # not awaited when refused before it was needed (a no-op once awaited)
+    if refusal is None:
+        await websocket.close(code=1008)
+    else:
+        await websocket.send_denial_response(refusal)
+    return False
+
+
+def penalties_of(websocket: WebSocket) -> Penalties:
+    """The app's penalties (one per app, made on first use from its settings)."""
+    state = websocket.app.state
+    if not hasattr(state, "ws_penalties"):
+        state.ws_penalties = Penalties(state.settings.ws_flood_penalty)
+    penalties: Penalties = state.ws_penalties
+    return penalties
 
 
 class MessageRate:
@@ -131,6 +166,7 @@ async def serve(
                 )
             elif isinstance(error, TooManyMessagesError):
                 log.info("closed a WebSocket of %s %s: %s", session.kind.name, session.id, error)
+                penalties_of(websocket).add(caller_key(websocket, client.identity))
                 await _close(sender, websocket, str(error))
             elif error is not None and not isinstance(error, WebSocketDisconnect | OSError):
                 log.warning("WebSocket of %s %s ended: %r", session.kind.name, session.id, error)

@@ -17,7 +17,7 @@ import numpy as np
 
 from ...engine.config import RunConfig, merge_config
 from ...engine.run import Run
-from ..costs import check_work, mean_step_work
+from ..costs import CostBasis, check_work, mean_step_work
 from ..encoding import dumps
 from ..errors import LimitError
 from ..live.protocol import Wants
@@ -284,6 +284,12 @@ class RunItem:
 
     def _op_points(self, shard: Shard) -> str:
         return dumps(encode.points(self.run))
+
+    def _op_cost_basis(self, shard: Shard) -> CostBasis:
+        """What this run's heavy reads would cost (costs.py), without copying anything."""
+        run = self.run
+        points = run.trajectory.count
+        return CostBasis(tuple(run.network.sizes), len(run.X_train), len(run.X_test), points)
 
     def _op_copy(self, shard: Shard, **parts: Any) -> Any:
         return copy_of(self.run, self.id, **parts)

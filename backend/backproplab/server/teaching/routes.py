@@ -13,13 +13,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from ...engine.textbook import expression_graph, tiny_network_example
-from ..costs import check_work, forward_work, gradcheck_work, mean_step_work, sizes_of
+from ..costs import MOVE_WORK, CostBasis, check_work, forward_work, gradcheck_work, mean_step_work
 from ..errors import ERRORS, LimitError
 from ..offload import HeavyLane
-from ..runs.copy import RunCopy
 from ..runs.limits import check_size, layer_sizes, row_counts
 from ..runs.routes import Runs
 from ..runs.schemas import StepRequest
+from ..runs.service import RunService
 from . import service
 from .comparisons import Comparison, Comparisons
 from .limits import MAX_TRACE_BATCH
@@ -58,10 +58,10 @@ ComparisonDep = Annotated[Comparison, Depends(get_comparison)]
 Operand = Annotated[float, Query(ge=-1e6, le=1e6, allow_inf_nan=False, description="a finite number")]
 
 
-def check_gradcheck(source: RunCopy, samples: int, checks: int, budget: float) -> None:
+def check_gradcheck(basis: CostBasis, samples: int, checks: int, budget: float) -> None:
     """422 when central differences on ``samples`` rows for ``checks`` step sizes cost over ``budget``,
     naming what to lower: ``samples`` if fewer rows would do, else ``hs``, else the model."""
-    sizes = sizes_of(source.weights)
+    sizes = basis.sizes
     work = gradcheck_work(sizes, samples, checks)
     if gradcheck_work(sizes, 1, checks) <= budget:
         field = "samples"
@@ -73,6 +73,12 @@ def check_gradcheck(source: RunCopy, samples: int, checks: int, budget: float) -
     check_work(work, budget, field, what)
 
 
+async def cost_basis(runs: RunService, run_id: str) -> CostBasis:
+    """What the run's heavy reads cost depends on, from its trainer, before anything is copied."""
+    basis: CostBasis = await runs.call(run_id, "cost_basis")
+    return basis
+
+
 @router.get("/runs/{run_id}/stepthrough", response_model=StepTrace)
 async def step_through(
     run_id: str,
@@ -82,9 +88,9 @@ async def step_through(
     batch: Annotated[int, Query(ge=1, le=MAX_TRACE_BATCH, description="rows in the batch")] = 1,
 ) -> JSONResponse:
     """One training step of the run's current weights and optimizer, traced with every number."""
-    source = await runs.copy(run_id, rows=(sample, sample + batch), optimizer=True)
-    work = 3 * forward_work(sizes_of(source.weights), batch)
+    work = 3 * forward_work((await cost_basis(runs, run_id)).sizes, batch)
     check_work(work, runs.settings.max_request_work, "batch", "the step-through")
+    source = await runs.copy(run_id, rows=(sample, sample + batch), optimizer=True)
     return JSONResponse(await lane.compute(service.step_through, source))
 
 
@@ -97,8 +103,8 @@ async def gradcheck(
     h: Annotated[float, Query(gt=0, le=0.1, description="central-difference step")] = 1e-5,
 ) -> JSONResponse:
     """Backprop's gradient of every weight and input next to the central difference (L(θ+h) − L(θ−h)) / 2h."""
+    check_gradcheck(await cost_basis(runs, run_id), samples, 1, runs.settings.max_request_work)
     source = await runs.copy(run_id, rows=(0, samples))
-    check_gradcheck(source, samples, 1, runs.settings.max_request_work)
     limit = runs.settings.max_gradcheck_parameters
     return JSONResponse(await lane.compute(service.gradcheck, source, h, limit))
 
@@ -113,8 +119,8 @@ async def gradcheck_sweep(
 ) -> Any:
     """The gradient check's relative error for each h: too large an h truncates, too small rounds off."""
     steps = service.parse_hs(hs)
+    check_gradcheck(await cost_basis(runs, run_id), samples, len(steps), runs.settings.max_request_work)
     source = await runs.copy(run_id, rows=(0, samples))
-    check_gradcheck(source, samples, len(steps), runs.settings.max_request_work)
     limit = runs.settings.max_gradcheck_parameters
     parts = [await lane.compute(service.h_sweep, source, [h], limit) for h in steps]  # one job per h
     return {**parts[0], "points": [point for part in parts for point in part["points"]]}
@@ -128,9 +134,10 @@ async def health(
     max_points: Annotated[int, Query(ge=2, le=10_000, description="statistics rows at most")] = 500,
 ) -> JSONResponse:
     """Per-layer gradient norm, weight norm, update ratio, dead ReLU share and histograms over time."""
-    source = await runs.copy(run_id, split="train", history=True, health=True)
-    work = forward_work(sizes_of(source.weights), 0 if source.X is None else len(source.X))
+    basis = await cost_basis(runs, run_id)
+    work = forward_work(basis.sizes, basis.train_rows) + MOVE_WORK * basis.train_rows * (basis.sizes[0] + 1)
     check_work(work, runs.settings.max_request_work, "model.hidden", "the gradient health")
+    source = await runs.copy(run_id, split="train", history=True, health=True)
     return JSONResponse(await lane.compute(service.health, source, max_points))
 
 
