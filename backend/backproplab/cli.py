@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> None:
             settings.http_request_rate,
             settings.http_request_burst,
             settings.http_waiting_per_address,
+            settings.http_active_per_address,
         ),
         ws_max_size=settings.max_message_bytes,
         ws_per_message_deflate=False,  # frames go out at 30+ per second per client: spare the CPU

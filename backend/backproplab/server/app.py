@@ -111,7 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(Headers)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
-    app.add_middleware(ClientWatch, body_timeout=settings.request_timeout)
+    app.add_middleware(ClientWatch, body_timeout=settings.request_timeout, body_rate=settings.http_body_rate)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

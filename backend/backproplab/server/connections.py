@@ -1,12 +1,13 @@
-"""HTTP connections before any request reaches the app: fair turns for request starts, and half-sent heads.
+"""HTTP connections before any request reaches the app: request turns per address, and half-sent heads.
 
-- Turns: every request costs the web process about a millisecond before any route runs, so a client can
-  flood it with cheap requests (aborted uploads, reconnecting WebSockets, 404s). Requests start at most
-  ``rate`` a second server-wide (in bursts of ``burst``); when they must wait, they wait per client
-  address, with their connection's reading paused, and are let in round robin over the addresses: an
-  address flooding the server gets one turn per round, so everyone else waits one turn at most. Waiting
-  requests are queued, not refused (a class behind one NAT loading the page at once is only slowed
-  down); past ``queue`` waiting from one address, its further requests are closed unread.
+- Turns: every request costs the web process about a millisecond before any route runs, so one client
+  can flood it with cheap requests (aborted uploads, reconnecting WebSockets, 404s) and take the CPU the
+  trainers and everyone's frames need. Each client address may start ``rate`` requests a second on
+  average, in bursts of ``burst``; past that, its requests wait their turn with their connection's
+  reading paused (queued, not refused), and so do its requests past ``active`` in progress at once (so
+  one address cannot fill the event loop's queue); past ``queue`` waiting, its new connections are closed
+  before any work is spent on them. A class behind one NAT shares an address: its page loads are slowed,
+  not broken (raise the rate for such a deployment).
 - Half-sent heads: a connection whose request head (request line and headers) has not fully arrived
   ``timeout`` seconds after it opened, or after the first byte of its next request, gets 408 and is
   closed. Bodies are timed by the ClientWatch middleware; idle keep-alive connections by uvicorn itself.
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict, deque
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -26,6 +27,7 @@ from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 log = logging.getLogger("backproplab.server")
 REQUEST_TIMEOUT = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+MAX_ADDRESSES = 10_000  # buckets kept; full, idle ones are forgotten past this
 
 
 class Waiter(Protocol):
@@ -35,75 +37,101 @@ class Waiter(Protocol):
 
 
 @dataclass
+class Bucket:
+    tokens: float
+    at: float
+    active: int = 0  # requests started and not yet answered
+    waiting: deque[Waiter] = field(default_factory=deque)
+    timer: asyncio.TimerHandle | None = None
+
+
+@dataclass
 class Turns:
-    """A token bucket of request starts, and the requests waiting for a token, by client address."""
+    """Per client address: a token bucket of request starts, the requests in progress (at most
+    ``active``), and the requests waiting for their turn."""
 
     rate: float
     burst: int
     queue: int
-    tokens: float = -1.0  # starts full (see _refill)
-    at: float = 0.0
-    waiting: OrderedDict[str, deque[Waiter]] = field(default_factory=OrderedDict)
-    timer: asyncio.TimerHandle | None = None
+    active: int
+    buckets: dict[str, Bucket] = field(default_factory=dict)
 
     def crowded(self, address: str) -> bool:
         """Its waiting line is full: a new connection from it is closed before any work is spent on it."""
-        line = self.waiting.get(address)
-        return line is not None and len(line) >= self.queue
+        bucket = self.buckets.get(address)
+        return bucket is not None and len(bucket.waiting) >= self.queue
 
     def take(self, address: str, waiter: Waiter, loop: asyncio.AbstractEventLoop) -> bool | None:
         """True: go on now. False: wait; ``waiter.take_turn()`` is called when its turn comes. None: too
         many of this address's requests wait already: drop this one."""
-        self._refill(loop.time())
-        if not self.waiting and self.tokens >= 1.0:
-            self.tokens -= 1.0
+        bucket = self._bucket(address, loop.time())
+        if not bucket.waiting and bucket.tokens >= 1.0 and bucket.active < self.active:
+            bucket.tokens -= 1.0
+            bucket.active += 1
             return True
-        line = self.waiting.setdefault(address, deque())
-        while line and line[0].gone():
-            line.popleft()
-        if len(line) >= self.queue:
+        while bucket.waiting and bucket.waiting[0].gone():
+            bucket.waiting.popleft()
+        if len(bucket.waiting) >= self.queue:
             return None
-        line.append(waiter)
-        self._schedule(loop)
+        bucket.waiting.append(waiter)
+        self._schedule(address, bucket, loop)
         return False
 
-    def _next(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Let waiting requests in while there are tokens: one per address per round."""
-        self.timer = None
-        self._refill(loop.time())
-        while self.waiting and self.tokens >= 1.0:
-            address, line = self.waiting.popitem(last=False)
-            waiter = line.popleft()
-            if line:
-                self.waiting[address] = line  # to the back of the round
+    def done(self, address: str, loop: asyncio.AbstractEventLoop) -> None:
+        """A request of ``address`` was answered (or its connection ended): its place goes to the next."""
+        bucket = self.buckets.get(address)
+        if bucket is not None:
+            bucket.active = max(0, bucket.active - 1)
+            self._schedule(address, bucket, loop)
+
+    def _next(self, address: str, loop: asyncio.AbstractEventLoop) -> None:
+        bucket = self._bucket(address, loop.time())
+        bucket.timer = None
+        while bucket.waiting and bucket.tokens >= 1.0 and bucket.active < self.active:
+            waiter = bucket.waiting.popleft()
             if not waiter.gone():
-                self.tokens -= 1.0
+                bucket.tokens -= 1.0
+                bucket.active += 1
                 waiter.take_turn()
-        self._schedule(loop)
+        self._schedule(address, bucket, loop)
 
-    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
-        if self.waiting and self.timer is None:
-            self.timer = loop.call_later(max(0.0, 1.0 - self.tokens) / self.rate, self._next, loop)
+    def _schedule(self, address: str, bucket: Bucket, loop: asyncio.AbstractEventLoop) -> None:
+        """Wake the line when a token is due, unless its requests in progress hold every place (then the
+        next answer wakes it)."""
+        if bucket.waiting and bucket.timer is None and bucket.active < self.active:
+            delay = max(0.0, 1.0 - bucket.tokens) / self.rate
+            bucket.timer = loop.call_later(delay, self._next, address, loop)
 
-    def _refill(self, now: float) -> None:
-        if self.tokens < 0.0:
-            self.tokens, self.at = float(self.burst), now
-        self.tokens = min(float(self.burst), self.tokens + (now - self.at) * self.rate)
-        self.at = now
+    def _bucket(self, address: str, now: float) -> Bucket:
+        bucket = self.buckets.get(address)
+        if bucket is None:
+            if len(self.buckets) >= MAX_ADDRESSES:
+                self._forget_idle(now)
+            bucket = self.buckets[address] = Bucket(float(self.burst), now)
+        bucket.tokens = min(float(self.burst), bucket.tokens + (now - bucket.at) * self.rate)
+        bucket.at = now
+        return bucket
+
+    def _forget_idle(self, now: float) -> None:
+        for address, bucket in list(self.buckets.items()):
+            idle = not bucket.waiting and not bucket.active
+            if idle and bucket.tokens + (now - bucket.at) * self.rate >= self.burst:
+                del self.buckets[address]
 
 
 def guarded_protocol(
-    timeout: float, rate: float, burst: int, queue: int, base: type[Any] = AutoHTTPProtocol
+    timeout: float, rate: float, burst: int, queue: int, active: int, base: type[Any] = AutoHTTPProtocol
 ) -> type[asyncio.Protocol]:
     """uvicorn's HTTP protocol (h11 or httptools, whichever it picks) with the turns and the head timeout
     above; one set of turns for every connection of the server."""
-    turns = Turns(rate, burst, queue)
+    turns = Turns(rate, burst, queue, active)
     sentinel = object()
 
     class Guarded(base):  # type: ignore[misc, valid-type]
         _head_timer: asyncio.TimerHandle | None = None
         _held: bytes | None = None  # the start of a request that waits for its turn
         _counted: Any = sentinel  # the cycle in force when this connection's current request was counted
+        _admitted = False  # its current request holds one of its address's places
 
         _made = False
 
@@ -122,11 +150,11 @@ def guarded_protocol(
                 return
             if self._between_requests() and self.cycle is not self._counted:  # a request starts
                 self._counted = self.cycle
-                address = self.client[0] if self.client else "?"
-                verdict = turns.take(address, self, self.loop)
+                verdict = turns.take(self._address(), self, self.loop)
                 if verdict is None:
                     self.transport.abort()
                     return
+                self._admitted = bool(verdict)
                 if not verdict:
                     self._held = data
                     self.transport.pause_reading()
@@ -137,7 +165,9 @@ def guarded_protocol(
 
         def take_turn(self) -> None:
             data, self._held = self._held or b"", None
+            self._admitted = True
             if self.gone():
+                self._finished()
                 return
             self.transport.resume_reading()
             self._arm()
@@ -150,13 +180,29 @@ def guarded_protocol(
             if self._head_timer is None and self._between_requests():
                 self._arm()  # the first byte of the next request
             super().data_received(data)
-            if not self._between_requests() or self.transport.get_protocol() is not self:
-                self._disarm()  # the head is complete (or the connection became a WebSocket)
+            if self.transport.get_protocol() is not self:  # it became a WebSocket (its messages are
+                self._disarm()  # rate-limited per socket): no head to time, no place to hold
+                self._finished()
+            elif not self._between_requests():
+                self._disarm()  # the head is complete
+
+        def on_response_complete(self) -> None:
+            self._finished()
+            super().on_response_complete()
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
+            self._finished()
             if self._made:
                 super().connection_lost(exc)
+
+        def _finished(self) -> None:
+            if self._admitted:
+                self._admitted = False
+                turns.done(self._address(), self.loop)
+
+        def _address(self) -> str:
+            return self.client[0] if self.client else "?"
 
         def _between_requests(self) -> bool:
             return self.cycle is None or self.cycle.response_complete

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -14,6 +16,7 @@ from .encoding import dumps
 from .errors import ApiError, error_body
 
 log = logging.getLogger("backproplab.server")
+MAX_ADDRESSES = 10_000  # byte buckets kept; full ones are forgotten past this
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
@@ -70,6 +73,24 @@ async def _reject(send: Send, status: int, field: str | None, reason: str) -> No
     await send({"type": "http.response.body", "body": body})
 
 
+class ByteRates:
+    """Token buckets of body bytes per client address: ``rate`` bytes a second, in bursts of one second's
+    worth. Spending more than there is returns how long to wait before reading on."""
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic):
+        self.rate, self.clock = rate, clock
+        self.buckets: dict[str, tuple[float, float]] = {}  # address -> (tokens, at)
+
+    def spend(self, address: str, count: int) -> float:
+        now = self.clock()
+        tokens, at = self.buckets.get(address, (self.rate, now))
+        tokens = min(self.rate, tokens + (now - at) * self.rate) - count
+        if len(self.buckets) >= MAX_ADDRESSES:  # forget the full ones
+            self.buckets = {key: value for key, value in self.buckets.items() if value[0] < self.rate}
+        self.buckets[address] = (tokens, now)
+        return -tokens / self.rate if tokens < 0 else 0.0
+
+
 class ClientWatch:
     """Watch each HTTP request's client while the app works on it.
 
@@ -77,20 +98,24 @@ class ClientWatch:
       awaited trainer call tells its trainer to drop the work (a `step`'s steps), a heavy read's job leaves
       the queue or has its compute process killed (offload.py). Nothing computes for nobody.
     - A body whose next part does not arrive within ``body_timeout`` seconds ends the request with 408.
+    - Bodies are read at most ``body_rate`` bytes a second per client address: parsing an upload costs
+      the web process, and a client sending uploads back to back (cut off or not) would take all of it.
 
     The watcher reads the client's messages and hands the body to the app one message at a time (so flow
     control still holds a fast uploader back); after the body it waits for the disconnect.
     """
 
-    def __init__(self, app: ASGIApp, body_timeout: float):
+    def __init__(self, app: ASGIApp, body_timeout: float, body_rate: float):
         self.app = app
         self.body_timeout = body_timeout
+        self.rates = ByteRates(body_rate)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         inbox: asyncio.Queue[Message] = asyncio.Queue(maxsize=1)
+        address = scope["client"][0] if scope.get("client") else "?"
         gone = asyncio.Event()
         started = complete = body_done = False
         received = 0
@@ -121,8 +146,11 @@ class ClientWatch:
                         inbox.put_nowait(message)
                     return "gone"
                 body_done = not message.get("more_body", False)
-                received += len(message.get("body", b""))
+                size = len(message.get("body", b""))
+                received += size
                 await inbox.put(message)
+                if size and not body_done and (wait := self.rates.spend(address, size)):
+                    await asyncio.sleep(wait)  # the client's data waits in its socket meanwhile
 
         def where() -> tuple[str, str, int]:
             return scope["method"], scope["path"], received

@@ -54,12 +54,15 @@ class Settings:
     ws_flood_penalty: float = 10.0
     # Seconds a request's headers, or the next part of its body, may take to arrive.
     request_timeout: float = 15.0
-    # Requests the server starts per second (in bursts of `http_request_burst`) when it is busy; the rest
-    # wait their turn, round robin over client addresses; past `http_waiting_per_address` waiting from one
-    # address, its further requests are closed unread.
-    http_request_rate: float = 400.0
-    http_request_burst: int = 100
+    # Requests one client address may start per second, in a burst, and have in progress at once; the
+    # rest wait their turn (past `http_waiting_per_address` waiting, its new connections are closed
+    # unread). A class behind one NAT shares an address: raise the rate for such a deployment.
+    http_request_rate: float = 50.0
+    http_request_burst: int = 500
+    http_active_per_address: int = 32
     http_waiting_per_address: int = 1000
+    # Request body bytes one client address may send per second (uploads are parsed in the web process).
+    http_body_rate: float = 16e6
     # Seconds a graceful shutdown (SIGTERM, Ctrl+C) takes at most, whatever is running.
     shutdown_timeout: float = 10.0
     # Web origins allowed to open WebSockets (and make CORS requests) besides the server's own; "*" = any.

@@ -355,7 +355,7 @@ class RunItem:
     def _grid(self, resolution: int, neurons: bool) -> dict[str, Any] | None:
         """The decision-boundary grid at the asked resolution, or the finest one whose cost stays within
         ``max_step_work`` (its ``resolution`` says which)."""
-        fitted = grid_resolution(self.run.network.sizes, resolution, self.settings.max_step_work)
+        fitted = grid_resolution(self.run.network.sizes, resolution, self.settings.max_step_work, neurons)
         return encode.grid(self.run, fitted, neurons)
 
     def _grid_due(self, cursor: Cursor, wants: Wants, now: float) -> bool:

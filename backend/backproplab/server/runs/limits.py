@@ -12,7 +12,7 @@ import numpy as np
 
 from ...engine.config import RunConfig
 from ...engine.custom_data import CustomData
-from ..costs import check_work, forward_products, forward_work, peak_step_work
+from ..costs import MOVE_WORK, check_work, forward_products, forward_work, peak_step_work
 from ..errors import LimitError
 
 
@@ -82,8 +82,9 @@ def check_size(
     )
 
 
-def grid_resolution(sizes: Sequence[int], wanted: int, max_work: float) -> int:
-    """The finest grid resolution up to ``wanted`` whose pass over resolution² points costs at most
-    ``max_work`` multiply-adds (never below 2)."""
-    fitting = math.isqrt(int(max_work // max(forward_products(sizes), 1)))
-    return max(2, min(wanted, fitting))
+def grid_resolution(sizes: Sequence[int], wanted: int, max_work: float, neurons: bool = False) -> int:
+    """The finest grid resolution up to ``wanted`` whose pass over resolution² points, and the values it
+    sends (the output, or every neuron's with ``neurons``), cost at most ``max_work`` (never below 2)."""
+    sent = sum(sizes[1:]) if neurons else 1
+    per_point = forward_products(sizes) + MOVE_WORK * sent
+    return max(2, min(wanted, math.isqrt(int(max_work // per_point))))
