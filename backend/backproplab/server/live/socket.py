@@ -166,7 +166,10 @@ async def serve(
                 )
             elif isinstance(error, TooManyMessagesError):
                 log.info("closed a WebSocket of %s %s: %s", session.kind.name, session.id, error)
-                penalties_of(websocket).add(caller_key(websocket, client.identity))
+                penalties = penalties_of(websocket)
+                penalties.add(caller_key(websocket))  # what the next handshake is known by
+                if client.identity:
+                    penalties.add(client.identity)
                 await _close(sender, websocket, str(error))
             elif error is not None and not isinstance(error, WebSocketDisconnect | OSError):
                 log.warning("WebSocket of %s %s ended: %r", session.kind.name, session.id, error)

@@ -197,5 +197,10 @@ async def lr_sweep(body: SweepRequest, runs: Runs, lane: HeavyLane) -> dict[str,
     one = body.steps * mean_step_work(sizes, body.config.batch_size, train, test, body.steps)
     one += 2 * (forward_work(sizes, train) + forward_work(sizes, test))
     check_work(len(lrs) * one, settings.max_request_work, "steps", f"a sweep of {len(lrs)} learning rates")
-    results = await asyncio.gather(*(lane.compute(train_at, body.config, lr, body.steps) for lr in lrs))
+    jobs = [asyncio.ensure_future(lane.compute(train_at, body.config, lr, body.steps)) for lr in lrs]
+    try:
+        results = await asyncio.gather(*jobs)
+    finally:
+        for job in jobs:  # one failed, or the client left: the others stop too
+            job.cancel()
     return {"rule": RULE, "steps": body.steps, "results": list(results)}
