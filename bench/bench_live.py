@@ -58,6 +58,15 @@ FRAME_PREFIX = '{"type":"frame"'
 class Server:
     url: str
     pid: int
+    token: str = ""
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The bench's identity: it owns every run it creates."""
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def client(self, timeout: float = 60) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=timeout, headers=self.headers)
 
     def rss_mb(self) -> float:
         """Resident memory of the server and every process under it (trainers, compute pool)."""
@@ -72,7 +81,12 @@ def server(trainers: int | str = "auto") -> Iterator[Server]:
     with tempfile.TemporaryDirectory() as data_dir:
         command = [sys.executable, "-m", "backproplab", "--port", str(port), "--data-dir", data_dir]
         command += ["--trainers", str(trainers)]
-        env = {**os.environ, "BACKPROPLAB_UNWATCHED_PAUSE": "3600"}
+        env = {
+            **os.environ,
+            "BACKPROPLAB_UNWATCHED_PAUSE": "3600",
+            "BACKPROPLAB_MAX_RUNS_PER_IDENTITY": "1000",
+            "BACKPROPLAB_MAX_RUNS": "1000",
+        }
         with open(Path(data_dir) / "server.log", "wb") as log:
             process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
             url = f"http://127.0.0.1:{port}"
@@ -83,7 +97,8 @@ def server(trainers: int | str = "auto") -> Iterator[Server]:
                         if all(trainer["alive"] for trainer in health["trainers"]):
                             break
                     time.sleep(0.05)
-                yield Server(url, process.pid)
+                token = httpx.post(url + "/api/identities", timeout=30).json()["token"]
+                yield Server(url, process.pid, token)
             finally:
                 process.send_signal(signal.SIGTERM)
                 process.wait(timeout=60)
@@ -112,8 +127,8 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
-def create_runs(url: str, count: int, play: bool, config: dict | None = None) -> list[str]:
-    with httpx.Client(base_url=url, timeout=60) as http:
+def create_runs(srv: Server, count: int, play: bool, config: dict | None = None) -> list[str]:
+    with srv.client() as http:
         ids = [
             http.post("/api/runs", json={"seed": seed, **(config or {})}).json()["id"]
             for seed in range(count)
@@ -124,16 +139,16 @@ def create_runs(url: str, count: int, play: bool, config: dict | None = None) ->
     return ids
 
 
-def steps(url: str, ids: list[str]) -> int:
-    with httpx.Client(base_url=url, timeout=60) as http:
+def steps(srv: Server, ids: list[str]) -> int:
+    with srv.client() as http:
         return sum(http.get(f"/api/runs/{run_id}").json()["step"] for run_id in ids)
 
 
-def rate(url: str, ids: list[str], seconds: float) -> float:
+def rate(srv: Server, ids: list[str], seconds: float) -> float:
     """Total steps per second of ``ids`` over a window."""
-    first, start = steps(url, ids), time.perf_counter()
+    first, start = steps(srv, ids), time.perf_counter()
     time.sleep(seconds)
-    return (steps(url, ids) - first) / (time.perf_counter() - start)
+    return (steps(srv, ids) - first) / (time.perf_counter() - start)
 
 
 # ---------------------------------------------------------------- clients
@@ -144,15 +159,16 @@ class Watcher:
     """A WebSocket client at 30 fps counting frames; optionally it changes the lr now and then and times
     how long until a frame shows it."""
 
-    url: str
+    srv: Server
     run_id: str
     frames: int = 0
     latencies: list[float] = field(default_factory=list)
     counting: bool = False
 
     async def watch(self, stop: asyncio.Event, set_every: float | None = None, index: int = 0) -> None:
-        uri = self.url.replace("http", "ws") + f"/ws/runs/{self.run_id}"
+        uri = self.srv.url.replace("http", "ws") + f"/ws/runs/{self.run_id}"
         async with connect(uri, proxy=None, max_size=None, compression=None) as ws:
+            await ws.send(json.dumps({"type": "auth", "token": self.srv.token}))
             await ws.send(json.dumps({"type": "view", "grid": False, "params": True}))
             await ws.send(json.dumps({"type": "fps", "fps": 30}))
             next_set = time.monotonic() + (set_every or 0) * (1 + index % 7 / 7)
@@ -225,16 +241,16 @@ def alternate(measure_alone, measure_watched, rounds: int = 2) -> tuple[float, f
 
 def bench_watched(seconds: float) -> list[tuple[str, str, str, bool]]:
     with server() as srv:
-        ids = create_runs(srv.url, 30, play=True)
+        ids = create_runs(srv, 30, play=True)
         time.sleep(1.0)
         alone_rates, watched_rates, fps = [], [], []
-        watchers = [Watcher(srv.url, run_id) for run_id in ids]
+        watchers = [Watcher(srv, run_id) for run_id in ids]
         latencies: list[float] = []
         for _ in range(2):
-            alone_rates.append(rate(srv.url, ids, seconds))
+            alone_rates.append(rate(srv, ids, seconds))
             with Crowd(watchers, set_every=1.0) as crowd:
                 crowd.count(True)
-                watched_rates.append(rate(srv.url, ids, seconds))
+                watched_rates.append(rate(srv, ids, seconds))
                 crowd.count(False)
                 fps.append(min(w.frames for w in watchers) / seconds)
             latencies += [value for w in watchers for value in w.latencies]
@@ -263,16 +279,16 @@ def bench_watched(seconds: float) -> list[tuple[str, str, str, bool]]:
 
 def bench_class(seconds: float, clients: int = 300) -> list[tuple[str, str, str, bool]]:
     with server() as srv:
-        (run_id,) = create_runs(srv.url, 1, play=True)
+        (run_id,) = create_runs(srv, 1, play=True)
         time.sleep(1.0)
         before = srv.rss_mb()
         alone_rates, watched_rates, fps, growth = [], [], [], []
         for _ in range(2):
-            alone_rates.append(rate(srv.url, [run_id], seconds))
-            watchers = [Watcher(srv.url, run_id) for _ in range(clients)]
+            alone_rates.append(rate(srv, [run_id], seconds))
+            watchers = [Watcher(srv, run_id) for _ in range(clients)]
             with Crowd(watchers) as crowd:
                 crowd.count(True)
-                watched_rates.append(rate(srv.url, [run_id], seconds))
+                watched_rates.append(rate(srv, [run_id], seconds))
                 crowd.count(False)
                 fps.append(min(w.frames for w in watchers) / seconds)
                 growth.append(srv.rss_mb() - before)
@@ -295,10 +311,10 @@ def bench_class(seconds: float, clients: int = 300) -> list[tuple[str, str, str,
     ]
 
 
-def balanced_runs(url: str, per_shard: int, shards: int) -> list[str]:
+def balanced_runs(srv: Server, per_shard: int, shards: int) -> list[str]:
     """Runs with ``per_shard`` on each of ``shards`` shards (others deleted)."""
     kept: dict[int, list[str]] = {index: [] for index in range(shards)}
-    with httpx.Client(base_url=url, timeout=60) as http:
+    with srv.client() as http:
         seed = 0
         while any(len(ids) < per_shard for ids in kept.values()):
             run_id = http.post("/api/runs", json={"seed": seed}).json()["id"]
@@ -318,9 +334,9 @@ def bench_cores(seconds: float) -> list[tuple[str, str, str, bool]]:
     results = {}
     for trainers in (1, 2):
         with server(trainers) as srv:
-            ids = balanced_runs(srv.url, 4, 2) if trainers == 2 else create_runs(srv.url, 8, play=True)
+            ids = balanced_runs(srv, 4, 2) if trainers == 2 else create_runs(srv, 8, play=True)
             time.sleep(1.0)
-            results[trainers] = statistics.median(rate(srv.url, ids, seconds) for _ in range(2))
+            results[trainers] = statistics.median(rate(srv, ids, seconds) for _ in range(2))
     ratio = results[2] / results[1]
     return [
         (
@@ -343,8 +359,8 @@ def engine_rate(seconds: float) -> float:
 
 def bench_server(seconds: float) -> list[tuple[str, str, str, bool]]:
     with server(1) as srv:
-        (run_id,) = create_runs(srv.url, 1, play=False)
-        with httpx.Client(base_url=srv.url, timeout=60) as http:
+        (run_id,) = create_runs(srv, 1, play=False)
+        with srv.client() as http:
 
             def rest_rate() -> float:
                 done, start = 0, time.perf_counter()
@@ -356,7 +372,7 @@ def bench_server(seconds: float) -> list[tuple[str, str, str, bool]]:
             def play_rate() -> float:
                 http.post(f"/api/runs/{run_id}/play")
                 time.sleep(0.3)
-                value = rate(srv.url, [run_id], seconds)
+                value = rate(srv, [run_id], seconds)
                 http.post(f"/api/runs/{run_id}/pause")
                 return value
 
@@ -381,13 +397,13 @@ def bench_server(seconds: float) -> list[tuple[str, str, str, bool]]:
 def bench_heavy(seconds: float) -> list[tuple[str, str, str, bool]]:
     big = {"model": {"hidden": [64, 64, 64]}, "dataset": {"kind": "spiral", "samples": 2000}}
     with server() as srv:
-        ids = create_runs(srv.url, 8, play=True)
-        (target,) = create_runs(srv.url, 1, play=False, config=big)
+        ids = create_runs(srv, 8, play=True)
+        (target,) = create_runs(srv, 1, play=False, config=big)
         time.sleep(1.0)
         stop = threading.Event()
 
         def heavy_reads() -> None:
-            with httpx.Client(base_url=srv.url, timeout=600) as http:
+            with srv.client(timeout=600) as http:
                 while not stop.is_set():
                     http.get(f"/api/runs/{target}/gradcheck", params={"samples": 100})
                     http.get(f"/api/runs/{target}/landscape", params={"resolution": 61})
@@ -401,12 +417,12 @@ def bench_heavy(seconds: float) -> list[tuple[str, str, str, bool]]:
             worker = threading.Thread(target=heavy_reads, daemon=True)
             worker.start()
             time.sleep(0.5)
-            value = rate(srv.url, ids, seconds)
+            value = rate(srv, ids, seconds)
             stop.set()
             worker.join(timeout=600)
             return value
 
-        alone, busy = alternate(lambda: rate(srv.url, ids, seconds), busy_rate)
+        alone, busy = alternate(lambda: rate(srv, ids, seconds), busy_rate)
     ratio = busy / alone
     return [
         (

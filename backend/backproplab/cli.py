@@ -16,12 +16,14 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import logging  # noqa: E402
+import sys  # noqa: E402
 
 import uvicorn  # noqa: E402
 
 from .server.app import create_app  # noqa: E402
 from .server.connections import guarded_protocol  # noqa: E402
 from .server.settings import Settings  # noqa: E402
+from .server.store.lock import DataDirLock, DataDirLockedError  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -38,6 +40,11 @@ def main(argv: list[str] | None = None) -> None:
         host=args.host, port=args.port, data_dir=args.data_dir, trainers=args.trainers
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        # Taken here first so a second server exits at once with a clear message; the app takes it again.
+        lock = DataDirLock.acquire(settings.data_dir)
+    except DataDirLockedError as error:
+        sys.exit(f"backproplab: {error}")
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -56,6 +63,7 @@ def main(argv: list[str] | None = None) -> None:
         timeout_graceful_shutdown=settings.shutdown_phases[0],
         log_level="info",
     )
+    lock.release()
 
 
 if __name__ == "__main__":

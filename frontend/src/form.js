@@ -3,11 +3,14 @@
 import { el } from "./dom.js";
 import { t } from "./i18n/index.js";
 
-function labelled(control, labelKey, input, { rebuild = false, title } = {}) {
+// extra: {rebuild: true} marks a field that rebuilds the network; {setting: "optimizer.lr"} names the
+// RunConfig setting it changes (a class's locks and watch mode disable it: panels/access.js).
+function labelled(control, labelKey, input, { rebuild = false, title, setting } = {}) {
   const id = `field-${control}`;
   input.id = id;
   const label = el("label", { htmlFor: id, dataset: { i18n: labelKey } });
   const row = el("div", { class: "field", dataset: { control } }, label, input);
+  if (setting) row.dataset.setting = setting;
   if (rebuild) row.append(el("span", { class: "rebuild", dataset: { i18nTitle: "controls.rebuild_hint" } }, "↻"));
   if (title) input.dataset.i18nTitle = title;
   return row;

@@ -1,9 +1,14 @@
 // The dashboard: start-up and the app object every panel shares (state, events, messages to the server,
-// drawing). On load, ?run=<id> reopens that run; otherwise a new run is created from the URL's config and
-// the URL is replaced with its id and full config. Frames from the WebSocket update the state, every
-// change of the run made elsewhere (a `run` message) updates the controls and the URL, and each panel
-// redraws at most once per animation frame.
+// drawing). On load (openOnLoad): ?join=<code> joins a class; ?run=<id> opens that run (a watch link:
+// read-only unless this browser owns it or teaches its class); a config in the URL (a setup link) makes a
+// new run of this browser's own from it; a bare address reopens the last run this browser owned (or its
+// newest, or a new one). The URL is then replaced with the run's id and full config. Frames from the
+// WebSocket update the state, every change of the run made elsewhere (a `run` message) updates the
+// controls and the URL, and each panel redraws at most once per animation frame.
 import { api } from "./core/api.js";
+import { describeError } from "./core/errors.js";
+import { forgetRun, rememberRun } from "./core/identity.js";
+import { lastOrNewRun } from "./core/last_run.js";
 import { RunSocket } from "./core/socket.js";
 import { startPage } from "./core/page.js";
 import { MetricHistory } from "./history.js";
@@ -11,6 +16,7 @@ import { readUrl, writeUrl } from "./url_state.js";
 import { isTyping } from "./dom.js";
 import { language, t, translateTree } from "./i18n/index.js";
 import { createLiveGrids } from "./live_grids.js";
+import { columnNames } from "./names.js";
 import { createStatus } from "./panels/status.js";
 import { createControls } from "./panels/controls/index.js";
 import { createData } from "./panels/data.js";
@@ -19,6 +25,9 @@ import { createOutput } from "./panels/output/index.js";
 import { createCurves } from "./panels/curves/index.js";
 import { createDownloads } from "./panels/downloads.js";
 import { createPanelMenu } from "./panels/panel_menu.js";
+import { createAccess } from "./panels/access.js";
+import { createMyRuns } from "./panels/my_runs.js";
+import { createJoin } from "./panels/join.js";
 import { createPacer } from "./pacer.js";
 
 const FPS = 30;
@@ -35,7 +44,7 @@ const pendingDraws = new Set();
 async function main() {
   const page = await startPage();
   const app = Object.assign(page, {
-    state: { run: null, params: null, grid: null, points: null, added: null, csv: null, history: new MetricHistory() },
+    state: { run: null, params: null, grid: null, points: null, history: new MetricHistory() },
     hidden: url.hidden,
     socket: null,
     connection: "connecting",
@@ -48,15 +57,19 @@ async function main() {
 
     // PATCH any part of the config; a rebuild also brings a fresh `state` over the socket. Changes go one
     // at a time, in order, so quick successive edits cannot overtake each other on the server. A refusal
-    // is shown in words and the controls go back to the values in force.
+    // is shown in words and the controls go back to the values in force. `patch` may be a function of the
+    // run as it stands when the change's turn comes (for edits built on the previous one, such as added
+    // points), or a File: a CSV the server makes the run's data.
     setConfig(patch) {
       const sendPatch = async () => {
         try {
-          const run = await api.patchRun(app.state.run.id, patch);
+          const id = app.state.run.id;
+          const run = await (patch instanceof File ? api.uploadCsv(id, patch) : api.patchRun(id, typeof patch === "function" ? patch(app.state.run) : patch));
           mergeRun(run);
           return run;
         } catch (error) {
-          app.emit("error", error.message);
+          if (error.status === 403) app.emit("refused", { field: error.field, message: error.message });
+          else app.emit("error", error.message);
           app.emit("run", app.state.run);
           throw error;
         }
@@ -75,19 +88,9 @@ async function main() {
       pendingDraws.add(draw);
     },
 
-    // Column and class names: the server's when it sends them, else those of a CSV uploaded in this tab.
-    columnNames() {
-      const { resolved, id } = app.state.run;
-      const csv = app.state.csv && app.state.csv.runId === id ? app.state.csv : null;
-      const width = resolved.raw_input_size ?? resolved.input_size;
-      const inputs = resolved.raw_names || (csv && csv.columns) || Array.from({ length: width }, (_, k) => `x${k + 1}`);
-      const classes = resolved.class_names || (csv && csv.classes) || Array.from({ length: resolved.num_classes || 2 }, (_, k) => t("data.class_n", { n: k }));
-      return { inputs, target: resolved.target_name || (csv && csv.target) || "y", classes };
-    },
-    hasClassNames() {
-      const csv = app.state.csv;
-      return Boolean(app.state.run.resolved.class_names || (csv && csv.runId === app.state.run.id && csv.classes));
-    },
+    // The data's column, target and class names as the server keeps them with the run (names.js).
+    columnNames: () => columnNames(app.state.run.resolved),
+    hasClassNames: () => Boolean(app.state.run.resolved.class_names),
   });
   const pacer = createPacer(app);
   app.grids = createLiveGrids(app);
@@ -162,6 +165,7 @@ async function main() {
     Object.assign(run, { step: message.step, epoch: message.epoch, status: message.status, message: message.message, latest: message.latest });
     if ("learning" in message) run.learning = message.learning;
     run.resolved.lr = message.lr;
+    if (message.lr_next) run.resolved.lr_next = message.lr_next;
     app.state.history.append(message.metrics);
     stats.historyPoints = app.state.history.length;
     if (message.params) {
@@ -175,8 +179,13 @@ async function main() {
     if (message.type === "state") onState(message);
     else if (message.type === "frame") onFrame(message);
     else if (message.type === "run") mergeRun(message.run);
-    else if (message.type === "error") app.emit("error", message.message);
-    else if (message.type === "ack") app.emit("ack", message);
+    else if (message.type === "error") {
+      if (app.isRefusal(message)) app.emit("refused", { field: message.field, message: null });
+      else app.emit("error", describeError(message));
+    } else if (message.type === "ack") {
+      if (message.of === "auth" && message.role === "owner") rememberRun(app.state.run.id);
+      app.emit("ack", message);
+    }
   }
 
   // The server restarted without this run (or it was deleted): start a new one with the same setup.
@@ -196,6 +205,7 @@ async function main() {
 
   function connect(run) {
     if (app.socket) app.socket.close();
+    app.role = null; // until this run's socket says otherwise (panels/access.js)
     app.state.run = run;
     saveUrl();
     app.socket = new RunSocket(run.id, {
@@ -217,7 +227,22 @@ async function main() {
     });
   }
 
-  async function openRun() {
+  // Another run in this page (My runs, a fork, joining a class): its socket, controls and URL.
+  app.openRun = (run) => {
+    mergeRun(run, true);
+    connect(run);
+  };
+  // A run was deleted here; if it was the open one, go on with this browser's last (or newest, or a new) run.
+  app.runDeleted = async (id) => {
+    forgetRun(id);
+    if (app.state.run.id === id) app.openRun(await lastOrNewRun());
+  };
+
+  async function openOnLoad() {
+    if (url.join !== null) {
+      const joined = await join.ask(url.join);
+      if (joined) return joined;
+    }
     if (url.runId) {
       try {
         return await api.getRun(url.runId);
@@ -225,9 +250,14 @@ async function main() {
         app.emit("error", error.status === 404 ? t("error.run_missing", { id: url.runId }) : error.message);
       }
     }
+    if (!Object.keys(url.config).length) return lastOrNewRun();
     try {
       return await api.createRun(url.config);
     } catch (error) {
+      if (error.status === 429) {
+        app.emit("error", error.message);
+        return lastOrNewRun();
+      }
       app.emit("error", t("error.bad_url_config", { reason: error.message }));
       return api.createRun({ seed: url.config.seed ?? 0 });
     }
@@ -235,7 +265,7 @@ async function main() {
 
   function bindKeyboard() {
     document.addEventListener("keydown", (event) => {
-      if (isTyping(event.target) || event.ctrlKey || event.metaKey || event.altKey) return;
+      if (isTyping(event.target) || event.ctrlKey || event.metaKey || event.altKey || !app.mayControl()) return;
       if (event.key === " " && !(event.target instanceof HTMLButtonElement) && !app.hidden.includes("play")) {
         event.preventDefault();
         app.togglePlay();
@@ -253,6 +283,9 @@ async function main() {
   createOutput(app);
   createCurves(app);
   createDownloads(app);
+  createAccess(app);
+  createMyRuns(app);
+  const join = createJoin(app);
   translateTree(document); // the panels' own rows and options
   bindKeyboard();
   app.on("language", saveUrl);
@@ -260,7 +293,7 @@ async function main() {
   app.on("panels", saveUrl);
   // For the browser tests and the benchmark: frame counters, grid work and where the network draws things.
   window.backproplab = { stats, network, grids: app.grids.stats, app, charts: app.charts };
-  const run = await openRun();
+  const run = await openOnLoad();
   mergeRun(run);
   connect(run);
 }

@@ -1,11 +1,24 @@
 // The page's URL holds the whole setup so a link reproduces it:
 //   ?run=<id>&lang=zh&hide=optimizer,lr&projector=1&seed=0&dataset.kind=spiral&model.hidden=8,8&optimizer.lr=0.01 ...
-// Config fields travel as dotted paths; lists as comma-separated values. Custom data (X, y) and explicit
-// start weights are too big for a link and stay with the run on the server.
+// Config fields travel as dotted paths; lists as comma-separated values. Custom data (X, y, its content
+// hash), added points, the data's names and explicit start weights are too big or too free-form for a
+// link and stay with the run on the server. A link never carries a token.
+//   setup link: the config only (whoever opens it gets a new run of their own: setupUrl)
+//   watch link: ?run=<id> only (a live view, read-only for anyone but its owner and teacher: watchUrl)
+//   join link:  ?join=<class code> (the dashboard asks for a name and joins the class)
 
-const RESERVED = new Set(["run", "lang", "hide", "projector"]);
+const RESERVED = new Set(["run", "lang", "hide", "projector", "join", "class"]);
 const LIST_FIELDS = { features: String, "model.hidden": Number, "optimizer.betas": Number };
-const NOT_IN_URL = new Set(["dataset.X", "dataset.y", "model.weights"]);
+const NOT_IN_URL = new Set([
+  "dataset.X",
+  "dataset.y",
+  "dataset.content_hash",
+  "dataset.extra",
+  "dataset.columns",
+  "dataset.target_name",
+  "dataset.class_names",
+  "model.weights",
+]);
 
 export function readUrl(search = location.search) {
   const params = new URLSearchParams(search);
@@ -19,8 +32,28 @@ export function readUrl(search = location.search) {
     runId: params.get("run"),
     lang: params.get("lang"),
     hidden: (params.get("hide") || "").split(",").filter(Boolean),
+    join: params.get("join"),
     config,
   };
+}
+
+// A page beside this one (so a server behind a path prefix keeps it) with these query parameters.
+function pageUrl(page, params) {
+  const url = new URL(page, location.href);
+  url.search = params.toString().replace(/%2C/g, ",");
+  return url.href;
+}
+
+export function setupUrl(config, page = "index.html") {
+  return pageUrl(page, new URLSearchParams(flatten(config || {})));
+}
+
+export function watchUrl(runId) {
+  return pageUrl("index.html", new URLSearchParams({ run: runId }));
+}
+
+export function joinUrl(code) {
+  return pageUrl("index.html", new URLSearchParams({ join: code }));
 }
 
 export function writeUrl({ runId, lang, hidden, projector, config }) {

@@ -7,6 +7,7 @@ sets CI, in which case they fail: CI must run them.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -148,19 +149,57 @@ def browser():
         browser.close()
 
 
+TOKEN_KEY = "backproplab.token"  # frontend/src/core/identity.js
+
+
+def _as_identity(context, token: str) -> None:
+    """Every page of this browser context starts as the identity of ``token`` (a create response's), as a
+    person whose browser made that run would; the frontend keeps its token in localStorage."""
+    context.add_init_script(f"localStorage.setItem({json.dumps(TOKEN_KEY)}, {json.dumps(token)})")
+
+
+def _token_of(page) -> str | None:
+    """The bearer token this page's browser context holds (None before it has one)."""
+    return page.evaluate(f"() => localStorage.getItem({json.dumps(TOKEN_KEY)})")
+
+
+@pytest.fixture
+def token_of():
+    """token_of(page) -> the bearer token of the person at that page (their browser's localStorage)."""
+    return _token_of
+
+
+@pytest.fixture
+def as_identity():
+    """as_identity(context, token): pages of that browser context start as that identity."""
+    return _as_identity
+
+
 @pytest.fixture
 def open_page(browser):
-    """open_page(url, width=1280, height=800, ready=..., touch=False) -> page; page.problems collects console
-    errors and page errors. ready(page) waits for the page to be usable; by default, the dashboard's."""
+    """open_page(url, width=1280, height=800, ready=..., touch=False, token=None) -> page in a browser
+    context of its own (another person); page.problems collects console errors and page errors.
+    ready(page) waits for the page to be usable; by default, the dashboard's: its run socket is
+    authenticated (the connection badge says "open" only after the auth ack). ``token``: the identity the
+    context starts as (else the page mints its own)."""
     contexts = []
 
     def dashboard_ready(page) -> None:
         page.wait_for_selector('#connection[data-state="open"]', timeout=15_000)
         page.wait_for_function("() => window.backproplab && document.querySelector('.column-controls')")
 
-    def open_(url: str, width: int = 1280, height: int = 800, ready=dashboard_ready, touch: bool = False):
+    def open_(
+        url: str,
+        width: int = 1280,
+        height: int = 800,
+        ready=dashboard_ready,
+        touch: bool = False,
+        token: str | None = None,
+    ):
         context = browser.new_context(viewport={"width": width, "height": height}, has_touch=touch)
         contexts.append(context)
+        if token is not None:
+            _as_identity(context, token)
         page = context.new_page()
         page.problems = []
         page.on("console", lambda message: message.type == "error" and page.problems.append(message.text))

@@ -11,11 +11,13 @@ import urllib.request
 WAIT_MS = 15_000
 
 
-def api(server, path: str, method: str = "GET", body: dict | None = None):
+def api(server, path: str, method: str = "GET", body: dict | None = None, token: str | None = None):
+    """A REST call; ``token``: as that identity (a change needs the owner's token)."""
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(
-        f"{server.url}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
-    )
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(f"{server.url}{path}", data=data, method=method, headers=headers)
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read() or b"null")
 
@@ -182,7 +184,7 @@ def test_loss_landscape_says_its_age(server, open_page, screenshot):
         ready=lambda p: p.wait_for_selector("#net-age:not(:empty)", timeout=60_000),
     )
     assert "step 0" in page.inner_text("#net-age")
-    api(server, f"/api/runs/{run['id']}/step", "POST", {"steps": 5})
+    api(server, f"/api/runs/{run['id']}/step", "POST", {"steps": 5}, token=run["token"])
     page.wait_for_function(
         "() => document.getElementById('net-panel').dataset.stale === 'true'", timeout=WAIT_MS
     )

@@ -13,11 +13,13 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 WAIT_MS = 15_000
 
 
-def api(server, path: str, method: str = "GET", body: dict | None = None):
+def api(server, path: str, method: str = "GET", body: dict | None = None, token: str | None = None):
+    """A REST call; ``token``: as that identity (a change needs the owner's token)."""
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(
-        f"{server.url}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
-    )
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(f"{server.url}{path}", data=data, method=method, headers=headers)
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read() or b"null")
 
@@ -61,26 +63,42 @@ def test_added_points_keep_the_dataset_and_can_be_cleared(server, open_page, scr
     page = open_page(f"{server.url}/?dataset.kind=moons&dataset.samples=100&dataset.noise=0.1")
     identifier = run_id(page)
     page.check("#edit-points")
-    page.locator("#output-canvas").click(position={"x": 60, "y": 60})
-    page.wait_for_selector("#clear-added:not([hidden])", timeout=WAIT_MS)
+    canvas = page.locator("#output-canvas")
+    for x, y in ((60, 60), (80, 60), (100, 60)):  # quick clicks add up
+        canvas.click(position={"x": x, "y": y})
     page.wait_for_function(
-        "() => { const p = window.backproplab.app.state.points; return p && p.train.X.length + p.test.X.length === 101; }",
-        timeout=WAIT_MS,
+        "() => { const p = window.backproplab.app.state.points; return p && p.added === 3; }", timeout=WAIT_MS
     )
+    assert page.inner_text("#clear-added") == "Clear added points (3)"
     assert page.get_attribute('.dataset[data-kind="moons"]', "aria-pressed") == "true"
     assert page.is_visible("#field-noise") and page.is_visible("#field-samples")
+    # The server keeps them with the run: a change of noise keeps them, a reload shows them.
+    page.evaluate("() => window.backproplab.app.setConfig({ dataset: { noise: 0.2 } })")
+    page.wait_for_function(
+        "() => { const r = window.backproplab.app.state.run; return r.config.dataset.noise === 0.2; }",
+        timeout=WAIT_MS,
+    )
+    page.reload()
+    page.wait_for_selector("#clear-added:not([hidden])", timeout=WAIT_MS)
+    points = api(server, f"/api/runs/{identifier}/points")
+    assert points["added"] == 3 and len(points["train"]["X"]) + len(points["test"]["X"]) == 103
+    page.wait_for_function("() => (window.backproplab.app.state.points || {}).added === 3", timeout=WAIT_MS)
     screenshot(page, "added-points")
+    page.check("#edit-points")
+    page.locator("#output-canvas").click(position={"x": 100, "y": 60}, modifiers=["Alt"])
+    page.wait_for_function("() => window.backproplab.app.state.points.added === 2", timeout=WAIT_MS)
     page.click("#clear-added")
     page.wait_for_selector("#clear-added", state="hidden", timeout=WAIT_MS)
     config = api(server, f"/api/runs/{identifier}")["config"]["dataset"]
-    assert config["kind"] == "moons" and config["samples"] == 100
+    assert config["kind"] == "moons" and config["samples"] == 100 and config["extra"] is None
+    assert page.problems == []
 
 
 def test_csv_column_names_and_string_labels_show(server, open_page, screenshot, tmp_path):
     rows = ["height;weight;species"] + [
         f"{1 + (i % 7) * 0.1 + k};{2 - (i % 5) * 0.1 + 2 * k};{name}"
         for i in range(30)
-        for k, name in enumerate(["cat", "dog", "fox"])
+        for k, name in enumerate(["fox", "cat", "dog"])
     ]
     path = tmp_path / "animals.csv"
     path.write_text("\n".join(rows) + "\n")
@@ -92,7 +110,51 @@ def test_csv_column_names_and_string_labels_show(server, open_page, screenshot, 
     page.wait_for_function("() => document.querySelector('#output-legend').textContent.includes('dog')")
     assert page.evaluate("() => window.backproplab.app.columnNames().inputs") == ["height", "weight"]
     assert [page.inner_text(f"#point-class option >> nth={k}") for k in range(3)] == ["cat", "dog", "fox"]
+    # The names live with the run on the server: a second viewer (or a reload) sees them too.
+    other = open_page(page.url)
+    other.wait_for_function("() => document.querySelector('#output-legend').textContent.includes('fox')")
+    assert other.evaluate("() => window.backproplab.app.columnNames()") == {
+        "inputs": ["height", "weight"],
+        "target": "species",
+        "classes": ["cat", "dog", "fox"],
+    }
+    labels = page.evaluate("() => window.backproplab.network.inputLabels()")
+    assert labels[:3] == ["height", "weight", "height²"] and "height·weight" in labels, labels
+    page.check("#edit-points")
+    page.locator("#output-canvas").click(position={"x": 120, "y": 120})
+    page.wait_for_function("() => (window.backproplab.app.state.points || {}).added === 1", timeout=WAIT_MS)
+    assert api(server, f"/api/runs/{run_id(page)}")["resolved"]["class_names"] == ["cat", "dog", "fox"]
     screenshot(page, "csv-names")
+    assert page.problems == [] and other.problems == []
+
+
+def test_the_schedule_section_offers_cycle_momentum_and_says_what_comes_next(server, open_page, screenshot):
+    page = open_page(
+        f"{server.url}/?optimizer.lr=0.1&schedule.kind=cyclic&schedule.step_size_up=50", height=1100
+    )
+    page.click('[data-section="schedule"] summary')
+    cycle = page.locator("#field-schedule_cycle_momentum")
+    assert cycle.is_checked() and page.is_visible("#field-schedule_max_momentum")
+    cycle.uncheck()
+    page.wait_for_function(
+        "() => window.backproplab.app.state.run.config.schedule.cycle_momentum === false", timeout=WAIT_MS
+    )
+    assert not page.is_visible("#field-schedule_max_momentum")
+    text = page.inner_text(".lr-current")
+    assert "at step 10" in text and "at step 100" in text, text
+    # lr 0.1 rising to 1 over 50 steps, back down over the next 50; step k uses the lr of t = k - 1.
+    assert "0.262 at step 10" in text and "0.118 at step 100" in text, text
+    screenshot(page, "schedule-preview")
+
+
+def test_retyping_the_lr_puts_it_back_in_force_under_a_schedule(server, open_page):
+    page = open_page(f"{server.url}/?optimizer.lr=0.1&schedule.kind=exponential&schedule.gamma=0.5")
+    page.click("#step-epoch")
+    page.wait_for_function("() => window.backproplab.app.state.run.resolved.lr < 0.01", timeout=WAIT_MS)
+    page.fill("#field-lr_value", "0.1")
+    page.press("#field-lr_value", "Enter")
+    page.wait_for_function("() => window.backproplab.app.state.run.resolved.lr === 0.1", timeout=WAIT_MS)
+    assert api(server, f"/api/runs/{run_id(page)}")["resolved"]["lr"] == 0.1
 
 
 def test_stopped_learning_banner_offers_the_engines_fix(server, open_page):
@@ -112,10 +174,10 @@ def test_stopped_learning_banner_offers_the_engines_fix(server, open_page):
     )
 
 
-def test_controls_and_url_follow_a_change_made_elsewhere(server, open_page):
+def test_controls_and_url_follow_a_change_made_elsewhere(server, open_page, token_of):
     page = open_page(f"{server.url}/")
     identifier = run_id(page)
-    api(server, f"/api/runs/{identifier}", "PATCH", {"optimizer": {"lr": 0.07}})
+    api(server, f"/api/runs/{identifier}", "PATCH", {"optimizer": {"lr": 0.07}}, token=token_of(page))
     try:
         page.wait_for_function(
             "() => document.getElementById('field-lr_value').value === '0.07'", timeout=5_000
@@ -174,6 +236,7 @@ def test_step_through_restarts_and_keeps_its_text_readable(server, open_page, sc
         1920,
         1080,
         ready=lambda p: p.wait_for_selector("#stage-label:not(:empty)"),
+        token=run["token"],
     )
     page.select_option("#step-source", "tiny")
     for _ in range(6):

@@ -12,11 +12,13 @@ import pytest
 WAIT_MS = 15_000
 
 
-def api(server, path: str, method: str = "GET", body: dict | None = None):
+def api(server, path: str, method: str = "GET", body: dict | None = None, token: str | None = None):
+    """A REST call; ``token``: as that identity (a change needs the owner's token)."""
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(
-        f"{server.url}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
-    )
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(f"{server.url}{path}", data=data, method=method, headers=headers)
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read() or b"null")
 
@@ -280,16 +282,12 @@ def test_clicking_the_output_adds_points_of_either_class(server, open_page):
     canvas.click(position={"x": 40, "y": 40})
     canvas.click(position={"x": 60, "y": 40}, modifiers=["Shift"])
     identifier = run_id(page)
-    wait_until(
-        lambda: api(server, f"/api/runs/{identifier}")["config"]["dataset"]["kind"] == "custom",
-        message="the data to become custom",
-    )
     points = wait_until(
-        lambda: (lambda p: p if len(p["train"]["y"]) + len(p["test"]["y"]) == 102 else None)(
-            api(server, f"/api/runs/{identifier}/points")
-        ),
-        message="two more points",
+        lambda: (lambda p: p if p["added"] == 2 else None)(api(server, f"/api/runs/{identifier}/points")),
+        message="two added points",
     )
+    assert api(server, f"/api/runs/{identifier}")["config"]["dataset"]["kind"] == "moons"
+    assert sorted(points["train"]["y"][-2:]) == [0, 1]
     labels = points["train"]["y"] + points["test"]["y"]
     assert labels.count(0) == 51 and labels.count(1) == 51
 
@@ -305,7 +303,7 @@ def test_csv_with_three_inputs_shows_a_confusion_matrix(server, open_page, tmp_p
     page = open_page(f"{server.url}/")
     page.set_input_files("#csv-upload", str(bad))
     page.wait_for_selector(".toast.error")
-    assert "Line 3" in page.inner_text(".toast.error")
+    assert "row 3" in page.inner_text(".toast.error")
     page.set_input_files("#csv-upload", str(good))
     page.wait_for_selector("#output-message:not([hidden])", timeout=WAIT_MS)
     assert "3 inputs" in page.inner_text("#output-message")

@@ -20,13 +20,13 @@ RESOLUTION = 17
 EXACT_GELU_AT_1 = 0.5 * (1 + math.erf(1 / math.sqrt(2)))
 
 
-def api(server, path: str, body: dict | None = None):
+def api(server, path: str, body: dict | None = None, token: str | None = None):
     data = None if body is None else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(
-        f"{server.url}{path}",
-        data=data,
-        method="GET" if body is None else "POST",
-        headers={"Content-Type": "application/json"},
+        f"{server.url}{path}", data=data, method="GET" if body is None else "POST", headers=headers
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
@@ -78,7 +78,7 @@ def engine_outputs(params: dict, features: list[str], extent: list[float]) -> li
 
 def trained_run(server, config: dict) -> tuple[dict, dict]:
     run = api(server, "/api/runs", config)
-    api(server, f"/api/runs/{run['id']}/step", {"steps": 60})
+    api(server, f"/api/runs/{run['id']}/step", {"steps": 60}, token=run["token"])
     return api(server, f"/api/runs/{run['id']}"), api(server, f"/api/runs/{run['id']}/params")
 
 

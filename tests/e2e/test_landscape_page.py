@@ -17,11 +17,13 @@ WAIT_MS = 15_000
 MARGIN = (42, 10, 8, 28)
 
 
-def api(server, path: str, method: str = "GET", body: dict | None = None):
+def api(server, path: str, method: str = "GET", body: dict | None = None, token: str | None = None):
+    """A REST call; ``token``: as that identity (a change needs the owner's token)."""
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(
-        f"{server.url}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
-    )
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(f"{server.url}{path}", data=data, method=method, headers=headers)
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read() or b"null")
 
@@ -43,8 +45,9 @@ def landscape_ready(page) -> None:
 
 @pytest.fixture
 def open_landscape(open_page):
-    """open_landscape(url) -> page at 1400×900; page.problems collects console errors and page errors."""
-    return lambda url: open_page(url, 1400, 900, ready=landscape_ready)
+    """open_landscape(url, token=None) -> page at 1400×900 (as the identity of ``token``); page.problems
+    collects console errors and page errors."""
+    return lambda url, token=None: open_page(url, 1400, 900, ready=landscape_ready, token=token)
 
 
 def canvas_digest(page, selector: str) -> str:
@@ -66,7 +69,7 @@ def distinct_colours(page, selector: str) -> int:
 
 def test_race_paths_move_and_a_click_sets_the_start(server, open_landscape, screenshot):
     run = api(server, "/api/runs", "POST", {"dataset": {"kind": "xor"}, "model": {"hidden": [6]}})
-    api(server, f"/api/runs/{run['id']}/step", "POST", {"steps": 400})
+    api(server, f"/api/runs/{run['id']}/step", "POST", {"steps": 400}, token=run["token"])
     page = open_landscape(f"{server.url}/landscape.html?run={run['id']}")  # both panels in the screenshot
     race_id = page.get_attribute("#race-panel", "data-race-id")
     assert page.locator("#race-table tbody tr").count() == 3
@@ -129,8 +132,8 @@ def test_changing_the_function_and_racers_starts_a_new_race(server, open_landsca
 
 def test_network_landscape_shows_a_contour_with_the_moving_path(server, open_landscape, screenshot):
     run = api(server, "/api/runs", "POST", {"dataset": {"kind": "circle"}, "model": {"hidden": [8, 8]}})
-    api(server, f"/api/runs/{run['id']}/step", "POST", {"steps": 300})
-    page = open_landscape(f"{server.url}/landscape.html?run={run['id']}")
+    api(server, f"/api/runs/{run['id']}/step", "POST", {"steps": 300}, token=run["token"])
+    page = open_landscape(f"{server.url}/landscape.html?run={run['id']}", token=run["token"])
     page.wait_for_selector("#net-panel[data-path-points]", timeout=WAIT_MS)
     page.wait_for_function(
         "() => document.querySelector('#line-note').textContent.length > 0", timeout=WAIT_MS

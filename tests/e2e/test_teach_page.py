@@ -21,10 +21,14 @@ NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?$")
 
 
 @pytest.fixture
-def page(browser):
-    """A 1280×800 page; ``page.problems`` collects console errors and uncaught exceptions."""
+def page(browser, server, as_identity):
+    """A 1280×800 page; ``page.problems`` collects console errors and uncaught exceptions. Its person
+    (``page.token``, in the context's localStorage) owns the runs ``_run`` makes, so the page may step them."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
+    token = httpx.post(f"{server.url}/api/identities").json()["token"]
+    as_identity(context, token)
     page = context.new_page()
+    page.token = token
     page.problems = []
     page.on("console", lambda message: message.type == "error" and page.problems.append(message.text))
     page.on("pageerror", lambda error: page.problems.append(str(error)))
@@ -32,9 +36,11 @@ def page(browser):
     context.close()
 
 
-def _run(server, steps=20, config=None) -> str:
-    run_id = httpx.post(f"{server.url}/api/runs", json=config or RUN_CONFIG).json()["id"]
-    httpx.post(f"{server.url}/api/runs/{run_id}/step", json={"steps": steps})
+def _run(page, server, steps=20, config=None) -> str:
+    """A run of the page's person, trained ``steps`` steps."""
+    auth = {"Authorization": f"Bearer {page.token}"}
+    run_id = httpx.post(f"{server.url}/api/runs", json=config or RUN_CONFIG, headers=auth).json()["id"]
+    httpx.post(f"{server.url}/api/runs/{run_id}/step", json={"steps": steps}, headers=auth)
     return run_id
 
 
@@ -89,7 +95,7 @@ def _check_stage(page, stage, sample=0):
 
 
 def test_step_through_walks_forward_and_back_with_the_api_numbers(page, server, screenshot):
-    run_id = _run(server)
+    run_id = _run(page, server)
     trace = httpx.get(f"{server.url}/api/runs/{run_id}/stepthrough", params={"sample": 0, "batch": 1}).json()
     _open(page, server, run_id, "step")
     page.wait_for_selector('#stage-label[data-stage-index="0"]')
@@ -113,7 +119,7 @@ def test_step_through_walks_forward_and_back_with_the_api_numbers(page, server, 
 
 
 def test_textbook_expression_graph_gives_the_chain_rule(page, server, screenshot):
-    _open(page, server, _run(server, steps=1), "step")
+    _open(page, server, _run(page, server, steps=1), "step")
     page.wait_for_selector('#stage-label[data-stage-index="0"]')
     page.select_option("#step-source", "expression")
     page.wait_for_selector('#stage-label[data-stage-kind="expression"]')
@@ -128,7 +134,7 @@ def test_textbook_expression_graph_gives_the_chain_rule(page, server, screenshot
 
 
 def test_gradient_check_table_shows_verdicts(page, server, screenshot):
-    run_id = _run(server)
+    run_id = _run(page, server)
     _open(page, server, run_id, "gradcheck")
     page.wait_for_selector("#gc-table .layer-row")
     verdicts = page.locator("#gc-table .layer-row").evaluate_all("rows => rows.map(r => r.dataset.verdict)")
@@ -151,7 +157,7 @@ def _canvas_ink(page, selector) -> int:
 
 
 def test_health_view_draws_the_vanishing_preset(page, server, screenshot):
-    _open(page, server, _run(server), "health")
+    _open(page, server, _run(page, server), "health")
     page.wait_for_selector("#health-histograms canvas")
     page.click('[data-preset="vanishing"]')
     page.wait_for_function("() => document.querySelectorAll('#health-histograms canvas').length === 7")
@@ -166,13 +172,14 @@ def test_health_view_draws_the_vanishing_preset(page, server, screenshot):
 
 
 def test_comparison_runs_advance_side_by_side(page, server, screenshot):
-    _open(page, server, _run(server, steps=1), "race")
+    _open(page, server, _run(page, server, steps=1), "race")
     page.click("#race-start")
     page.wait_for_function(
         "() => [...document.querySelectorAll('.race-card')].filter(c => Number(c.dataset.step) > 50).length >= 2",
         timeout=20_000,
     )
-    steps = page.locator(".race-card").evaluate_all("cards => cards.map(c => Number(c.dataset.step))")
+    # A card whose run has not streamed yet has no data-step: it counts as step 0 (not NaN, which no step exceeds).
+    steps = page.locator(".race-card").evaluate_all("cards => cards.map(c => Number(c.dataset.step || 0))")
     page.wait_for_function(
         "before => [...document.querySelectorAll('.race-card')].every((c, i) => Number(c.dataset.step) > before[i])",
         arg=steps,
@@ -194,7 +201,7 @@ def test_comparison_runs_advance_side_by_side(page, server, screenshot):
 
 
 def test_learning_rate_sweep_colours_by_status(page, server, screenshot):
-    _open(page, server, _run(server, steps=1), "sweep")
+    _open(page, server, _run(page, server, steps=1), "sweep")
     page.fill("#sweep-min", "0.000001")
     page.fill("#sweep-max", "1000")
     page.fill("#sweep-count", "4")
@@ -209,7 +216,7 @@ def test_learning_rate_sweep_colours_by_status(page, server, screenshot):
 
 
 def test_chinese_labels(page, server, screenshot):
-    _open(page, server, _run(server), "step")
+    _open(page, server, _run(page, server), "step")
     page.select_option("#language", "zh")
     assert page.locator('[data-view="step"]').inner_text() == "逐步反向传播"
     page.wait_for_selector('#stage-label[data-stage-index="0"]')

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from backproplab.engine.config import DatasetConfig
+from backproplab.engine.config import MAX_ADDED_POINTS, DatasetConfig, RunConfig, merge_config
 from backproplab.engine.datasets import PLAYGROUND_EXTENT, Dataset, make_dataset
 from backproplab.engine.errors import ConfigError
 
@@ -211,7 +211,8 @@ def test_custom_high_dimensional_data_passes_through():
     X = rng.normal(size=(30, 5))
     data = make(kind="custom", X=X.tolist(), y=rng.normal(size=30).tolist(), train_fraction=0.5)
     assert data.X_train.shape == (15, 5) and data.task == "regression"
-    assert len(data.extent) == 4 and data.extent[0] < X[:, 0].min()
+    assert data.extent is None  # no plane to draw for 5 inputs
+    assert data.columns == ["x1", "x2", "x3", "x4", "x5"] and data.target_name == "y"
 
 
 def test_custom_bad_shapes_raise_config_errors():
@@ -221,3 +222,149 @@ def test_custom_bad_shapes_raise_config_errors():
     with pytest.raises(ConfigError) as error:
         make(kind="custom", X=[[0.0], [1.0]], y=[0, 1, 1])
     assert error.value.field == "dataset.y"
+
+
+# ------------------------------------------------------------------------------------------- names
+
+
+def test_names_default_and_follow_the_config():
+    assert (make(kind="circle").columns, make(kind="circle").target_name) == (["x1", "x2"], "y")
+    assert make(kind="circle").class_names is None
+    named = make(kind="spiral", classes=3, columns=["east", "north"], class_names=["a", "b", "c"])
+    assert named.columns == ["east", "north"] and named.class_names == ["a", "b", "c"]
+    X = [[0.0, 1.0, 2.0], [1.0, 0.0, 2.0]]
+    custom = make(
+        kind="custom", X=X, y=[1, 0], columns=["a", "b", "c"], target_name="t", class_names=["n", "p"]
+    )
+    assert (custom.columns, custom.target_name, custom.class_names) == (["a", "b", "c"], "t", ["n", "p"])
+
+
+def test_class_names_make_auto_data_classes_even_past_twenty():
+    y = [float(k) for k in range(25)]
+    data = make(
+        kind="custom", X=[[float(k)] for k in range(25)], y=y, class_names=[f"c{k}" for k in range(25)]
+    )
+    assert (data.task, data.num_classes) == ("classification", 25)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "words"),
+    [
+        ({"kind": "circle", "columns": ["a", "b", "c"]}, "dataset.columns", "3 names; the data has 2"),
+        (
+            {"kind": "spiral", "classes": 3, "class_names": ["a", "b"]},
+            "dataset.class_names",
+            "the data has 3",
+        ),
+        ({"kind": "plane", "class_names": ["a", "b"]}, "dataset.class_names", "regression"),
+        (
+            {"kind": "custom", "X": [[1.0], [2.0]], "y": [0, 1], "class_names": ["a", "b", "c"]},
+            "dataset.class_names",
+            "has 3 names; the data has 2 classes",
+        ),
+    ],
+)
+def test_names_that_do_not_fit_the_data_are_refused(fields, field, words):
+    with pytest.raises(ConfigError) as error:
+        make(**fields)
+    assert error.value.field == field and words in error.value.reason
+
+
+def test_names_are_checked_by_the_config():
+    for bad in ({"columns": ["a", "a"]}, {"class_names": ["", "b"]}, {"target_name": "x" * 101}):
+        with pytest.raises(ValueError):
+            DatasetConfig(**bad)
+    assert DatasetConfig(columns=[" a ", "b"]).columns == ["a", "b"]
+
+
+# ------------------------------------------------------------------------------------------- added points
+
+
+def test_added_points_go_on_top_of_the_generated_training_rows():
+    plain = make(kind="spiral", classes=3, samples=90, noise=0.1, seed=4)
+    extra = {"X": [[1.0, 2.0], [-3.0, 0.5]], "y": [2, 0]}
+    added = make(kind="spiral", classes=3, samples=90, noise=0.1, seed=4, extra=extra)
+    assert added.added == 2 and plain.added == 0
+    np.testing.assert_array_equal(added.X_train[:-2], plain.X_train)  # the generated rows are untouched
+    np.testing.assert_array_equal(added.X_train[-2:], extra["X"])
+    np.testing.assert_array_equal(added.y_train[-2:], extra["y"])
+    np.testing.assert_array_equal(added.X_test, plain.X_test)
+
+
+def test_added_points_work_on_two_dimensional_custom_data_too():
+    X = [[0.0, 0.0], [1.0, 1.0], [2.0, 0.0]]
+    data = make(kind="custom", X=X, y=[0, 1, 0], train_fraction=1.0, extra={"X": [[1.5, 0.5]], "y": [1]})
+    assert data.X_train.shape == (4, 2) and data.added == 1 and data.shuffle is False
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "words"),
+    [
+        (
+            {"kind": "circle", "extra": {"X": [[7.0, 0.0]], "y": [1]}},
+            "dataset.extra.X.0",
+            "outside the plane",
+        ),
+        (
+            {"kind": "circle", "extra": {"X": [[1.0, 0.0], [0, 0]], "y": [1, 2]}},
+            "dataset.extra.y.1",
+            "0 to 1",
+        ),
+        ({"kind": "circle", "extra": {"X": [[1.0, 0.0]], "y": [0.5]}}, "dataset.extra.y.0", "not a class"),
+        ({"kind": "plane", "extra": {"X": [[1.0, 0.0]], "y": [2e6]}}, "dataset.extra.y.0", "within"),
+        (
+            {"kind": "custom", "X": [[0.0], [1.0]], "y": [0, 1], "extra": {"X": [[0.5, 0.5]], "y": [1]}},
+            "dataset.extra",
+            "2-D data only",
+        ),
+    ],
+)
+def test_added_points_that_do_not_fit_the_data_are_refused(fields, field, words):
+    with pytest.raises(ConfigError) as error:
+        make(**fields)
+    assert error.value.field == field and words in error.value.reason
+
+
+def test_added_points_are_checked_by_the_config():
+    too_many = {"X": [[0.0, 0.0]] * (MAX_ADDED_POINTS + 1), "y": [0] * (MAX_ADDED_POINTS + 1)}
+    for bad in (
+        {"X": [[0.0, 0.0]], "y": []},
+        {"X": [[0.0, 0.0, 1.0]], "y": [0]},
+        {"X": [[float("nan"), 0]], "y": [0]},
+        too_many,
+    ):
+        with pytest.raises(ValueError):
+            DatasetConfig(kind="circle", extra=bad)
+
+
+# ------------------------------------------------------------------------------------------- merging
+
+
+def test_added_points_and_names_stay_while_the_generator_changes_and_go_with_new_data():
+    extra = {"X": [[1.0, 2.0]], "y": [1]}
+    config = RunConfig.model_validate(
+        {"dataset": {"kind": "spiral", "classes": 3, "extra": extra, "class_names": ["a", "b", "c"]}}
+    )
+    for patch in ({"seed": 3}, {"dataset": {"noise": 0.3, "samples": 200}}, {"dataset": {"kind": "spiral"}}):
+        kept = merge_config(config, patch).dataset
+        assert kept.extra is not None and kept.extra.y == [1.0] and kept.class_names == ["a", "b", "c"]
+    assert merge_config(config, {"dataset": {"extra": None}}).dataset.extra is None
+    fewer = merge_config(config, {"dataset": {"classes": 2}}).dataset
+    assert fewer.class_names is None and fewer.extra is not None  # the points stay; their labels are checked
+    other = merge_config(config, {"dataset": {"kind": "circle"}}).dataset
+    assert other.extra is None and other.class_names is None
+    restated = merge_config(config, {"dataset": {"kind": "gauss", "extra": extra}}).dataset
+    assert restated.extra is not None
+
+
+def test_new_custom_data_drops_the_old_names_unless_restated():
+    X, y = [[0.0, 1.0, 2.0], [1.0, 0.0, 2.0]], [0, 1]
+    config = RunConfig.model_validate(
+        {"dataset": {"kind": "custom", "X": X, "y": y, "columns": ["a", "b", "c"], "target_name": "t"}}
+    )
+    renamed = merge_config(config, {"dataset": {"columns": ["p", "q", "r"]}}).dataset
+    assert renamed.columns == ["p", "q", "r"] and renamed.target_name == "t"
+    fresh = merge_config(config, {"dataset": {"X": [[1.0], [2.0]], "y": [1, 0]}}).dataset
+    assert fresh.columns is None and fresh.target_name is None
+    named = merge_config(config, {"dataset": {"X": [[1.0], [2.0]], "y": [1, 0], "columns": ["only"]}}).dataset
+    assert named.columns == ["only"]

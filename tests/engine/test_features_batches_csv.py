@@ -145,17 +145,66 @@ def csv_error(text: str, **kwargs) -> str:
 
 def test_parse_csv_basic_and_tolerances():
     text = "\ufeff x1 , x2 ,label\n1, 2 ,0\n\n  3.5,-4e-1, 1 \n"
-    X, y, names = parse_csv(text)
-    np.testing.assert_array_equal(X, [[1.0, 2.0], [3.5, -0.4]])
-    np.testing.assert_array_equal(y, [0.0, 1.0])
-    assert names == ["x1", "x2"] and X.dtype == y.dtype == np.float64
-    X, y, names = parse_csv("a,b,c\r\n1,2,3\r\n4,5,6", target="a")
-    np.testing.assert_array_equal(X, [[2, 3], [5, 6]])
-    np.testing.assert_array_equal(y, [1, 4])
-    assert names == ["b", "c"]
-    X, y, names = parse_csv('"a","b","c"\n1,2,3\n', target=1)
-    assert names == ["a", "c"] and y.tolist() == [2.0]
-    assert parse_csv("a,b,c\n1,2,3\n", target=-1)[2] == ["a", "b"]
+    table = parse_csv(text)
+    np.testing.assert_array_equal(table.X, [[1.0, 2.0], [3.5, -0.4]])
+    np.testing.assert_array_equal(table.y, [0.0, 1.0])
+    assert table.columns == ["x1", "x2"] and table.X.dtype == table.y.dtype == np.float64
+    assert table.target_name == "label" and table.class_names is None
+    table = parse_csv("a,b,c\r\n1,2,3\r\n4,5,6", target="a")
+    np.testing.assert_array_equal(table.X, [[2, 3], [5, 6]])
+    np.testing.assert_array_equal(table.y, [1, 4])
+    assert table.columns == ["b", "c"] and table.target_name == "a"
+    table = parse_csv('"a","b","c"\n1,2,3\n', target=1)
+    assert table.columns == ["a", "c"] and table.y.tolist() == [2.0]
+    assert parse_csv("a,b,c\n1,2,3\n", target=-1).columns == ["a", "b"]
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+def test_parse_csv_sniffs_the_delimiter(delimiter):
+    text = delimiter.join(["height", "weight", "kind"]) + "\n"
+    text += "".join(delimiter.join([f"{i}.5", f"-{i}", str(i % 2)]) + "\n" for i in range(4))
+    table = parse_csv(text)
+    assert table.columns == ["height", "weight"] and table.target_name == "kind"
+    np.testing.assert_array_equal(table.X[:, 0], [0.5, 1.5, 2.5, 3.5])
+    np.testing.assert_array_equal(table.y, [0, 1, 0, 1])
+
+
+def test_parse_csv_reads_semicolon_files_with_decimal_commas():
+    table = parse_csv("a;b;y\n1,5;-2,25;0\n3;4e-1;1,5\n")
+    np.testing.assert_array_equal(table.X, [[1.5, -2.25], [3.0, 0.4]])
+    np.testing.assert_array_equal(table.y, [0.0, 1.5])
+
+
+def test_parse_csv_keeps_a_quoted_comma_inside_a_name():
+    table = parse_csv('"size, cm",weight,y\n1,2,0\n3,4,1\n')
+    assert table.columns == ["size, cm", "weight"]
+
+
+def test_string_labels_become_sorted_class_indices_with_their_names():
+    text = "petal;sepal;species\n1;2;virginica\n3;4;setosa\n5;6;versicolor\n7;8;setosa\n"
+    table = parse_csv(text)
+    assert table.class_names == ["setosa", "versicolor", "virginica"]
+    np.testing.assert_array_equal(table.y, [2, 0, 1, 0])
+    assert table.dataset()["task"] == "classification"
+    assert table.dataset()["class_names"] == ["setosa", "versicolor", "virginica"]
+    # The order does not depend on the rows' order; numbers among words sort first, by value.
+    assert parse_csv("x,y\n1,yes\n2,no\n").class_names == ["no", "yes"]
+    assert parse_csv("x,y\n1,b\n2,10\n3,9\n").class_names == ["9", "10", "b"]
+
+
+def test_numeric_labels_stay_as_they_are():
+    table = parse_csv("x,y\n1,3\n2,0\n3,7\n")
+    assert table.class_names is None and table.y.tolist() == [3.0, 0.0, 7.0]
+    assert "task" not in table.dataset()
+
+
+def test_string_label_errors():
+    assert "one class label" in csv_error("x,y\n1,cat\n2,cat\n")
+    many = "x,y\n" + "".join(f"{i},c{i}\n" for i in range(101))
+    assert "101 class labels" in csv_error(many)
+    # Fractions beside a word: a typo in a regression target, said as such.
+    reason = csv_error("x,y\n1,0.5\n2,1.25\n3,oops\n")
+    assert "row 4" in reason and "'oops' is not a number" in reason
 
 
 def test_csv_errors_name_row_and_column():
@@ -178,7 +227,8 @@ def test_csv_errors_name_row_and_column():
 
 def test_csv_row_limit():
     body = "1,0\n" * MAX_ROWS
-    X, y, _ = parse_csv("x,y\n" + body)
+    table = parse_csv("x,y\n" + body)
+    X, y = table.X, table.y
     assert X.shape == (MAX_ROWS, 1) and y.shape == (MAX_ROWS,)
     assert "rows" in csv_error("x,y\n" + body + "1,0\n")
 
@@ -186,8 +236,8 @@ def test_csv_row_limit():
 def test_csv_column_and_value_limits():
     row = ",".join(["0"] * 785)
     header = ",".join(f"p{i}" for i in range(784)) + ",label"
-    X, y, names = parse_csv(header + "\n" + "\n".join([row] * 2000))
-    assert X.shape == (2000, 784) and y.shape == (2000,) and len(names) == 784
+    table = parse_csv(header + "\n" + "\n".join([row] * 2000))
+    assert table.X.shape == (2000, 784) and table.y.shape == (2000,) and len(table.columns) == 784
     wide = ",".join(f"c{i}" for i in range(MAX_COLUMNS + 1))
     assert "1025 columns" in csv_error(wide + "\n" + ",".join(["1"] * (MAX_COLUMNS + 1)) + "\n")
     full = ",".join(f"c{i}" for i in range(MAX_COLUMNS))

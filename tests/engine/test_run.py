@@ -460,3 +460,19 @@ def test_evaluate_now_fills_the_newest_row_without_touching_training():
     reference.step(30)
     for mine, theirs in zip(stepped.network.layers, reference.network.layers, strict=True):
         assert np.array_equal(mine.W, theirs.W) and np.array_equal(mine.b, theirs.b)
+
+
+def test_added_points_train_and_survive_a_save_and_a_change_of_seed():
+    extra = {"X": [[0.5, 0.5], [5.0, 5.0]], "y": [0, 1]}
+    run = make_run(dataset={"kind": "circle", "samples": 100, "extra": extra}, batch_size=101)
+    assert len(run.X_train) == 52 and run.dataset.added == 2
+    run.step(3)
+    copy = Run.from_bytes(run.to_bytes())
+    assert copy.dataset.added == 2 and copy.config.dataset.extra == run.config.dataset.extra
+    run.step(2)
+    copy.step(2)
+    assert_same_weights(run, copy)
+    assert patch_run(run, {"seed": 9}) is True
+    assert run.dataset.added == 2 and run.X_train[-2:].tolist() == extra["X"]
+    assert patch_run(run, {"dataset": {"extra": None}}) is True
+    assert run.dataset.added == 0 and len(run.X_train) == 50

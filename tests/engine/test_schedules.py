@@ -100,7 +100,8 @@ def train_scenario(scenario: dict) -> tuple[Run, list[float | None]]:
         if step in changes:
             kind, value = changes[step]
             patch = {"optimizer": {"lr": value}} if kind == "lr" else {"schedule": value}
-            assert run.apply_config(merge_config(run.config, patch)) is False
+            # As the server does: a patch that names optimizer.lr sets the lr in force.
+            assert run.apply_config(merge_config(run.config, patch), set_lr=kind == "lr") is False
         hyper = run.optimizer.hyper
         momenta.append(hyper["betas"][0] if "betas" in hyper else hyper.get("momentum"))
         assert run.step(1) == 1
@@ -130,6 +131,57 @@ def test_runs_follow_live_torch(scenario_id, torch_generator):
         scenario, REFERENCE["network"], REFERENCE["problems"]["cross_entropy"]
     )
     assert_follows_torch(scenario, expected)
+
+
+# A typed lr equal to the config's own: torch's param_group["lr"] = lr puts it back in force all the same.
+RETYPED = {
+    "exponential-same-lr-retyped": (
+        "sgd",
+        {"lr": 0.5},
+        {"kind": "exponential", "gamma": 0.9},
+        [(6, "lr", 0.5), (12, "lr", 0.5)],
+    ),
+    "step-same-lr-retyped": (
+        "momentum",
+        {"lr": 0.2},
+        {"kind": "step", "step_size": 3, "gamma": 0.5},
+        [(10, "lr", 0.2)],
+    ),
+    "cosine-same-lr-retyped": ("adam", {"lr": 0.05}, {"kind": "cosine", "t_max": 8}, [(5, "lr", 0.05)]),
+}
+
+
+def retyped_scenario(scenario_id: str) -> dict:
+    name, hyper, schedule, changes = RETYPED[scenario_id]
+    return {"optimizer": name, "hyper": hyper, "schedule": schedule, "changes": changes, "steps": 16}
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("scenario_id", RETYPED)
+def test_retyping_the_configs_own_lr_follows_live_torch(scenario_id, torch_generator):
+    scenario = retyped_scenario(scenario_id)
+    expected = torch_generator.schedule_run(
+        scenario, REFERENCE["network"], REFERENCE["problems"]["cross_entropy"]
+    )
+    assert_follows_torch(scenario, expected)
+
+
+def test_retyping_the_configs_own_lr_puts_it_back_in_force():
+    """The bug this guards: a merged config with an unchanged lr looked like no change at all."""
+    run = Run(
+        RunConfig.model_validate(
+            {"optimizer": {"lr": 0.4}, "schedule": {"kind": "exponential", "gamma": 0.5}}
+        )
+    )
+    run.step(2)
+    assert run.lr == 0.1
+    same = merge_config(run.config, {"optimizer": {"lr": 0.4}})
+    run.apply_config(same)
+    assert run.lr == 0.1, "a merged config alone cannot tell a typed lr from none"
+    run.apply_config(same, set_lr=True)
+    assert run.lr == 0.4 and run.scheduler.steps == 2  # in force; the schedule continues from it
+    run.step(1)
+    assert run.metric_history.latest_row()[2] == 0.4 and run.lr == 0.2
 
 
 def test_a_typed_lr_is_in_force_at_once_and_the_schedule_continues_from_it():

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
-from backproplab.server.app import create_app
 from backproplab.server.settings import Settings
 
 BAD_CONFIGS = [
@@ -102,9 +100,9 @@ def test_diverging_run_reports_and_never_crashes(client):
     assert client.post(f"/api/runs/{run_id}/play").json()["status"] == "diverged"
 
 
-def test_limits_from_settings(tmp_path):
+def test_limits_from_settings(tmp_path, app_client):
     settings = Settings(data_dir=tmp_path, max_runs=2, max_body_bytes=10_000, max_parameters=100)
-    with TestClient(create_app(settings)) as client:
+    with app_client(settings) as client:
         assert client.post("/api/runs", json={"model": {"hidden": [64, 64]}}).status_code == 422
         client.post("/api/runs", json={})
         client.post("/api/runs", json={})

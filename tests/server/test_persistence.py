@@ -24,11 +24,11 @@ def reference_params(*step_counts: int) -> dict:
 
 def test_graceful_restart_restores_runs_exactly(make_server, tmp_path):
     first = make_server()
-    run_id = httpx.post(first.url + "/api/runs", json=CONFIG).json()["id"]
-    httpx.post(f"{first.url}/api/runs/{run_id}/step", json={"steps": 37})
-    httpx.post(f"{first.url}/api/runs/{run_id}/play")
+    run_id = httpx.post(first.url + "/api/runs", json=CONFIG, headers=first.auth).json()["id"]
+    httpx.post(f"{first.url}/api/runs/{run_id}/step", json={"steps": 37}, headers=first.auth)
+    httpx.post(f"{first.url}/api/runs/{run_id}/play", headers=first.auth)
     time.sleep(0.3)
-    stepped = httpx.post(f"{first.url}/api/runs/{run_id}/pause").json()["step"]
+    stepped = httpx.post(f"{first.url}/api/runs/{run_id}/pause", headers=first.auth).json()["step"]
     params = httpx.get(f"{first.url}/api/runs/{run_id}/params").json()
     history = httpx.get(f"{first.url}/api/runs/{run_id}/history").json()
     first.stop()
@@ -39,28 +39,28 @@ def test_graceful_restart_restores_runs_exactly(make_server, tmp_path):
     assert httpx.get(f"{second.url}/api/runs/{run_id}/params").json() == params
     assert httpx.get(f"{second.url}/api/runs/{run_id}/history").json() == history
     assert params == reference_params(stepped)
-    httpx.post(f"{second.url}/api/runs/{run_id}/step", json={"steps": 50})
+    httpx.post(f"{second.url}/api/runs/{run_id}/step", json={"steps": 50}, headers=first.auth)
     assert httpx.get(f"{second.url}/api/runs/{run_id}/params").json() == reference_params(stepped, 50)
 
 
 def test_running_runs_come_back_paused_after_kill_9(make_server, tmp_path):
     first = make_server(env={"BACKPROPLAB_CHECKPOINT_INTERVAL": "0.5"})
-    stepped_id = httpx.post(first.url + "/api/runs", json=CONFIG).json()["id"]
-    httpx.post(f"{first.url}/api/runs/{stepped_id}/step", json={"steps": 40})
-    running_id = httpx.post(first.url + "/api/runs", json=CONFIG).json()["id"]
-    httpx.post(f"{first.url}/api/runs/{running_id}/play")
+    stepped_id = httpx.post(first.url + "/api/runs", json=CONFIG, headers=first.auth).json()["id"]
+    httpx.post(f"{first.url}/api/runs/{stepped_id}/step", json={"steps": 40}, headers=first.auth)
+    running_id = httpx.post(first.url + "/api/runs", json=CONFIG, headers=first.auth).json()["id"]
+    httpx.post(f"{first.url}/api/runs/{running_id}/play", headers=first.auth)
     time.sleep(1.5)
     first.kill()
 
     second = make_server(tmp_path)
-    runs = {run["id"]: run for run in httpx.get(second.url + "/api/runs").json()}
+    runs = {run["id"]: run for run in httpx.get(second.url + "/api/runs", headers=first.auth).json()}
     assert set(runs) == {stepped_id, running_id}
     assert {run["status"] for run in runs.values()} == {"paused"}
     assert runs[stepped_id]["step"] == 40
     assert httpx.get(f"{second.url}/api/runs/{stepped_id}/params").json() == reference_params(40)
     checkpointed = runs[running_id]["step"]
     assert checkpointed > 0, "a running run checkpoints every few seconds"
-    httpx.post(f"{second.url}/api/runs/{running_id}/step", json={"steps": 10})
+    httpx.post(f"{second.url}/api/runs/{running_id}/step", json={"steps": 10}, headers=first.auth)
     assert httpx.get(f"{second.url}/api/runs/{running_id}/params").json() == reference_params(
         checkpointed, 10
     )

@@ -10,12 +10,10 @@ import time
 import httpx
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from backproplab.engine.surfaces import SURFACES, value_grid
-from backproplab.server.app import create_app
 from backproplab.server.races.schemas import (
     RaceFrameMessage,
     RaceOut,
@@ -169,8 +167,8 @@ def test_delete_and_unknown_races(client):
         assert response.status_code == 404 and response.json()["field"] == "race_id"
 
 
-def test_the_number_of_races_is_bounded(tmp_path):
-    with TestClient(create_app(Settings(data_dir=tmp_path, max_races=2))) as client:
+def test_the_number_of_races_is_bounded(tmp_path, app_client):
+    with app_client(Settings(data_dir=tmp_path, max_races=2)) as client:
         create(client), create(client)
         response = client.post("/api/races", json=BOWL)
         assert response.status_code == 429
@@ -188,7 +186,14 @@ def test_races_are_in_the_openapi_schema(client):
 
 
 def ws_connect(server, race_id: str, **kwargs):
-    return connect(f"{server.ws_url}/ws/races/{race_id}", proxy=None, max_size=None, **kwargs)
+    """A socket that presents the server's test identity in its handshake (as a script may)."""
+    return connect(
+        f"{server.ws_url}/ws/races/{race_id}",
+        proxy=None,
+        max_size=None,
+        additional_headers=server.auth,
+        **kwargs,
+    )
 
 
 async def receive(ws, timeout: float = 30.0) -> dict:
@@ -205,7 +210,7 @@ async def receive_type(ws, kind: str, timeout: float = 30.0) -> dict:
 
 
 def new_race(server, body=None) -> str:
-    return httpx.post(server.url + "/api/races", json=body or BOWL).json()["id"]
+    return httpx.post(server.url + "/api/races", json=body or BOWL, headers=server.auth).json()["id"]
 
 
 def test_paths_stream_live_and_add_up_to_the_race(server):
@@ -306,7 +311,7 @@ def test_a_race_nobody_watches_stops_and_deletion_is_announced(server):
     async def deleted():
         async with ws_connect(server, race_id) as ws:
             await receive_type(ws, "state")
-            httpx.delete(f"{server.url}/api/races/{race_id}")
+            httpx.delete(f"{server.url}/api/races/{race_id}", headers=server.auth)
             return await receive_type(ws, "error")
 
     assert asyncio.run(deleted())["message"] == "the race was deleted"

@@ -6,16 +6,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from fastapi.testclient import TestClient
 
-from backproplab.server.app import create_app
 from backproplab.server.runs.schemas import History, Params, RunOut
 from backproplab.server.settings import Settings
 
 
 @pytest.fixture(params=["1", "3"], ids=["one-trainer", "three-trainers"])
-def client(request, tmp_path):
-    with TestClient(create_app(Settings(data_dir=tmp_path, trainers=request.param))) as test_client:
+def client(request, tmp_path, app_client):
+    with app_client(Settings(data_dir=tmp_path, trainers=request.param)) as test_client:
         yield test_client
 
 

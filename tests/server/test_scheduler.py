@@ -12,7 +12,7 @@ import httpx
 
 
 def test_twenty_playing_runs_all_advance_while_the_server_answers(server):
-    with httpx.Client(base_url=server.url, timeout=30) as http:
+    with httpx.Client(base_url=server.url, timeout=30, headers=server.auth) as http:
         run_ids = [http.post("/api/runs", json={"seed": seed}).json()["id"] for seed in range(20)]
         for run_id in run_ids:
             http.post(f"/api/runs/{run_id}/play")

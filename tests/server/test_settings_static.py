@@ -5,14 +5,11 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
-from fastapi.testclient import TestClient
 
 from backproplab.server import static
-from backproplab.server.app import create_app
-from backproplab.server.live.socket import origin_allowed
+from backproplab.server.hosts import origin_allowed
 from backproplab.server.settings import Settings
 
 
@@ -30,46 +27,46 @@ def test_settings_from_env(tmp_path):
     assert Settings.from_env({}).data_dir == Path.home() / ".backproplab"
 
 
-def fake_socket(origin, host="127.0.0.1:8000", scheme="ws"):
-    headers = {"host": host} | ({"origin": origin} if origin else {})
-    return SimpleNamespace(headers=headers, url=SimpleNamespace(scheme=scheme))
-
-
 @pytest.mark.parametrize(
-    ("origin", "host", "allowed", "expected"),
+    ("origin", "host", "allowed", "hosts", "expected"),
     [
-        (None, "127.0.0.1:8000", (), True),
-        ("http://127.0.0.1:8000", "127.0.0.1:8000", (), True),
-        ("http://localhost", "localhost", (), True),
-        ("https://lab.example", "lab.example:443", (), True),
-        ("http://127.0.0.1:9999", "127.0.0.1:8000", (), False),
-        ("http://evil.example", "127.0.0.1:8000", (), False),
-        ("null", "127.0.0.1:8000", (), False),
-        ("http://good.example", "127.0.0.1:8000", ("http://good.example",), True),
-        ("http://any.example", "127.0.0.1:8000", ("*",), True),
+        (None, "127.0.0.1:8000", (), (), True),
+        ("http://127.0.0.1:8000", "127.0.0.1:8000", (), (), True),
+        ("http://localhost", "localhost", (), (), True),
+        ("https://lab.example", "lab.example:443", (), ("lab.example",), True),
+        ("https://lab.example", "lab.example", (), ("lab.example",), True),  # behind a TLS proxy
+        ("https://lab.example", "lab.example:443", (), (), False),  # not one of the server's names
+        ("http://evil.example", "evil.example", (), (), False),  # DNS rebinding: Host is the attacker's
+        ("http://127.0.0.1:9999", "127.0.0.1:8000", (), (), False),
+        ("http://evil.example", "127.0.0.1:8000", (), (), False),
+        ("null", "127.0.0.1:8000", (), (), False),
+        ("http://127.0.0.1:8000", "127.0.0.1:abc", (), (), False),  # a malformed port is no origin
+        ("http://127.0.0.1:99999", "127.0.0.1:8000", (), (), False),
+        ("http://good.example", "127.0.0.1:8000", ("http://good.example",), (), True),
+        ("http://any.example", "127.0.0.1:8000", ("*",), (), True),
     ],
 )
-def test_origin_rule(origin, host, allowed, expected, tmp_path):
-    settings = Settings(data_dir=tmp_path, allowed_origins=allowed)
-    assert origin_allowed(fake_socket(origin, host), settings) is expected
+def test_origin_rule(origin, host, allowed, hosts, expected, tmp_path):
+    settings = Settings(data_dir=tmp_path, allowed_origins=allowed, allowed_hosts=hosts)
+    assert origin_allowed(origin, host, settings) is expected
 
 
-def test_unwatched_runs_are_paused(tmp_path):
-    with TestClient(create_app(Settings(data_dir=tmp_path, unwatched_pause=0.3))) as client:
+def test_unwatched_runs_are_paused(tmp_path, app_client):
+    with app_client(Settings(data_dir=tmp_path, unwatched_pause=0.3)) as client:
         run_id = client.post("/api/runs", json={}).json()["id"]
         assert client.post(f"/api/runs/{run_id}/play").json()["status"] == "running"
         time.sleep(1.5)
         assert client.get(f"/api/runs/{run_id}").json()["status"] == "paused"
 
 
-def test_serves_the_dashboard(tmp_path, monkeypatch):
+def test_serves_the_dashboard(tmp_path, monkeypatch, app_client):
     site = tmp_path / "frontend"
     (site / "vendor").mkdir(parents=True)
     (site / "index.html").write_text("<!doctype html><title>lab</title>")
     (site / "vendor" / "lib.js").write_text("export {};")
     monkeypatch.setattr(static, "REPO_FRONTEND", site)
     monkeypatch.setattr(static.resources, "files", lambda package: tmp_path / "not-installed")
-    with TestClient(create_app(Settings(data_dir=tmp_path))) as client:
+    with app_client(Settings(data_dir=tmp_path)) as client:
         page = client.get("/")
         assert page.status_code == 200 and "<title>lab</title>" in page.text
         assert page.headers["cache-control"] == "no-cache"

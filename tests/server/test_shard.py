@@ -10,7 +10,7 @@ from backproplab.engine.run import Run
 from backproplab.server.live.protocol import Call, Publish, Reply, Wants
 from backproplab.server.live.shard import Shard, ShardSettings
 from backproplab.server.races.item import RaceKind
-from backproplab.server.runs.item import RunKind
+from backproplab.server.runs.kind import RunKind
 from backproplab.server.store import connect
 
 SUBSCRIBER = "web-1"

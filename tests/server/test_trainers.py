@@ -49,7 +49,7 @@ def two_trainers(make_server):
 
 def test_runs_are_spread_over_the_trainers_and_a_killed_one_comes_back(two_trainers):
     server = two_trainers
-    http = httpx.Client(base_url=server.url, timeout=30)
+    http = httpx.Client(base_url=server.url, timeout=30, headers=server.auth)
     run_ids = [http.post("/api/runs", json={"seed": seed}).json()["id"] for seed in range(12)]
     shards = {run_id: shard_of(run_id, 2) for run_id in run_ids}
     assert set(shards.values()) == {0, 1}, "twelve runs land on both trainers"

@@ -15,13 +15,21 @@ from backproplab.server.runs.schemas import AckMessage, ErrorMessage, FrameMessa
 
 
 def ws_connect(server, run_id: str, **kwargs):
-    return connect(f"{server.ws_url}/ws/runs/{run_id}", proxy=None, max_size=None, compression=None, **kwargs)
+    """A socket that presents the server's test identity in its handshake (as a script may)."""
+    return connect(
+        f"{server.ws_url}/ws/runs/{run_id}",
+        proxy=None,
+        max_size=None,
+        compression=None,
+        additional_headers=server.auth,
+        **kwargs,
+    )
 
 
 def new_run(server, config=None, play=False) -> str:
-    run_id = httpx.post(server.url + "/api/runs", json=config or {}).json()["id"]
+    run_id = httpx.post(server.url + "/api/runs", json=config or {}, headers=server.auth).json()["id"]
     if play:
-        httpx.post(f"{server.url}/api/runs/{run_id}/play")
+        httpx.post(f"{server.url}/api/runs/{run_id}/play", headers=server.auth)
     return run_id
 
 
@@ -77,7 +85,7 @@ def test_state_first_then_frames_with_every_step_once(server):
             assert steps == list(range(previous + 1, previous + 1 + len(steps))), "every step, exactly once"
         assert steps[0] > previous and steps[-1] == frame["step"]
         previous = steps[-1]
-    httpx.post(f"{server.url}/api/runs/{run_id}/pause")
+    httpx.post(f"{server.url}/api/runs/{run_id}/pause", headers=server.auth)
 
 
 def test_lr_change_shows_in_the_next_frame(server):
@@ -95,7 +103,7 @@ def test_lr_change_shows_in_the_next_frame(server):
             assert set(later["metrics"]["lr"]) == {0.123}
 
     asyncio.run(scenario())
-    httpx.post(f"{server.url}/api/runs/{run_id}/pause")
+    httpx.post(f"{server.url}/api/runs/{run_id}/pause", headers=server.auth)
 
 
 def test_rebuild_sends_a_fresh_state(server):
@@ -163,7 +171,7 @@ def test_view_controls_heavy_parts(server):
             assert [len(layer) for layer in frame["grid"]["neurons"]] == [4, 2, 1]
 
     asyncio.run(scenario())
-    httpx.post(f"{server.url}/api/runs/{run_id}/pause")
+    httpx.post(f"{server.url}/api/runs/{run_id}/pause", headers=server.auth)
 
 
 def test_a_paused_run_answers_a_view_change_with_a_frame(server):
@@ -204,7 +212,7 @@ def test_stalled_client_does_not_slow_another(server):
 
     step_before, together, health = asyncio.run(scenario())
     assert len(together) >= 2 and together[-1]["step"] > step_before and health == 200
-    httpx.post(f"{server.url}/api/runs/{run_id}/pause")
+    httpx.post(f"{server.url}/api/runs/{run_id}/pause", headers=server.auth)
 
 
 def test_origin_check(server):
@@ -239,7 +247,7 @@ def test_deleting_a_watched_run_tells_the_client(server):
     async def scenario():
         async with ws_connect(server, run_id) as ws:
             await receive_type(ws, "state")
-            async with httpx.AsyncClient() as http:
+            async with httpx.AsyncClient(headers=server.auth) as http:
                 assert (await http.delete(f"{server.url}/api/runs/{run_id}")).status_code == 204
             error = await receive_type(ws, "error")
             assert "deleted" in error["message"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from .errors import ConfigError
 
@@ -39,13 +39,43 @@ MAX_FEATURES = 7  # the 2-D input features, each at most once
 MIN_SAMPLES = 10  # rows a built-in dataset generates, at least
 MAX_GENERATED_CLASSES = 8  # classes of the gauss and spiral generators
 MAX_CLASSES = 100  # class labels of custom data must be below this (one output unit per class)
+MAX_NAME_LENGTH = 100  # characters of a column or class name
+MAX_ADDED_POINTS = 500  # points added by hand on top of a 2-D dataset (dataset.extra)
 MAX_LR = 1e4
 MAX_EVAL_EVERY = 100_000
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_LENGTH)]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+def _distinct(names: list[str] | None) -> list[str] | None:
+    if names is not None and len(set(names)) != len(names):
+        repeated = next(name for name in names if names.count(name) > 1)
+        raise ValueError(f"names must not repeat ({repeated!r} appears twice)")
+    return names
+
+
+class AddedPoints(_Strict):
+    """Points added by hand (clicking the plane) on top of a 2-D dataset: appended to its training rows,
+    kept while its generator's settings or the seed change. Checked against the data by the engine
+    (engine/datasets.py): inside the plane drawn, labels that name the data's classes."""
+
+    X: list[tuple[FiniteFloat, FiniteFloat]] = Field(
+        max_length=MAX_ADDED_POINTS, description="the points' inputs [[x1, x2], ...]"
+    )
+    y: list[FiniteFloat] = Field(
+        max_length=MAX_ADDED_POINTS,
+        description="their targets: class labels 0..K-1 (or reals for regression)",
+    )
+
+    @model_validator(mode="after")
+    def _one_target_per_point(self) -> AddedPoints:
+        if len(self.X) != len(self.y):
+            raise ValueError(f"X has {len(self.X)} points and y {len(self.y)} targets; give one per point")
+        return self
 
 
 class DatasetConfig(_Strict):
@@ -53,6 +83,8 @@ class DatasetConfig(_Strict):
 
     Custom X and y arrive inline; once a run holds them (as engine.custom_data.CustomData) its config
     keeps their ``content_hash`` instead, with X and y None, so descriptions never carry the data.
+    ``columns``, ``target_name`` and ``class_names`` name the data (checked against it by the engine);
+    ``extra`` adds points by hand to 2-D data. A patch that brings new data drops them (merge_config).
     """
 
     kind: DatasetKind = "circle"
@@ -69,8 +101,25 @@ class DatasetConfig(_Strict):
         "engine once X and y are held; ignored for other kinds)",
     )
     task: Literal["auto", "classification", "regression"] = Field(
-        "auto", description="for custom data: auto treats small non-negative integer targets as classes"
+        "auto",
+        description="for custom data: auto treats small non-negative integer targets as classes (and "
+        "any targets with class_names)",
     )
+    columns: list[Name] | None = Field(
+        None,
+        max_length=MAX_COLUMNS,
+        description="names of the input columns, one per column (x1, x2, … if null)",
+    )
+    target_name: Name | None = Field(None, description="name of the target (y if null)")
+    class_names: list[Name] | None = Field(
+        None, max_length=MAX_CLASSES, description="names of classes 0..K-1, one per class (classification)"
+    )
+    extra: AddedPoints | None = Field(
+        None, description="points added by hand to 2-D data, on top of its training rows; null clears them"
+    )
+
+    _distinct_columns = field_validator("columns")(_distinct)
+    _distinct_classes = field_validator("class_names")(_distinct)
 
     @model_validator(mode="before")
     @classmethod
@@ -240,7 +289,30 @@ def merge_config(current: RunConfig, patch: dict[str, Any]) -> RunConfig:
     if not isinstance(patch, dict):
         raise ConfigError("config", "must be a JSON object with any part of a RunConfig")
     merged = _deep_merge(current.model_dump(), patch)
+    if isinstance(patch.get("dataset"), dict) and isinstance(merged.get("dataset"), dict):
+        _forget_old_description(current.dataset, patch["dataset"], merged["dataset"])
     return RunConfig.model_validate(merged)
+
+
+# What names and adds to a dataset: it belongs to the data it was given with.
+DATA_DESCRIPTION = ("columns", "target_name", "class_names", "extra")
+
+
+def _forget_old_description(old: DatasetConfig, patch: dict[str, Any], merged: dict[str, Any]) -> None:
+    """A patch that brings new data (another kind, custom X and y, other held data) drops the old data's
+    names and added points, and one that changes a generated set's number of classes drops its class
+    names, unless the patch restates them; the rest of a dataset's settings carry over."""
+    new_data = (
+        patch.get("kind", old.kind) != old.kind
+        or patch.get("X") is not None
+        or patch.get("y") is not None
+        or patch.get("content_hash", old.content_hash) != old.content_hash
+    )
+    new_classes = old.kind != "custom" and patch.get("classes", old.classes) != old.classes
+    forget = DATA_DESCRIPTION if new_data else ("class_names",) if new_classes else ()
+    for key in forget:
+        if key not in patch:
+            merged[key] = None
 
 
 def _deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:

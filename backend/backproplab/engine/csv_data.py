@@ -3,6 +3,13 @@
 Every problem is a :class:`ConfigError` that says where it is, so a person can fix the file: CSV rows are
 numbered as lines of the file (the header is row 1), columns by their header name.
 
+A CSV file has a header row of column names and one row per example. The delimiter is sniffed from the
+header and the first data row: comma, semicolon or tab (with semicolons, a decimal comma as in ``1,5`` is
+read as ``1.5``, the way spreadsheets in many locales write such files). Inputs must be numbers. The
+target may be numbers (kept as they are) or words: class labels such as ``setosa``, mapped to class
+indices 0..K-1 in sorted order (numbers first, by value, then the rest alphabetically; so ``no``/``yes``
+become 0/1 whatever the row order), with the names kept as the class names.
+
 Size limits (``MAX_ROWS``, ``MAX_COLUMNS``, ``MAX_VALUES`` in config.py): for a CSV file they count the file
 as written, target column included (a 2000 x 784 image file plus its label column fits; a file of 1025
 columns does not). For inline X and y they count X.
@@ -13,14 +20,45 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .config import MAX_COLUMNS, MAX_ROWS, MAX_VALUES
+from .config import MAX_CLASSES, MAX_COLUMNS, MAX_NAME_LENGTH, MAX_ROWS, MAX_VALUES
 from .errors import ConfigError
 
 CSV_FIELD = "dataset.csv"
+DELIMITERS = (",", ";", "\t")
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d*,\d+(?:[eE][+-]?\d+)?$")
+
+
+@dataclass(frozen=True)
+class CsvTable:
+    """A parsed CSV file: inputs ``X`` (n, d) and targets ``y`` (n,) as float64, the d input column
+    names, the target column's name, and the class names when the targets were words (``y`` then holds
+    their indices), else None."""
+
+    X: np.ndarray
+    y: np.ndarray
+    columns: list[str]
+    target_name: str
+    class_names: list[str] | None
+
+    def dataset(self) -> dict[str, Any]:
+        """The table as the ``dataset`` part of a RunConfig (kind custom, names included)."""
+        dataset: dict[str, Any] = {
+            "kind": "custom",
+            "X": self.X.tolist(),
+            "y": self.y.tolist(),
+            "columns": self.columns,
+            "target_name": self.target_name,
+            "class_names": self.class_names,
+        }
+        if self.class_names is not None:
+            dataset["task"] = "classification"
+        return dataset
 
 
 def _is_number(text: str) -> bool:
@@ -48,13 +86,26 @@ def _target_column(target: str | int | None, names: list[str]) -> int:
     return names.index(name)
 
 
-def parse_csv(text: str | bytes, target: str | int | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Parse CSV text with a header row into (X, y, input column names).
+def sniff_delimiter(text: str) -> str:
+    """The delimiter of CSV ``text``: of comma, semicolon and tab, the one that splits the header into
+    the most columns with the first data row splitting into as many (ties go in that order)."""
+    lines = [line for line in text.splitlines() if line.strip()][:2]
+    best, best_width = ",", 0
+    for delimiter in DELIMITERS:
+        rows = list(csv.reader(lines, delimiter=delimiter))
+        width = len(rows[0]) if rows else 0
+        consistent = len(rows) < 2 or len(rows[1]) == width
+        if consistent and width > best_width:
+            best, best_width = delimiter, width
+    return best
+
+
+def parse_csv(text: str | bytes, target: str | int | None = None) -> CsvTable:
+    """Parse CSV text with a header row into a :class:`CsvTable`.
 
     ``target`` picks the target column (default the last one); every other column is an input, in file
-    order. Returns X (n, d) and y (n,) as float64 and the d names of X's columns (the target's name is
-    not among them). Blank lines, a byte-order mark, a trailing newline and whitespace around values are
-    tolerated. Raises ConfigError("dataset.csv", ...) naming the row and column of the first problem.
+    order. Blank lines, a byte-order mark, a trailing newline and whitespace around values are tolerated.
+    Raises ConfigError("dataset.csv", ...) naming the row and column of the first problem.
     """
     if isinstance(text, bytes | bytearray):
         try:
@@ -65,16 +116,17 @@ def parse_csv(text: str | bytes, target: str | int | None = None) -> tuple[np.nd
     if not text.strip():
         raise ConfigError(CSV_FIELD, "the file is empty")
 
-    reader = csv.reader(io.StringIO(text), skipinitialspace=True)
+    delimiter = sniff_delimiter(text)
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True)
     names: list[str] | None = None
-    rows: list[list[float]] = []
+    rows: list[list[str]] = []
+    lines: list[int] = []
     width = 0
     try:
         for record in reader:
             cells = [cell.strip() for cell in record]
             if not any(cells):
                 continue  # blank line
-            line = reader.line_num
             if names is None:
                 names = _read_header(cells)
                 width = len(names)
@@ -84,20 +136,27 @@ def parse_csv(text: str | bytes, target: str | int | None = None) -> tuple[np.nd
             if (len(rows) + 1) * width > MAX_VALUES:
                 raise ConfigError(CSV_FIELD, f"has more than {MAX_VALUES:,} values")
             if len(cells) != width:
-                raise ConfigError(CSV_FIELD, f"row {line} has {len(cells)} values, the header has {width}")
-            rows.append([_parse_cell(cell, line, names[column]) for column, cell in enumerate(cells)])
+                raise ConfigError(
+                    CSV_FIELD, f"row {reader.line_num} has {len(cells)} values, the header has {width}"
+                )
+            rows.append(cells)
+            lines.append(reader.line_num)
     except csv.Error as error:
         raise ConfigError(CSV_FIELD, f"row {reader.line_num}: {error}") from None
 
     assert names is not None
     if not rows:
         raise ConfigError(CSV_FIELD, "has a header but no data rows")
-    table = np.array(rows, dtype=np.float64)
     target_index = _target_column(target, names)
     input_columns = [column for column in range(width) if column != target_index]
-    X = np.ascontiguousarray(table[:, input_columns])
-    y = np.ascontiguousarray(table[:, target_index])
-    return X, y, [names[column] for column in input_columns]
+    decimal_comma = delimiter == ";"
+    X = np.empty((len(rows), len(input_columns)), dtype=np.float64)
+    for row, (cells, line) in enumerate(zip(rows, lines, strict=True)):
+        for out, column in enumerate(input_columns):
+            X[row, out] = _parse_cell(cells[column], line, names[column], decimal_comma)
+    targets = [cells[target_index] for cells in rows]
+    y, class_names = _read_targets(targets, lines, names[target_index], decimal_comma)
+    return CsvTable(X, y, [names[column] for column in input_columns], names[target_index], class_names)
 
 
 def _read_header(cells: list[str]) -> list[str]:
@@ -111,22 +170,74 @@ def _read_header(cells: list[str]) -> list[str]:
     for column, name in enumerate(cells, start=1):
         if not name:
             raise ConfigError(CSV_FIELD, f"header column {column} has no name")
+        if len(name) > MAX_NAME_LENGTH:
+            raise ConfigError(CSV_FIELD, f"header column {column}'s name is longer than {MAX_NAME_LENGTH}")
         if name in seen:
             raise ConfigError(CSV_FIELD, f"header names column {name!r} twice")
         seen.add(name)
     return cells
 
 
-def _parse_cell(cell: str, line: int, name: str) -> float:
+def _number(cell: str, decimal_comma: bool) -> float | None:
+    """The cell as a number, or None if it is not one."""
+    if decimal_comma and _DECIMAL_COMMA.match(cell):
+        cell = cell.replace(",", ".")
+    try:
+        return float(cell)
+    except ValueError:
+        return None
+
+
+def _parse_cell(cell: str, line: int, name: str, decimal_comma: bool) -> float:
     if not cell:
         raise ConfigError(CSV_FIELD, f"row {line}, column {name!r} is empty")
-    try:
-        value = float(cell)
-    except ValueError:
-        raise ConfigError(CSV_FIELD, f"row {line}, column {name!r}: {cell!r} is not a number") from None
+    value = _number(cell, decimal_comma)
+    if value is None:
+        raise ConfigError(CSV_FIELD, f"row {line}, column {name!r}: {cell!r} is not a number")
     if not math.isfinite(value):
         raise ConfigError(CSV_FIELD, f"row {line}, column {name!r}: {cell!r} is not a finite number")
     return value
+
+
+def _read_targets(
+    cells: list[str], lines: list[int], name: str, decimal_comma: bool
+) -> tuple[np.ndarray, list[str] | None]:
+    """The target column as numbers (when every cell is one), else as class labels: (indices, names)."""
+    for cell, line in zip(cells, lines, strict=True):
+        if not cell:
+            raise ConfigError(CSV_FIELD, f"row {line}, column {name!r} is empty")
+    numbers = [_number(cell, decimal_comma) for cell in cells]
+    if all(value is not None for value in numbers):
+        values = [
+            _parse_cell(cell, line, name, decimal_comma) for cell, line in zip(cells, lines, strict=True)
+        ]
+        return np.array(values), None
+    if any(value is not None and not float(value).is_integer() for value in numbers):
+        # Fractional numbers beside words: a regression target with a typo, not class labels.
+        line, cell = next((n, c) for n, c, v in zip(lines, cells, numbers, strict=True) if v is None)
+        raise ConfigError(CSV_FIELD, f"row {line}, column {name!r}: {cell!r} is not a number")
+    labels = sorted(set(cells), key=lambda label: _label_order(label, decimal_comma))
+    if len(labels) < 2:
+        raise ConfigError(
+            CSV_FIELD, f"column {name!r} holds one class label only ({labels[0]!r}); classes need two or more"
+        )
+    if len(labels) > MAX_CLASSES:
+        raise ConfigError(
+            CSV_FIELD, f"column {name!r} holds {len(labels)} class labels; at most {MAX_CLASSES} are allowed"
+        )
+    too_long = next((label for label in labels if len(label) > MAX_NAME_LENGTH), None)
+    if too_long is not None:
+        raise ConfigError(CSV_FIELD, f"class label {too_long[:20]!r}… is longer than {MAX_NAME_LENGTH}")
+    index = {label: k for k, label in enumerate(labels)}
+    return np.array([float(index[cell]) for cell in cells]), labels
+
+
+def _label_order(label: str, decimal_comma: bool) -> tuple[bool, float, str]:
+    """Sort key of class labels: numbers first by value, then words alphabetically."""
+    value = _number(label, decimal_comma)
+    if value is None or math.isnan(value):
+        return (True, 0.0, label)
+    return (False, value, label)
 
 
 def validate_custom(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -34,6 +34,14 @@ uniformly by ±6·noise per axis, as Playground's regressors do):
 Custom data (config ``X``, ``y``; see :func:`custom_task` for how ``task`` is decided): rows as given. With
 ``train_fraction`` 1.0 every row trains, in the given order, and batches go in order (``shuffle`` False).
 
+Names (:func:`data_names`): ``columns`` name the raw input columns (x1, x2, … by default), ``target_name``
+the target (y), ``class_names`` the classes 0..K-1 (None: unnamed); each must fit the data.
+
+Added points (``extra``, :func:`add_points`): 2-D data only; appended after the split to the training
+rows (the last ``added`` of them), so the generated rows, their split and the run's generators are the
+same with or without them. Each must lie inside the plane drawn (``extent``) and carry a label of one of
+the data's classes (any finite target within [-1e6, 1e6] for regression).
+
 Splitting: a permutation from the run's generator; round(train_fraction·n) rows train (at least 1), the rest
 test (empty when train_fraction is 1.0). Everything is float64 and depends only on the config and the
 generator's state.
@@ -43,22 +51,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .config import MAX_CLASSES, DatasetConfig
+from .config import MAX_CLASSES, AddedPoints, DatasetConfig
 from .custom_data import CustomData
 from .errors import ConfigError
 
 PLAYGROUND_EXTENT = (-6.0, 6.0, -6.0, 6.0)
 # "auto" treats targets as class labels only when they are integers in 0..AUTO_MAX_CLASSES-1.
 AUTO_MAX_CLASSES = 20
+MAX_ADDED_TARGET = 1e6  # |target| of a point added to regression data
+Extent = tuple[float, float, float, float]
 
 
 @dataclass
 class Dataset:
-    """A train/test split of raw inputs (before the feature transform) and targets."""
+    """A train/test split of raw inputs (before the feature transform) and targets, and their names."""
 
     X_train: np.ndarray  # (n_train, d) float64
     y_train: np.ndarray  # (n_train,) float64: labels 0..K-1 or real targets
@@ -67,7 +77,11 @@ class Dataset:
     task: str  # "classification" | "regression"
     num_classes: int  # K >= 2 for classification, 0 for regression
     shuffle: bool  # False only for custom data with train_fraction 1.0
-    extent: tuple[float, float, float, float]  # (x1_min, x1_max, x2_min, x2_max) of the plane to draw
+    extent: Extent | None  # (x1_min, x1_max, x2_min, x2_max) of the plane to draw; None unless 2-D
+    columns: list[str] = field(default_factory=list)  # names of the d raw input columns
+    target_name: str = "y"
+    class_names: list[str] | None = None  # names of classes 0..K-1, None if unnamed
+    added: int = 0  # the last ``added`` training rows are points added by hand (config ``extra``)
 
 
 # ---------------------------------------------------------------------------------------------- generators
@@ -172,23 +186,24 @@ REGRESSORS = {"plane": plane, "sine": sine}
 # ---------------------------------------------------------------------------------------------- custom data
 
 
-def custom_task(y: np.ndarray, task: str) -> tuple[str, int]:
+def custom_task(y: np.ndarray, task: str, named_classes: bool = False) -> tuple[str, int]:
     """(task, num_classes) for custom targets ``y``.
 
     "auto" is classification when every target is a whole number in 0..19 and at least two distinct values
     occur; K is then max(y) + 1 (labels name classes 0..K-1, unused ones allowed). Anything else (fractions,
-    negatives, a single value, labels of 20 or more) is regression; set ``task`` to override.
+    negatives, a single value, labels of 20 or more) is regression; set ``task`` to override. With
+    ``named_classes`` (the config names the classes) "auto" means "classification".
     "classification" needs whole numbers in 0..MAX_CLASSES-1; K = max(2, max(y) + 1).
     "regression" takes any finite targets.
     """
     whole = bool(np.all(y == np.round(y)))
     if task == "regression":
         return "regression", 0
-    if task == "auto":
+    if task == "auto" and not named_classes:
         if whole and y.min() >= 0 and y.max() < AUTO_MAX_CLASSES and np.unique(y).size >= 2:
             return "classification", int(y.max()) + 1
         return "regression", 0
-    if task != "classification":
+    if task not in ("auto", "classification"):
         raise ConfigError("dataset.task", f"unknown task {task!r}; choose auto, classification or regression")
     if not whole or y.min() < 0:
         bad = int(np.flatnonzero((y != np.round(y)) | (y < 0))[0])
@@ -206,14 +221,78 @@ def _padded_range(values: np.ndarray) -> tuple[float, float]:
     return low - pad, high + pad
 
 
-def custom_extent(X: np.ndarray) -> tuple[float, float, float, float]:
-    """The data's bounding box padded by 10 % of its width on each side (±1 for a column with one value).
+def custom_extent(X: np.ndarray) -> Extent | None:
+    """The plane to draw 2-D data on: its bounding box padded by 10 % of its width on each side (±1 for a
+    column with one value). None for data of any other width (there is no plane)."""
+    if X.shape[1] != 2:
+        return None
+    return (*_padded_range(X[:, 0]), *_padded_range(X[:, 1]))
 
-    Drawn for 2-D data. For d != 2 it is informative only: columns 0 and 1, or (−1, 1) for a missing one.
-    """
-    x1 = _padded_range(X[:, 0])
-    x2 = _padded_range(X[:, 1]) if X.shape[1] > 1 else (-1.0, 1.0)
-    return (*x1, *x2)
+
+# ---------------------------------------------------------------------------------------------- names, points
+
+
+def data_names(
+    config: DatasetConfig, width: int, task: str, num_classes: int
+) -> tuple[list[str], str, list[str] | None]:
+    """(columns, target_name, class_names) of data with ``width`` input columns: the config's, checked
+    against the data, or the defaults x1..xd, y and None."""
+    columns = config.columns
+    if columns is None:
+        columns = [f"x{index + 1}" for index in range(width)]
+    elif len(columns) != width:
+        raise ConfigError("dataset.columns", f"has {len(columns)} names; the data has {width} input columns")
+    class_names = config.class_names
+    if class_names is not None:
+        if task != "classification":
+            raise ConfigError("dataset.class_names", "names classes, but this dataset is a regression task")
+        if len(class_names) != num_classes:
+            raise ConfigError(
+                "dataset.class_names", f"has {len(class_names)} names; the data has {num_classes} classes"
+            )
+    return list(columns), config.target_name or "y", None if class_names is None else list(class_names)
+
+
+def add_points(dataset: Dataset, extra: AddedPoints) -> Dataset:
+    """``dataset`` with the points ``extra`` describes appended to its training rows (checked: 2-D data,
+    inside the plane drawn, a label of one of its classes or a bounded regression target)."""
+    X = np.array(extra.X, dtype=np.float64).reshape(-1, 2)
+    y = np.array(extra.y, dtype=np.float64)
+    if dataset.extent is None:
+        width = dataset.X_train.shape[1]
+        raise ConfigError(
+            "dataset.extra", f"points can be added to 2-D data only; this data has {width} inputs"
+        )
+    x1_min, x1_max, x2_min, x2_max = dataset.extent
+    outside = np.flatnonzero(
+        (X[:, 0] < x1_min) | (X[:, 0] > x1_max) | (X[:, 1] < x2_min) | (X[:, 1] > x2_max)
+    )
+    if outside.size:
+        point = int(outside[0])
+        raise ConfigError(
+            f"dataset.extra.X.{point}",
+            f"({X[point, 0]:g}, {X[point, 1]:g}) is outside the plane drawn, "
+            f"[{x1_min:g}, {x1_max:g}] × [{x2_min:g}, {x2_max:g}]",
+        )
+    if dataset.task == "classification":
+        bad = np.flatnonzero((y != np.round(y)) | (y < 0) | (y >= dataset.num_classes))
+        if bad.size:
+            point = int(bad[0])
+            raise ConfigError(
+                f"dataset.extra.y.{point}",
+                f"{y[point]:g} is not a class of this data (0 to {dataset.num_classes - 1})",
+            )
+    else:
+        bad = np.flatnonzero(np.abs(y) > MAX_ADDED_TARGET)
+        if bad.size:
+            point = int(bad[0])
+            raise ConfigError(f"dataset.extra.y.{point}", f"must be within ±{MAX_ADDED_TARGET:g}")
+    return replace(
+        dataset,
+        X_train=np.concatenate([dataset.X_train, X]),
+        y_train=np.concatenate([dataset.y_train, y]),
+        added=len(y),
+    )
 
 
 # ---------------------------------------------------------------------------------------------- make_dataset
@@ -224,16 +303,25 @@ def _train_count(n: int, train_fraction: float) -> int:
 
 
 def make_dataset(config: DatasetConfig, rng: np.random.Generator, data: CustomData | None = None) -> Dataset:
-    """Generate (or take) the data ``config`` describes and split it into train and test with ``rng``.
+    """Generate (or take) the data ``config`` describes, split it into train and test with ``rng``, name
+    it and add the points added by hand.
 
     Custom data comes from ``data`` (or, when it is None, from the config's inline X and y). Trained on
-    every row in order, it is used as it is (read-only, no copy); a split copies its rows.
+    every row in order, it is used as it is (read-only, no copy); a split or added points copy its rows.
     """
+    dataset = _split_dataset(config, rng, data)
+    width = dataset.X_train.shape[1]
+    columns, target_name, class_names = data_names(config, width, dataset.task, dataset.num_classes)
+    dataset = replace(dataset, columns=columns, target_name=target_name, class_names=class_names)
+    return add_points(dataset, config.extra) if config.extra is not None and config.extra.y else dataset
+
+
+def _split_dataset(config: DatasetConfig, rng: np.random.Generator, data: CustomData | None) -> Dataset:
     if config.kind == "custom":
         if data is None:
             data = CustomData.from_values(config.X, config.y)
         X, y = data.X, data.y
-        task, num_classes = custom_task(y, config.task)
+        task, num_classes = custom_task(y, config.task, named_classes=config.class_names is not None)
         extent = custom_extent(X)
         if config.train_fraction >= 1.0:
             empty_X = np.empty((0, X.shape[1]), dtype=np.float64)

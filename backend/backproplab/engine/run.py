@@ -253,7 +253,7 @@ class Run:
 
     # ------------------------------------------------------------------ live changes
 
-    def apply_config(self, config: RunConfig, data: CustomData | None = None) -> bool:
+    def apply_config(self, config: RunConfig, data: CustomData | None = None, set_lr: bool = False) -> bool:
         """Switch to ``config``, already merged and validated (``merge_config``); True if rebuilt.
 
         Custom data may come inline in ``config``, as ``data``, or stay the run's own (same content hash).
@@ -262,7 +262,10 @@ class Run:
         stay, and as in torch: a typed lr is the one in force at once (any schedule continues from it);
         other changed hyperparameters keep the optimizer state (as editing a param_group); a new optimizer
         name starts fresh state; a changed schedule is attached anew at the lr in force, counting from 0.
-        Atomic: everything that can fail is built and checked before anything changes.
+        A merged config cannot tell a typed lr equal to the config's from no lr at all, so ``set_lr``
+        says the lr was typed: the config's lr is then in force even if a schedule had moved it away
+        (torch's ``param_group["lr"] = lr`` with the same value). Atomic: everything that can fail is
+        built and checked before anything changes.
         """
         config, data = resolve_custom_data(config, data if data is not None else self.custom_data)
         changed = {
@@ -275,7 +278,7 @@ class Run:
         optimizer_class = optimizer_defaults_of(new.name)
         typed_lr = new.lr if new.lr is not None else optimizer_class["lr"]
         old_typed_lr = old.lr if old.lr is not None else optimizer_defaults_of(old.name)["lr"]
-        lr = typed_lr if typed_lr != old_typed_lr else self.scheduler.lr
+        lr = typed_lr if set_lr or typed_lr != old_typed_lr else self.scheduler.lr
         if new.name != old.name:
             optimizer = build_optimizer(new, self.network)
             hyper_changes: dict[str, Any] = {}

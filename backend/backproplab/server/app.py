@@ -1,11 +1,13 @@
 """``create_app(settings)``: the FastAPI application, its routes, middleware and the live core.
 
-The lifespan opens the store, starts the trainers (worker processes, each owning a shard of the runs) and
-the compute pool, and wires the services the routes use; at exit the trainers checkpoint every run.
+The lifespan takes the data dir's one-server lock (store/lock.py), opens the store, starts the trainers
+(worker processes, each owning a shard of the runs) and the compute pool, and wires the services the
+routes use; at exit the trainers checkpoint every run and the lock is released.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import fields
@@ -16,14 +18,18 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from .. import __version__
 from ..engine.config import RunConfig
-from . import health
+from . import health, upkeep
+from .classes import routes as class_routes
+from .classes.service import ClassService
 from .docs import add_docs
 from .errors import install_error_handlers
+from .identities import routes as identity_routes
+from .identities.service import IdentityService
 from .landscape import routes as landscape_routes
 from .live.hub import Hub
 from .live.shard import ShardSettings
 from .live.trainers import LocalTrainers, Trainers
-from .middleware import BodyLimit, ClientWatch, Headers
+from .middleware import BodyLimit, ClientWatch, CrossSite, Headers
 from .offload import Offload
 from .races import live as race_live
 from .races import routes as race_routes
@@ -35,6 +41,7 @@ from .runs.service import RunService
 from .settings import Settings
 from .static import mount_frontend
 from .store import connect
+from .store.lock import DataDirLock
 from .teaching import routes as teaching_routes
 from .teaching.comparisons import Comparisons
 
@@ -52,7 +59,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         location = str(settings.data_dir)
-        store = connect(location, primary=True)
+        lock = DataDirLock.acquire(settings.data_dir)
+        try:
+            store = connect(location, primary=True)
+        except BaseException:
+            lock.release()
+            raise
         offload = Offload(
             compute_processes=max(1, settings.trainer_count // 2),
             max_per_caller=settings.max_heavy_per_caller,
@@ -64,19 +76,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.trainer_count, location, shard_settings(settings), hub.publish, hub.restarted
         )
         await trainers.start()
+        identities = IdentityService(settings, store, offload)
         runs = RunService(settings, store, trainers, hub, offload)
         races = RaceService(settings, trainers, hub)
+        comparisons = Comparisons(runs)
         state = app.state
         state.store, state.offload, state.trainers, state.hub = store, offload, trainers, hub
-        state.runs, state.races, state.comparisons = runs, races, Comparisons(runs)
-        state.run_live = run_live.RunLive(runs, settings)
-        state.race_live = race_live.RaceLive(races)
+        state.store_watch = health.StoreWatch(store)
+        state.identities, state.runs, state.races, state.comparisons = identities, runs, races, comparisons
+        state.classes = ClassService(runs, identities)
+        state.run_live = run_live.RunLive(runs, settings, identities)
+        state.race_live = race_live.RaceLive(races, identities)
+        expiry = asyncio.create_task(upkeep.expire_forever(runs, comparisons, identities))
         try:
             yield
         finally:
+            expiry.cancel()
             offload.shutdown()  # heavy reads hold nothing worth waiting for
             await trainers.stop(settings.shutdown_phases[1])
             store.close()
+            lock.release()
 
     app = FastAPI(
         title="Backprop Lab",
@@ -91,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in (
         health.router,
+        identity_routes.router,
         choices.router,
         run_routes.router,
         run_live.router,
@@ -98,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         landscape_routes.router,
         race_routes.router,
         race_live.router,
+        class_routes.router,
     ):
         app.include_router(router)
     add_docs(app)
@@ -109,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["*"],
         )
+    app.add_middleware(CrossSite, settings=settings)
     app.add_middleware(Headers)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(ClientWatch, body_timeout=settings.request_timeout, body_rate=settings.http_body_rate)

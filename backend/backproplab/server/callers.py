@@ -7,7 +7,7 @@ WebSocket's ``Client.identity``, set by its ``auth`` message); anyone else is th
 
 from __future__ import annotations
 
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
 
 
 def caller_key(connection: HTTPConnection, identity: str | None = None) -> str:
@@ -19,3 +19,10 @@ def caller_key(connection: HTTPConnection, identity: str | None = None) -> str:
         return str(known)
     client = connection.client
     return f"ip:{client.host if client else 'unknown'}"
+
+
+async def request_caller_key(request: Request) -> str:
+    """``caller_key`` of a REST request, its bearer token resolved to its identity (401 for a token this
+    server does not know, as the routes that need a caller answer)."""
+    caller = await request.app.state.identities.from_header(request.headers.get("authorization"))
+    return caller_key(request, caller.owner_id)

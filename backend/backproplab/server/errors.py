@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from ..engine.errors import ConfigError
+from .store.base import StoreError
 
 log = logging.getLogger("backproplab.server")
 
@@ -53,7 +54,7 @@ class ErrorResponse(BaseModel):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse} for status in (403, 404, 413, 422, 429, 503, 507)
+    status: {"model": ErrorResponse} for status in (401, 403, 404, 410, 413, 415, 422, 429, 503, 507)
 }
 
 
@@ -180,6 +181,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, error: ApiError) -> JSONResponse:
         return _respond(error.status, error)
+
+    @app.exception_handler(StoreError)
+    async def _store_error(request: Request, error: StoreError) -> JSONResponse:
+        """A change the store could not take (507: full or read-only disk) or a store that failed (503)."""
+        reason = f"the change was not made: {error.reason}" if error.status == 507 else error.reason
+        return JSONResponse(error_body([{"field": None, "reason": reason}]), status_code=error.status)
 
     @app.exception_handler(ConfigError)
     async def _config_error(request: Request, error: ConfigError) -> JSONResponse:

@@ -1,5 +1,5 @@
-"""ASGI middleware: request size limit, work cancelled when its client leaves, half-sent bodies timed out,
-and response headers (security and caching)."""
+"""ASGI middleware: the Host and cross-site checks, the request size limit, work cancelled when its client
+leaves, half-sent bodies timed out, and response headers (security and caching)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .docs import DOCS_CSP
 from .encoding import dumps
 from .errors import ApiError, error_body
+from .hosts import host_allowed, origin_allowed
+from .settings import Settings
 
 log = logging.getLogger("backproplab.server")
 MAX_ADDRESSES = 10_000  # byte buckets kept; full ones are forgotten past this
@@ -62,7 +64,10 @@ class BodyLimit:
 
 async def _reject(send: Send, status: int, field: str | None, reason: str) -> None:
     """Answer at once, in the API's error shape, without reading the body."""
-    body = dumps(error_body([{"field": field, "reason": reason}])).encode()
+    await _respond(send, status, dumps(error_body([{"field": field, "reason": reason}])).encode())
+
+
+async def _respond(send: Send, status: int, body: bytes) -> None:
     await send(
         {
             "type": "http.response.start",
@@ -188,6 +193,76 @@ class ClientWatch:
             watcher.cancel()
             if not work.done():
                 work.cancel()
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+BODY_TYPES = ("application/json", "multipart/form-data")
+
+
+class CrossSite:
+    """Refuse what a web page elsewhere could make a browser send:
+
+    - a Host that is not one of this server's names (DNS rebinding), HTTP and WebSocket alike: 400
+      (a WebSocket handshake is refused);
+    - a state-changing request (not GET, HEAD, OPTIONS) whose Origin is another site: 403. Requests
+      without an Origin (curl, scripts, tests) are not from a browser page and pass;
+    - a state-changing request with a body that is not JSON (a form or text/plain, which a page may
+      send cross-site without asking): 415. multipart/form-data (the CSV upload) passes, under the
+      Origin check like everything else.
+    """
+
+    def __init__(self, app: ASGIApp, settings: Settings):
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = {
+            name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]
+        }
+        problem = self._problem(scope, headers)
+        if problem is None:
+            await self.app(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await receive()  # websocket.connect; closing before accepting refuses the handshake (403)
+            await send({"type": "websocket.close", "code": 1008, "reason": problem[1][:120]})
+        else:
+            status, reason, field = problem
+            await _reject(send, status, field, reason)
+
+    def _problem(self, scope: Scope, headers: dict[str, str]) -> tuple[int, str, str | None] | None:
+        settings = self.settings
+        host = headers.get("host")
+        if not host_allowed(host, settings):
+            return (
+                400,
+                f"this server does not answer to the host name {host!r}; an operator can allow it with "
+                "BACKPROPLAB_ALLOWED_HOSTS",
+                "host",
+            )
+        if scope["type"] == "websocket" or scope["method"] in SAFE_METHODS:
+            return None
+        origin = headers.get("origin")
+        if not origin_allowed(origin, host, settings):
+            return (
+                403,
+                f"cross-site request refused: a page from {origin} may not change anything here (this "
+                "server's own pages may; an operator can allow that origin with BACKPROPLAB_ALLOWED_ORIGINS)",
+                "origin",
+            )
+        length = headers.get("content-length", "0")
+        has_body = "transfer-encoding" in headers or (length.isdigit() and int(length) > 0)
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        if has_body and content_type not in BODY_TYPES:
+            return (
+                415,
+                f"request bodies must be JSON (Content-Type: application/json), not {content_type or 'untyped'}; "
+                "multipart/form-data only for a CSV upload",
+                "content-type",
+            )
+        return None
 
 
 class Headers:

@@ -31,7 +31,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 
-from .callers import caller_key
+from .callers import request_caller_key
 from .errors import ApiError, BusyError
 
 log = logging.getLogger("backproplab.offload")
@@ -308,7 +308,7 @@ class Offload:
 async def heavy_lane(request: Request) -> AsyncIterator[Lane]:
     """FastAPI dependency: the request's lane, open while the route computes (429 when refused)."""
     offload: Offload = request.app.state.offload
-    with offload.admit(caller_key(request)) as lane:
+    with offload.admit(await request_caller_key(request)) as lane:
         yield lane
 
 

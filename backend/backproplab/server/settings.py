@@ -21,6 +21,18 @@ def default_trainers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def default_memory_budget_mb() -> int:
+    """Half of this machine's memory, in MiB (runs' estimated needs must fit in it)."""
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not POSIX
+        total = 8 * 1024**3
+    return max(256, total // 2 // MIB)
+
+
+MIB = 1024 * 1024
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the server listens on, where it keeps runs, how it trains them and the limits it enforces."""
@@ -65,8 +77,22 @@ class Settings:
     http_body_rate: float = 16e6
     # Seconds a graceful shutdown (SIGTERM, Ctrl+C) takes at most, whatever is running.
     shutdown_timeout: float = 10.0
+    # Memory budgets in MiB that a new run must fit in, next to the runs already there (estimated from its
+    # config, runs/memory.py): all runs of the server, and the runs of one identity.
+    memory_budget_mb: int = field(default_factory=default_memory_budget_mb)
+    memory_budget_per_identity_mb: int = 1024
+    # Per identity (a bearer token), so one client cannot fill the server for everyone.
+    max_runs_per_identity: int = 20
+    max_races_per_identity: int = 10
+    # A run untouched (no change, no checkpoint) for this many seconds is deleted, oldest first; 0 = never.
+    run_ttl: float = 7 * 86_400.0
     # Web origins allowed to open WebSockets (and make CORS requests) besides the server's own; "*" = any.
     allowed_origins: tuple[str, ...] = ()
+    # Host names this server answers to besides its own (IP literals, localhost, the bound host and this
+    # machine's name); ".example.org" also allows its subdomains, "*" any. Stops DNS rebinding.
+    allowed_hosts: tuple[str, ...] = ()
+    # The operator's token: it may change and list every run (empty: no admin). Never logged or shown.
+    admin_token: str = field(default="", repr=False)
     # Scheduling inside a trainer: each playing run trains for up to `time_slice` seconds per turn, and a
     # full round over its playing runs aims to take at most `round_target` seconds.
     time_slice: float = 0.008
@@ -89,6 +115,14 @@ class Settings:
         return max(1, int(0.25 * self.shutdown_timeout)), 0.6 * self.shutdown_timeout
 
     @property
+    def memory_budget(self) -> int:
+        return self.memory_budget_mb * MIB
+
+    @property
+    def memory_budget_per_identity(self) -> int:
+        return self.memory_budget_per_identity_mb * MIB
+
+    @property
     def trainer_count(self) -> int:
         """How many local trainer processes ``trainers`` asks for."""
         if self.trainers == "auto":
@@ -98,6 +132,12 @@ class Settings:
     def __post_init__(self) -> None:
         if self.trainers != "auto" and not (self.trainers.isdigit() and int(self.trainers) >= 1):
             raise ValueError(f"trainers must be 'auto' or a number of processes, got {self.trainers!r}")
+        if self.run_ttl < 0:
+            raise ValueError(
+                f"run_ttl must be 0 (keep runs forever) or a number of seconds, got {self.run_ttl}"
+            )
+        if self.max_runs_per_identity < 1 or self.max_races_per_identity < 1:
+            raise ValueError("max_runs_per_identity and max_races_per_identity must be at least 1")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -1,7 +1,12 @@
 // The one REST client of every page: each route the frontend calls, JSON in and out. Failures throw an
 // ApiError whose message is in the user's words (errors.js) and whose `field` names the input at fault.
+// Every request carries this browser's identity as `Authorization: Bearer <token>` (core/identity.js): a
+// change mints one first if the browser has none, a read goes without; a token the server answers 401
+// for is dropped, a new identity made and the request tried once more. A create response's `token` (or a
+// class's `teacher_token`) is kept as this browser's identity.
 import { t } from "../i18n/index.js";
 import { describeError } from "./errors.js";
+import { ensureToken, renewToken, saveToken, storedToken } from "./identity.js";
 
 export class ApiError extends Error {
   constructor(message, status, field = null) {
@@ -20,13 +25,27 @@ async function readJson(response) {
   }
 }
 
-async function send(method, path, body) {
+// body: undefined, FormData (a file upload; the browser sets the multipart type) or JSON.
+function send(method, path, body, token) {
+  const form = body instanceof FormData;
+  const headers = body === undefined || form ? {} : { "Content-Type": "application/json" };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  return fetch(path, { method, headers, body: body === undefined || form ? body : JSON.stringify(body) });
+}
+
+// The response to one request, sent with this browser's token; 401 for the token: once more with a new one.
+async function authorised(method, path, body) {
   try {
-    return await fetch(path, {
-      method,
-      headers: body === undefined ? {} : { "Content-Type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    let token = method === "GET" ? storedToken() : await ensureToken();
+    let response = await send(method, path, body, token);
+    if (response.status === 401 && token) {
+      const parsed = await readJson(response.clone());
+      if (parsed && parsed.field === "token") {
+        token = await renewToken(token);
+        response = await send(method, path, body, token);
+      }
+    }
+    return response;
   } catch {
     throw new ApiError(t("error.network"), 0);
   }
@@ -38,14 +57,23 @@ async function failure(response) {
 }
 
 export async function request(method, path, body) {
-  const response = await send(method, path, body);
+  const response = await authorised(method, path, body);
   if (!response.ok) throw await failure(response);
-  return readJson(response);
+  const parsed = await readJson(response);
+  if (parsed && typeof parsed === "object") saveToken(parsed.token || parsed.teacher_token);
+  return parsed;
+}
+
+// A download that needs the token (a plain link cannot carry it): the body as a Blob.
+async function requestBlob(path) {
+  const response = await authorised("GET", path);
+  if (!response.ok) throw await failure(response);
+  return response.blob();
 }
 
 // GET an NDJSON stream: onLine(object) for every line as it arrives.
 async function streamLines(path, onLine) {
-  const response = await send("GET", path);
+  const response = await authorised("GET", path);
   if (!response.ok) throw await failure(response);
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
@@ -61,15 +89,25 @@ async function streamLines(path, onLine) {
 }
 
 const run = (id) => `/api/runs/${encodeURIComponent(id)}`;
+const group = (id) => `/api/classes/${encodeURIComponent(id)}`;
 const query = (params) => new URLSearchParams(params).toString();
 
 export const api = {
   choices: () => request("GET", "/api/choices"),
+  me: () => request("GET", "/api/identities/me"),
   // runs
   listRuns: () => request("GET", "/api/runs"),
   createRun: (config) => request("POST", "/api/runs", config),
   getRun: (id) => request("GET", run(id)),
   patchRun: (id, config) => request("PATCH", run(id), config),
+  deleteRun: (id) => request("DELETE", run(id)),
+  forkRun: (id) => request("POST", `${run(id)}/fork`),
+  // A CSV file as the run's data (the server parses it and keeps its column, target and class names).
+  uploadCsv: (id, file) => {
+    const form = new FormData();
+    form.append("file", file);
+    return request("PATCH", run(id), form);
+  },
   stepRun: (id, steps) => request("POST", `${run(id)}/step`, { steps }),
   points: (id) => request("GET", `${run(id)}/points`),
   params: (id) => request("GET", `${run(id)}/params`),
@@ -93,6 +131,14 @@ export const api = {
   surfaceGrid: (name, params) => request("GET", `/api/surfaces/${encodeURIComponent(name)}/grid?${query(params)}`),
   createRace: (body) => request("POST", "/api/races", body),
   deleteRace: (id) => request("DELETE", `/api/races/${encodeURIComponent(id)}`),
+  // classes
+  listClasses: () => request("GET", "/api/classes"),
+  createClass: (body) => request("POST", "/api/classes", body),
+  getClass: (id) => request("GET", group(id)),
+  patchClass: (id, body) => request("PATCH", group(id), body),
+  deleteClass: (id) => request("DELETE", group(id)),
+  exportClass: (id) => requestBlob(`${group(id)}/export`),
+  joinClass: (code, name) => request("POST", `/api/classes/${encodeURIComponent(code)}/join`, name ? { name } : {}),
 };
 
 // A run's config as a base for new runs: custom data travels without its rows (X, y are null), so fall back

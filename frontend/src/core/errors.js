@@ -38,8 +38,11 @@ export function errorInWords({ field, reason }) {
   return field ? t("error.field_sentence", { field: fieldInWords(field), reason: words }) : words;
 }
 
-// The message of an error body (REST) or error frame (WebSocket), in words.
+// The message of an error body (REST) or error frame (WebSocket), in words. A 403 says why in the page's
+// words: someone else's run (`field` token), or a setting a class's teacher locked (`field` names it).
 export function describeError(body, status) {
+  if (status === 403 && body && body.field === "token") return t("access.not_yours");
+  if (status === 403 && body && body.field && body.field !== "origin") return t("access.locked_field", { field: fieldInWords(body.field) });
   if (body && Array.isArray(body.errors) && body.errors.length) return body.errors.map(errorInWords).join(" ");
   if (body && typeof body.reason === "string") return errorInWords(body);
   if (body && typeof body.detail === "string") return body.detail;

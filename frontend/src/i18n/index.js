@@ -5,8 +5,10 @@ import landscapeEn from "./landscape_en.js";
 import landscapeZh from "./landscape_zh.js";
 import teachEn from "./teach_en.js";
 import teachZh from "./teach_zh.js";
+import classEn from "./class_en.js";
+import classZh from "./class_zh.js";
 
-const CATALOGUES = { en: { ...en, ...landscapeEn, ...teachEn }, zh: { ...zh, ...landscapeZh, ...teachZh } };
+const CATALOGUES = { en: { ...en, ...landscapeEn, ...teachEn, ...classEn }, zh: { ...zh, ...landscapeZh, ...teachZh, ...classZh } };
 export const LANGUAGES = Object.keys(CATALOGUES);
 
 let current = "en";

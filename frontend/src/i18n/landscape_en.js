@@ -58,6 +58,7 @@ export default {
   "ls.net_hint": "A slice of the real loss around the current weights",
   "ls.run": "Run",
   "ls.choose_run": "— choose a run —",
+  "ls.watched_run": "{run} (watching)",
   "ls.no_run": "Open this page from the dashboard (the “Loss landscape” link) or choose a run above to see its landscape.",
   "ls.play_training": "▶ Train",
   "ls.pause_training": "❚❚ Pause training",

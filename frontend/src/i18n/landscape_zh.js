@@ -58,6 +58,7 @@ export default {
   "ls.net_hint": "当前权重附近真实损失的一个切片",
   "ls.run": "训练任务",
   "ls.choose_run": "— 选择一个训练任务 —",
+  "ls.watched_run": "{run}（观看中）",
   "ls.no_run": "请从仪表盘（“损失曲面”链接）打开本页，或在上方选择一个训练任务以查看其损失曲面。",
   "ls.play_training": "▶ 训练",
   "ls.pause_training": "❚❚ 暂停训练",

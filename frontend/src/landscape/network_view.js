@@ -52,19 +52,23 @@ export function createNetworkView(root, notify) {
     return params;
   }
 
+  // The menu: this browser's own runs (GET /api/runs lists the caller's), plus the run being watched.
   async function listRuns() {
     const runs = await api.listRuns();
+    const label = (run) => `${run.name ? `${run.name} · ` : ""}${run.config.dataset.kind} · ${run.resolved.sizes.join("-")} · ${run.id.slice(0, 6)}`;
     const select = $("#net-run");
     select.replaceChildren(el("option", { value: "" }, t("ls.choose_run")));
-    for (const run of runs) {
-      select.append(el("option", { value: run.id }, `${run.config.dataset.kind} · ${run.resolved.sizes.join("-")} · ${run.id.slice(0, 6)}`));
+    for (const run of runs) select.append(el("option", { value: run.id }, label(run)));
+    if (state.runId && !runs.some((run) => run.id === state.runId)) {
+      const watched = await api.getRun(state.runId).catch(() => null);
+      if (watched) select.append(el("option", { value: watched.id }, t("ls.watched_run", { run: label(watched) })));
     }
     select.value = state.runId || "";
   }
 
   function open(runId) {
     if (state.socket) state.socket.close();
-    Object.assign(state, { runId, landscape: null, line: null, live: [], image: null });
+    Object.assign(state, { runId, role: null, landscape: null, line: null, live: [], image: null });
     root.classList.toggle("no-run", !runId);
     document.getElementById("dashboard-link").href = runId ? `index.html?run=${encodeURIComponent(runId)}` : "index.html";
     if (!runId) return;
@@ -79,7 +83,10 @@ export function createNetworkView(root, notify) {
   }
 
   function receive(message) {
-    if (message.type === "state") {
+    if (message.type === "ack" && message.of === "auth") {
+      state.role = message.role; // a watcher may look but not train someone else's run
+      labelPlay();
+    } else if (message.type === "state") {
       update(message.run.step, message.run.status, message.params);
       if (state.landscape && state.landscape.step > message.run.step) compute(); // reset or rebuilt
     } else if (message.type === "frame") update(message.step, message.status, message.params);
@@ -157,7 +164,10 @@ export function createNetworkView(root, notify) {
   }
 
   function labelPlay() {
-    $("#net-play").textContent = state.running ? t("ls.pause_training") : t("ls.play_training");
+    const play = $("#net-play");
+    play.textContent = state.running ? t("ls.pause_training") : t("ls.play_training");
+    play.disabled = state.role === "watcher";
+    play.title = play.disabled ? t("access.not_yours") : "";
   }
 
   function axisLabels(landscape) {

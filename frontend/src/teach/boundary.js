@@ -1,6 +1,6 @@
-// Small decision-boundary pictures for the Learn page's racers, computed in the browser from each run's
-// streamed params with the dashboard's forward pass (model/forward.js, one worker for every card), with
-// the training points on top.
+// Decision-boundary pictures for the Learn page's racers and the class page's gallery and spotlight,
+// computed in the browser from each run's streamed params with the dashboard's forward pass
+// (model/forward.js, one worker for every card), with the training points on top.
 import { fitCanvas } from "../dom.js";
 import { CLASS_COLORS } from "../colors.js";
 import { paintOutput } from "../grid.js";
@@ -25,9 +25,10 @@ export function createBoundaries() {
     if (!points || resolved.task !== "classification") return;
     const [x1, x2, y1, y2] = grids.extent;
     const { X, y } = points.train;
+    const radius = Math.max(1.8, size / 160); // a full-screen picture (the class spotlight) gets larger dots
     for (let i = 0; i < X.length; i++) {
       ctx.beginPath();
-      ctx.arc(((X[i][0] - x1) / (x2 - x1)) * size, size - ((X[i][1] - y1) / (y2 - y1)) * size, 1.8, 0, 2 * Math.PI);
+      ctx.arc(((X[i][0] - x1) / (x2 - x1)) * size, size - ((X[i][1] - y1) / (y2 - y1)) * size, radius, 0, 2 * Math.PI);
       ctx.fillStyle = CLASS_COLORS[y[i] % CLASS_COLORS.length];
       ctx.fill();
       ctx.strokeStyle = "#ffffff";

@@ -5,6 +5,7 @@ import { el, formatNumber } from "../dom.js";
 import { layerColor } from "../colors.js";
 import { t } from "../i18n/index.js";
 import { api } from "../core/api.js";
+import { rememberRun } from "../core/identity.js";
 import { destroyChart, lineChart, positive } from "./charts.js";
 import { drawRidgeline } from "./ridgeline.js";
 
@@ -52,6 +53,7 @@ export function createHealth(ctx, body) {
       presets = presets || (await api.presets()).presets;
       const preset = presets.find((item) => item.id === id);
       const run = await api.createRun(preset.config);
+      rememberRun(run.id); // this browser's newest run: the dashboard reopens it
       await api.stepRun(run.id, PRESET_STEPS);
       ctx.setRun(run.id);
     } catch (error) {

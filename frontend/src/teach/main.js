@@ -1,8 +1,10 @@
-// The Learn page: five views over one run (?run=<id>; a new default run when none is given), switched by
-// tabs (?view=step|gradcheck|health|race|sweep). The shared bootstrap (core/page.js) gives the bus,
-// toasts, language and projector mode; views get `ctx` = that page plus the run id and setRun.
+// The Learn page: five views over one run (?run=<id>; without one, the last run this browser owned, else
+// its newest, else a new default run: core/last_run.js), switched by tabs
+// (?view=step|gradcheck|health|race|sweep). The shared bootstrap (core/page.js) gives the bus, toasts,
+// language and projector mode; views get `ctx` = that page plus the run id and setRun.
 import { t } from "../i18n/index.js";
 import { api } from "../core/api.js";
+import { lastOrNewRun } from "../core/last_run.js";
 import { setUrlParams, startPage } from "../core/page.js";
 import { createStepThrough } from "./stepthrough.js";
 import { createGradcheck } from "./gradcheck.js";
@@ -46,7 +48,7 @@ async function start() {
       runId = null;
     }
   }
-  if (!runId) runId = (await api.createRun({})).id;
+  if (!runId) runId = (await lastOrNewRun()).id;
   for (const [name, create] of Object.entries(VIEWS)) views[name] = create(ctx, document.getElementById(`${name}-body`));
   ctx.setRun(runId);
   for (const button of document.querySelectorAll("[data-view]")) button.addEventListener("click", () => show(button.dataset.view));

@@ -22,7 +22,7 @@ from starlette.types import Receive, Scope, Send
 
 from ...engine.errors import ConfigError
 from ...engine.landscape import MAX_RESOLUTION, grid_axis
-from ..callers import caller_key
+from ..callers import request_caller_key
 from ..costs import CostBasis, check_work, landscape_work
 from ..encoding import dumps
 from ..errors import ERRORS, ApiError
@@ -124,7 +124,7 @@ async def get_landscape(
         "span": span,
         "resolution": resolution,
     }
-    lane = offload.admit(caller_key(request))  # held by the stream when progress is streamed
+    lane = offload.admit(await request_caller_key(request))  # held by the stream when progress is streamed
     streaming = False
     try:
         check_cost(await runs.call(run_id, "cost_basis"), query, runs.settings.max_request_work)

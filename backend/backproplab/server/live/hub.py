@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..encoding import dumps
+from ..identities.access import Role
 from .protocol import Publish, Wants, shard_of
 from .trainers import Trainers
 
@@ -33,6 +34,7 @@ class Client:
         self.fps = fps
         self.view = view
         self.identity: str | None = None
+        self.role: Role = "watcher"  # its role on the item (identities/access.py), set by an `auth` message
         self.replies: deque[str] = deque(maxlen=MAX_REPLIES)
         self.dropped = 0  # replies pushed out of a full buffer since the client was last told
         self.wake = asyncio.Event()
@@ -57,6 +59,7 @@ class LiveKind(Protocol):
     """What differs between runs and races on the web side (runs/live.py, races/live.py)."""
 
     name: str
+    progress: frozenset[str]  # message types whose frames may come before their ack (progress)
 
     def mirror(self) -> Any: ...
 
@@ -120,22 +123,34 @@ class Hub:
                 session.id, "unwatch", kind=session.kind.name, subscriber=self.trainers.subscriber
             )
 
-    def refresh_wants(self, session: Session, force: bool = False) -> None:
-        """Tell the trainer the union of what this session's clients want, when it changed."""
+    def _union(self, session: Session) -> Wants:
         wanted = [session.kind.wants(client) for client in session.clients.values()]
-        union = Wants(
+        return Wants(
             fps=max(w.fps for w in wanted),
             params=any(w.params for w in wanted),
             grid=any(w.grid for w in wanted),
             neurons=any(w.grid and w.neurons for w in wanted),
             resolution=max(w.resolution for w in wanted),
         )
+
+    def refresh_wants(self, session: Session, force: bool = False) -> None:
+        """Tell the trainer the union of what this session's clients want, when it changed (no waiting)."""
+        union = self._union(session)
         if union != session.wants or force:
             session.wants = union
             trainers = self.trainers
             trainers.cast(
                 session.id, "watch", kind=session.kind.name, subscriber=trainers.subscriber, wants=union
             )
+
+    async def rewatch(self, session: Session) -> None:
+        """Subscribe again with what the clients want now, and wait until the trainer has sent the news
+        that match it (a client that changed its view gets its next frame cut from them)."""
+        union = session.wants = self._union(session)
+        trainers = self.trainers
+        await trainers.call(
+            session.id, "watch", kind=session.kind.name, subscriber=trainers.subscriber, wants=union
+        )
 
     def publish(self, publish: Publish) -> None:
         """Apply a trainer's publish to its session (on the event loop)."""

@@ -3,7 +3,8 @@
 The web process sends :class:`Call` s; a trainer answers each with a :class:`Reply` (errors travel as
 :class:`Failure`, re-raised on the web side as the same API error) and, for every live item a subscriber
 watches, sends :class:`Publish` messages at the subscriber's frame rate: the item's news since the previous
-publish to that subscriber, never a queue of old states ("latest value wins"). Everything here pickles.
+publish to that subscriber, never a queue of old states ("latest value wins"); and a :class:`Status`
+whenever its health changes. Everything here pickles.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ApiError
+from ..store import StoreHealth
 
 SHUTDOWN = "shutdown"
 
@@ -68,6 +70,15 @@ class Publish:
     version: int
     payload: Any = None
     gone: str | None = None
+
+
+@dataclass(frozen=True)
+class Status:
+    """A trainer's report on itself, sent when it changes: can it write checkpoints (and runs it found it
+    could not restore). The web process's /api/health says what its trainers report."""
+
+    shard: int
+    store: StoreHealth
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,17 @@ from pydantic import ValidationError
 
 from ...engine.errors import ConfigError
 from ..errors import ApiError, field_errors
-from ..store import Store, StoreError
+from ..store import Store, StoreError, StoreHealth
 from .protocol import Call, Failure, Publish, Reply, Wants
 
 log = logging.getLogger("backproplab.trainer")
 
 # Publish a little earlier than a subscriber's frame period: the trainer only looks between slices.
 PUBLISH_EARLY = 0.9
+# After a failed checkpoint the next attempt waits this long, doubling per failure up to the maximum.
+RETRY_FIRST, RETRY_MAX = 0.5, 30.0
+NOT_MADE = "the change was not made: {reason}"
+UNSAVED = "the {what} but could not be saved: {reason}; it is saved when storage works again"
 
 
 class Pending:
@@ -76,7 +80,9 @@ class Item(Protocol):
 
     def save_due(self, now: float, interval: float) -> float | None: ...
 
-    def save(self, store: Store) -> None: ...
+    def save(self, store: Store) -> bool | None:
+        """Checkpoint the item; False if the store no longer has it (deleted), None if it is not kept."""
+        ...
 
     def close(self) -> None: ...
 
@@ -135,6 +141,13 @@ class Shard:
     # Seconds of its fair share each owner has left this round; negative: it overdrew (a long step) and
     # sits out rounds until the debt is paid back (see work()).
     balances: dict[str, float] = field(default_factory=dict)
+    # Checkpointing: the failure in force (None while saves work), when to try again, and how often it
+    # failed in a row; runs that could not be restored from the store.
+    failing: StoreError | None = None
+    failing_since: float | None = None
+    retry_at: float = 0.0
+    failures: int = 0
+    lost: set[str] = field(default_factory=set)
 
     # ------------------------------------------------------------------ calls
 
@@ -144,6 +157,8 @@ class Shard:
         item: Item | None = None
         started = time.perf_counter()
         try:
+            if call.args.get("durable") and (problem := self.storage_problem()) is not None:
+                raise ApiError(NOT_MADE.format(reason=problem.reason), None, status=problem.status)
             value, item = self._dispatch(call)
             if item is not None:
                 self._charge(item, time.perf_counter() - started)
@@ -153,7 +168,7 @@ class Shard:
             self._reply(call, failure=Failure(status, problems))
             return
         except StoreError as error:
-            self._reply(call, failure=Failure(507, ((None, f"the store failed: {error.reason}"),)))
+            self._reply(call, failure=Failure(error.status, ((None, f"the store failed: {error.reason}"),)))
             return
         except Exception:  # a bug must not take the trainer down with every run it holds
             log.exception("trainer %d: %s on %s failed", self.index, call.op, call.target)
@@ -165,7 +180,11 @@ class Shard:
             assert item is not None
             self.waiting.append(Waiting(call, value, item))
             return
-        self._reply(call, value.value if isinstance(value, Pending) else value)
+        if isinstance(value, Pending):
+            assert item is not None
+            self._finish(Waiting(call, value, item))
+            return
+        self._reply(call, value)
 
     def _dispatch(self, call: Call) -> tuple[Any, Item | None]:
         op, target, args = call.op, call.target, call.args
@@ -187,8 +206,17 @@ class Shard:
         if op == "cancel":
             self._cancel(args["call"])
             return None, None
-        if op == "count":
-            return sum(1 for item in self.items.values() if item.kind == args["kind"]), None
+        if op == "count":  # of one kind (and one owner, if given)
+            owner = args.get("owner")
+            return sum(
+                1
+                for item in self.items.values()
+                if item.kind == args["kind"] and (owner is None or getattr(item, "owner", None) == owner)
+            ), None
+        if op == "describe_loaded":  # what this trainer holds, without loading anything
+            kind = args["kind"]
+            loaded = [item for item in self.items.values() if item.kind == kind]
+            return {item.id: item.handle("describe", {}, self) for item in loaded}, None
         if op == "delete" and args.get("if_loaded") and target not in self.items:
             return None, None  # not loaded here: nothing to stop (the web process deletes its row)
         if op == "unwatch":
@@ -274,10 +302,21 @@ class Shard:
         for waiting in self.waiting:
             if waiting.pending.done:
                 self.publish(waiting.item, urgent=True)
-                self._reply(waiting.call, waiting.pending.value)
+                self._finish(waiting)
             else:
                 still.append(waiting)
         self.waiting = still
+
+    def _finish(self, waiting: Waiting) -> None:
+        """Answer a call whose work is done, checkpointing first when it asked to be durable."""
+        if waiting.call.args.get("durable") and waiting.item.id in self.items:
+            try:
+                self.checkpoint(waiting.item)
+            except StoreError as error:
+                reason = UNSAVED.format(what="work was done", reason=error.reason)
+                self._reply(waiting.call, failure=Failure(error.status, ((None, reason),)))
+                return
+        self._reply(waiting.call, waiting.pending.value)
 
     def publish(self, item: Item, urgent: bool = False) -> bool:
         """Send each subscriber of ``item`` its news, if it has any and it is due (or ``urgent``); True if
@@ -309,7 +348,9 @@ class Shard:
                 self._charge(item, time.perf_counter() - started)
 
     def maintain(self, saving: bool = True) -> None:
-        """Pause items nobody watches, and checkpoint the most overdue changed item (one per call)."""
+        """Pause items nobody watches, and checkpoint the most overdue changed item (one per call). After
+        a failed checkpoint, wait (doubling the wait per failure) before the next attempt; with nothing to
+        save, probe the store instead, so a store that works again is noticed."""
         now = self.clock()
         most_overdue: tuple[float, Item] | None = None
         for item in list(self.items.values()):
@@ -319,17 +360,81 @@ class Shard:
             overdue = item.save_due(now, self.settings.checkpoint_interval)
             if overdue is not None and (most_overdue is None or overdue > most_overdue[0]):
                 most_overdue = (overdue, item)
+        if not saving or now < self.retry_at:
+            return
         if most_overdue is not None:
             self.save(most_overdue[1])
+        elif self.storage_problem() is not None:
+            self._probe()
 
-    def save(self, item: Item) -> None:
+    def storage_problem(self) -> StoreError | None:
+        """Why checkpoints cannot be written now (None: they can, as far as this trainer knows)."""
+        if self.failing is not None:
+            return self.failing
+        health = self.store.health()
+        if not health.ok and health.kind is not None:
+            return StoreError(health.reason or "the store failed", health.kind)
+        return None
+
+    def health(self) -> StoreHealth:
+        """This trainer's view of the store, as reported to the web process."""
+        problem = self.storage_problem()
+        lost = tuple(sorted(self.lost))
+        if problem is None:
+            return StoreHealth(lost=lost)
+        return StoreHealth(False, problem.kind, problem.reason, self.failing_since, lost)
+
+    def checkpoint(self, item: Item) -> None:
+        """Checkpoint ``item`` now; raises StoreError (any failure becomes one) and drops an item whose
+        row is gone (the web process deleted it)."""
         try:
-            item.save(self.store)
+            saved = item.save(self.store)
         except StoreError as error:
-            log.warning("trainer %d: could not checkpoint %s: %s", self.index, item.id, error.reason)
+            self._failed(error)
+            raise
+        except Exception as error:  # a bug in saving one item must not stop the trainer or its upkeep
+            log.exception("trainer %d: checkpointing %s failed", self.index, item.id)
+            failure = StoreError(f"checkpointing failed ({type(error).__name__}: {error})")
+            self._failed(failure)
+            raise failure from error
+        self._worked()
+        if saved is False:
+            self.drop(item, "deleted")
+
+    def save(self, item: Item) -> bool:
+        """Checkpoint ``item``, logging a failure instead of raising it; True if it was saved."""
+        try:
+            self.checkpoint(item)
+        except StoreError:
+            return False
+        return True
+
+    def _failed(self, error: StoreError) -> None:
+        now = self.clock()
+        if self.failing is None:
+            self.failing_since = time.time()
+            cause = f" ({error.__cause__})" if error.__cause__ else ""
+            log.warning(
+                "trainer %d: checkpoints fail: %s%s; retrying with backoff", self.index, error.reason, cause
+            )
+        self.failing = error
+        self.failures += 1
+        self.retry_at = now + min(RETRY_MAX, RETRY_FIRST * 2 ** (self.failures - 1))
+
+    def _worked(self) -> None:
+        if self.failing is not None:
+            log.warning("trainer %d: checkpoints work again", self.index)
+        self.failing, self.failing_since, self.failures, self.retry_at = None, None, 0, 0.0
+
+    def _probe(self) -> None:
+        health = self.store.probe()
+        if health.ok:
+            self._worked()
+        else:
+            self._failed(StoreError(health.reason or "the store failed", health.kind or "unavailable"))
 
     def save_all(self) -> None:
-        """Checkpoint every changed item (at shutdown)."""
+        """Checkpoint every changed item (at shutdown), each tried once."""
         for item in list(self.items.values()):
             item.playing = False
             if item.save_due(float("inf"), 0.0) is not None:

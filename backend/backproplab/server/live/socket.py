@@ -20,7 +20,6 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import WebSocket, WebSocketDisconnect
 from pydantic import TypeAdapter, ValidationError
@@ -30,33 +29,16 @@ from ...engine.errors import ConfigError
 from ..callers import caller_key
 from ..encoding import dumps, loads
 from ..errors import ApiError, dotted, error_body, field_errors
+from ..hosts import origin_allowed
+from ..identities.access import ANONYMOUS, Caller, Role
+from ..identities.service import IdentityService
+from ..identities.tokens import bearer
 from ..settings import Settings
 from .hub import MAX_REPLIES, Client, Hub, Session
 
 log = logging.getLogger("backproplab.ws")
 Handler = Callable[[Any, Session, Client], Awaitable[dict[str, Any] | None]]
-
-
-def origin_allowed(websocket: WebSocket, settings: Settings) -> bool:
-    """Same origin (Origin's host:port equals the Host header), a listed origin, or no Origin (not a browser).
-    An Origin or Host that does not parse (a port that is not a number, or over 65535) is refused."""
-    origin = websocket.headers.get("origin")
-    if origin is None:
-        return True
-    allowed = settings.allowed_origins
-    if "*" in allowed or origin.rstrip("/") in {item.rstrip("/") for item in allowed}:
-        return True
-    try:
-        parts = urlsplit(origin)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            return False
-        default_port = 443 if parts.scheme == "https" else 80
-        origin_host = f"{parts.hostname}:{parts.port or default_port}"
-        host_parts = urlsplit(f"//{websocket.headers.get('host', '')}")
-        host_port = host_parts.port or (443 if websocket.url.scheme == "wss" else 80)
-    except ValueError:  # urllib's port property raises on a malformed port
-        return False
-    return bool(host_parts.hostname) and origin_host.lower() == f"{host_parts.hostname}:{host_port}".lower()
+RoleOf = Callable[[Caller], Awaitable[Role]]
 
 
 class Penalties:
@@ -81,7 +63,7 @@ async def admit(websocket: WebSocket, settings: Settings, exists: Awaitable[bool
     caller closed for flooding a moment ago with 429 and Retry-After, an unknown id with a 404 whose body
     names ``field`` ("run_id" -> "no such run"), as a REST call would."""
     refusal: JSONResponse | None = None
-    if not origin_allowed(websocket, settings):
+    if not origin_allowed(websocket.headers.get("origin"), websocket.headers.get("host"), settings):
         log.warning("refused WebSocket from origin %s", websocket.headers.get("origin"))
     elif left := penalties_of(websocket).left(caller_key(websocket)):
         reason = f"this client flooded a WebSocket a moment ago; wait {math.ceil(left)} s"
@@ -140,6 +122,32 @@ class MessageRate:
 
 class TooManyMessagesError(Exception):
     """The client kept sending over its rate after it was told: close with 1008 (policy violation)."""
+
+
+async def authenticate(
+    client: Client, token: str | None, identities: IdentityService, role: RoleOf
+) -> dict[str, Any]:
+    """Give the client the role ``token`` has on its item (no token: watcher); the ``auth`` ack.
+    A token this server does not know raises 401 (an error message: the client stays a watcher)."""
+    caller = ANONYMOUS if token is None else await identities.resolve(token)
+    client.role = await role(caller) if caller is not ANONYMOUS else "watcher"
+    client.identity = caller.identity
+    return {"type": "ack", "of": "auth", "role": client.role}
+
+
+async def authenticate_handshake(
+    websocket: WebSocket, client: Client, identities: IdentityService, role: RoleOf
+) -> None:
+    """A non-browser client may authenticate with the handshake's ``Authorization: Bearer`` header
+    (browsers cannot set it: they send an ``auth`` message first)."""
+    try:
+        token = bearer(websocket.headers.get("authorization"))
+        if token is not None:
+            await authenticate(client, token, identities, role)
+    except ValueError as error:
+        client.error("token", str(error))
+    except ApiError as error:
+        client.error(error.field, error.reason)
 
 
 async def serve(
@@ -226,7 +234,8 @@ async def _receive(
         message = _parse(text, messages, client)
         if message is None:
             continue
-        client.busy = message.type != "step"  # frames wait for the ack, except a long step's progress
+        # Frames wait for the ack, except the progress of operations that show it (a run's long step).
+        client.busy = message.type not in session.kind.progress
         try:
             ack = await handle(message, session, client)
         except (ConfigError, ValidationError, ApiError) as error:

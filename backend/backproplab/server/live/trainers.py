@@ -24,8 +24,9 @@ from multiprocessing.connection import Connection
 from typing import Any, Protocol
 
 from ..errors import ApiError
+from ..store import StoreHealth
 from . import worker
-from .protocol import SHUTDOWN, Call, Goodbye, Publish, Reply, shard_of
+from .protocol import SHUTDOWN, Call, Goodbye, Publish, Reply, Status, shard_of
 from .shard import ShardSettings
 
 log = logging.getLogger("backproplab.trainers")
@@ -62,7 +63,10 @@ class Trainers(Protocol):
         """Do ``op`` on every shard (ops about the shard, not one item); the answers in shard order."""
         ...
 
-    def status(self) -> list[dict[str, Any]]: ...
+    def status(self) -> list[dict[str, Any]]:
+        """One dict per shard: ``index``, ``alive``, ``restarts``, ``pid`` and ``store`` (the StoreHealth
+        the trainer last reported in a :class:`Status`)."""
+        ...
 
 
 def subscriber_name() -> str:
@@ -83,6 +87,7 @@ class WorkerHandle:
         self.failures = 0  # restarts in a row that followed a short life
         self.leaving = False  # it said goodbye: stopped on request, not to be restarted
         self.alive = False
+        self.store = StoreHealth()  # as the worker last reported it
 
     def send(self, call: Call) -> None:
         self.outgoing.put(call)
@@ -135,6 +140,7 @@ class LocalTrainers:
         process.start()
         child.close()
         handle.process, handle.connection, handle.alive, handle.leaving = process, parent, True, False
+        handle.store = StoreHealth()
         handle.started_at = time.monotonic()
         handle.outgoing = queue.SimpleQueue()
         threading.Thread(target=self._write, args=(handle, parent), daemon=True).start()
@@ -169,9 +175,12 @@ class LocalTrainers:
         if not loop.is_closed():
             loop.call_soon_threadsafe(self._died, handle, process)
 
-    def _dispatch(self, handle: WorkerHandle, message: Reply | Publish | Goodbye) -> None:
+    def _dispatch(self, handle: WorkerHandle, message: Reply | Publish | Goodbye | Status) -> None:
         if isinstance(message, Publish):
             self.on_publish(message)
+            return
+        if isinstance(message, Status):
+            handle.store = message.store
             return
         if isinstance(message, Goodbye):
             handle.leaving = True
@@ -286,4 +295,7 @@ class LocalTrainers:
             handle.alive = False
 
     def status(self) -> list[dict[str, Any]]:
-        return [{"index": h.index, "alive": h.alive, "restarts": h.restarts} for h in self.workers]
+        return [
+            {"index": h.index, "alive": h.alive, "restarts": h.restarts, "store": h.store}
+            for h in self.workers
+        ]

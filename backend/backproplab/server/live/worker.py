@@ -17,12 +17,14 @@ import threading
 import time
 from collections import Counter
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from ..races.item import RaceKind
-from ..runs.item import RunKind
-from ..store import connect
-from .protocol import SHUTDOWN, Call, Goodbye, Publish, Reply
+from ..runs.kind import RunKind
+from ..store import StoreHealth, connect
+from ..store.lock import hold_for_trainer
+from .protocol import SHUTDOWN, Call, Goodbye, Publish, Reply, Status
 from .shard import Shard, ShardSettings
 
 log = logging.getLogger("backproplab.trainer")
@@ -35,11 +37,11 @@ class Outbox:
 
     def __init__(self, connection: Connection):
         self.connection = connection
-        self.messages: queue.SimpleQueue[Reply | Publish | Goodbye | None] = queue.SimpleQueue()
+        self.messages: queue.SimpleQueue[Reply | Publish | Goodbye | Status | None] = queue.SimpleQueue()
         self.unsent: Counter[tuple[str, str]] = Counter()
         self.lock = threading.Lock()
 
-    def put(self, message: Reply | Publish) -> None:
+    def put(self, message: Reply | Publish | Status) -> None:
         if isinstance(message, Publish):
             with self.lock:
                 self.unsent[(message.target, message.subscriber)] += 1
@@ -77,6 +79,8 @@ def main(index: int, location: str, settings: ShardSettings, connection: Connect
     terminated = threading.Event()  # SIGTERM (e.g. to the whole group): checkpoint everything, exit 0
     signal.signal(signal.SIGTERM, lambda signum, frame: terminated.set())
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s %(levelname)s trainer-{index}: %(message)s")
+    if os.path.isdir(location):
+        hold_for_trainer(Path(location))  # held until this process exits (store/lock.py)
     outbox = Outbox(connection)
     inbox: queue.SimpleQueue[Call | None] = queue.SimpleQueue()
     shard = Shard(
@@ -91,7 +95,7 @@ def main(index: int, location: str, settings: ShardSettings, connection: Connect
     sender = threading.Thread(target=outbox.run, name="sender", daemon=True)
     sender.start()
     log.info("started (pid %d)", os.getpid())
-    final = _serve(shard, inbox, terminated)
+    final = _serve(shard, inbox, outbox, terminated)
     shard.save_all()
     if final is not None:
         outbox.put(Reply(final.id, None))
@@ -103,10 +107,13 @@ def main(index: int, location: str, settings: ShardSettings, connection: Connect
     shard.store.close()
 
 
-def _serve(shard: Shard, inbox: queue.SimpleQueue[Call | None], terminated: threading.Event) -> Call | None:
+def _serve(
+    shard: Shard, inbox: queue.SimpleQueue[Call | None], outbox: Outbox, terminated: threading.Event
+) -> Call | None:
     """Train, answer calls and keep up until told to shut down (returns that call), terminated, or the
     pipe closes."""
     maintained = 0.0
+    reported: StoreHealth | None = None
     while not terminated.is_set():
         wait = shard.work()
         timeout = 0.0 if wait <= 0.0 else min(wait, IDLE_WAIT)
@@ -122,8 +129,21 @@ def _serve(shard: Shard, inbox: queue.SimpleQueue[Call | None], terminated: thre
         now = time.monotonic()
         if now - maintained >= MAINTAIN_EVERY:
             maintained = now
-            shard.maintain()
+            reported = _upkeep(shard, outbox, reported)
     return None
+
+
+def _upkeep(shard: Shard, outbox: Outbox, reported: StoreHealth | None) -> StoreHealth | None:
+    """Maintain the shard (surviving any error) and report its health to the web process when it changed;
+    the health last reported."""
+    try:
+        shard.maintain()
+    except Exception:  # upkeep must go on: the next pass tries again
+        log.exception("upkeep failed")
+    health = shard.health()
+    if health != reported:
+        outbox.put(Status(shard.index, health))
+    return health
 
 
 def _next(inbox: queue.SimpleQueue[Call | None], timeout: float) -> Call | bool | None:

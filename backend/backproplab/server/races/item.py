@@ -86,6 +86,8 @@ class RaceItem:
     def handle(self, op: str, args: dict[str, Any], shard: Shard) -> Any:
         if op == "describe":
             return self.describe()
+        if op == "owner":
+            return self.owner
         if op in ("play", "pause"):
             self.playing = op == "play"
             self.credit, self.ticked = 0.0, time.monotonic()

@@ -7,6 +7,7 @@ recorded since its previous frame (or the whole path, when it was thinned since)
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,9 +16,11 @@ from fastapi import APIRouter, WebSocket
 from pydantic import TypeAdapter
 
 from ..encoding import dumps
+from ..identities.access import Caller, Role, require_change
+from ..identities.service import IdentityService
 from ..live.hub import Client, Hub, Session
 from ..live.protocol import Publish, Wants
-from ..live.socket import admit, serve
+from ..live.socket import admit, authenticate, authenticate_handshake, serve
 from ..settings import Settings
 from .item import RaceNews
 from .schemas import RaceClientMessage, RacePatch
@@ -25,6 +28,7 @@ from .service import RaceService
 
 router = APIRouter()
 _messages: TypeAdapter[RaceClientMessage] = TypeAdapter(RaceClientMessage)
+CONTROLS = frozenset({"play", "pause", "reset", "step", "set"})  # the race's owner's or the admin's only
 
 
 @dataclass
@@ -54,9 +58,14 @@ class RaceLive:
     """The race kind of the live core."""
 
     name = "race"
+    progress: frozenset[str] = frozenset()  # a race's step is done at once: its frame follows the ack
 
-    def __init__(self, service: RaceService):
+    def __init__(self, service: RaceService, identities: IdentityService):
         self.service = service
+        self.identities = identities
+
+    def role_of(self, race_id: str) -> Callable[[Caller], Awaitable[Role]]:
+        return lambda caller: self.service.role(race_id, caller)
 
     def mirror(self) -> RaceMirror:
         return RaceMirror()
@@ -102,6 +111,10 @@ class RaceLive:
 
     async def handle(self, message: Any, session: Session, client: Client, hub: Hub) -> dict[str, Any] | None:
         kind = message.type
+        if kind == "auth":
+            return await authenticate(client, message.token, self.identities, self.role_of(session.id))
+        if kind in CONTROLS:
+            require_change(client.role, "race", session.id)  # an error message; the socket keeps streaming
         if kind in ("play", "pause", "reset"):
             await self.service.call(session.id, kind)
         elif kind == "step":
@@ -124,6 +137,7 @@ async def race_stream(websocket: WebSocket, race_id: str) -> None:
     if not await admit(websocket, settings, live.service.exists(race_id), "race_id"):
         return
     client = Client(settings.default_fps)
+    await authenticate_handshake(websocket, client, live.identities, live.role_of(race_id))
     session = hub.join(live, race_id, client)
 
     async def handle(message: Any, session: Session, client: Client) -> dict[str, Any] | None:

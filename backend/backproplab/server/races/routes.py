@@ -11,10 +11,14 @@ from fastapi.responses import Response
 
 from ...engine.surfaces import MAX_CONDITION, MAX_GRID_RESOLUTION, SURFACES, get_surface, value_grid
 from ..errors import ERRORS
+from ..identities.deps import CallerDep, Identities
+from ..identities.schemas import AccessOut
 from ..landscape.service import json_grid
+from ..runs.routes import created
 from .schemas import (
     FunctionName,
     RaceCreate,
+    RaceCreated,
     RaceOut,
     RacePatch,
     RaceStepRequest,
@@ -64,10 +68,14 @@ async def surface_grid(
     }
 
 
-@router.post("/api/races", status_code=201, response_model=RaceOut)
-async def create_race(races: Races, body: RaceCreate | None = None) -> Any:
-    """Start a race (paused): racers with their own optimizer and hyperparameters, one start point."""
-    return await races.create(body or RaceCreate())
+@router.post("/api/races", status_code=201, response_model=RaceCreated, response_model_exclude_unset=True)
+async def create_race(
+    races: Races, caller: CallerDep, identities: Identities, body: RaceCreate | None = None
+) -> Any:
+    """Start a race (paused): racers with their own optimizer and hyperparameters, one start point.
+    Without a token, a new identity owns the race and its token is in this response only."""
+    owner = await identities.or_new(caller)
+    return created(await races.create(body or RaceCreate(), owner), owner)
 
 
 @router.get("/api/races/{race_id}", response_model=RaceOut)
@@ -75,19 +83,29 @@ async def get_race(race_id: str, races: Races) -> Any:
     return await races.call(race_id, "describe")
 
 
+@router.get("/api/races/{race_id}/access", response_model=AccessOut)
+async def race_access(race_id: str, races: Races, caller: CallerDep) -> Any:
+    """The caller's role on the race (owner, admin or watcher)."""
+    role = await races.role(race_id, caller)
+    return {"role": role, "may_change": role != "watcher"}
+
+
 @router.delete("/api/races/{race_id}", status_code=204)
-async def delete_race(race_id: str, races: Races) -> Response:
+async def delete_race(race_id: str, races: Races, caller: CallerDep) -> Response:
+    await races.require(race_id, caller)
     await races.delete(race_id)
     return Response(status_code=204)
 
 
 @router.post("/api/races/{race_id}/step", response_model=RaceOut)
-async def step_race(race_id: str, races: Races, body: RaceStepRequest) -> Any:
-    """Advance every running racer by ``steps`` now."""
+async def step_race(race_id: str, races: Races, body: RaceStepRequest, caller: CallerDep) -> Any:
+    """Advance every running racer by ``steps`` now (the race's owner or the admin)."""
+    await races.require(race_id, caller)
     return await races.call(race_id, "step", steps=body.steps)
 
 
 @router.patch("/api/races/{race_id}", response_model=RaceOut)
-async def patch_race(race_id: str, races: Races, body: RacePatch) -> Any:
+async def patch_race(race_id: str, races: Races, body: RacePatch, caller: CallerDep) -> Any:
     """Move the start (every racer restarts there), change racers' hyperparameters live, or the speed."""
+    await races.require(race_id, caller)
     return await races.call(race_id, "patch", patch=body.model_dump())

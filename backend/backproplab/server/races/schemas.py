@@ -232,7 +232,21 @@ class RaceOut(_Model):
     racers: list[SurfaceRacerOut]
 
 
+class RaceCreated(RaceOut):
+    token: str | None = Field(
+        None,
+        description="only when the request carried no token: the new owner's bearer token, shown this once",
+    )
+
+
 # ---------------------------------------------------------------- race WebSocket, client to server
+
+
+class RaceAuth(_Model):
+    """Present a token (send it first) to control a race its identity owns."""
+
+    type: Literal["auth"]
+    token: str = Field(min_length=1, max_length=200)
 
 
 class RacePlay(_Model):
@@ -262,7 +276,7 @@ class RaceFps(_Model):
 
 
 RaceClientMessage = Annotated[
-    RacePlay | RacePause | RaceReset | RaceStep | RaceSet | RaceFps, Field(discriminator="type")
+    RaceAuth | RacePlay | RacePause | RaceReset | RaceStep | RaceSet | RaceFps, Field(discriminator="type")
 ]
 
 # ---------------------------------------------------------------- race WebSocket, server to client

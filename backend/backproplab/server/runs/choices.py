@@ -16,13 +16,6 @@ from ..settings import Settings
 from ..teaching.limits import MAX_TRACE_PARAMETERS
 
 router = APIRouter(prefix="/api", tags=["runs"])
-SCHEDULE_FIELDS = {
-    "constant": (),
-    "step": ("step_size", "gamma"),
-    "exponential": ("gamma",),
-    "cosine": ("t_max", "eta_min"),
-    "cyclic": ("max_lr", "step_size_up", "step_size_down"),
-}
 
 
 class _Model(BaseModel):
@@ -38,7 +31,8 @@ class DatasetChoices(_Model):
 class ScheduleField(_Model):
     name: str
     integer: bool
-    default: float | int | None
+    boolean: bool = False  # a switch (cycle_momentum); min and max are then null
+    default: bool | int | float | None
     min: float | None
     max: float | None
 
@@ -84,13 +78,22 @@ def _bounds(model: type[BaseModel], name: str) -> tuple[float | None, float | No
 def _schedule_fields() -> dict[str, list[ScheduleField]]:
     fields = run_config.ScheduleConfig.model_fields
     result: dict[str, list[ScheduleField]] = {}
-    for kind, names in SCHEDULE_FIELDS.items():
+    for kind, names in run_config.SCHEDULE_FIELDS.items():
         result[kind] = []
         for name in names:
             low, high = _bounds(run_config.ScheduleConfig, name)
-            integer = int in get_args(fields[name].annotation) or fields[name].annotation is int
+            annotation = fields[name].annotation
+            boolean = annotation is bool
+            integer = not boolean and (int in get_args(annotation) or annotation is int)
             result[kind].append(
-                ScheduleField(name=name, integer=integer, default=fields[name].default, min=low, max=high)
+                ScheduleField(
+                    name=name,
+                    integer=integer,
+                    boolean=boolean,
+                    default=fields[name].default,
+                    min=low,
+                    max=high,
+                )
             )
     return result
 

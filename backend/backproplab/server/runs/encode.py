@@ -20,12 +20,22 @@ from ...engine.run import Run
 
 MAX_GRID_RESOLUTION = 200
 EVALUATED = ("test_loss", "train_accuracy", "test_accuracy")
+LR_PREVIEW = (10, 100, 1000)  # steps ahead whose lr the description previews under a schedule
 _STEP, _EPOCH, _LR, _TRAIN_LOSS = 0, 1, 2, 3
 
 
 def lr_in_force(run: Run) -> float | None:
     """The learning rate the next step uses (the one typed, or where the schedule has taken it)."""
     return finite_or_none(run.lr)
+
+
+def lr_next(run: Run) -> list[dict[str, Any]]:
+    """Where the schedule takes the lr if nothing is typed meanwhile: ``{"step", "lr"}`` for the steps
+    10, 100 and 1000 ahead (the lr that step uses); empty when the lr stays (constant schedule)."""
+    if run.config.schedule.kind == "constant":
+        return []
+    lrs = run.scheduler.upcoming(LR_PREVIEW[-1])  # lrs[k - 1] is the lr of the k-th step from now
+    return [{"step": run.step_count + ahead, "lr": finite_or_none(lrs[ahead - 1])} for ahead in LR_PREVIEW]
 
 
 def learning(run: Run) -> dict[str, Any] | None:
@@ -56,18 +66,23 @@ def resolved(run: Run) -> dict[str, Any]:
         "output_activation": run.output_activation,
         "optimizer": {"name": run.optimizer.name, **hyper},
         "lr": lr_in_force(run),
+        "lr_next": lr_next(run),
         "train_size": len(run.X_train),
         "test_size": len(run.X_test),
         "input_names": input_names(run),
+        "raw_names": run.dataset.columns,
+        "target_name": run.dataset.target_name,
+        "class_names": run.dataset.class_names,
         "extent": list(run.dataset.extent) if run.dataset.extent is not None else None,
     }
 
 
 def input_names(run: Run) -> list[str]:
-    width = run.dataset.X_train.shape[1]
-    if width == 2:
+    """The network's inputs: the features of 2-D data (x1, x2, x1^2, …, as the config names them), the
+    data's column names otherwise."""
+    if run.dataset.X_train.shape[1] == 2:
         return list(run.config.features)
-    return [f"x{index + 1}" for index in range(width)]
+    return run.dataset.columns
 
 
 def config(run: Run) -> dict[str, Any]:
@@ -109,11 +124,13 @@ def params(run: Run) -> dict[str, Any]:
 
 
 def points(run: Run) -> dict[str, Any]:
-    """The raw training and test points with their targets."""
+    """The raw training and test points with their targets; the last ``added`` training points are the
+    ones added by hand (config ``dataset.extra``)."""
     dataset = run.dataset
     return {
         "train": {"X": finite_list(dataset.X_train), "y": finite_list(dataset.y_train)},
         "test": {"X": finite_list(dataset.X_test), "y": finite_list(dataset.y_test)},
+        "added": dataset.added,
     }
 
 

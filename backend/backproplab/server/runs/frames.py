@@ -98,6 +98,7 @@ def frame_text(news: RunNews, metrics: dict[str, Any], view: ViewMessage) -> str
         "status": news.status,
         "message": news.message,
         "lr": news.lr,
+        "lr_next": news.lr_next,
         "learning": news.learning,
         "metrics": metrics,
     }

@@ -10,26 +10,29 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ...engine.config import RunConfig, merge_config
+from ...engine.config import merge_config
 from ...engine.run import Run
+from ..classes.locks import check_change, check_weights
 from ..costs import CostBasis, check_work, mean_step_work
 from ..encoding import dumps
-from ..errors import LimitError
+from ..errors import ApiError, LimitError
 from ..live.protocol import Wants
-from ..live.shard import Pending, Shard, Subscription
-from ..store import Checkpoint, Store
-from . import encode
+from ..live.shard import NOT_MADE, UNSAVED, Pending, Shard, Subscription
+from ..store import Checkpoint, Store, StoreError
+from . import datasets, encode, persist
 from .copy import copy_of
 from .limits import check_size, grid_resolution
 
 log = logging.getLogger("backproplab.trainer")
 MAX_CHUNK = 10_000  # steps per engine call at most
+LR_PREVIEW_EVERY = 0.5  # seconds between two schedule previews (encode.lr_next) in the news of a training run
 CALL_OPTIONS = ("kind", "durable", "if_loaded")  # about the call, not arguments of the operation
+UNDOABLE = ("play", "pause", "keep_training")  # a durable op that cannot be saved is undone
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class RunNews:
     neurons_json: str | None = None
     run_json: str | None = None  # the description, when it changed (config, status) since the last news
     described: int = 0  # the version of that description
+    lr_next: list[dict[str, Any]] = field(default_factory=list)  # the schedule's preview (encode.lr_next)
 
 
 @dataclass
@@ -60,6 +64,7 @@ class StepWork:
 
     reply: Pending
     wanted: int
+    describe: bool = False  # answer with the run's description rather than the count of steps done
     done: int = 0
 
 
@@ -81,10 +86,15 @@ class RunItem:
 
     kind = "run"
 
-    def __init__(self, run_id: str, run: Run, settings: Any):
+    def __init__(
+        self, run_id: str, run: Run, settings: Any, name: str | None = None, badge: dict | None = None
+    ):
         self.id = run_id
         self.run = run
         self.settings = settings
+        self.name = name
+        self.badge = badge  # the class it belongs to: {"code", "name", "allowed"} (classes/service.py)
+        self.owner: str | None = None  # its owner's id: whose fair share it trains in (live/shard.py)
         self.playing = False
         self.keep_training = False
         self.notice: str | None = None  # said until the next change (e.g. "restored after a trainer restart")
@@ -96,9 +106,13 @@ class RunItem:
         self.subscriptions: dict[str, Subscription] = {}
         self.step_cost = 1e-4  # seconds per step, a running average that sizes chunks
         self.saved_version = 0
+        self.mark: Any = None  # the engine's mark of the last saved checkpoint (runs/persist.py)
+        self.saved_dataset: str | None = None  # the content hash of the custom data the run's row names
         self.saved_at = time.monotonic()
         self.save_cost = 0.0
         self.unwatched_since = time.monotonic()
+        # (generation, description version, step, time, value) of the last schedule preview
+        self._lr_preview: tuple[int, int, int, float, list[dict[str, Any]]] | None = None
 
     def wait(self) -> float:
         return 0.0 if self.playing or self.pending_steps else float("inf")
@@ -164,7 +178,7 @@ class RunItem:
             if work.done < work.wanted and not stop:
                 break
             self.pending.pop(0)
-            work.reply.resolve(work.done)
+            self._answer(work)
         if stop:
             self.pending_steps = 0
 
@@ -174,9 +188,18 @@ class RunItem:
         handler = getattr(self, f"_op_{op}", None)
         if handler is None:
             raise ValueError(f"runs have no operation {op!r}")
+        before = (self.playing, self.keep_training)
         result = handler(shard=shard, **{k: v for k, v in args.items() if k not in CALL_OPTIONS})
-        if args.get("durable"):
-            shard.save(self)
+        if args.get("durable") and not isinstance(result, Pending):  # a Pending is saved when done
+            try:
+                shard.checkpoint(self)
+            except StoreError as error:
+                if op not in UNDOABLE:
+                    unsaved = UNSAVED.format(what="change was made", reason=error.reason)
+                    raise ApiError(unsaved, None, status=error.status) from None
+                self.playing, self.keep_training = before
+                self.changed(described=True)
+                raise ApiError(NOT_MADE.format(reason=error.reason), None, status=error.status) from None
         return result
 
     def _op_describe(self, shard: Shard, rebuilt: bool | None = None) -> dict[str, Any]:
@@ -196,6 +219,8 @@ class RunItem:
             "latest": encode.latest(run),
             "learning": encode.learning(run),
             "keep_training": self.keep_training,
+            "name": self.name,
+            "class": self.badge,
             "rebuilt": rebuilt,
         }
 
@@ -216,28 +241,42 @@ class RunItem:
         self.changed(rebuilt=True)
         return self.describe()
 
-    def _op_patch(self, shard: Shard, patch: dict[str, Any], max_parameters: int) -> dict:
+    def _op_patch(
+        self, shard: Shard, patch: dict[str, Any], max_parameters: int, bound: bool = False
+    ) -> dict:
+        """Merge a config patch; ``bound``: the caller is a student, held to the class's locked settings."""
         merged = merge_config(self.run.config, patch)
+        if bound and self.badge is not None:
+            check_change(self.run.config, merged, patch, self.badge["allowed"])
         if isinstance(patch, dict) and patch.keys() & {"model", "dataset", "features", "batch_size"}:
-            check_size(merged, max_parameters, shard.settings.max_step_work, data=self.run.custom_data)
-        rebuilt = self.run.apply_config(merged)
+            max_step_work = shard.settings.max_step_work
+            check_size(merged, max_parameters, max_step_work=max_step_work, data=self.run.custom_data)
+        # A typed lr is the lr in force, even one equal to the config's (a schedule may have moved it).
+        optimizer = patch.get("optimizer") if isinstance(patch, dict) else None
+        typed_lr = isinstance(optimizer, dict) and "lr" in optimizer
+        rebuilt = self.run.apply_config(merged, set_lr=typed_lr)
         if rebuilt:
             self._cancel_pending()
         self.changed(rebuilt=rebuilt, described=True)
         return self.describe(rebuilt)
 
-    def _op_step(self, shard: Shard, steps: int) -> Pending:
+    def _op_step(self, shard: Shard, steps: int, describe: bool = False) -> Pending:
+        """``steps`` steps in the run's coming turns; the answer (steps done, or the description when
+        ``describe``) waits until they are done or the run diverged."""
         limit = shard.settings.max_steps_per_request
         if not 1 <= steps <= limit:
             raise LimitError(f"must be between 1 and {limit}", "steps")
         check_work(steps * self.step_work(), shard.settings.max_request_work, "steps", f"{steps:,} steps")
-        reply = Pending()
+        work = StepWork(Pending(), steps, describe)
         if self.run.diverged:
-            reply.resolve(0)
-            return reply
-        self.pending.append(StepWork(reply, steps))
+            self._answer(work)
+            return work.reply
+        self.pending.append(work)
         self.pending_steps += steps
-        return reply
+        return work.reply
+
+    def _answer(self, work: StepWork) -> None:
+        work.reply.resolve(self.describe() if work.describe else work.done)
 
     def step_work(self) -> float:
         """Multiply-adds of one training step of this run, on average (costs.py)."""
@@ -252,17 +291,33 @@ class RunItem:
 
     def _cancel_pending(self) -> None:
         for work in self.pending:
-            work.reply.resolve(work.done)
+            self._answer(work)
         self.pending.clear()
         self.pending_steps = 0
 
-    def _op_set_weight(self, shard: Shard, layer: int, row: int, col: int, value: float) -> None:
+    def _op_set_weight(
+        self, shard: Shard, layer: int, row: int, col: int, value: float, bound: bool = False
+    ) -> None:
+        if bound and self.badge is not None:
+            check_weights(self.badge["allowed"])
         self.run.set_weight(layer, row, col, value)
         self.changed()
 
-    def _op_set_bias(self, shard: Shard, layer: int, index: int, value: float) -> None:
+    def _op_set_bias(self, shard: Shard, layer: int, index: int, value: float, bound: bool = False) -> None:
+        if bound and self.badge is not None:
+            check_weights(self.badge["allowed"])
         self.run.set_bias(layer, index, value)
         self.changed()
+
+    def _op_rename(self, shard: Shard, name: str | None) -> dict[str, Any]:
+        self.name = name
+        self.changed(described=True)
+        return self.describe()
+
+    def _op_set_class(self, shard: Shard, badge: dict | None) -> None:
+        """The class this run is in changed (its name, what students may change) or ended (None)."""
+        self.badge = badge
+        self.changed(described=True)
 
     def _op_keep_training(self, shard: Shard, keep: bool) -> dict[str, Any]:
         self.keep_training = keep
@@ -350,6 +405,7 @@ class RunItem:
             neurons_json=cursor.neurons_json if wants.grid and wants.neurons else None,
             run_json=run_json,
             described=self.described,
+            lr_next=self._lr_next(now),
         )
 
     def _grid(self, resolution: int, neurons: bool) -> dict[str, Any] | None:
@@ -357,6 +413,19 @@ class RunItem:
         ``max_step_work`` (its ``resolution`` says which)."""
         fitted = grid_resolution(self.run.network.sizes, resolution, self.settings.max_step_work, neurons)
         return encode.grid(self.run, fitted, neurons)
+
+    def _lr_next(self, now: float) -> list[dict[str, Any]]:
+        """The schedule's preview for news: anew after a change or steps, but at most every
+        LR_PREVIEW_EVERY seconds while playing (its steps are absolute, so a slightly older one stays true)."""
+        cached = self._lr_preview
+        step = self.run.step_count
+        if (
+            cached is None
+            or cached[:2] != (self.generation, self.described)
+            or (cached[2] != step and (not self.playing or now - cached[3] >= LR_PREVIEW_EVERY))
+        ):
+            cached = self._lr_preview = (self.generation, self.described, step, now, encode.lr_next(self.run))
+        return cached[4]
 
     def _grid_due(self, cursor: Cursor, wants: Wants, now: float) -> bool:
         """A new grid when the view asks for a different one at once; after training, at most
@@ -386,48 +455,30 @@ class RunItem:
         overdue = now - self.saved_at - wait
         return overdue if overdue >= 0 else None
 
-    def save(self, store: Store) -> None:
+    def save(self, store: Store) -> bool:
+        """Checkpoint what changed since the last saved checkpoint; False if the run's row is gone."""
         started = time.perf_counter()
         version = self.version
         description = self.describe()
         description["status"] = "diverged" if self.run.diverged else "paused"
-        store.save(self.id, Checkpoint(core=self.run.to_bytes(), summary=description))
+        taken = persist.snapshot(self.run, self.mark)
+        data = self.run.custom_data
+        dataset = None
+        if data is not None and data.content_hash != self.saved_dataset:  # rebuilt on new rows
+            dataset = datasets.stored(data)
+        checkpoint = Checkpoint(taken.core, description, taken.logs, taken.replace, dataset)
+        if not store.save(self.id, checkpoint):
+            return False
+        self.mark = taken.mark
+        if dataset is not None:
+            self.saved_dataset = dataset.digest
         self.saved_version = version
         self.saved_at = time.monotonic()
         self.save_cost = time.perf_counter() - started
+        return True
 
     def close(self) -> None:
         self._cancel_pending()
 
 
 _NO_ROWS = np.empty((0, 0))
-
-
-class RunKind:
-    """Makes RunItems: new ones from a config, restored ones from the store."""
-
-    def create(self, run_id: str, args: dict[str, Any], shard: Shard) -> RunItem:
-        if "blob" in args:  # a fork: the source run's whole state
-            run = Run.from_bytes(args["blob"])
-        else:
-            config = RunConfig.model_validate(args["config"])
-            check_size(config, args["max_parameters"], shard.settings.max_step_work)
-            run = Run(config)
-        item = RunItem(run_id, run, shard.settings)
-        item.changed()
-        shard.save(item)
-        return item
-
-    def load(self, run_id: str, shard: Shard) -> RunItem | None:
-        saved = shard.store.load(run_id)
-        if saved is None:
-            return None
-        try:
-            run = Run.from_bytes(saved.core)
-        except Exception as error:  # a blob this version cannot read must not stop the trainer
-            log.error("could not restore run %s (%s)", run_id, error)
-            return None
-        item = RunItem(run_id, run, shard.settings)
-        if shard.settings.restored_message:
-            item.notice = shard.settings.restored_message.format(step=run.step_count)
-        return item

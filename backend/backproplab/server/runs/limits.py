@@ -57,6 +57,7 @@ def row_counts(config: RunConfig, data: CustomData | None = None) -> tuple[float
 def check_size(
     config: RunConfig,
     max_parameters: int,
+    *,
     max_step_work: float | None = None,
     prefix: str = "",
     data: CustomData | None = None,

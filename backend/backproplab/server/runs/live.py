@@ -6,14 +6,17 @@ its ``state``, the ``run`` notice when the description changed, its frames, and 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
 from pydantic import TypeAdapter
 
+from ..identities.access import Caller, Role, require_change
+from ..identities.service import IdentityService
 from ..live.hub import Client, Hub, Session
 from ..live.protocol import Publish, Wants
-from ..live.socket import admit, serve
+from ..live.socket import admit, authenticate, authenticate_handshake, serve
 from ..settings import Settings
 from .frames import DEFAULT_VIEW, RunMirror
 from .item import RunNews
@@ -22,6 +25,8 @@ from .service import RunService
 
 router = APIRouter()
 _messages: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
+# Messages that change the run: its owner's, its class teacher's or the admin's only.
+CONTROLS = frozenset({"play", "pause", "reset", "step", "set", "set_weight", "set_bias"})
 
 
 class RunCursor:
@@ -36,10 +41,15 @@ class RunLive:
     """The run kind of the live core."""
 
     name = "run"
+    progress = frozenset({"step"})  # a long step's progress shows before its ack
 
-    def __init__(self, service: RunService, settings: Settings):
+    def __init__(self, service: RunService, settings: Settings, identities: IdentityService):
         self.service = service
         self.settings = settings
+        self.identities = identities
+
+    def role_of(self, run_id: str) -> Callable[[Caller], Awaitable[Role]]:
+        return lambda caller: self.service.role(run_id, caller)
 
     def mirror(self) -> RunMirror:
         return RunMirror(
@@ -96,12 +106,18 @@ class RunLive:
         kind = message.type
         service = self.service
         ack: dict[str, Any] = {"type": "ack", "of": kind}
+        if kind == "auth":
+            return await authenticate(client, message.token, self.identities, self.role_of(session.id))
+        if kind in CONTROLS:
+            require_change(client.role, "run", session.id, fork=True)  # an error message; still streaming
+        bound = client.role == "owner"  # a student in a class is held to its locked settings
         if kind in ("play", "pause", "reset"):
             await service.control(session.id, kind, durable=False)
         elif kind == "step":
             ack["steps"] = await service.step(session.id, message.steps, durable=False)
         elif kind == "set":
-            ack["rebuilt"] = (await service.patch(session.id, message.config, durable=False))["rebuilt"]
+            patched = await service.patch(session.id, message.config, durable=False, bound=bound)
+            ack["rebuilt"] = patched["rebuilt"]
         elif kind == "set_weight":
             await service.call(
                 session.id,
@@ -110,17 +126,23 @@ class RunLive:
                 row=message.row,
                 col=message.col,
                 value=message.value,
+                bound=bound,
             )
         elif kind == "set_bias":
             await service.call(
-                session.id, "set_bias", layer=message.layer, index=message.index, value=message.value
+                session.id,
+                "set_bias",
+                layer=message.layer,
+                index=message.index,
+                value=message.value,
+                bound=bound,
             )
         elif kind == "fps":
             client.fps = message.fps
             hub.refresh_wants(session)
         elif kind == "view":
             client.view = message
-            hub.refresh_wants(session, force=True)  # a new view gets a frame even while the run is paused
+            await hub.rewatch(session)  # a new view gets its frame at once, even while the run is paused
         return ack
 
 
@@ -133,6 +155,7 @@ async def stream(websocket: WebSocket, run_id: str) -> None:
     if not await admit(websocket, settings, live.service.exists(run_id), "run_id"):
         return
     client = Client(settings.default_fps, DEFAULT_VIEW)
+    await authenticate_handshake(websocket, client, live.identities, live.role_of(run_id))
     session = hub.join(live, run_id, client)
 
     async def handle(message: Any, session: Session, client: Client) -> dict[str, Any] | None:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ...engine.config import FiniteFloat
 from ...engine.learning import IssueKind
+from ..identities.access import Role
 
 Status = Literal["running", "paused", "diverged"]
 Number = float | None  # JSON never carries NaN or Infinity: a non-finite value travels as null
@@ -35,12 +36,26 @@ RUN_EXAMPLE = {
         "lr": 0.03,
     },
     "latest": {"step": 120, "epoch": 4, "train_loss": 0.41, "test_loss": 0.44, "test_accuracy": 0.78},
+    "keep_training": False,
+    "name": "Ada",
+    "class": {"code": "K7M2QX", "name": "Period 3", "allowed": ["optimizer.lr", "optimizer.name"]},
     "rebuilt": None,
 }
+MAX_NAME = 80
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class ClassBadge(_Model):
+    """The class a run belongs to, as its student sees it."""
+
+    code: str = Field(description="the class's join code")
+    name: str | None
+    allowed: list[str] | None = Field(
+        description="settings the student may change (dotted RunConfig paths); null: every setting"
+    )
 
 
 class Learning(_Model):
@@ -55,7 +70,7 @@ class Learning(_Model):
 class RunOut(_Model):
     """A run as the server reports it (REST responses and ``state.run`` on the WebSocket)."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [RUN_EXAMPLE]})
+    model_config = ConfigDict(json_schema_extra={"examples": [RUN_EXAMPLE]}, populate_by_name=True)
     id: str = Field(description="unguessable, URL-safe")
     status: Status
     message: str | None = Field(description="why the run diverged, in words")
@@ -73,7 +88,25 @@ class RunOut(_Model):
     keep_training: bool = Field(
         False, description="true: the run keeps playing when nobody watches it (else it pauses after a while)"
     )
+    name: str | None = Field(None, description="a name its owner gave it (a student's name in a class)")
+    class_: ClassBadge | None = Field(None, alias="class", description="the class it belongs to, if any")
     rebuilt: bool | None = Field(None, description="PATCH only: true when the change rebuilt the network")
+
+
+class RunCreated(RunOut):
+    """A new run (POST /api/runs, a fork, joining a class)."""
+
+    token: str | None = Field(
+        None,
+        description="only when the request carried no token: the new owner's bearer token, shown this once",
+    )
+
+
+class RunMeta(_Model):
+    """The parts of a PATCH body that are about the run, not its config."""
+
+    name: str | None = Field(None, max_length=MAX_NAME, description="rename the run (null clears it)")
+    keep_training: bool | None = Field(None, description="keep playing when nobody watches")
 
 
 class StepRequest(_Model):
@@ -148,6 +181,16 @@ class Points(_Model):
 
     train: dict[str, list[Any]]
     test: dict[str, list[Any]]
+    added: int = Field(
+        0, description="the last `added` training points are the ones added by hand (dataset.extra)"
+    )
+
+
+class LrAhead(_Model):
+    """The lr a future step will use under the schedule (if nothing is typed meanwhile)."""
+
+    step: int
+    lr: Number
 
 
 # ---------------------------------------------------------------- WebSocket, client to server
@@ -167,6 +210,13 @@ class PauseMessage(_Message):
 
 class ResetMessage(_Message):
     type: Literal["reset"]
+
+
+class AuthMessage(_Message):
+    """Present a token (send it first): the socket may then change what the token's identity may."""
+
+    type: Literal["auth"]
+    token: str = Field(min_length=1, max_length=200)
 
 
 class StepMessage(_Message):
@@ -210,7 +260,8 @@ class SetBiasMessage(_Message):
 
 
 ClientMessage = Annotated[
-    PlayMessage
+    AuthMessage
+    | PlayMessage
     | PauseMessage
     | ResetMessage
     | StepMessage
@@ -251,6 +302,9 @@ class FrameMessage(_Model):
     status: Status
     message: str | None
     lr: Number
+    lr_next: list[LrAhead] = Field(
+        default_factory=list, description="the schedule's lr 10, 100 and 1000 steps ahead ([]: it stays)"
+    )
     learning: Learning | None = None
     metrics: dict[str, Any] = Field(description="every step since this client's previous frame (columns)")
     latest: dict[str, Any]
@@ -270,6 +324,7 @@ class AckMessage(_Model):
     of: str
     rebuilt: bool | None = None
     steps: int | None = None
+    role: Role | None = Field(None, description="auth only: the token's role on this run or race")
 
 
 class ErrorMessage(_Model):

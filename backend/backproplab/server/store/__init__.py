@@ -5,10 +5,33 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import Checkpoint, RunRecord, Saved, Store, StoreError
+from .base import (
+    Checkpoint,
+    ClassRecord,
+    ComparisonRecord,
+    RunRecord,
+    Saved,
+    Store,
+    StoredDataset,
+    StoreError,
+    StoreHealth,
+    Usage,
+)
 from .sqlite import SqliteStore
 
-__all__ = ["Checkpoint", "RunRecord", "Saved", "Store", "StoreError", "connect"]
+__all__ = [
+    "Checkpoint",
+    "ClassRecord",
+    "ComparisonRecord",
+    "RunRecord",
+    "Saved",
+    "Store",
+    "StoreError",
+    "StoreHealth",
+    "StoredDataset",
+    "Usage",
+    "connect",
+]
 
 
 def connect(location: str, primary: bool = False) -> Store:

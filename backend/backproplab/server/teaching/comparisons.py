@@ -1,34 +1,25 @@
 """Optimizer comparisons: several managed runs from one base config, differing only in the optimizer.
 
-Every racer is an ordinary run (runs/service.py), so it streams over /ws/runs/{id} and takes
-PATCH and WebSocket ``set`` messages (a live learning-rate change per racer). The same seed gives every
-racer the same data, initial weights and batch order; creation checks the weights are bit-identical.
-Comparisons live in memory (their runs persist like any other run).
+Every racer is an ordinary run (runs/service.py) owned by the comparison's owner, so it streams over
+/ws/runs/{id} and takes PATCH and WebSocket ``set`` messages (a live learning-rate change per racer). The
+same seed gives every racer the same data, initial weights and batch order; creation checks the weights are
+bit-identical. Comparisons live in the store, so every web replica finds them and they survive restarts.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections import OrderedDict
-from dataclasses import dataclass
+import time
 from typing import Any
 
 import numpy as np
 
 from ...engine.config import RunConfig
 from ..errors import ApiError
+from ..identities.access import Caller, require_change, role_of
 from ..runs.service import RunService
+from ..store import ComparisonRecord
 from .schemas import ComparisonCreate
-
-MAX_COMPARISONS = 100  # the oldest is forgotten past this (its runs stay)
-
-
-@dataclass
-class Comparison:
-    id: str
-    labels: list[str]
-    run_ids: list[str]
-    identical_start: bool
 
 
 class ComparisonNotFoundError(ApiError):
@@ -43,10 +34,11 @@ class Comparisons:
 
     def __init__(self, runs: RunService):
         self.runs = runs
-        self.items: OrderedDict[str, Comparison] = OrderedDict()
+        self.store = runs.store
+        self.offload = runs.offload
 
-    async def create(self, request: ComparisonCreate) -> Comparison:
-        """Create one run per racer (all or none) and check they start from identical weights."""
+    async def create(self, request: ComparisonCreate, owner: Caller) -> ComparisonRecord:
+        """Create one run per racer for ``owner`` (all or none) and check they start from identical weights."""
         base = request.base.model_dump()
         configs = [
             RunConfig.model_validate({**base, "optimizer": racer.optimizer.model_dump()})
@@ -55,29 +47,36 @@ class Comparisons:
         run_ids: list[str] = []
         try:
             for config in configs:
-                run_ids.append((await self.runs.create(config))["id"])
+                run_ids.append((await self.runs.create(config, owner))["id"])
         except Exception:
             for run_id in run_ids:
                 await self.runs.delete(run_id)
             raise
-        comparison = Comparison(
-            id=secrets.token_urlsafe(12),
+        comparison = ComparisonRecord(
+            id=secrets.token_urlsafe(16),
+            owner=owner.owner_id,
             labels=[racer.label for racer in request.racers],
             run_ids=run_ids,
             identical_start=await self._identical_weights(run_ids),
+            created=time.time(),
         )
-        self.items[comparison.id] = comparison
-        while len(self.items) > MAX_COMPARISONS:
-            self.items.popitem(last=False)
+        await self.offload.io(self.store.insert_comparison, comparison)
         return comparison
 
-    def get(self, comparison_id: str) -> Comparison:
-        comparison = self.items.get(comparison_id)
+    async def get(self, comparison_id: str) -> ComparisonRecord:
+        comparison = await self.offload.io(self.store.comparison_record, comparison_id)
         if comparison is None:
             raise ComparisonNotFoundError(comparison_id)
         return comparison
 
-    async def describe(self, comparison: Comparison) -> dict[str, Any]:
+    def require(self, comparison: ComparisonRecord, caller: Caller) -> None:
+        """403 unless the caller owns the comparison (or is the admin)."""
+        require_change(role_of(caller, comparison.owner), "comparison", comparison.id)
+
+    async def forget(self, before: float) -> int:
+        return await self.offload.io(self.store.delete_comparisons, before)
+
+    async def describe(self, comparison: ComparisonRecord) -> dict[str, Any]:
         racers = []
         for label, run_id in zip(comparison.labels, comparison.run_ids, strict=True):
             try:
@@ -89,7 +88,7 @@ class Comparisons:
             racers.append({"label": label, "run_id": run_id, "run": run})
         return {"id": comparison.id, "identical_start": comparison.identical_start, "racers": racers}
 
-    async def control(self, comparison: Comparison, action: str, steps: int = 1) -> None:
+    async def control(self, comparison: ComparisonRecord, action: str, steps: int = 1) -> None:
         """play, pause, reset or step every racer that still exists; ``step`` gives each the same steps."""
         for run_id in comparison.run_ids:
             try:

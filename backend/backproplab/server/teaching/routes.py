@@ -15,17 +15,20 @@ from fastapi.responses import JSONResponse
 from ...engine.textbook import expression_graph, tiny_network_example
 from ..costs import MOVE_WORK, CostBasis, check_work, forward_work, gradcheck_work, mean_step_work
 from ..errors import ERRORS, LimitError
+from ..identities.deps import CallerDep, Identities
 from ..offload import HeavyLane
 from ..runs.limits import check_size, layer_sizes, row_counts
-from ..runs.routes import Runs
+from ..runs.routes import Runs, created
 from ..runs.schemas import StepRequest
 from ..runs.service import RunService
+from ..store import ComparisonRecord
 from . import service
-from .comparisons import Comparison, Comparisons
+from .comparisons import Comparisons
 from .limits import MAX_TRACE_BATCH
 from .presets import presets
 from .schemas import (
     ComparisonCreate,
+    ComparisonCreated,
     ComparisonOut,
     ExpressionGraph,
     HealthOut,
@@ -50,11 +53,11 @@ def get_comparisons(request: Request) -> Comparisons:
 ComparisonsDep = Annotated[Comparisons, Depends(get_comparisons)]
 
 
-def get_comparison(comparison_id: str, comparisons: ComparisonsDep) -> Comparison:
-    return comparisons.get(comparison_id)
+async def get_comparison(comparison_id: str, comparisons: ComparisonsDep) -> ComparisonRecord:
+    return await comparisons.get(comparison_id)
 
 
-ComparisonDep = Annotated[Comparison, Depends(get_comparison)]
+ComparisonDep = Annotated[ComparisonRecord, Depends(get_comparison)]
 Operand = Annotated[float, Query(ge=-1e6, le=1e6, allow_inf_nan=False, description="a finite number")]
 
 
@@ -159,10 +162,17 @@ async def list_presets() -> dict[str, Any]:
     return {"presets": presets()}
 
 
-@router.post("/comparisons", status_code=201, response_model=ComparisonOut)
-async def create_comparison(body: ComparisonCreate, comparisons: ComparisonsDep) -> dict[str, Any]:
-    """One run per racer from the same seed, data and initial weights; each streams on /ws/runs/{id}."""
-    return await comparisons.describe(await comparisons.create(body))
+@router.post(
+    "/comparisons", status_code=201, response_model=ComparisonCreated, response_model_exclude_unset=True
+)
+async def create_comparison(
+    body: ComparisonCreate, comparisons: ComparisonsDep, caller: CallerDep, identities: Identities
+) -> dict[str, Any]:
+    """One run per racer from the same seed, data and initial weights; each streams on /ws/runs/{id}.
+    The caller owns the comparison and its runs (without a token, a new identity whose token is in this
+    response only)."""
+    owner = await identities.or_new(caller)
+    return created(await comparisons.describe(await comparisons.create(body, owner)), owner)
 
 
 @router.get("/comparisons/{comparison_id}", response_model=ComparisonOut)
@@ -176,9 +186,12 @@ async def control_comparison(
     comparison: ComparisonDep,
     comparisons: ComparisonsDep,
     runs: Runs,
+    caller: CallerDep,
     body: StepRequest | None = None,
 ) -> dict[str, Any]:
-    """Play, pause, reset or step (body ``{"steps": n}``, the same n for every racer) all racers."""
+    """Play, pause, reset or step (body ``{"steps": n}``, the same n for every racer) all racers (the
+    comparison's owner or the admin)."""
+    comparisons.require(comparison, caller)
     steps = body.steps if body else 1
     if action == "step" and steps > runs.settings.max_steps_per_request:
         raise LimitError(f"must be between 1 and {runs.settings.max_steps_per_request}", "steps")
@@ -191,7 +204,7 @@ async def lr_sweep(body: SweepRequest, runs: Runs, lane: HeavyLane) -> dict[str,
     """Train the config at each learning rate for ``steps`` steps; say which converge, stall or diverge."""
     lrs = body.lrs if isinstance(body.lrs, list) else log_spaced(body.lrs.min, body.lrs.max, body.lrs.count)
     settings = runs.settings
-    check_size(body.config, settings.max_parameters, settings.max_step_work, prefix="config.")
+    check_size(body.config, settings.max_parameters, max_step_work=settings.max_step_work, prefix="config.")
     sizes, (train, test) = layer_sizes(body.config), row_counts(body.config)
     # Each learning rate: the steps, and the whole-set evaluation before and after them.
     one = body.steps * mean_step_work(sizes, body.config.batch_size, train, test, body.steps)

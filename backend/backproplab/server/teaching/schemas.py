@@ -293,6 +293,13 @@ class ComparisonOut(_Model):
     racers: list[RacerOut]
 
 
+class ComparisonCreated(ComparisonOut):
+    token: str | None = Field(
+        None,
+        description="only when the request carried no token: the new owner's bearer token, shown this once",
+    )
+
+
 # ---------------------------------------------------------------- learning-rate sweep
 
 

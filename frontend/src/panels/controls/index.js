@@ -35,28 +35,28 @@ export function createControls(app) {
     return details;
   };
 
-  add(body, selectField("optimizer", "controls.optimizer", options("optimizer"), (name) => app.setConfig({ optimizer: optimizerSwitch(name) })), () => config().optimizer.name);
+  add(body, selectField("optimizer", "controls.optimizer", options("optimizer"), (name) => app.setConfig({ optimizer: optimizerSwitch(name) }), { setting: "optimizer.name" }), () => config().optimizer.name);
   const lr = createLearningRate(app);
   body.append(lr.row);
   fields.push({ field: lr, read: () => resolved().optimizer.lr ?? config().optimizer.lr });
-  const batch = add(body, numberField("batch", "controls.batch_size", { min: 1, step: 1, integer: true }, (value) => app.setConfig({ batch_size: value })), () => config().batch_size);
+  const batch = add(body, numberField("batch", "controls.batch_size", { min: 1, step: 1, integer: true }, (value) => app.setConfig({ batch_size: value }), { setting: "batch_size" }), () => config().batch_size);
   const batchNote = el("div", { class: "field-note" });
   batch.row.append(batchNote);
-  add(body, selectField("activation", "controls.activation", options("activation"), (value) => app.setConfig({ model: { activation: value } }), { rebuild: true }), () => config().model.activation);
+  add(body, selectField("activation", "controls.activation", options("activation"), (value) => app.setConfig({ model: { activation: value } }), { rebuild: true, setting: "model.activation" }), () => config().model.activation);
 
   const hyper = section("optimizer");
   hyper.dataset.control = "hyperparameters";
   const model = section("model");
-  add(model, selectField("output_activation", "controls.output_activation", options("output_activation"), (value) => app.setConfig({ model: { output_activation: value } }), { rebuild: true }), () => config().model.output_activation);
-  add(model, selectField("loss", "controls.loss", options("loss"), (value) => app.setConfig({ loss: value }), { rebuild: true }), () => config().loss);
-  add(model, selectField("init", "controls.init", options("init"), (value) => app.setConfig({ model: { init: value } }), { rebuild: true }), () => config().model.init);
-  add(model, numberField("seed", "controls.seed", { min: 0, max: 4294967295, step: 1, integer: true }, (seed) => app.setConfig({ seed }), { rebuild: true }), () => config().seed);
+  add(model, selectField("output_activation", "controls.output_activation", options("output_activation"), (value) => app.setConfig({ model: { output_activation: value } }), { rebuild: true, setting: "model.output_activation" }), () => config().model.output_activation);
+  add(model, selectField("loss", "controls.loss", options("loss"), (value) => app.setConfig({ loss: value }), { rebuild: true, setting: "loss" }), () => config().loss);
+  add(model, selectField("init", "controls.init", options("init"), (value) => app.setConfig({ model: { init: value } }), { rebuild: true, setting: "model.init" }), () => config().model.init);
+  add(model, numberField("seed", "controls.seed", { min: 0, max: 4294967295, step: 1, integer: true }, (seed) => app.setConfig({ seed }), { rebuild: true, setting: "seed" }), () => config().seed);
   const regularization = section("regularization");
-  add(regularization, selectField("regularization", "controls.regularization", options("regularization"), (kind) => app.setConfig({ regularization: { kind } })), () => config().regularization.kind);
-  add(regularization, numberField("regularization_rate", "controls.regularization_rate", { min: 0, max: 10, step: "any" }, (rate) => app.setConfig({ regularization: { rate } })), () => config().regularization.rate);
+  add(regularization, selectField("regularization", "controls.regularization", options("regularization"), (kind) => app.setConfig({ regularization: { kind } }), { setting: "regularization.kind" }), () => config().regularization.kind);
+  add(regularization, numberField("regularization_rate", "controls.regularization_rate", { min: 0, max: 10, step: "any" }, (rate) => app.setConfig({ regularization: { rate } }), { setting: "regularization.rate" }), () => config().regularization.rate);
   const schedule = section("schedule");
   schedule.dataset.control = "schedule";
-  add(schedule, selectField("schedule", "controls.schedule", options("schedule"), (kind) => app.setConfig({ schedule: { kind } })), () => config().schedule.kind);
+  add(schedule, selectField("schedule", "controls.schedule", options("schedule"), (kind) => app.setConfig({ schedule: { kind } }), { setting: "schedule.kind" }), () => config().schedule.kind);
   const scheduleBox = el("div", { class: "sub-fields" });
   schedule.append(scheduleBox);
   const hyperBox = el("div", { class: "sub-fields" });
@@ -120,20 +120,36 @@ function hyperField(app, parent, name) {
       const betas = [...(resolved().betas || [0.9, 0.999])];
       betas[index] = value;
       app.setConfig({ optimizer: { betas } });
-    });
+    }, { setting: "optimizer.betas" });
   } else if (typeof optimizerDefaults(app.state.run.config.optimizer.name)[name] === "boolean") {
-    field = checkboxField(name, `controls.${name}`, (value) => app.setConfig({ optimizer: { [name]: value } }));
+    field = checkboxField(name, `controls.${name}`, (value) => app.setConfig({ optimizer: { [name]: value } }), { setting: `optimizer.${name}` });
   } else {
-    field = numberField(name, `controls.${name}`, { min: 0, step: "any" }, (value) => app.setConfig({ optimizer: { [name]: value } }));
+    field = numberField(name, `controls.${name}`, { min: 0, step: "any" }, (value) => app.setConfig({ optimizer: { [name]: value } }), { setting: `optimizer.${name}` });
   }
   parent.append(field.row);
   return { field, read };
 }
 
-// spec: {name, integer, default, min, max} from the server.
-function scheduleField(app, parent, { name, integer, min, max }) {
-  const field = numberField(`schedule_${name}`, `controls.schedule_${name}`, { min: min ?? 0, max: max ?? undefined, step: integer ? 1 : "any", integer }, (value) => app.setConfig({ schedule: { [name]: value } }));
+// spec: {name, integer, boolean, default, min, max} from the server (GET /api/choices). A switch (such
+// as cyclic schedules' cycle_momentum) is a checkbox; the momentum bounds show only while it is on.
+function scheduleField(app, parent, { name, integer, boolean, min, max }) {
+  const control = `schedule_${name}`;
+  const send = (value) => app.setConfig({ schedule: { [name]: value } });
+  const extra = { setting: `schedule.${name}` };
+  const field = boolean
+    ? checkboxField(control, `controls.${control}`, send, extra)
+    : numberField(control, `controls.${control}`, { min: min ?? 0, max: max ?? undefined, step: integer ? 1 : "any", integer }, send, extra);
   field.row.querySelector("label").dataset.i18nFallback = name;
   parent.append(field.row);
-  return { field, read: () => app.state.run.config.schedule[name] };
+  const schedule = () => app.state.run.config.schedule;
+  const cycled = name.endsWith("_momentum") && name !== "cycle_momentum" && "cycle_momentum" in schedule();
+  return {
+    field: {
+      set(value) {
+        field.set(value);
+        if (cycled) field.row.hidden = !schedule().cycle_momentum;
+      },
+    },
+    read: () => schedule()[name],
+  };
 }

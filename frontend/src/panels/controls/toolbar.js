@@ -1,6 +1,6 @@
 // The transport in the top bar: play/pause, step, step an epoch, reset and speed. Play shows ❚❚ only
-// while the run is really playing and the server is reachable; while the connection is down the
-// transport is disabled.
+// while the run is really playing and the server is reachable; while the connection is down, or when
+// this browser only watches the run (panels/access.js), the transport is disabled.
 import { t } from "../../i18n/index.js";
 
 export function createToolbar(app) {
@@ -26,10 +26,12 @@ export function createToolbar(app) {
     const online = app.connection === "open";
     const running = online && app.isPlaying();
     const label = t(running ? "action.pause" : "action.play");
-    const key = `${running}/${online}/${label}/${run.step}/${run.epoch}`;
+    const control = online && app.mayControl();
+    const key = `${running}/${control}/${label}/${run.step}/${run.epoch}`;
     if (key === shown) return;
     shown = key;
-    for (const button of transport) button.disabled = !online;
+    for (const button of transport) button.disabled = !control;
+    speed.disabled = !control;
     play.dataset.running = String(running);
     play.dataset.i18nAria = running ? "action.pause" : "action.play";
     play.setAttribute("aria-label", label);
@@ -37,5 +39,5 @@ export function createToolbar(app) {
     stepCounter.textContent = String(run.step);
     epochCounter.textContent = String(run.epoch);
   };
-  for (const event of ["run", "frame", "pacer", "language", "connection"]) app.on(event, render);
+  for (const event of ["run", "frame", "pacer", "language", "connection", "access"]) app.on(event, render);
 }

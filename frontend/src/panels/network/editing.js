@@ -53,14 +53,15 @@ export function createEditing(app, { columnBar, box }) {
       node.style.width = `${width}px`;
       columnBar.append(node);
     };
+    const locked = !app.may("model.hidden");
     const button = (label, key, onclick) =>
-      el("button", { class: "icon", onclick, dataset: { i18nAria: key, i18nTitle: key }, "aria-label": t(key), title: t(key) }, label);
+      el("button", { class: "icon", onclick, disabled: locked, dataset: { i18nAria: key, i18nTitle: key }, "aria-label": t(key), title: t(key) }, label);
     sizes.slice(1, -1).forEach((size, layer) => {
       const count = el("span", { class: "neuron-count" }, compact ? String(size) : t("network.neuron_count", { count: size }));
       count.title = t("network.neuron_count", { count: size });
       const group = el(
         "div",
-        { class: `column-controls${compact ? " compact" : ""}${tiny ? " tiny" : ""}`, dataset: { control: "layers" } },
+        { class: `column-controls${compact ? " compact" : ""}${tiny ? " tiny" : ""}`, dataset: { control: "layers", setting: "model.hidden" } },
         button("+", "network.add_neuron", () => changeNeurons(layer, +1)),
         button("−", "network.remove_neuron", () => changeNeurons(layer, -1)),
         count,
@@ -74,11 +75,11 @@ export function createEditing(app, { columnBar, box }) {
   // A click or tap on the drawing: an input toggles its feature, an edge or a bias opens a value editor.
   function edit(target, x, y, planar) {
     if (target.kind === "input") {
-      if (planar && !app.hidden.includes("features")) toggleFeature(target.name);
+      if (planar && !app.hidden.includes("features") && app.may("features")) toggleFeature(target.name);
       return;
     }
     const layers = app.state.params && app.state.params.layers;
-    if (app.hidden.includes("weights") || !layers || target.kind === "summary") return;
+    if (app.hidden.includes("weights") || !app.may("model.weights") || !layers || target.kind === "summary") return;
     if (target.kind === "edge") {
       const { layer, row, col } = target;
       editValue(box, x, y, "network.edit_weight", layers[layer].W[row][col], (value) => app.send({ type: "set_weight", layer, row, col, value }));

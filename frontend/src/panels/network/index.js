@@ -6,6 +6,7 @@ import { t } from "../../i18n/index.js";
 import { fitCanvas } from "../../dom.js";
 import { NEGATIVE, POSITIVE } from "../../colors.js";
 import { features as featureChoices } from "../../core/choices.js";
+import { featureLabel } from "../../names.js";
 import { layoutNetwork } from "./layout.js";
 import { createEdges } from "./edges.js";
 import { createHeatmaps } from "./heatmaps.js";
@@ -40,7 +41,8 @@ export function createNetwork(app) {
     const names = resolved.input_names;
     const all = featureChoices();
     const planar = (resolved.raw_input_size ?? names.length) === 2 && names.every((name) => all.includes(name));
-    const inputs = planar ? all.map((name) => ({ name, index: names.indexOf(name) })) : names.map((name, index) => ({ name, index }));
+    const label = (name) => (planar ? featureLabel(name, resolved.raw_names) : name);
+    const inputs = (planar ? all.map((name) => ({ name, index: names.indexOf(name) })) : names.map((name, index) => ({ name, index }))).map((input) => ({ ...input, label: label(input.name) }));
     const inputRows = [];
     inputs.forEach((input, k) => input.index >= 0 && (inputRows[input.index] = k));
     model = { inputs, planar, inputRows, sizes: resolved.sizes, naturalPair: ["bce", "cross_entropy"].includes(resolved.loss) };
@@ -88,7 +90,7 @@ export function createNetwork(app) {
       ctx.strokeStyle = input.index >= 0 ? "#37474f" : "#b0bec5";
       ctx.strokeRect(node.x - half, node.y - half, size, size);
       ctx.fillStyle = input.index >= 0 ? "#263238" : "#90a4ae";
-      ctx.fillText(input.name, node.x - half - 4, node.y);
+      ctx.fillText(fitText(ctx, input.label, node.x - half - 6), node.x - half - 4, node.y);
     });
     if (layout.columns[0].hiddenCount > 0) {
       const last = layout.columns[0].nodes.at(-1);
@@ -179,7 +181,7 @@ export function createNetwork(app) {
   }
 
   function nodeName(column, index) {
-    if (column === 0) return model.inputs[index].name;
+    if (column === 0) return model.inputs[index].label;
     if (column === layout.columns.length - 1) return t("network.output_title", { index: index + 1 });
     return t("network.neuron_title", { layer: column, index: index + 1 });
   }
@@ -187,7 +189,7 @@ export function createNetwork(app) {
   function describe(target) {
     const layers = app.state.params ? app.state.params.layers : null;
     const last = layout.columns.length - 1;
-    if (target.kind === "input") return inputTooltip({ name: target.name, active: model.inputs[target.index].index >= 0 });
+    if (target.kind === "input") return inputTooltip({ name: model.inputs[target.index].label, active: model.inputs[target.index].index >= 0 });
     if (target.kind === "summary") return summaryTooltip({ layer: target.column - 1, count: layout.columns[target.column].summary.count, isOutput: target.column === last });
     if (!layers) return null;
     if (target.kind === "edge") {
@@ -264,6 +266,10 @@ export function createNetwork(app) {
   });
   app.on("frame", () => app.requestDraw(draw));
   app.on("projector", () => app.requestDraw(draw));
+  app.on("access", () => {
+    barKey = "";
+    app.requestDraw(draw);
+  });
   app.on("panels", wantNeurons);
   app.on("language", () => {
     if (!app.state.run) return;
@@ -282,7 +288,18 @@ export function createNetwork(app) {
     return { x: node.x - half, y: node.y + half };
   }
 
-  return { pointOf, layout: () => layout };
+  // The input nodes' labels as drawn (used by the browser tests).
+  const inputLabels = () => (model ? model.inputs.map((input) => input.label) : []);
+
+  return { pointOf, layout: () => layout, inputLabels };
+}
+
+// `text` cut to fit `width` pixels in the context's font, ending in "…" when cut (the tooltip has it whole).
+function fitText(ctx, text, width) {
+  if (ctx.measureText(text).width <= width) return text;
+  let end = text.length;
+  while (end > 1 && ctx.measureText(`${text.slice(0, end)}…`).width > width) end--;
+  return `${text.slice(0, end)}…`;
 }
 
 function fillNode(ctx, node, size, color) {

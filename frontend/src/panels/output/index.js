@@ -62,7 +62,7 @@ export function createOutput(app) {
         grids,
         gridsChanged: gridsChanged || !grids,
         resolved: resolved(),
-        points: app.state.points && { ...app.state.points, added: app.state.added },
+        points: app.state.points,
         showTest: showTest.checked,
         discrete: discretize.checked,
         names: names().inputs,

@@ -25,7 +25,8 @@ export function createPlane(canvas) {
   }
 
   // side: the square's size in px; grids: the browser's planeGrids (or null before the first);
-  // points: {train, test, added}; names: the two input columns' names.
+  // points: the server's {train, test, added} (the last `added` training points were added by hand and
+  // are ringed); names: the two input columns' names.
   function draw({ side, extent, grids, gridsChanged, resolved, points, showTest, discrete, names, scale = 1 }) {
     const ctx = fitCanvas(canvas, side, side);
     plot = { left: AXIS_ROOM, top: 2, size: side - AXIS_ROOM - 2, extent };
@@ -64,12 +65,14 @@ export function createPlane(canvas) {
         ctx.stroke();
       });
     };
+    const generated = points.train.X.length - (points.added || 0);
+    const part = (from, to) => ({ X: points.train.X.slice(from, to), y: points.train.y.slice(from, to) });
     ctx.lineWidth = 1;
-    drawSet(points.train, "#ffffff");
+    drawSet(part(0, generated), "#ffffff");
     if (showTest) drawSet(points.test, "#000000");
     if (points.added) {
       ctx.lineWidth = 2;
-      drawSet(points.added, "#000000", POINT_RADIUS + 1);
+      drawSet(part(generated), "#000000", POINT_RADIUS + 1);
       ctx.lineWidth = 1;
     }
   }
