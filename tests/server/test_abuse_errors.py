@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from backproplab.server.app import create_app
 from backproplab.server.settings import Settings
+from conftest import BASE_URL, open_client
 
 JSON = {"content-type": "application/json"}
 
@@ -27,7 +26,7 @@ def run_id(client) -> str:
 def http(server):
     """A real server, so a request that would hang (a deep PATCH used to kill the pipe to the trainer)
     fails by timing out instead of hanging the test."""
-    with httpx.Client(base_url=server.url, timeout=60) as client:
+    with httpx.Client(base_url=server.url, timeout=60, headers=server.auth) as client:
         yield client
 
 
@@ -59,7 +58,7 @@ def test_an_integer_of_5000_digits_is_422(http, path):
 
 def test_landscape_of_weights_at_the_float64_limit_is_422(client, run_id):
     client.post(f"/api/runs/{run_id}/step", json={"steps": 20})
-    with client.websocket_connect(f"/ws/runs/{run_id}") as ws:
+    with client.websocket_connect(f"{BASE_URL.replace('http', 'ws')}/ws/runs/{run_id}") as ws:
         ws.send_json({"type": "set_weight", "layer": 0, "row": 0, "col": 0, "value": 1e308})
         while ws.receive_json()["type"] != "ack":
             pass
@@ -81,14 +80,14 @@ def test_landscape_of_weights_at_the_float64_limit_is_422(client, run_id):
 def test_a_malformed_origin_or_host_port_is_refused_not_a_500(client, run_id, headers):
     with (
         pytest.raises(WebSocketDisconnect) as refused,
-        client.websocket_connect(f"/ws/runs/{run_id}", headers=headers),
+        client.websocket_connect(f"{BASE_URL.replace('http', 'ws')}/ws/runs/{run_id}", headers=headers),
     ):
         pass
     assert refused.value.code == 1008  # the handshake answers 403
 
 
 def test_a_body_over_the_limit_while_streaming_is_413_naming_the_body(tmp_path):
-    with TestClient(create_app(Settings(data_dir=tmp_path, max_body_bytes=1000))) as client:
+    with open_client(Settings(data_dir=tmp_path, max_body_bytes=1000)) as client:
         chunks = (part for part in [b'{"seed": 1, "dataset": {"X": [', b"1," * 2000, b"1]}}"])
         response = client.post("/api/runs", content=chunks, headers=JSON)  # chunked: no Content-Length
         assert response.status_code == 413, response.text

@@ -10,8 +10,8 @@ import pytest
 
 from backproplab.engine.config import RunConfig
 from backproplab.server.live.protocol import Call
-from backproplab.server.live.shard import Shard, ShardSettings, Subscription
-from backproplab.server.runs.item import RunKind
+from backproplab.server.live.shard import Shard, ShardSettings, Subscription, owner_of
+from backproplab.server.runs.kind import RunKind
 from backproplab.server.store import connect
 
 ROUNDS_SECONDS = 1.0
@@ -114,3 +114,13 @@ def test_a_step_call_whose_caller_went_away_stops_its_work(shard):
     assert run.run.step_count == stopped_at < 10_000
     assert not run.pending_steps and run.wait() == float("inf")
     assert [reply.id for reply in shard.sent if getattr(reply, "id", None) == 2] == []  # nobody to answer
+
+
+def test_a_run_trains_in_its_owners_share_when_created_and_when_restored(shard):
+    shard.store.insert_run("r", "alice", None, None)
+    config = RunConfig(model={"hidden": [4]})
+    args = {"kind": "run", "config": config, "max_parameters": 10**6, "owner": "alice"}
+    shard.handle(Call(1, "create", "r", args))
+    assert owner_of(shard.items["r"]) == "owner:alice"
+    restored = RunKind().load("r", shard)
+    assert restored is not None and owner_of(restored) == "owner:alice"

@@ -78,7 +78,7 @@ def in_background(function) -> threading.Thread:
 @pytest.fixture
 def heavy_server(make_server):
     server = make_server(env=ENV)
-    http = httpx.Client(base_url=server.url, timeout=60)
+    http = httpx.Client(base_url=server.url, timeout=60, headers=server.auth)
     run_id = http.post("/api/runs", json=BIG).json()["id"]
     yield server, http, run_id
     http.close()
@@ -89,7 +89,7 @@ def test_a_caller_over_its_heavy_limit_gets_429_with_retry_after_until_its_read_
 
     def slow_read():
         with (
-            httpx.Client(base_url=server.url, timeout=60) as client,
+            httpx.Client(base_url=server.url, timeout=60, headers=server.auth) as client,
             client.stream("GET", f"/api/runs/{run_id}/{SLOW_LANDSCAPE}&progress=true") as stream,
         ):
             assert stream.status_code == 200
@@ -126,7 +126,10 @@ def test_a_heavy_read_whose_client_disconnects_stops_computing(heavy_server):
 
 def test_a_step_call_whose_client_disconnects_stops_stepping(heavy_server):
     server, http, run_id = heavy_server
-    in_background(lambda: _give_up_after(server.url + f"/api/runs/{run_id}/step", 2.0, {"steps": 10_000}))
+    http.patch(f"/api/runs/{run_id}", json={"batch_size": 1000})  # 10,000 steps take minutes, not seconds
+    in_background(
+        lambda: _give_up_after(server.url + f"/api/runs/{run_id}/step", 2.0, {"steps": 10_000}, server.auth)
+    )
     wait_for(lambda: http.get(f"/api/runs/{run_id}").json()["step"] > 0, what="the steps to start")
 
     def settled() -> int | None:
@@ -144,7 +147,10 @@ def test_controls_answer_while_heavy_work_runs(heavy_server):
     finished = threading.Event()
 
     def long_step():
-        with httpx.Client(base_url=server.url, timeout=120) as client, contextlib.suppress(httpx.HTTPError):
+        with (
+            httpx.Client(base_url=server.url, timeout=120, headers=server.auth) as client,
+            contextlib.suppress(httpx.HTTPError),
+        ):
             client.post(f"/api/runs/{run_id}/step", json={"steps": 10_000})
         finished.set()
 
@@ -160,10 +166,10 @@ def test_controls_answer_while_heavy_work_runs(heavy_server):
     assert compute_pids(server), "... and while the heavy read was still computing"
 
 
-def _give_up_after(url: str, seconds: float, body: dict | None = None) -> None:
+def _give_up_after(url: str, seconds: float, body: dict | None = None, headers: dict | None = None) -> None:
     """A client that sends a request and hangs up after ``seconds`` without waiting for the answer."""
     with contextlib.suppress(httpx.HTTPError):  # the timeout, or the server stopping at the test's end
         if body is None:
-            httpx.get(url, timeout=seconds)
+            httpx.get(url, timeout=seconds, headers=headers)
         else:
-            httpx.post(url, json=body, timeout=seconds)
+            httpx.post(url, json=body, timeout=seconds, headers=headers)

@@ -27,7 +27,7 @@ ENV = {"BACKPROPLAB_TRAINERS": "1", "BACKPROPLAB_MAX_REQUEST_WORK": "1e13"}
 
 def busy_server(server: ServerProcess) -> tuple[httpx.Client, list[str]]:
     """Playing runs, a long `step`, a slow landscape and a watcher, all in progress."""
-    http = httpx.Client(base_url=server.url, timeout=60)
+    http = httpx.Client(base_url=server.url, timeout=60, headers=server.auth)
     big = http.post("/api/runs", json=BIG).json()["id"]
     playing = [http.post("/api/runs", json={"seed": seed}).json()["id"] for seed in range(3)]
     for run_id in playing:
@@ -35,7 +35,7 @@ def busy_server(server: ServerProcess) -> tuple[httpx.Client, list[str]]:
 
     def hold(method: str, path: str, **kwargs) -> None:
         with contextlib.suppress(httpx.HTTPError):
-            httpx.request(method, server.url + path, timeout=120, **kwargs)
+            httpx.request(method, server.url + path, timeout=120, headers=server.auth, **kwargs)
 
     threading.Thread(
         target=hold, args=("POST", f"/api/runs/{big}/step"), kwargs={"json": {"steps": 10_000}}

@@ -5,10 +5,9 @@ refused with 422 naming the field to lower when over its budget; a run whose sin
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
-from backproplab.server.app import create_app
 from backproplab.server.settings import Settings
+from conftest import BASE_URL, open_client
 
 # The issue's heavy run: 0.34-0.88 s per step, which starved every other run of its trainer.
 HEAVY = {"dataset": {"kind": "circle", "samples": 20000}, "model": {"hidden": [64] * 10}, "batch_size": 10000}
@@ -27,7 +26,7 @@ def assert_over_budget(response, field: str) -> None:
 def small_budget(tmp_path):
     """A server whose request budget is small enough for ordinary runs to reach it."""
     settings = Settings(data_dir=tmp_path, trainers="1", max_request_work=3e7)
-    with TestClient(create_app(settings)) as client:
+    with open_client(settings) as client:
         yield client
 
 
@@ -58,7 +57,7 @@ def test_steps_over_the_request_budget_are_refused_over_rest_and_websocket(small
     run_id = small_budget.post("/api/runs", json={}).json()["id"]
     assert small_budget.post(f"/api/runs/{run_id}/step", json={"steps": 10}).status_code == 200
     assert_over_budget(small_budget.post(f"/api/runs/{run_id}/step", json={"steps": 10000}), "steps")
-    with small_budget.websocket_connect(f"/ws/runs/{run_id}") as ws:
+    with small_budget.websocket_connect(f"{BASE_URL.replace('http', 'ws')}/ws/runs/{run_id}") as ws:
         ws.send_json({"type": "step", "steps": 10000})
         while (message := ws.receive_json())["type"] != "error":
             pass
@@ -70,7 +69,7 @@ def test_steps_over_the_request_budget_are_refused_over_rest_and_websocket(small
 def priced(tmp_path_factory):
     """A run of 20,000 rows through a 2-64-64-1 network, on a server with a request budget of 2e9."""
     settings = Settings(data_dir=tmp_path_factory.mktemp("priced"), trainers="1", max_request_work=2e9)
-    with TestClient(create_app(settings)) as client:
+    with open_client(settings) as client:
         config = {"dataset": {"kind": "circle", "samples": 20000}, "model": {"hidden": [64, 64]}}
         yield client, client.post("/api/runs", json=config).json()["id"]
 
@@ -102,10 +101,10 @@ def test_reads_within_the_budget_still_answer(small_budget):
 
 def test_server_computed_grids_stay_within_the_step_budget(tmp_path):
     settings = Settings(data_dir=tmp_path, trainers="1", max_step_work=2e7)
-    with TestClient(create_app(settings)) as client:
+    with open_client(settings) as client:
         config = {"model": {"hidden": [64, 64, 64]}}
         run_id = client.post("/api/runs", json=config).json()["id"]
-        with client.websocket_connect(f"/ws/runs/{run_id}") as ws:
+        with client.websocket_connect(f"{BASE_URL.replace('http', 'ws')}/ws/runs/{run_id}") as ws:
             ws.receive_json()
             ws.send_json({"type": "view", "grid": True, "neurons": True, "resolution": 200})
             while (message := ws.receive_json())["type"] not in ("state", "frame") or not message.get("grid"):
