@@ -19,7 +19,7 @@ and exits non-zero when a target is missed. Abuses (the issue's list, as a user 
 1. heavy-steps: the costliest run the step budget allows, playing, and 8 clients each asking it for 20
    steps at a time and giving up after 3 s (the issue's 10x64, batch 10,000 run is now refused with 422);
 2. landscapes: 6 parallel landscapes on that run, at resolution 41 (over the request budget: 422) and at
-   the largest resolution within it (the caller's third and later get 429);
+   the largest resolution within it (the caller's fifth and later get 429);
 3. gradcheck-sweep: the h sweep with 16 step sizes on 100 samples of a 5x64 network, and the largest
    legal one;
 4. view: a watcher at 60 fps asking for every neuron's grid at resolution 200 on the heavy run;

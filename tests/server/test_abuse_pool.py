@@ -106,6 +106,8 @@ def test_a_caller_over_its_heavy_limit_gets_429_with_retry_after_until_its_read_
     assert refused.status_code == 429, refused.text
     assert int(refused.headers["retry-after"]) >= 1
     assert refused.json()["reason"]
+    bad = http.get(f"/api/runs/{run_id}/gradcheck?samples=1000")  # its own problem first, whatever runs
+    assert bad.status_code == 422 and bad.json()["field"] == "samples", bad.text
     assert http.post(f"/api/runs/{run_id}/step", json={"steps": 2}).status_code == 200  # controls go on
     stop.set()
     reader.join(timeout=60)  # the stream ends at its next line; its lane is released

@@ -232,22 +232,33 @@ class ComputePool:
 
 
 class Lane:
-    """One admitted heavy request: its jobs run under its caller's name; closing it frees its place."""
+    """One heavy request: its jobs run under its caller's name. It takes its place among the caller's
+    heavy requests on its first job (or ``take()``), after the request's input and cost were checked, so
+    bad input gets its 422 whatever else runs; closing it frees the place."""
 
-    def __init__(self, offload: Offload, caller: str):
+    def __init__(self, offload: Offload, caller: str, admitted: bool = False):
         self.offload = offload
         self.caller = caller
+        self.admitted = admitted
         self.closed = False
+
+    def take(self) -> None:
+        """Take the caller's place now (429 when the caller, or the server, has too many heavy requests)."""
+        if not self.admitted:
+            self.offload.take(self.caller)
+            self.admitted = True
 
     async def compute(self, function: Callable[..., T], *args: Any) -> T:
         """``function(*args)`` in a compute process (it and its arguments must pickle: module-level
         functions over plain data)."""
+        self.take()
         return await self.offload.pool.run(self.caller, function, args)
 
     def close(self) -> None:
         if not self.closed:
             self.closed = True
-            self.offload.release(self.caller)
+            if self.admitted:
+                self.offload.release(self.caller)
 
     def __enter__(self) -> Lane:
         return self
@@ -276,8 +287,17 @@ class Offload:
     async def io(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._io, partial(function, *args, **kwargs))
 
+    def lane(self, caller: str) -> Lane:
+        """A lane for one heavy request of ``caller``; it is admitted on its first job (``Lane.take``)."""
+        return Lane(self, caller)
+
     def admit(self, caller: str) -> Lane:
-        """A lane for one heavy request of ``caller``, or 429 when it (or the server) has too many open."""
+        """A lane for one heavy request of ``caller``, admitted now (429 when refused)."""
+        self.take(caller)
+        return Lane(self, caller, admitted=True)
+
+    def take(self, caller: str) -> None:
+        """Count one more heavy request of ``caller``, or 429 when it (or the server) has too many open."""
         mine = self.open.get(caller, 0)
         if mine >= self.max_per_caller:
             raise BusyError(
@@ -291,7 +311,6 @@ class Offload:
                 self.pool.retry_after(),
             )
         self.open[caller] = mine + 1
-        return Lane(self, caller)
 
     def release(self, caller: str) -> None:
         left = self.open.get(caller, 0) - 1
@@ -306,9 +325,10 @@ class Offload:
 
 
 async def heavy_lane(request: Request) -> AsyncIterator[Lane]:
-    """FastAPI dependency: the request's lane, open while the route computes (429 when refused)."""
+    """FastAPI dependency: the request's lane, open while the route computes (429 on its first job when
+    refused: a request's own 422s come first)."""
     offload: Offload = request.app.state.offload
-    with offload.admit(await request_caller_key(request)) as lane:
+    with offload.lane(await request_caller_key(request)) as lane:
         yield lane
 
 

@@ -57,7 +57,7 @@ class Settings:
     max_step_work: float = 2e8
     max_request_work: float = 5e9
     # Heavy reads (computed in the compute pool) in progress at once: per identity, and on the whole server.
-    max_heavy_per_caller: int = 2
+    max_heavy_per_caller: int = 4  # the teaching page asks for two at a time (gradient check and h sweep)
     max_heavy_requests: int = 32
     # WebSocket messages a socket may send per second on average, and in a burst.
     ws_message_rate: float = 60.0

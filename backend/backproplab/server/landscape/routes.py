@@ -124,10 +124,11 @@ async def get_landscape(
         "span": span,
         "resolution": resolution,
     }
-    lane = offload.admit(await request_caller_key(request))  # held by the stream when progress is streamed
+    lane = offload.lane(await request_caller_key(request))  # held by the stream when progress is streamed
     streaming = False
     try:
         check_cost(await runs.call(run_id, "cost_basis"), query, runs.settings.max_request_work)
+        lane.take()  # before the copy and before a stream starts: a refusal is a plain 429
         source = await runs.copy(run_id, split=split, trajectory=True)
         if progress:
             streaming = True
