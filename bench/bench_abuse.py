@@ -46,7 +46,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -87,14 +87,20 @@ class Target:
     deep: str = ""
     # The abuser's own address (127.0.0.x, still the loopback): per-address limits are its, not the probe's.
     address: str = "127.0.0.2"
+    tokens: dict[str, str] = field(default_factory=dict)  # run id -> its owner's token (each run its own)
+
+    def auth(self, run_id: str) -> dict[str, str]:
+        """Headers that make the caller the run's owner (changes need them)."""
+        return {"Authorization": f"Bearer {self.tokens[run_id]}"}
 
     def http(self, timeout: float = 600) -> httpx.Client:
         transport = httpx.HTTPTransport(local_address=self.address)
         return httpx.Client(base_url=self.url, timeout=timeout, transport=transport)
 
-    def ws(self, run_id: str) -> Any:
+    def ws(self, run_id: str, owner: bool = False) -> Any:
         url = self.url.replace("http", "ws") + f"/ws/runs/{run_id}"
-        return connect(url, max_size=None, local_addr=(self.address, 0))
+        headers = self.auth(run_id) if owner else None
+        return connect(url, max_size=None, local_addr=(self.address, 0), additional_headers=headers)
 
     def socket(self, send_buffer: int | None = None) -> socket.socket:
         sock = socket.socket()
@@ -141,19 +147,23 @@ def server(trainers: str) -> Iterator[tuple[str, int]]:
             print(f"(server log: {text.count('Traceback')} tracebacks, {len(text.splitlines())} lines)")
 
 
-def runs_on_shard(http: httpx.Client, shard: int, shards: int, count: int, config: dict) -> list[str]:
-    """Create runs until ``count`` of them live on ``shard``; delete the others."""
+def runs_on_shard(
+    http: httpx.Client, shard: int, shards: int, count: int, config: dict, tokens: dict[str, str]
+) -> list[str]:
+    """Create runs until ``count`` of them live on ``shard`` (each with an owner of its own, whose token
+    goes into ``tokens``); delete the others."""
     kept: list[str] = []
     seed = 0
     while len(kept) < count:
         response = http.post("/api/runs", json={**config, "seed": seed})
         response.raise_for_status()
-        run_id = response.json()["id"]
+        run_id, token = response.json()["id"], response.json()["token"]
         seed += 1
         if shard_of(run_id, shards) == shard:
             kept.append(run_id)
+            tokens[run_id] = token
         else:
-            http.delete(f"/api/runs/{run_id}")
+            http.delete(f"/api/runs/{run_id}", headers={"Authorization": f"Bearer {token}"})
     return kept
 
 
@@ -225,6 +235,7 @@ def _forever(stop: multiprocessing.synchronize.Event, threads: int, work: Callab
 
 def heavy_steps(target: Target, stop) -> None:
     with target.http() as http:
+        http.headers.update(target.auth(target.heavy))  # the abuser owns the heavy run
         http.post("/api/runs", json=REFUSED_HEAVY)  # 422: its step would cost 2.3e9
         http.post(f"/api/runs/{target.heavy}/play")
         try:
@@ -270,7 +281,7 @@ def gradcheck_sweep(target: Target, stop) -> None:
 
 def view(target: Target, stop) -> None:
     async def main() -> None:
-        async with target.ws(target.heavy) as ws:
+        async with target.ws(target.heavy, owner=True) as ws:
             await ws.send(json.dumps({"type": "fps", "fps": 60}))
             await ws.send(json.dumps({"type": "view", "grid": True, "neurons": True, "resolution": 200}))
             await ws.send(json.dumps({"type": "play"}))
@@ -388,12 +399,13 @@ def run(args: argparse.Namespace) -> list[tuple[str, float, float, int, int]]:
     rows = []
     with server(args.trainers) as (url, port), httpx.Client(base_url=url, timeout=120) as http:
         shards = len(http.get("/api/health").json()["trainers"])
-        ordinary = runs_on_shard(http, 0, shards, args.runs, ORDINARY)
-        target = Target(url, port, shards, 0, ordinary)
-        target.heavy = runs_on_shard(http, 0, shards, 1, HEAVY)[0]
-        target.deep = runs_on_shard(http, 0, shards, 1, DEEP_5X64)[0]
+        tokens: dict[str, str] = {}
+        ordinary = runs_on_shard(http, 0, shards, args.runs, ORDINARY, tokens)
+        target = Target(url, port, shards, 0, ordinary, tokens=tokens)
+        target.heavy = runs_on_shard(http, 0, shards, 1, HEAVY, tokens)[0]
+        target.deep = runs_on_shard(http, 0, shards, 1, DEEP_5X64, tokens)[0]
         for run_id in ordinary:
-            http.post(f"/api/runs/{run_id}/play")
+            http.post(f"/api/runs/{run_id}/play", headers=target.auth(run_id)).raise_for_status()
         stop_watch = threading.Event()
         threading.Thread(target=lambda: asyncio.run(watch(url, ordinary[0], stop_watch)), daemon=True).start()
         probe = Probe(url, ordinary[1 % len(ordinary)])
