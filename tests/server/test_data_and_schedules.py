@@ -154,7 +154,7 @@ def test_the_websocket_state_marks_the_added_points(server):
 
     message = asyncio.run(state())
     assert message.points is not None and message.points.added == 2
-    assert message.points.train["X"][-2:] == EXTRA["X"]
+    assert message.points.train.X[-2:] == EXTRA["X"]
 
 
 # ------------------------------------------------------------------------------------------------ schedules

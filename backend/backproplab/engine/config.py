@@ -127,7 +127,7 @@ class DatasetConfig(_Strict):
         # NOTE: a merged PATCH keeps the old hash when a custom run switches to a generated set; the hash
         # is the engine's bookkeeping, not the user's choice, so it goes quietly.
         if isinstance(data, dict) and data.get("kind", "circle") != "custom" and "content_hash" in data:
-            data = {key: value for key, value in data.items() if key != "content_hash"}
+            data = {**data, "content_hash": None}
         return data
 
     @model_validator(mode="after")
@@ -140,6 +140,13 @@ class DatasetConfig(_Strict):
         return self
 
 
+class LayerWeights(_Strict):
+    """One layer's weights: ``W`` shaped (fan_in, fan_out) so that z = a·W + b, and ``b`` (fan_out)."""
+
+    W: list[list[FiniteFloat]]
+    b: list[FiniteFloat]
+
+
 class ModelConfig(_Strict):
     """Network shape and starting point. ``output_activation`` None picks the loss's natural one."""
 
@@ -149,8 +156,8 @@ class ModelConfig(_Strict):
     activation: ActivationName = "tanh"
     output_activation: OutputActivationName | None = None
     init: InitName = "xavier_uniform"
-    weights: list[dict[str, Any]] | None = Field(
-        None, description='explicit start weights [{"W": [[..]], "b": [..]}, ..], W shaped (fan_in, fan_out)'
+    weights: list[LayerWeights] | None = Field(
+        None, description="explicit start weights, from the input side"
     )
 
 

@@ -44,7 +44,7 @@ class RunParts:
             self.output_activation,
             config.model.init,
             init_rng,
-            config.model.weights,
+            None if config.model.weights is None else [layer.model_dump() for layer in config.model.weights],
         )
         self.optimizer = build_optimizer(config.optimizer, self.network)
         self.scheduler = make_scheduler(config.schedule, self.optimizer.hyper["lr"])

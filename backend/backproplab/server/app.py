@@ -37,6 +37,7 @@ from .races.service import RaceService
 from .runs import choices
 from .runs import live as run_live
 from .runs import routes as run_routes
+from .runs.schemas import RunPatch
 from .runs.service import RunService
 from .settings import Settings
 from .static import mount_frontend
@@ -139,15 +140,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's schema plus RunConfig (POST /api/runs reads its body by content type, so FastAPI misses it)."""
+    """FastAPI's schema plus the bodies that POST and PATCH /api/runs read by content type (FastAPI misses
+    them): RunConfig and RunPatch."""
     if app.openapi_schema:
         return app.openapi_schema
     from fastapi.openapi.utils import get_openapi
 
     schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-    run_config = RunConfig.model_json_schema(ref_template="#/components/schemas/{model}")
     components = schema.setdefault("components", {}).setdefault("schemas", {})
-    components.update(run_config.pop("$defs", {}))
-    components["RunConfig"] = run_config
+    for model in (RunConfig, RunPatch):
+        body = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(body.pop("$defs", {}))
+        components[model.__name__] = body
     app.openapi_schema = schema
     return schema

@@ -127,7 +127,7 @@ def guarded_protocol(
     turns = Turns(rate, burst, queue, active)
     sentinel = object()
 
-    class Guarded(base):  # type: ignore[misc, valid-type]
+    class Guarded(base):  # type: ignore[misc]
         _head_timer: asyncio.TimerHandle | None = None
         _held: bytes | None = None  # the start of a request that waits for its turn
         _counted: Any = sentinel  # the cycle in force when this connection's current request was counted
@@ -174,7 +174,7 @@ def guarded_protocol(
             self._received(data)
 
         def gone(self) -> bool:
-            return self.transport.is_closing()
+            return bool(self.transport.is_closing())
 
         def _received(self, data: bytes) -> None:
             if self._head_timer is None and self._between_requests():

@@ -160,7 +160,10 @@ class ClientWatch:
         def where() -> tuple[str, str, int]:
             return scope["method"], scope["path"], received
 
-        work = asyncio.create_task(self.app(scope, app_receive, app_send))
+        async def serve() -> None:
+            await self.app(scope, app_receive, app_send)
+
+        work = asyncio.create_task(serve())
         watcher = asyncio.create_task(watch())
         try:
             try:

@@ -43,7 +43,7 @@ class Settings:
     # Trainer workers, each owning a shard of the runs: "auto" (one process per core) or a number of processes.
     trainers: str = "auto"
     # Limits (a request over one gets a 4xx saying which).
-    max_runs: int = 200
+    max_runs: int = 1000  # a class of 300 with their forks fits; the memory budgets bound it too
     max_races: int = 50
     max_steps_per_request: int = 10_000
     max_parameters: int = 200_000

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ...engine.config import RunConfig
-from ..runs.schemas import MAX_NAME, RunOut
+from ..runs.schemas import MAX_NAME, RunConfigPatch, RunOut
 from .locks import CONFIG_PATHS, check_paths
 
 ALLOWED_DOC = (
@@ -53,7 +51,7 @@ class ClassPatch(_Allowed):
         json_schema_extra={"examples": [{"config": {"optimizer": {"lr": 0.3}}}, {"allowed": None}]}
     )
     name: str | None = Field(None, max_length=MAX_NAME)
-    config: dict[str, Any] | None = Field(
+    config: RunConfigPatch | None = Field(
         None,
         description="any part of a RunConfig: merged into the class's setup and applied to every student's "
         "run now (a change of model, data, features, loss or seed rebuilds their networks)",
@@ -75,7 +73,9 @@ class ClassInfo(_Model):
     code: str = Field(description="the join code students type (6 characters, no 0/O, 1/I/L)")
     name: str | None
     created: float
-    config: dict[str, Any] = Field(description="the setup students start from (a RunConfig)")
+    config: RunConfigPatch = Field(
+        description="the setup students start from: a whole RunConfig (a custom dataset's X and y are null here)"
+    )
     allowed: list[str] | None = Field(description=ALLOWED_DOC)
 
 

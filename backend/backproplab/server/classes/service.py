@@ -134,8 +134,9 @@ class ClassService:
         pushed to every student's run; the badge each run shows follows a new name or new locks."""
         given = body.model_fields_set
         config = group.config
-        if body.config:
-            merged = _merged(group.config, body.config)
+        patch = body.config.model_dump(mode="json") if body.config is not None else {}
+        if patch:
+            merged = _merged(group.config, patch)
             settings = self.settings
             check_size(
                 merged, settings.max_parameters, max_step_work=settings.max_step_work, prefix="config."
@@ -154,7 +155,7 @@ class ClassService:
         run_ids = await self.student_runs(group)
         if (updated.name, updated.allowed) != (group.name, group.allowed):
             await self._set_badge(run_ids, badge_of(updated))
-        pushed = await self._push(run_ids, body.config) if body.config else None
+        pushed = await self._push(run_ids, patch) if patch else None
         return updated, pushed
 
     async def _push(self, run_ids: list[str], patch: dict[str, Any]) -> dict[str, Any]:

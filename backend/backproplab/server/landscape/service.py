@@ -151,13 +151,13 @@ def line(source: RunCopy, split: str, points: int, alpha_max: float | None) -> d
         raise ConfigError("split", "the gradient is not finite at the current weights")
     lr = source.lr
     top = alpha_max if alpha_max is not None else 4.0 * lr if lr else 1.0
-    marked = lr is not None and 0.0 < lr <= top
+    marked = lr if lr is not None and 0.0 < lr <= top else None  # the lr, when the plot marks it
     alphas = np.linspace(0.0, top, points)
-    if marked:  # sample the learning rate itself so the plot can mark L(θ − lr·g) exactly
-        alphas = np.unique(np.append(np.linspace(0.0, top, points - 1), lr))
+    if marked is not None:  # sample the learning rate itself so the plot can mark L(θ − lr·g) exactly
+        alphas = np.unique(np.append(np.linspace(0.0, top, points - 1), marked))
     values = loss_along_gradient(network, loss, X, y, flat, alphas, regularization=source.regularization)
     finite = np.isfinite(values)
-    at_lr = values[np.searchsorted(alphas, lr)] if marked else None
+    at_lr = values[np.searchsorted(alphas, marked)] if marked is not None else None
     return {
         "split": split,
         "step": source.step,

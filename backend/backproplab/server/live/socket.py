@@ -255,8 +255,11 @@ def _parse(text: str, messages: TypeAdapter[Any], client: Client) -> Any:
         client.error(None, error.reason)
     except ValidationError as error:
         item = error.errors()[0]
-        tagged = item["type"] not in ("union_tag_invalid", "union_tag_not_found", "model_type")
-        field = dotted(item["loc"][1:]) if tagged else "type" if item["type"] != "model_type" else None
+        loc = item["loc"][1:]  # after the message type's tag
+        if loc[:1] == ("config",) and len(loc) > 1:
+            loc = loc[1:]  # a ``set`` message's config is a RunConfig part: fields are named as in one
+        untagged = item["type"] in ("union_tag_invalid", "union_tag_not_found")
+        field = "type" if untagged else dotted(loc) if loc else None
         client.error(field, item["msg"])
     return None
 

@@ -122,7 +122,8 @@ def _serve(
             if call is None:
                 return None
             if call.op == SHUTDOWN:
-                return call
+                shutdown: Call = call
+                return shutdown
             shard.handle(call)
             call = _next(inbox, 0.0)
         shard.publish_due()

@@ -3,17 +3,21 @@ WebSocket's messages (the source of truth; docs/protocol.md describes them in wo
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...engine.config import FiniteFloat, OptimizerName
 from ...engine.race import MAX_RACERS, MAX_STEPS_PER_CALL
 from ...engine.surfaces import MAX_CONDITION, SURFACES
+from ..runs.schemas import Hyperparameters
 
 Number = float | None  # a non-finite value travels as null
 Point = tuple[FiniteFloat, FiniteFloat]
-FunctionName = Literal[tuple(SURFACES)]  # type: ignore[valid-type]
+if TYPE_CHECKING:
+    FunctionName = str
+else:
+    FunctionName = Literal[tuple(SURFACES)]  # the surfaces' names, from the engine
 MAX_SPEED = 5_000
 
 
@@ -24,29 +28,26 @@ class _Model(BaseModel):
 # ---------------------------------------------------------------- test surfaces
 
 
+SURFACE_EXAMPLE: dict[str, Any] = {
+    "name": "rosenbrock",
+    "title": "Rosenbrock",
+    "formula": "f = (1 − x)² + 100(y − x²)²",
+    "x_range": [-2.0, 2.0],
+    "y_range": [-1.0, 3.0],
+    "minima": [[1.0, 1.0]],
+    "local_minima": [],
+    "min_value": 0.0,
+    "start": [-1.2, 1.0],
+    "log_scale": True,
+    "note": "A curved, flat-bottomed valley.",
+    "parameters": {},
+}
+
+
 class SurfaceOut(_Model):
     """A 2-D test function: its formula, plotting domain, known minima and a good start."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "name": "rosenbrock",
-                    "title": "Rosenbrock",
-                    "formula": "f = (1 − x)² + 100(y − x²)²",
-                    "x_range": [-2.0, 2.0],
-                    "y_range": [-1.0, 3.0],
-                    "minima": [[1.0, 1.0]],
-                    "local_minima": [],
-                    "min_value": 0.0,
-                    "start": [-1.2, 1.0],
-                    "log_scale": True,
-                    "note": "A curved, flat-bottomed valley.",
-                    "parameters": {},
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [SURFACE_EXAMPLE]})
     name: str
     title: str
     formula: str
@@ -102,15 +103,15 @@ class SurfaceParams(_Model):
 class RacerSpec(_Model):
     label: str | None = Field(None, max_length=40, description="defaults to the optimizer's name")
     optimizer: OptimizerName
-    hyper: dict[str, Any] = Field(
-        default_factory=dict, description="hyperparameters (torch's names and defaults), e.g. lr"
+    hyper: Hyperparameters = Field(
+        default_factory=Hyperparameters, description="hyperparameters (torch's names and defaults), e.g. lr"
     )
 
 
 DEFAULT_RACERS = [
-    RacerSpec(optimizer="sgd", hyper={"lr": 0.001}),
-    RacerSpec(optimizer="momentum", hyper={"lr": 0.001}),
-    RacerSpec(optimizer="adam", hyper={"lr": 0.05}),
+    RacerSpec(optimizer="sgd", hyper=Hyperparameters(lr=0.001)),
+    RacerSpec(optimizer="momentum", hyper=Hyperparameters(lr=0.001)),
+    RacerSpec(optimizer="adam", hyper=Hyperparameters(lr=0.05)),
 ]
 
 
@@ -144,7 +145,7 @@ class RaceCreate(_Model):
 
 class RacerPatch(_Model):
     index: int = Field(ge=0, lt=MAX_RACERS)
-    hyper: dict[str, Any] = Field(description="changed hyperparameters; point and optimizer state are kept")
+    hyper: Hyperparameters = Field(description="changed hyperparameters; point and optimizer state are kept")
 
 
 class RacePatch(_Model):
@@ -168,7 +169,7 @@ class RaceStepRequest(_Model):
 class SurfaceRacerOut(_Model):
     name: str
     optimizer: str
-    hyper: dict[str, Any]
+    hyper: Hyperparameters
     status: Literal["running", "diverged"]
     message: str
     steps: int
@@ -196,7 +197,7 @@ class RaceOut(_Model):
                     "path_cap": 2000,
                     "playing": False,
                     "speed": 60,
-                    "surface": SurfaceOut.model_config["json_schema_extra"]["examples"][0],
+                    "surface": SURFACE_EXAMPLE,
                     "racers": [
                         {
                             "name": "adam",

@@ -40,9 +40,10 @@ class RaceService:
                     "delete one you no longer need (DELETE /api/races/{id})"
                 )
         race_id = secrets.token_urlsafe(16)
-        return await self.trainers.call(
+        described: dict[str, Any] = await self.trainers.call(
             race_id, "create", kind=KIND, body=body.model_dump(), owner=owner.owner_id
         )
+        return described
 
     async def role(self, race_id: str, caller: Caller) -> Role:
         """The caller's role on the race (owner, admin or watcher); 404 if there is none."""

@@ -94,7 +94,9 @@ def copy_of(
         optimizer=(
             (run.optimizer.name, dict(run.optimizer.hyper), run.optimizer.state_dict()) if optimizer else None
         ),
-        trajectory=(steps.copy(), points.copy()) if trajectory and steps is not None else None,
+        trajectory=(steps.copy(), points.copy())
+        if trajectory and steps is not None and points is not None
+        else None,
         history=encode.history(run) if history else None,
         health=run.health.to_dict() if health else None,
     )

@@ -93,8 +93,9 @@ def config(run: Run) -> dict[str, Any]:
 
 
 def latest(run: Run) -> dict[str, Any]:
-    """The most recent value of each scalar metric (evaluated metrics from the last evaluation)."""
-    values: dict[str, Any] = {"step": run.step_count, "epoch": run.epoch}
+    """The most recent value of each scalar metric (evaluated metrics from the last evaluation); null where
+    there is none yet."""
+    values: dict[str, Any] = {"step": run.step_count, "epoch": run.epoch, "lr": None, "train_loss": None}
     row = run.metric_history.latest_row()
     if row is not None:
         values["lr"] = finite_or_none(row[_LR])

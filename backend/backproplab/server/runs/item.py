@@ -87,7 +87,12 @@ class RunItem:
     kind = "run"
 
     def __init__(
-        self, run_id: str, run: Run, settings: Any, name: str | None = None, badge: dict | None = None
+        self,
+        run_id: str,
+        run: Run,
+        settings: Any,
+        name: str | None = None,
+        badge: dict[str, Any] | None = None,
     ):
         self.id = run_id
         self.run = run
@@ -243,7 +248,7 @@ class RunItem:
 
     def _op_patch(
         self, shard: Shard, patch: dict[str, Any], max_parameters: int, bound: bool = False
-    ) -> dict:
+    ) -> dict[str, Any]:
         """Merge a config patch; ``bound``: the caller is a student, held to the class's locked settings."""
         merged = merge_config(self.run.config, patch)
         if bound and self.badge is not None:
@@ -314,7 +319,7 @@ class RunItem:
         self.changed(described=True)
         return self.describe()
 
-    def _op_set_class(self, shard: Shard, badge: dict | None) -> None:
+    def _op_set_class(self, shard: Shard, badge: dict[str, Any] | None) -> None:
         """The class this run is in changed (its name, what students may change) or ended (None)."""
         self.badge = badge
         self.changed(described=True)

@@ -15,12 +15,14 @@ from ...engine.custom_data import CustomData
 from ..costs import MOVE_WORK, check_work, forward_products, forward_work, peak_step_work
 from ..errors import LimitError
 
+Rows = Sequence[Any] | np.ndarray
 
-def _custom_values(config: RunConfig, data: CustomData | None) -> tuple[Sequence[Any], Sequence[Any]]:
+
+def _custom_values(config: RunConfig, data: CustomData | None) -> tuple[Rows, Rows]:
     """Custom data's X and y: inline in the config or, once held, ``data``."""
     dataset = config.dataset
-    X = dataset.X if dataset.X is not None else data.X if data is not None else [[0.0]]
-    y = dataset.y if dataset.y is not None else data.y if data is not None else []
+    X: Rows = dataset.X if dataset.X is not None else data.X if data is not None else [[0.0]]
+    y: Rows = dataset.y if dataset.y is not None else data.y if data is not None else []
     return X, y
 
 

@@ -75,9 +75,10 @@ class RunLive:
 
     async def state(self, session: Session, client: Client) -> str:
         view: ViewMessage = client.view
-        text, generation, version, step, described = await self.service.call(
+        state: tuple[str, int, int, int, int] = await self.service.call(
             session.id, "state", view=view.model_dump()
         )
+        text, generation, version, step, described = state
         client.generation, client.version = generation, version
         client.cursor = RunCursor(step, described)
         return text
@@ -116,7 +117,8 @@ class RunLive:
         elif kind == "step":
             ack["steps"] = await service.step(session.id, message.steps, durable=False)
         elif kind == "set":
-            patched = await service.patch(session.id, message.config, durable=False, bound=bound)
+            patch = message.config.model_dump(mode="json")
+            patched = await service.patch(session.id, patch, durable=False, bound=bound)
             ack["rebuilt"] = patched["rebuilt"]
         elif kind == "set_weight":
             await service.call(

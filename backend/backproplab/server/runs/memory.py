@@ -75,8 +75,8 @@ def memory_cost(config: RunConfig, data: CustomData | None = None) -> MemoryCost
         + trajectory
     )
     run = values * FLOAT + HEALTH_SNAPSHOTS * layers * HEALTH_SNAPSHOT_BYTES + RUN_OVERHEAD
-    data = rows * (raw + 1) * FLOAT if dataset.kind == "custom" else 0
-    return MemoryCost(run=run, data=data)
+    data_bytes = rows * (raw + 1) * FLOAT if dataset.kind == "custom" else 0
+    return MemoryCost(run=run, data=data_bytes)
 
 
 def check_budget(cost: MemoryCost, digest: str | None, usage: Usage, budget: int, whose: str) -> None:

@@ -47,10 +47,7 @@ PATCH_BODY = {
     "required": True,
     "content": {
         "application/json": {
-            "schema": {
-                "type": "object",
-                "description": "any part of a RunConfig, and/or `name` (rename) and `keep_training` (bool)",
-            },
+            "schema": {"$ref": "#/components/schemas/RunPatch"},
             "examples": {
                 "lr": {"value": {"optimizer": {"lr": 0.1}}},
                 "meta": {"value": {"name": "my best run", "keep_training": True}},

@@ -10,14 +10,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...engine.config import FiniteFloat
+from ...engine.config import FiniteFloat, OptimizerConfig, RunConfig
 from ...engine.learning import IssueKind
 from ..identities.access import Role
+from ..partial import partial_of
 
 Status = Literal["running", "paused", "diverged"]
 Number = float | None  # JSON never carries NaN or Infinity: a non-finite value travels as null
 
-RUN_EXAMPLE = {
+RUN_EXAMPLE: dict[str, Any] = {
     "id": "Qm3c1X9bq2W4eM2pYVv0mA",
     "status": "paused",
     "message": None,
@@ -58,13 +59,71 @@ class ClassBadge(_Model):
     )
 
 
+class RunConfigPatch(partial_of(RunConfig, "RunConfigPart")):  # type: ignore[misc]
+    """Any part of a RunConfig (settings left out keep their values; null puts a setting back to its
+    default)."""
+
+
+class Hyperparameters(partial_of(OptimizerConfig, "OptimizerPart", exclude=frozenset({"name"}))):  # type: ignore[misc]
+    """An optimizer's hyperparameters as RunConfig's optimizer names and bounds them (any subset; the rest
+    keep torch's defaults)."""
+
+
+class OptimizerInForce(partial_of(OptimizerConfig, "OptimizerConfigPart")):  # type: ignore[misc]
+    """The optimizer's name and every hyperparameter it uses (torch's names and defaults)."""
+
+
 class Learning(_Model):
     """The network stopped learning although it did not diverge, said for a student, with a fix."""
 
     kind: IssueKind
     message: str
-    fix: dict[str, Any] | None = Field(description="any part of a RunConfig that should help (PATCH it)")
+    fix: RunConfigPatch | None = Field(description="any part of a RunConfig that should help (PATCH it)")
     reset: bool = Field(description="true when the fix needs a reset (PATCH, then POST /reset)")
+
+
+class LrAhead(_Model):
+    """The lr a future step will use under the schedule (if nothing is typed meanwhile)."""
+
+    step: int
+    lr: Number
+
+
+class Latest(_Model):
+    """The latest value of each scalar metric; evaluated ones (test loss, accuracies) from the last
+    evaluation, null before there is one (accuracies: null for regression)."""
+
+    step: int
+    epoch: int
+    lr: Number = Field(description="the lr of the last step (null before the first)")
+    train_loss: Number = Field(description="the last step's training loss (null before the first)")
+    test_loss: Number
+    train_accuracy: Number
+    test_accuracy: Number
+
+
+class Resolved(_Model):
+    """What the engine chose where the config left a default, and what the data turned out to be."""
+
+    task: Literal["classification", "regression"]
+    num_classes: int = Field(description="output classes (1 for regression)")
+    input_size: int = Field(description="inputs the network sees (after the feature transform)")
+    raw_input_size: int = Field(description="columns of the data")
+    sizes: list[int] = Field(description="units per layer, inputs first")
+    loss: str
+    output_activation: str
+    optimizer: OptimizerInForce
+    lr: Number = Field(description="the lr the next step uses")
+    lr_next: list[LrAhead] = Field(
+        description="the schedule's lr 10, 100 and 1000 steps ahead ([]: it stays)"
+    )
+    train_size: int
+    test_size: int
+    input_names: list[str] = Field(description="the network's inputs (features of 2-D data, else columns)")
+    raw_names: list[str] = Field(description="the data's column names")
+    target_name: str
+    class_names: list[str] | None
+    extent: list[float] | None = Field(description="[xmin, xmax, ymin, ymax] of 2-D data's plot, else null")
 
 
 class RunOut(_Model):
@@ -76,11 +135,11 @@ class RunOut(_Model):
     message: str | None = Field(description="why the run diverged, in words")
     step: int
     epoch: int
-    config: dict[str, Any] = Field(
+    config: RunConfig = Field(
         description="the RunConfig as set; a custom dataset's X and y are null here (GET /points has the rows)"
     )
-    resolved: dict[str, Any] = Field(description="what the engine chose where the config left a default")
-    latest: dict[str, Any] = Field(description="latest metrics")
+    resolved: Resolved
+    latest: Latest
     learning: Learning | None = Field(
         None,
         description="why the network stopped learning (dead units, flat loss, vanished gradients), or null",
@@ -107,6 +166,10 @@ class RunMeta(_Model):
 
     name: str | None = Field(None, max_length=MAX_NAME, description="rename the run (null clears it)")
     keep_training: bool | None = Field(None, description="keep playing when nobody watches")
+
+
+class RunPatch(RunMeta, RunConfigPatch):
+    """A PATCH body: any part of a RunConfig, and/or the run's name and keep_training."""
 
 
 class StepRequest(_Model):
@@ -176,21 +239,19 @@ class History(_Model):
     total_steps: int
 
 
+class Rows(_Model):
+    X: list[list[Number]] = Field(description="raw inputs, one row per point (before the feature transform)")
+    y: list[Number] | list[list[Number]] = Field(description="targets: class labels or real values")
+
+
 class Points(_Model):
     """The run's data: raw inputs (before the feature transform) and targets."""
 
-    train: dict[str, list[Any]]
-    test: dict[str, list[Any]]
+    train: Rows
+    test: Rows
     added: int = Field(
         0, description="the last `added` training points are the ones added by hand (dataset.extra)"
     )
-
-
-class LrAhead(_Model):
-    """The lr a future step will use under the schedule (if nothing is typed meanwhile)."""
-
-    step: int
-    lr: Number
 
 
 # ---------------------------------------------------------------- WebSocket, client to server
@@ -226,7 +287,7 @@ class StepMessage(_Message):
 
 class SetMessage(_Message):
     type: Literal["set"]
-    config: dict[str, Any] = Field(description="any part of a RunConfig")
+    config: RunConfigPatch = Field(description="any part of a RunConfig")
 
 
 class FpsMessage(_Message):
@@ -307,7 +368,7 @@ class FrameMessage(_Model):
     )
     learning: Learning | None = None
     metrics: dict[str, Any] = Field(description="every step since this client's previous frame (columns)")
-    latest: dict[str, Any]
+    latest: Latest
     params: Params | None = None
     grid: GridOut | None = None
 

@@ -10,6 +10,7 @@ the trainer against the class badge it holds (runs/item.py), atomically with the
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import logging
 import secrets
@@ -48,6 +49,11 @@ class RunService:
         """Do ``op`` on the run in its trainer (404 if there is no such run)."""
         return await self.trainers.call(run_id, op, kind=KIND, **args)
 
+    async def _described(self, run_id: str, op: str, **args: Any) -> dict[str, Any]:
+        """Do ``op``, whose answer is the run's description (RunOut's fields)."""
+        described: dict[str, Any] = await self.call(run_id, op, **args)
+        return described
+
     async def create(
         self,
         config: RunConfig | None,
@@ -61,8 +67,8 @@ class RunService:
         its row first, then its trainer builds it. Refused (429, saying what to do) over the server's or the
         owner's run limit, and over their memory budgets (runs/memory.py; 422 for a run too big alone).
         Custom rows are stored once by content hash (or named by it) and travel to the trainer by it."""
-        config = config if config is not None else RunConfig()
-        config, data = await self.offload.io(datasets.detach, config)
+        detached = await self.offload.io(datasets.detach, config if config is not None else RunConfig())
+        config, data = detached[0], detached[1]
         dataset = None
         if data is not None:
             dataset = await self.offload.io(datasets.stored, data)
@@ -98,7 +104,8 @@ class RunService:
         else:
             args["config"] = config
         try:
-            return await self.trainers.call(run_id, "create", kind=KIND, **args)
+            described: dict[str, Any] = await self.trainers.call(run_id, "create", kind=KIND, **args)
+            return described
         except BaseException:
             # A row the store cannot delete now (full disk) is removed at the next start (no checkpoint).
             with contextlib.suppress(StoreError):
@@ -142,7 +149,7 @@ class RunService:
         return role
 
     async def describe(self, run_id: str, rebuilt: bool | None = None) -> dict[str, Any]:
-        return await self.call(run_id, "describe", rebuilt=rebuilt)
+        return await self._described(run_id, "describe", rebuilt=rebuilt)
 
     async def describe_all(self, run_ids: list[str]) -> list[dict[str, Any]]:
         """Each run described live by its trainer, in parallel; runs gone meanwhile are left out."""
@@ -161,7 +168,7 @@ class RunService:
         records = await self.offload.io(self.store.run_records, owner)
         return await self.summaries(records)
 
-    async def summaries(self, records: list[RunRecord]) -> list[dict[str, Any]]:
+    async def summaries(self, records: builtins.list[RunRecord]) -> builtins.list[dict[str, Any]]:
         """Each run described live if its trainer holds it, else as last saved (see :meth:`list`)."""
         live: dict[str, dict[str, Any]] = {}
         try:
@@ -170,17 +177,14 @@ class RunService:
         except ApiError:  # a trainer is restarting: its runs are listed as last saved
             pass
         lost = {run_id for trainer in self.trainers.status() for run_id in trainer["store"].lost}
-        return [
-            live.get(record.id) or record.summary
-            for record in records
-            if (record.id in live or record.summary is not None) and record.id not in lost
-        ]
+        described = (live.get(record.id) or record.summary for record in records if record.id not in lost)
+        return [summary for summary in described if summary is not None]
 
     async def patch(
         self, run_id: str, patch: dict[str, Any], durable: bool = True, bound: bool = False
     ) -> dict[str, Any]:
         """Merge a config patch; ``bound`` holds the caller to the class's locks (a student)."""
-        return await self.call(
+        return await self._described(
             run_id,
             "patch",
             patch=patch,
@@ -191,15 +195,15 @@ class RunService:
 
     async def rename(self, run_id: str, name: str | None) -> dict[str, Any]:
         await self.offload.io(self.store.rename_run, run_id, name)
-        return await self.call(run_id, "rename", name=name, durable=True)
+        return await self._described(run_id, "rename", name=name, durable=True)
 
     async def control(self, run_id: str, op: str, durable: bool = True) -> dict[str, Any]:
         """play, pause or reset."""
-        return await self.call(run_id, op, durable=durable)
+        return await self._described(run_id, op, durable=durable)
 
     async def keep_training(self, run_id: str, keep: bool) -> dict[str, Any]:
         """Whether the run keeps playing when nobody watches it (else it pauses after a short grace)."""
-        return await self.call(run_id, "keep_training", keep=keep, durable=True)
+        return await self._described(run_id, "keep_training", keep=keep, durable=True)
 
     async def step(self, run_id: str, steps: int, durable: bool = True) -> int:
         """Do ``steps`` steps now; the number done (fewer if the run diverged)."""

@@ -60,11 +60,11 @@ def salvage(damaged: Path, fresh: Path) -> SalvageReport:
                 continue  # a creation that never finished: nothing was lost
             _write_run(target, *found)
             copied.append(run_id)
-        damaged = tuple(table for table in _OTHER_TABLES if not _copy_table(source, target, table))
+        damaged_tables = tuple(table for table in _OTHER_TABLES if not _copy_table(source, target, table))
     finally:
         source.close()
         target.close()
-    return SalvageReport(tuple(copied), tuple(lost), damaged)
+    return SalvageReport(tuple(copied), tuple(lost), damaged_tables)
 
 
 def _source_column(name: str, columns: set[str]) -> str:

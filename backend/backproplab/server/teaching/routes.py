@@ -34,12 +34,12 @@ from .schemas import (
     HealthOut,
     HSweep,
     Presets,
-    StepTrace,
     SweepOut,
     SweepRequest,
     TextbookNetwork,
 )
 from .sweeps import RULE, log_spaced, train_at
+from .trace_schemas import GradCheck, StepTrace
 
 router = APIRouter(prefix="/api", responses=ERRORS, tags=["teaching"])
 Samples = Annotated[int, Query(ge=1, le=100, description="training rows to check on")]
@@ -97,7 +97,7 @@ async def step_through(
     return JSONResponse(await lane.compute(service.step_through, source))
 
 
-@router.get("/runs/{run_id}/gradcheck", response_model=dict[str, Any])
+@router.get("/runs/{run_id}/gradcheck", response_model=GradCheck)
 async def gradcheck(
     run_id: str,
     runs: Runs,

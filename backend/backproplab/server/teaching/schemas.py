@@ -1,19 +1,19 @@
 """Pydantic models of the teaching endpoints: step-through, textbook examples, gradient check sweep, gradient
 health, presets, optimizer comparisons and learning-rate sweeps (routes_teaching.py).
 
-The large engine answers (a step's trace, a gradient check) keep the engine's own JSON shape; the models
-name their top-level fields and give an example so /openapi.json documents them.
+The large engine answers (a step's trace, a gradient check) are in trace_schemas.py.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from ...engine.config import FiniteFloat, OptimizerConfig, RunConfig
 from ..runs.schemas import Number, RunOut
 from .limits import MAX_COMPARISON_RUNS
+from .trace_schemas import StepTrace, Thresholds
 
 MAX_SWEEP_LRS = 12
 MAX_SWEEP_STEPS = 5_000
@@ -25,51 +25,7 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class _Open(BaseModel):
-    """A response whose nested parts are the engine's JSON as documented in its docstrings."""
-
-    model_config = ConfigDict(extra="allow")
-
-
-# ---------------------------------------------------------------- step-through and textbook
-
-
-class StepTrace(_Open):
-    """Every number of one training step: forward stages per layer, the loss, backward stages from the
-    output down (upstream gradient × local derivative at each neuron), and the optimizer's update."""
-
-    model_config = ConfigDict(
-        extra="allow",
-        json_schema_extra={
-            "examples": [
-                {
-                    "run_id": "Qm3c1X9bq2W4eM2pYVv0mA",
-                    "step": 120,
-                    "rows": [3],
-                    "sizes": [2, 4, 2, 1],
-                    "batch_size": 1,
-                    "inputs": [[0.5, -1.2]],
-                    "targets": [[1.0]],
-                    "stages": [
-                        {"kind": "forward", "layer": 0, "activation": "tanh", "neurons": ["..."]},
-                        {"kind": "loss", "name": "bce", "value": 0.41, "gradient": [[-0.34]]},
-                        {"kind": "backward", "layer": 2, "neurons": ["..."], "weights": ["..."]},
-                        {"kind": "update", "optimizer": "sgd", "lr": 0.03, "rule": "θ ← θ − η·g"},
-                    ],
-                    "input_gradient": [[0.01, -0.02]],
-                }
-            ]
-        },
-    )
-    run_id: str | None = None
-    step: int | None = Field(None, description="the run's step count the trace starts from")
-    rows: list[int] | None = Field(None, description="training rows the step is traced on")
-    sizes: list[int]
-    batch_size: int
-    inputs: list[list[Number]]
-    targets: list[Any]
-    stages: list[dict[str, Any]]
-    input_gradient: list[list[Number]]
+# ---------------------------------------------------------------- textbook
 
 
 class GraphNode(_Model):
@@ -130,7 +86,7 @@ class TextbookNetwork(_Model):
 
     title: str
     source: str
-    config: dict[str, Any] = Field(description="a RunConfig that creates this network as a run")
+    config: RunConfig = Field(description="a RunConfig that creates this network as a run")
     trace: StepTrace
 
 
@@ -164,7 +120,35 @@ class HSweep(_Model):
     )
     samples: int
     points: list[HSweepPoint]
-    thresholds: dict[str, float]
+    thresholds: Thresholds
+
+
+class Histogram(_Model):
+    edges: list[Number] = Field(description="bin edges (one more than counts)")
+    counts: list[int]
+
+
+class LayerSnapshot(_Model):
+    weights: Histogram
+    grads: Histogram = Field(description="of ∂L/∂W")
+    dead_share: Number = Field(
+        description="share of ReLU units with z ≤ 0 on every training row (null: not relu)"
+    )
+
+
+class HealthSnapshot(_Model):
+    step: int
+    layers: list[LayerSnapshot]
+
+
+class LayerStats(_Model):
+    """Steps that recorded per-layer statistics (every 10th) and, per step, one value per layer from the
+    input side: ‖∂L/∂W‖, ‖W‖ and the update ratio ‖ΔW‖ / ‖W‖."""
+
+    step: list[int]
+    grad_norm: list[list[Number]]
+    weight_norm: list[list[Number]]
+    update_ratio: list[list[Number]]
 
 
 class LayerInfo(_Model):
@@ -212,17 +196,12 @@ class HealthOut(_Model):
     run_id: str
     step: int
     layers: list[LayerInfo]
-    stats: dict[str, list[Any]] = Field(
-        description="steps that recorded per-layer statistics (every 10th), with grad_norm, weight_norm and "
-        "update_ratio per layer from the input side"
-    )
+    stats: LayerStats = Field(description="per-layer statistics over time")
     dead_share: list[Number] = Field(
         description="per layer, share of ReLU units with z ≤ 0 on every training row now (null: not relu)"
     )
     every: int = Field(description="steps between histogram snapshots (doubles as the log fills)")
-    snapshots: list[dict[str, Any]] = Field(
-        description="per recorded step and layer: histograms of W and ∂L/∂W ({edges, counts}) and dead share"
-    )
+    snapshots: list[HealthSnapshot] = Field(description="histograms of W and ∂L/∂W at recorded steps")
 
 
 # ---------------------------------------------------------------- presets

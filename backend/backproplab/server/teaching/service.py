@@ -44,6 +44,8 @@ def step_through(source: RunCopy) -> dict[str, Any]:
         )
     assert source.optimizer is not None
     name, hyper, state = source.optimizer
+    if source.lr is None:
+        raise ApiError("the learning rate in force is not a finite number", "optimizer.lr", status=422)
     network, X, y = _network_and_data(source)
     trace = trace_step(
         network, source.loss(), X, y, name, hyper, source.lr, state, regularization=source.regularization
