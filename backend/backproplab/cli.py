@@ -22,6 +22,7 @@ import sys  # noqa: E402
 import uvicorn  # noqa: E402
 
 from .server.app import create_app, data_dir_lock  # noqa: E402
+from .server.connections import guarded_protocol  # noqa: E402
 from .server.settings import Settings  # noqa: E402
 from .server.store.lock import DataDirLockedError  # noqa: E402
 
@@ -71,8 +72,18 @@ def main(argv: list[str] | None = None) -> None:
         create_app(settings),
         host=settings.host,
         port=settings.port,
+        http=guarded_protocol(
+            settings.request_timeout,
+            settings.http_request_rate,
+            settings.http_request_burst,
+            settings.http_waiting_per_address,
+            settings.http_active_per_address,
+        ),
         ws_max_size=settings.max_message_bytes,
         ws_per_message_deflate=False,  # frames go out at 30+ per second per client: spare the CPU
+        # Graceful shutdown (SIGTERM, Ctrl+C) within settings.shutdown_timeout: requests in progress get the
+        # first part (then they are cancelled, and their work with them), the trainers' checkpoints the next.
+        timeout_graceful_shutdown=settings.shutdown_phases[0],
         log_level="info",
     )
     if lock is not None:

@@ -30,7 +30,7 @@ from .landscape import routes as landscape_routes
 from .live.hub import Hub
 from .live.shard import ShardSettings
 from .live.trainers import LocalTrainers, Trainers
-from .middleware import BodyLimit, CrossSite, Headers
+from .middleware import BodyLimit, ClientWatch, CrossSite, Headers
 from .offload import Offload
 from .races import live as race_live
 from .races import routes as race_routes
@@ -87,7 +87,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if lock is not None:
                 lock.release()
             raise
-        offload = Offload(compute_processes=max(1, settings.trainer_count // 2))
+        offload = Offload(
+            compute_processes=max(1, settings.trainer_count // 2),
+            max_per_caller=settings.max_heavy_per_caller,
+            max_requests=settings.max_heavy_requests,
+        )
         trainers: Trainers | None = None
         hub = Hub(lambda: trainers)  # type: ignore[arg-type, return-value]
         trainers = make_trainers(settings, location, hub, offload)
@@ -108,8 +112,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             expiry.cancel()
-            await trainers.stop()
-            offload.shutdown()
+            offload.shutdown()  # heavy reads hold nothing worth waiting for
+            await trainers.stop(settings.shutdown_phases[1])
             store.close()
             if lock is not None:
                 lock.release()
@@ -150,6 +154,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(CrossSite, settings=settings)
     app.add_middleware(Headers)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(ClientWatch, body_timeout=settings.request_timeout, body_rate=settings.http_body_rate)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from ..engine.errors import ConfigError
 from .store.base import StoreError
@@ -76,6 +77,11 @@ class ApiError(Exception):
         if status is not None:
             self.status = status
 
+    @property
+    def headers(self) -> dict[str, str] | None:
+        """Response headers this error adds (Retry-After on a 429)."""
+        return None
+
     def __reduce__(self) -> tuple[type[ApiError], tuple[Any, ...]]:
         """Pickle every field: errors cross process boundaries (compute workers)."""
         return (ApiError, (self.reason, self.field, self.status, self.errors))
@@ -96,6 +102,37 @@ class LimitError(ApiError):
 
 class TooManyRunsError(LimitError):
     status = 429
+
+
+class BusyError(ApiError):
+    """Too much of the caller's (or the server's) work is in progress: 429 with Retry-After."""
+
+    status = 429
+
+    def __init__(self, reason: str, retry_after: int):
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str] | None:
+        return {"Retry-After": str(self.retry_after)}
+
+
+BODY_PARSE_FAILED = "There was an error parsing the body"  # FastAPI's 400 when reading a body raised
+
+
+def body_error(error: BaseException | None) -> ApiError | None:
+    """What a failure while reading or parsing a request body means for the client: the body limit's own
+    error, or a 422 naming ``body`` (JSON nested too deeply, an integer too long); None: the client left."""
+    if isinstance(error, ApiError):
+        return error
+    if isinstance(error, ClientDisconnect):
+        return None
+    if isinstance(error, RecursionError):
+        return ApiError("not valid JSON: nested too deeply", "body", status=422)
+    if isinstance(error, ValueError | UnicodeDecodeError):
+        return ApiError(f"not valid JSON: {error}", "body", status=422)
+    return ApiError("the request body could not be read", "body", status=400)
 
 
 def field_errors(error: Exception) -> list[dict[str, str | None]]:
@@ -128,7 +165,14 @@ def error_body(errors: Iterable[dict[str, str | None]]) -> dict[str, Any]:
 
 
 def _respond(status: int, error: Exception) -> JSONResponse:
-    return JSONResponse(error_body(field_errors(error)), status_code=status)
+    headers = error.headers if isinstance(error, ApiError) else None
+    return JSONResponse(error_body(field_errors(error)), status_code=status, headers=headers)
+
+
+def _client_gone(request: Request) -> JSONResponse:
+    """A client that hung up mid-body (an aborted upload) is not a fault: no traceback, and the one log line
+    is the ClientWatch middleware's. Nobody reads this answer."""
+    return JSONResponse(error_body([{"field": "body", "reason": "the request body was cut short"}]), 400)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -156,8 +200,15 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _request_validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
         return _respond(422, error)
 
+    @app.exception_handler(ClientDisconnect)
+    async def _client_disconnect(request: Request, error: ClientDisconnect) -> JSONResponse:
+        return _client_gone(request)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 400 and error.detail == BODY_PARSE_FAILED:
+            problem = body_error(error.__cause__)
+            return _client_gone(request) if problem is None else _respond(problem.status, problem)
         body = error_body([{"field": None, "reason": str(error.detail)}])
         return JSONResponse(body, status_code=error.status_code, headers=getattr(error, "headers", None))
 

@@ -1,15 +1,24 @@
-"""ASGI middleware: the Host and cross-site checks, the request size limit, and response headers."""
+"""ASGI middleware: the Host and cross-site checks, the request size limit, work cancelled when its client
+leaves, half-sent bodies timed out, and response headers (security and caching)."""
 
 from __future__ import annotations
 
-import json
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .docs import DOCS_CSP
+from .encoding import dumps
 from .errors import ApiError, error_body
 from .hosts import host_allowed, origin_allowed
 from .settings import Settings
+
+log = logging.getLogger("backproplab.server")
+MAX_ADDRESSES = 10_000  # byte buckets kept; full ones are forgotten past this
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
@@ -31,8 +40,11 @@ class BodyLimit:
             return
         headers = dict(scope["headers"])
         length = headers.get(b"content-length", b"0")
-        if not length.isdigit() or int(length) > self.limit:
-            await _reject(send, 413 if length.isdigit() else 400, self.limit)
+        if not length.isdigit():
+            await _reject(send, 400, "content-length", "must be a number of bytes")
+            return
+        if int(length) > self.limit:
+            await _reject(send, 413, "body", self._reason())
             return
         seen = 0
 
@@ -41,16 +53,18 @@ class BodyLimit:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.limit:
-                raise ApiError(f"the request body is over {self.limit:,} bytes", status=413)
+                raise ApiError(self._reason(), "body", status=413)
             return message
 
         await self.app(scope, limited_receive, send)
 
+    def _reason(self) -> str:
+        return f"the request body is over {self.limit:,} bytes"
 
-async def _reject(send: Send, status: int, limit: int) -> None:
-    reason = f"the request body is over {limit:,} bytes" if status == 413 else "bad Content-Length"
-    body = f'{{"detail":"{reason}","field":null,"reason":"{reason}","errors":[]}}'.encode()
-    await _respond(send, status, body)
+
+async def _reject(send: Send, status: int, field: str | None, reason: str) -> None:
+    """Answer at once, in the API's error shape, without reading the body."""
+    await _respond(send, status, dumps(error_body([{"field": field, "reason": reason}])).encode())
 
 
 async def _respond(send: Send, status: int, body: bytes) -> None:
@@ -62,6 +76,126 @@ async def _respond(send: Send, status: int, body: bytes) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class ByteRates:
+    """Token buckets of body bytes per client address: ``rate`` bytes a second, in bursts of one second's
+    worth. Spending more than there is returns how long to wait before reading on."""
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic):
+        self.rate, self.clock = rate, clock
+        self.buckets: dict[str, tuple[float, float]] = {}  # address -> (tokens, at)
+
+    def spend(self, address: str, count: int) -> float:
+        now = self.clock()
+        tokens, at = self.buckets.get(address, (self.rate, now))
+        tokens = min(self.rate, tokens + (now - at) * self.rate) - count
+        if len(self.buckets) >= MAX_ADDRESSES:  # forget the full ones
+            self.buckets = {key: value for key, value in self.buckets.items() if value[0] < self.rate}
+        self.buckets[address] = (tokens, now)
+        return -tokens / self.rate if tokens < 0 else 0.0
+
+
+class ClientWatch:
+    """Watch each HTTP request's client while the app works on it.
+
+    - A client that disconnects before its response is complete cancels the request's task: the
+      awaited trainer call tells its trainer to drop the work (a `step`'s steps), a heavy read's job leaves
+      the queue or has its compute process killed (offload.py). Nothing computes for nobody.
+    - A body whose next part does not arrive within ``body_timeout`` seconds ends the request with 408.
+    - Bodies are read at most ``body_rate`` bytes a second per client address: parsing an upload costs
+      the web process, and a client sending uploads back to back (cut off or not) would take all of it.
+
+    The watcher reads the client's messages and hands the body to the app one message at a time (so flow
+    control still holds a fast uploader back); after the body it waits for the disconnect.
+    """
+
+    def __init__(self, app: ASGIApp, body_timeout: float, body_rate: float):
+        self.app = app
+        self.body_timeout = body_timeout
+        self.rates = ByteRates(body_rate)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        inbox: asyncio.Queue[Message] = asyncio.Queue(maxsize=1)
+        address = scope["client"][0] if scope.get("client") else "?"
+        gone = asyncio.Event()
+        started = complete = body_done = False
+        received = 0
+
+        async def app_receive() -> Message:
+            if gone.is_set() and inbox.empty():
+                return {"type": "http.disconnect"}
+            return await inbox.get()
+
+        async def app_send(message: Message) -> None:
+            nonlocal started, complete
+            started = started or message["type"] == "http.response.start"
+            complete = complete or (message["type"] == "http.response.body" and not message.get("more_body"))
+            await send(message)
+
+        async def watch() -> str:
+            """How the client ended: "gone" (disconnected) or "timeout" (its body stalled)."""
+            nonlocal body_done, received
+            while True:
+                try:
+                    async with asyncio.timeout(None if body_done else self.body_timeout):
+                        message = await receive()
+                except TimeoutError:
+                    return "timeout"
+                if message["type"] == "http.disconnect":
+                    gone.set()
+                    with contextlib.suppress(asyncio.QueueFull):
+                        inbox.put_nowait(message)
+                    return "gone"
+                body_done = not message.get("more_body", False)
+                size = len(message.get("body", b""))
+                received += size
+                await inbox.put(message)
+                if size and not body_done and (wait := self.rates.spend(address, size)):
+                    await asyncio.sleep(wait)  # the client's data waits in its socket meanwhile
+
+        def where() -> tuple[str, str, int]:
+            return scope["method"], scope["path"], received
+
+        async def serve() -> None:
+            await self.app(scope, app_receive, app_send)
+
+        work = asyncio.create_task(serve())
+        watcher = asyncio.create_task(watch())
+        try:
+            try:
+                await asyncio.wait({work, watcher}, return_when=asyncio.FIRST_COMPLETED)
+            except asyncio.CancelledError:
+                # NOTE: only uvicorn cancels a request's task: its graceful shutdown ran out of time. Stop the
+                # work and say so (503), instead of a traceback and a 500.
+                work.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await work
+                if not started:
+                    with contextlib.suppress(Exception):
+                        await _reject(send, 503, None, "the server is stopping; try again in a moment")
+                return
+            if work.done() or complete:
+                await work
+                return
+            outcome = watcher.result()
+            work.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await work
+            if outcome == "timeout":
+                log.info("%s %s: the body stalled after %d bytes; answered 408", *where())
+                if not started:
+                    reason = f"the request body did not arrive within {self.body_timeout:g} s"
+                    await _reject(send, 408, "body", reason)
+        finally:
+            if gone.is_set() and not body_done:  # an aborted upload: one line, no traceback
+                log.info("%s %s: the client went away after %d bytes of its body", *where())
+            watcher.cancel()
+            if not work.done():
+                work.cancel()
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -99,9 +233,7 @@ class CrossSite:
             await send({"type": "websocket.close", "code": 1008, "reason": problem[1][:120]})
         else:
             status, reason, field = problem
-            await _respond(
-                send, status, json.dumps(error_body([{"field": field, "reason": reason}])).encode()
-            )
+            await _reject(send, status, field, reason)
 
     def _problem(self, scope: Scope, headers: dict[str, str]) -> tuple[int, str, str | None] | None:
         settings = self.settings

@@ -60,6 +60,33 @@ class Settings:
     max_body_bytes: int = 64 * 1024 * 1024
     max_message_bytes: int = 64 * 1024 * 1024
     max_gradcheck_parameters: int = 20_000
+    # Work budgets in multiply-adds (costs.py): the costliest single training step of a run (checked when a
+    # config is created or changed: one step cannot be interrupted, so this bounds how long one run holds its
+    # trainer), and all the work of one request that computes (landscape, gradient check, h sweep, health,
+    # step-through, sweep, or `steps` × a step).
+    max_step_work: float = 2e8
+    max_request_work: float = 5e9
+    # Heavy reads (computed in the compute pool) in progress at once: per identity, and on the whole server.
+    max_heavy_per_caller: int = 4  # the teaching page asks for two at a time (gradient check and h sweep)
+    max_heavy_requests: int = 32
+    # WebSocket messages a socket may send per second on average, and in a burst.
+    ws_message_rate: float = 60.0
+    ws_message_burst: int = 120
+    # Seconds a caller whose WebSocket was closed for flooding may not open another (429 with Retry-After).
+    ws_flood_penalty: float = 10.0
+    # Seconds a request's headers, or the next part of its body, may take to arrive.
+    request_timeout: float = 15.0
+    # Requests one client address may start per second, in a burst, and have in progress at once; the
+    # rest wait their turn (past `http_waiting_per_address` waiting, its new connections are closed
+    # unread). A class behind one NAT shares an address: raise the rate for such a deployment.
+    http_request_rate: float = 50.0
+    http_request_burst: int = 500
+    http_active_per_address: int = 32
+    http_waiting_per_address: int = 1000
+    # Request body bytes one client address may send per second (uploads are parsed in the web process).
+    http_body_rate: float = 16e6
+    # Seconds a graceful shutdown (SIGTERM, Ctrl+C) takes at most, whatever is running.
+    shutdown_timeout: float = 10.0
     # Memory budgets in MiB that a new run must fit in, next to the runs already there (estimated from its
     # config, runs/memory.py): all runs of the server, and the runs of one identity.
     memory_budget_mb: int = field(default_factory=default_memory_budget_mb)
@@ -90,6 +117,12 @@ class Settings:
     send_timeout: float = 30.0
     # Server-computed grids (API clients that ask for them; the dashboard draws its own) at most this often.
     grid_fps: int = 10
+
+    @property
+    def shutdown_phases(self) -> tuple[int, float]:
+        """(whole seconds for requests in progress to finish, seconds for the trainers' last checkpoints) of
+        a graceful shutdown; the rest of ``shutdown_timeout`` is margin for killing what did not stop."""
+        return max(1, int(0.25 * self.shutdown_timeout)), 0.6 * self.shutdown_timeout
 
     @property
     def memory_budget(self) -> int:

@@ -60,7 +60,12 @@ class ClassService:
         self.settings = runs.settings
 
     async def create(self, body: ClassCreate, teacher: Caller) -> ClassRecord:
-        check_size(body.config, self.settings.max_parameters, "config.model.hidden")
+        check_size(
+            body.config,
+            self.settings.max_parameters,
+            max_step_work=self.settings.max_step_work,
+            prefix="config.",
+        )
         assert teacher.owner_id is not None, "a class's teacher is an identity (IdentityService.or_new)"
         now = time.time()
         for _ in range(CODE_ATTEMPTS):
@@ -132,7 +137,10 @@ class ClassService:
         patch = body.config.model_dump(mode="json") if body.config is not None else {}
         if patch:
             merged = _merged(group.config, patch)
-            check_size(merged, self.settings.max_parameters, "config.model.hidden")
+            settings = self.settings
+            check_size(
+                merged, settings.max_parameters, max_step_work=settings.max_step_work, prefix="config."
+            )
             config = merged.model_dump(mode="json")
         updated = replace(
             group,

@@ -1,8 +1,10 @@
 """REST routes for a run's loss landscape: a 2-D slice around the current weights and the 1-D gradient line.
 
-The run's trainer hands over a copy (weights, data, trajectory) between two training slices; the slice is
-computed on the copy in the compute pool, band by band, so training and other requests go on meanwhile,
-progress can be streamed, and the work stops when the client goes away.
+The slice's cost is checked against ``max_request_work`` first (422 naming ``resolution``), from figures the
+run's trainer gives without copying anything; then the trainer hands over a copy (weights, data,
+trajectory) between two training slices, and the slice is computed on the copy in
+the compute pool, band by band, so training and other requests go on meanwhile, other callers' jobs get
+their turns between bands, progress can be streamed, and the work stops when the client goes away.
 """
 
 from __future__ import annotations
@@ -14,14 +16,17 @@ from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from ...engine.errors import ConfigError
 from ...engine.landscape import MAX_RESOLUTION, grid_axis
+from ..callers import request_caller_key
+from ..costs import CostBasis, check_work, landscape_work
 from ..encoding import dumps
-from ..errors import ERRORS
-from ..offload import Offload
+from ..errors import ERRORS, ApiError
+from ..offload import HeavyLane, Lane
 from ..runs.copy import RunCopy
 from ..runs.routes import OffloadDep, Runs
 from . import service
@@ -46,22 +51,44 @@ STREAM_DOC: dict[int | str, dict[str, Any]] = {
 Split = Annotated[Literal["train", "test"], Query(description="which data the loss is measured on")]
 
 
+class LaneStream(StreamingResponse):
+    """A streamed answer that holds its heavy request's lane until the stream ends (or its client leaves)."""
+
+    def __init__(self, lines: AsyncIterator[str], lane: Lane):
+        super().__init__(lines, media_type=NDJSON)
+        self.lane = lane
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.lane.close()
+
+
+def check_cost(basis: CostBasis, query: dict[str, Any], budget: float) -> None:
+    """422 naming ``resolution`` when the slice would cost over ``budget`` multiply-adds."""
+    resolution = query["resolution"]
+    rows = basis.rows(query["split"])
+    work = landscape_work(basis, rows, resolution**2, query["directions"])
+    check_work(work, budget, "resolution", f"a {resolution}×{resolution} loss landscape")
+
+
 async def compute_landscape(
-    source: RunCopy, query: dict[str, Any], offload: Offload, report: Callable[[int, int], None] | None = None
+    source: RunCopy, query: dict[str, Any], lane: Lane, report: Callable[[int, int], None] | None = None
 ) -> dict[str, Any]:
     """The LandscapeOut body, computed band by band in the compute pool."""
     started = time.perf_counter()
-    plane = await offload.compute(service.choose_plane, source, query["directions"], query["seed"])
+    plane = await lane.compute(service.choose_plane, source, query["directions"], query["seed"])
     span = service.span_of(query["directions"], plane, query["span"])
     axis = grid_axis(span, query["resolution"])
     total, done, rows = axis.size**2, 0, []
     for betas in np.array_split(axis, min(BANDS, axis.size)):
-        rows.append(await offload.compute(service.band, source, plane, axis, betas))
+        rows.append(await lane.compute(service.band, source, plane, axis, betas))
         done += betas.size * axis.size
         if report is not None:
             report(done, total)
     raw = np.vstack(rows)
-    return await offload.compute(
+    return await lane.compute(
         service.landscape_body, source, plane, query, span, raw, time.perf_counter() - started
     )
 
@@ -69,6 +96,7 @@ async def compute_landscape(
 @router.get("/runs/{run_id}/landscape", response_model=LandscapeOut, responses=STREAM_DOC)
 async def get_landscape(
     run_id: str,
+    request: Request,
     runs: Runs,
     offload: OffloadDep,
     directions: Annotated[
@@ -96,17 +124,26 @@ async def get_landscape(
         "span": span,
         "resolution": resolution,
     }
-    source = await runs.copy(run_id, split=split, trajectory=True)
-    if progress:
-        return StreamingResponse(_progress_lines(source, query, offload), media_type=NDJSON)
-    return await compute_landscape(source, query, offload)
+    lane = offload.lane(await request_caller_key(request))  # held by the stream when progress is streamed
+    streaming = False
+    try:
+        check_cost(await runs.call(run_id, "cost_basis"), query, runs.settings.max_request_work)
+        lane.take()  # before the copy and before a stream starts: a refusal is a plain 429
+        source = await runs.copy(run_id, split=split, trajectory=True)
+        if progress:
+            streaming = True
+            return LaneStream(_progress_lines(source, query, lane), lane)
+        return await compute_landscape(source, query, lane)
+    finally:
+        if not streaming:
+            lane.close()
 
 
 @router.get("/runs/{run_id}/landscape/line", response_model=LandscapeLineOut)
 async def get_landscape_line(
     run_id: str,
     runs: Runs,
-    offload: OffloadDep,
+    lane: HeavyLane,
     split: Split = "train",
     points: Annotated[int, Query(ge=2, le=MAX_RESOLUTION, description="samples of α")] = 81,
     alpha_max: Annotated[
@@ -115,11 +152,14 @@ async def get_landscape_line(
     ] = None,
 ) -> Any:
     """L(θ − α·g) for α from 0 to ``alpha_max``, g the full-batch gradient, the current lr sampled exactly."""
+    basis: CostBasis = await runs.call(run_id, "cost_basis")
+    work = landscape_work(basis, basis.rows(split), points + 1, "gradient", path=False)
+    check_work(work, runs.settings.max_request_work, "points", f"a {points}-point gradient line")
     source = await runs.copy(run_id, split=split)
-    return await offload.compute(service.line, source, split, points, alpha_max)
+    return await lane.compute(service.line, source, split, points, alpha_max)
 
 
-async def _progress_lines(source: RunCopy, query: dict[str, Any], offload: Offload) -> AsyncIterator[str]:
+async def _progress_lines(source: RunCopy, query: dict[str, Any], lane: Lane) -> AsyncIterator[str]:
     """Progress lines as the bands complete, then the result (or an error line). If the client goes away,
     the computation stops before its next band."""
     lines: asyncio.Queue[str] = asyncio.Queue()
@@ -127,7 +167,7 @@ async def _progress_lines(source: RunCopy, query: dict[str, Any], offload: Offlo
     def report(done: int, total: int) -> None:
         lines.put_nowait(dumps({"type": "progress", "done": done, "total": total}) + "\n")
 
-    job = asyncio.create_task(compute_landscape(source, query, offload, report))
+    job = asyncio.create_task(compute_landscape(source, query, lane, report))
     try:
         while not (job.done() and lines.empty()):
             waiter = asyncio.create_task(lines.get())
@@ -138,7 +178,7 @@ async def _progress_lines(source: RunCopy, query: dict[str, Any], offload: Offlo
                 waiter.cancel()
         try:
             yield dumps({"type": "result", "landscape": job.result()}) + "\n"
-        except ConfigError as error:
+        except (ConfigError, ApiError) as error:
             yield dumps({"type": "error", "field": error.field, "reason": error.reason}) + "\n"
         except Exception:
             log.exception("landscape computation failed")

@@ -79,6 +79,14 @@ def choose_plane(source: RunCopy, directions: str, seed: int) -> Plane:
         X, y = _data(source)
         grads = full_gradient(network, source.loss(), X, y, regularization=source.regularization)
         d1 = -gradient_direction(grads, norm=float(np.linalg.norm(d2)) or 1.0)
+    # NOTE: weights near the float64 limit (1e308, set by hand) are finite, but the norms that scale the
+    # directions overflow to inf, and the projection's least squares then fails to converge.
+    if not (np.isfinite(d1).all() and np.isfinite(d2).all()):
+        raise ConfigError(
+            "directions",
+            "the weights are too large to scale directions by (their norm overflows float64); "
+            "set smaller weights or reset the run",
+        )
     return Plane(theta, d1, d2, project_trajectory(trajectory, theta, d1, d2), steps, None)
 
 

@@ -36,6 +36,7 @@ class Client:
         self.identity: str | None = None
         self.role: Role = "watcher"  # its role on the item (identities/access.py), set by an `auth` message
         self.replies: deque[str] = deque(maxlen=MAX_REPLIES)
+        self.dropped = 0  # replies pushed out of a full buffer since the client was last told
         self.wake = asyncio.Event()
         self.urgent = False
         self.busy = False
@@ -44,6 +45,8 @@ class Client:
         self.cursor: Any = None
 
     def reply(self, message: dict[str, Any], urgent: bool = False) -> None:
+        if len(self.replies) == self.replies.maxlen:
+            self.dropped += 1  # the oldest goes; the sender says so (live/socket.py)
         self.replies.append(dumps(message))
         self.urgent = self.urgent or urgent
         self.wake.set()

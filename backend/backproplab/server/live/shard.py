@@ -34,11 +34,13 @@ UNSAVED = "the {what} but could not be saved: {reason}; it is saved when storage
 
 
 class Pending:
-    """A reply that waits for work the item does in its training turns (a ``step`` of many steps)."""
+    """A reply that waits for work the item does in its training turns (a ``step`` of many steps).
+    ``cancelled``: its caller went away; the item drops the work at its next turn."""
 
     def __init__(self) -> None:
         self.value: Any = None
         self.done = False
+        self.cancelled = False
 
     def resolve(self, value: Any) -> None:
         self.value, self.done = value, True
@@ -93,6 +95,12 @@ class Kind(Protocol):
     def load(self, item_id: str, shard: Shard) -> Item | None: ...
 
 
+def owner_of(item: Item) -> str:
+    """Whose share an item's training counts against: its owner's identity when it has one, else its own."""
+    owner = getattr(item, "owner", None)
+    return f"owner:{owner}" if owner else f"{item.kind}:{item.id}"
+
+
 @dataclass
 class ShardSettings:
     """The part of the server settings a shard uses (pickled to worker processes)."""
@@ -104,6 +112,8 @@ class ShardSettings:
     grid_fps: int = 10
     state_history_points: int = 5_000
     max_steps_per_request: int = 10_000
+    max_step_work: float = 2e8
+    max_request_work: float = 5e9
     restored_message: str | None = None  # said by runs loaded after this trainer restarted
 
 
@@ -128,6 +138,9 @@ class Shard:
     clock: Callable[[], float] = time.monotonic
     # True while an earlier publish to (item, subscriber) is still on its way: news waits rather than queue.
     in_flight: Callable[[str, str], bool] = lambda target, subscriber: False
+    # Seconds of its fair share each owner has left this round; negative: it overdrew (a long step) and
+    # sits out rounds until the debt is paid back (see work()).
+    balances: dict[str, float] = field(default_factory=dict)
     # Checkpointing: the failure in force (None while saves work), when to try again, and how often it
     # failed in a row; runs that could not be restored from the store.
     failing: StoreError | None = None
@@ -139,12 +152,16 @@ class Shard:
     # ------------------------------------------------------------------ calls
 
     def handle(self, call: Call) -> None:
-        """Do one call; reply at once, or when its work is done (a :class:`Pending` result)."""
+        """Do one call; reply at once, or when its work is done (a :class:`Pending` result). The time it
+        takes counts against its item's owner's fair share."""
         item: Item | None = None
+        started = time.perf_counter()
         try:
             if call.args.get("durable") and (problem := self.storage_problem()) is not None:
                 raise ApiError(NOT_MADE.format(reason=problem.reason), None, status=problem.status)
             value, item = self._dispatch(call)
+            if item is not None:
+                self._charge(item, time.perf_counter() - started)
         except (ApiError, ConfigError, ValidationError) as error:
             status = error.status if isinstance(error, ApiError) else 422
             problems = tuple((problem["field"], str(problem["reason"])) for problem in field_errors(error))
@@ -186,6 +203,9 @@ class Shard:
                 subscription.wants = args["wants"]
             item.version += 1  # a new view gets its news even while the item is paused
             return None, item
+        if op == "cancel":
+            self._cancel(args["call"])
+            return None, None
         if op == "count":  # of one kind (and one owner, if given)
             owner = args.get("owner")
             return sum(
@@ -230,6 +250,14 @@ class Shard:
             self.send(Publish(item.id, item.kind, subscriber, item.generation, item.version + 1, gone=reason))
         item.close()
 
+    def _cancel(self, call_id: int) -> None:
+        """The caller of a waiting call went away (its client disconnected): drop the call and its work."""
+        for waiting in self.waiting:
+            if waiting.call.id == call_id:
+                waiting.pending.cancelled = True
+                self.waiting.remove(waiting)
+                return
+
     def _reply(self, call: Call, value: Any = None, failure: Failure | None = None) -> None:
         if call.id:
             self.send(Reply(call.id, value, failure))
@@ -237,15 +265,37 @@ class Shard:
     # ------------------------------------------------------------------ training and publishing
 
     def work(self) -> float:
-        """One round: give every item that is due its turn; the seconds until one is due again (0: now)."""
+        """One round: give every item that is due its turn; the seconds until one is due again (0: now).
+
+        Fair share by owner, then by item (deficit round robin): each owner with due items gets an equal
+        share of the round (``time_slice`` at most, less when many play so a round stays near
+        ``round_target``), split evenly between its due items. An item's step cannot be cut short, so an
+        owner can use more than its share; the excess is a debt it pays back by sitting out rounds, so one
+        owner's heavy steps (or many runs) cost the others latency of at most one step, not throughput.
+        """
         due = [item for item in self.items.values() if item.wait() <= 0.0]
         if due:
-            budget = min(self.settings.time_slice, self.settings.round_target / len(due))
+            owners: dict[str, list[Item]] = {}
             for item in due:
-                item.advance(budget)
-                self.publish(item)
+                owners.setdefault(owner_of(item), []).append(item)
+            share = min(self.settings.time_slice, self.settings.round_target / len(owners))
+            for owner, items in owners.items():
+                balance = min(self.balances.get(owner, 0.0) + share, share)
+                self.balances[owner] = balance
+                if balance <= 0.0:
+                    continue
+                for item in items:
+                    started = time.perf_counter()
+                    item.advance(balance / len(items))
+                    self.publish(item)
+                    self.balances[owner] -= time.perf_counter() - started
+            self.balances = {owner: left for owner, left in self.balances.items() if left < 0.0}
             self._finish_waiting()
         return min((item.wait() for item in self.items.values()), default=float("inf"))
+
+    def _charge(self, item: Item, seconds: float) -> None:
+        owner = owner_of(item)
+        self.balances[owner] = self.balances.get(owner, 0.0) - seconds
 
     def _finish_waiting(self) -> None:
         still = []
@@ -268,10 +318,12 @@ class Shard:
                 return
         self._reply(waiting.call, waiting.pending.value)
 
-    def publish(self, item: Item, urgent: bool = False) -> None:
-        """Send each subscriber of ``item`` its news, if it has any and it is due (or ``urgent``)."""
+    def publish(self, item: Item, urgent: bool = False) -> bool:
+        """Send each subscriber of ``item`` its news, if it has any and it is due (or ``urgent``); True if
+        anything was sent."""
+        sent = False
         if not item.subscriptions:
-            return
+            return sent
         now = self.clock()
         for subscriber, subscription in item.subscriptions.items():
             if subscription.version == item.version or not (urgent or now >= subscription.due):
@@ -282,10 +334,18 @@ class Shard:
             subscription.version = item.version
             subscription.due = now + PUBLISH_EARLY / subscription.wants.fps
             self.send(Publish(item.id, item.kind, subscriber, item.generation, item.version, payload))
+            sent = True
+        return sent
 
     def publish_due(self) -> None:
+        """Publish every item whose news is due (the time, e.g. a grid's, counts against its owner; an
+        owner that overdrew its share waits for its news too, or costly grids would escape fair share)."""
         for item in list(self.items.values()):
-            self.publish(item)
+            if self.balances.get(owner_of(item), 0.0) < 0.0:
+                continue
+            started = time.perf_counter()
+            if self.publish(item):
+                self._charge(item, time.perf_counter() - started)
 
     def maintain(self, saving: bool = True) -> None:
         """Pause items nobody watches, and checkpoint the most overdue changed item (one per call). After

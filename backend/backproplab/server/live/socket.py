@@ -5,16 +5,20 @@ the socket stays open) and applies them through the kind's handler; the sender w
 rate, or at once after the client's own message, and sends pending replies, a fresh ``state`` when the item
 restarted (reset, rebuild, trainer restart), the kind's notices, and a frame cut from the session's newest
 news. A client that does not read blocks only its own sender: it holds at most one message in flight and
-a few replies, skips news, and is dropped after ``send_timeout``.
+MAX_REPLIES replies (it is told when older ones were dropped), skips news, and is dropped after
+``send_timeout``. A client that sends more than ``ws_message_rate`` messages a second (in bursts of
+``ws_message_burst``) has the excess dropped unparsed, is told once, and is closed with 1008 if it goes on;
+no message, however malformed, ends the connection.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-from collections.abc import Awaitable, Callable
+import math
+import time
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
@@ -22,35 +26,102 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.responses import JSONResponse
 
 from ...engine.errors import ConfigError
-from ..encoding import dumps
+from ..callers import caller_key
+from ..encoding import dumps, loads
 from ..errors import ApiError, dotted, error_body, field_errors
 from ..hosts import origin_allowed
 from ..identities.access import ANONYMOUS, Caller, Role
 from ..identities.service import IdentityService
 from ..identities.tokens import bearer
 from ..settings import Settings
-from .hub import Client, Hub, Session
+from .hub import MAX_REPLIES, Client, Hub, Session
 
 log = logging.getLogger("backproplab.ws")
 Handler = Callable[[Any, Session, Client], Awaitable[dict[str, Any] | None]]
 RoleOf = Callable[[Caller], Awaitable[Role]]
 
 
+class Penalties:
+    """Callers whose socket was closed for flooding may not open another for ``seconds`` (a reconnecting
+    flood costs a handshake and a ``state`` each time; refusing one costs almost nothing)."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic):
+        self.seconds, self.clock = seconds, clock
+        self.until: dict[str, float] = {}
+
+    def add(self, caller: str) -> None:
+        now = self.clock()
+        self.until = {key: end for key, end in self.until.items() if end > now}
+        self.until[caller] = now + self.seconds
+
+    def left(self, caller: str) -> float:
+        return max(0.0, self.until.get(caller, 0.0) - self.clock())
+
+
 async def admit(websocket: WebSocket, settings: Settings, exists: Awaitable[bool], field: str) -> bool:
-    """Accept the WebSocket, or refuse it: a foreign Origin before accept (the handshake answers 403), an
-    unknown id with a 404 whose body names ``field`` ("run_id" -> "no such run"), as a REST call would."""
+    """Accept the WebSocket, or refuse it: a foreign Origin before accept (the handshake answers 403), a
+    caller closed for flooding a moment ago with 429 and Retry-After, an unknown id with a 404 whose body
+    names ``field`` ("run_id" -> "no such run"), as a REST call would."""
+    refusal: JSONResponse | None = None
     if not origin_allowed(websocket.headers.get("origin"), websocket.headers.get("host"), settings):
         log.warning("refused WebSocket from origin %s", websocket.headers.get("origin"))
-        await websocket.close(code=1008)
-        return False
-    if not await exists:
+    elif left := penalties_of(websocket).left(caller_key(websocket)):
+        reason = f"this client flooded a WebSocket a moment ago; wait {math.ceil(left)} s"
+        body = error_body([{"field": None, "reason": reason}])
+        refusal = JSONResponse(body, 429, headers={"Retry-After": str(math.ceil(left))})
+    else:
+        if await exists:
+            await websocket.accept()
+            return True
         reason = f"no such {field.removesuffix('_id')}"
-        await websocket.send_denial_response(
-            JSONResponse(error_body([{"field": field, "reason": reason}]), 404)
-        )
-        return False
-    await websocket.accept()
-    return True
+        refusal = JSONResponse(error_body([{"field": field, "reason": reason}]), 404)
+    if isinstance(exists, Coroutine):
+        exists.close()  # not awaited when refused before it was needed (a no-op once awaited)
+    if refusal is None:
+        await websocket.close(code=1008)
+    else:
+        await websocket.send_denial_response(refusal)
+    return False
+
+
+def penalties_of(websocket: WebSocket) -> Penalties:
+    """The app's penalties (one per app, made on first use from its settings)."""
+    state = websocket.app.state
+    if not hasattr(state, "ws_penalties"):
+        state.ws_penalties = Penalties(state.settings.ws_flood_penalty)
+    penalties: Penalties = state.ws_penalties
+    return penalties
+
+
+class MessageRate:
+    """A token bucket: ``rate`` messages a second on average, in bursts of up to ``burst``."""
+
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic):
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self.tokens, self.at = float(burst), clock()
+
+    def allow(self) -> bool:
+        """Take a token for one message; False when there is none."""
+        self._refill()
+        if self.tokens < 1.0:
+            return False
+        self.tokens -= 1.0
+        return True
+
+    @property
+    def rested(self) -> bool:
+        """The bucket is full again: the client kept to the rate for a whole burst's worth of time."""
+        self._refill()
+        return self.tokens >= self.burst - 1
+
+    def _refill(self) -> None:
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+
+
+class TooManyMessagesError(Exception):
+    """The client kept sending over its rate after it was told: close with 1008 (policy violation)."""
 
 
 async def authenticate(
@@ -89,10 +160,10 @@ async def serve(
     settings: Settings,
 ) -> None:
     """Run the connection's receiver and sender until either ends; then the client leaves the session."""
-    tasks = {
-        asyncio.create_task(_receive(websocket, session, client, messages, handle)),
-        asyncio.create_task(_send_loop(websocket, session, client, settings.send_timeout)),
-    }
+    rate = MessageRate(settings.ws_message_rate, settings.ws_message_burst)
+    receiver = asyncio.create_task(_receive(websocket, session, client, messages, handle, rate))
+    sender = asyncio.create_task(_send_loop(websocket, session, client, settings.send_timeout))
+    tasks = {receiver, sender}
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
@@ -101,6 +172,13 @@ async def serve(
                 log.info(
                     "dropped a WebSocket client of %s %s: it stopped reading", session.kind.name, session.id
                 )
+            elif isinstance(error, TooManyMessagesError):
+                log.info("closed a WebSocket of %s %s: %s", session.kind.name, session.id, error)
+                penalties = penalties_of(websocket)
+                penalties.add(caller_key(websocket))  # what the next handshake is known by
+                if client.identity:
+                    penalties.add(client.identity)
+                await _close(sender, websocket, str(error))
             elif error is not None and not isinstance(error, WebSocketDisconnect | OSError):
                 log.warning("WebSocket of %s %s ended: %r", session.kind.name, session.id, error)
     finally:
@@ -109,14 +187,46 @@ async def serve(
         hub.leave(session, client)
 
 
+async def _close(sender: asyncio.Task[None], websocket: WebSocket, reason: str) -> None:
+    """Stop the sender, then say why and close with 1008 (the one writer at a time on the socket)."""
+    sender.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await sender
+    with contextlib.suppress(Exception):  # the client may be gone already
+        await websocket.send_text(dumps({"type": "error", "message": reason, "field": None}))
+        await websocket.close(code=1008, reason="too many messages")
+
+
 async def _receive(
-    websocket: WebSocket, session: Session, client: Client, messages: TypeAdapter[Any], handle: Handler
+    websocket: WebSocket,
+    session: Session,
+    client: Client,
+    messages: TypeAdapter[Any],
+    handle: Handler,
+    rate: MessageRate,
 ) -> None:
-    """Parse and apply each text message until the client disconnects; problems become error messages."""
+    """Parse and apply each text message until the client disconnects; problems become error messages.
+    Messages over the rate are dropped unread: the first one gets an error saying so, and a client that
+    goes on for another burst is closed (TooManyMessagesError)."""
+    dropped: int | None = None  # messages dropped since the client was told; None: not told
     while True:
         received = await websocket.receive()
         if received["type"] == "websocket.disconnect":
             return
+        if not rate.allow():
+            if dropped is None:
+                dropped = 0
+                client.error(
+                    None,
+                    f"too many messages: at most {rate.rate:g} a second (bursts of {rate.burst}); messages "
+                    "are dropped until you slow down, and the connection closes if you go on",
+                )
+            dropped += 1
+            if dropped > rate.burst:
+                raise TooManyMessagesError(f"closed: over {rate.rate:g} messages a second after a warning")
+            continue
+        if dropped is not None and rate.rested:
+            dropped = None
         text = received.get("text")
         if text is None:
             client.error(None, "messages must be JSON text")
@@ -138,10 +248,11 @@ async def _receive(
 
 
 def _parse(text: str, messages: TypeAdapter[Any], client: Client) -> Any:
+    """The message, or None after telling the client what is wrong with it (never an exception)."""
     try:
-        return messages.validate_python(json.loads(text))
-    except json.JSONDecodeError as error:
-        client.error(None, f"invalid JSON: {error}")
+        return messages.validate_python(loads(text))
+    except ApiError as error:
+        client.error(None, error.reason)
     except ValidationError as error:
         item = error.errors()[0]
         loc = item["loc"][1:]  # after the message type's tag
@@ -181,6 +292,13 @@ async def _send_loop(websocket: WebSocket, session: Session, client: Client, tim
         client.wake.clear()
         while client.replies:
             await send(client.replies.popleft())
+        if client.dropped:
+            lost, client.dropped = client.dropped, 0
+            reason = (
+                f"{lost} earlier replies were dropped: at most {MAX_REPLIES} wait to be sent; read replies "
+                "faster or send fewer messages"
+            )
+            await send(dumps({"type": "error", "message": reason, "field": None}))
         if session.gone is not None:
             noun = kind.name
             reason = f"the {noun} was deleted" if session.gone == "deleted" else f"the {noun} was lost"

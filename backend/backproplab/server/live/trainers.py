@@ -31,7 +31,8 @@ from .shard import ShardSettings
 
 log = logging.getLogger("backproplab.trainers")
 RESTARTED = "The trainer holding this run restarted; it was restored from its last checkpoint (step {step})."
-STOP_SECONDS = 8.0  # a graceful stop waits this long for the workers' last checkpoints
+STOP_SECONDS = 8.0  # a graceful stop waits this long for the workers' last checkpoints (and kills)
+KILL_SECONDS = 1.0  # of which this long is kept for killing the workers that did not stop
 RESTART_BACKOFF = (0.1, 0.5, 2.0, 5.0)
 
 
@@ -50,7 +51,9 @@ class Trainers(Protocol):
 
     async def start(self) -> None: ...
 
-    async def stop(self) -> None: ...
+    async def stop(self, seconds: float = ...) -> None:
+        """Checkpoint every item and stop within ``seconds``."""
+        ...
 
     async def call(self, target: str, op: str, **args: Any) -> Any: ...
 
@@ -153,6 +156,15 @@ class LocalTrainers:
                 connection.send(call)
             except (OSError, EOFError):
                 return
+            except Exception as error:  # the call does not pickle (nested too deeply): fail it, not the pipe
+                assert self._loop is not None
+                self._loop.call_soon_threadsafe(self._unsendable, handle, call, error)
+
+    def _unsendable(self, handle: WorkerHandle, call: Call, error: Exception) -> None:
+        future = handle.waiting.pop(call.id, None)
+        if future is not None and not future.done():
+            reason = "nests too deeply" if isinstance(error, RecursionError) else f"cannot be sent ({error})"
+            future.set_exception(ApiError(f"the request {reason}", "body", status=422))
 
     def _read(self, handle: WorkerHandle, connection: Connection, process: Any) -> None:
         loop = self._loop
@@ -190,15 +202,16 @@ class LocalTrainers:
         handle.alive = False
         handle.outgoing.put(None)
         process.join(timeout=1)
+        # NOTE: a trainer that said Goodbye stopped on request (SIGTERM, usually to the whole process group:
+        # the server is stopping). Its exit code cannot be trusted then: the fork server that started it got
+        # the SIGTERM too, and without it the exit code reads 255.
+        leaving = handle.leaving or process.exitcode == 0
+        reason = "the server is stopping" if leaving else "the trainer holding this run restarted; try again"
         for future in handle.waiting.values():
             if not future.done():
-                future.set_exception(
-                    TrainerUnavailableError("the trainer holding this run restarted; try again")
-                )
+                future.set_exception(TrainerUnavailableError(reason))
         handle.waiting.clear()
-        if (
-            process.exitcode == 0
-        ):  # it was told to stop (SIGTERM to the process group): the server is stopping
+        if leaving:
             log.info("trainer %d stopped on request", handle.index)
             return
         log.error(
@@ -229,6 +242,8 @@ class LocalTrainers:
 
     async def _call(self, handle: WorkerHandle, target: str, op: str, args: dict[str, Any]) -> Any:
         if not handle.alive:
+            if handle.leaving:
+                raise TrainerUnavailableError("the server is stopping")
             raise TrainerUnavailableError("the trainer holding this run is restarting; try again in a moment")
         assert self._loop is not None
         call = Call(next(self._ids), op, target, args)
@@ -237,6 +252,12 @@ class LocalTrainers:
         handle.send(call)
         try:
             return await future
+        except asyncio.CancelledError:
+            # The caller went away (its client disconnected, or the server is stopping): the trainer drops
+            # the call's remaining work (the steps of a `step`) instead of doing it for nobody.
+            if handle.alive:
+                handle.send(Call(0, "cancel", target, {"call": call.id}))
+            raise
         finally:
             handle.waiting.pop(call.id, None)
 
@@ -249,10 +270,11 @@ class LocalTrainers:
         if handle.alive:
             handle.send(Call(0, op, target, args))
 
-    async def stop(self) -> None:
-        """Ask every worker to checkpoint and exit; kill those that do not within STOP_SECONDS."""
+    async def stop(self, seconds: float = STOP_SECONDS) -> None:
+        """Ask every worker to checkpoint and exit; kill those that have not within ``seconds``."""
         self._stopping = True
         assert self._loop is not None
+        deadline = self._loop.time() + seconds
         futures = []
         for handle in self.workers:
             if handle.alive:
@@ -262,17 +284,17 @@ class LocalTrainers:
                 handle.send(call)
                 futures.append(future)
         if futures:
-            await asyncio.wait(futures, timeout=STOP_SECONDS)
+            await asyncio.wait(futures, timeout=max(0.0, deadline - KILL_SECONDS - self._loop.time()))
         for handle in self.workers:
             handle.outgoing.put(None)
             process = handle.process
             if process is None:
                 continue
-            await asyncio.to_thread(process.join, 1.0)
+            await asyncio.to_thread(process.join, max(0.0, deadline - KILL_SECONDS - self._loop.time()))
             if process.is_alive():
                 log.warning("trainer %d did not stop in time; killing it", handle.index)
                 process.kill()
-                await asyncio.to_thread(process.join, 1.0)
+                await asyncio.to_thread(process.join, KILL_SECONDS / self.shards)
             handle.alive = False
 
     def status(self) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ import numpy as np
 from ...engine.config import merge_config
 from ...engine.run import Run
 from ..classes.locks import check_change, check_weights
+from ..costs import CostBasis, check_work, mean_step_work
 from ..encoding import dumps
 from ..errors import ApiError, LimitError
 from ..live.protocol import Wants
@@ -25,7 +26,7 @@ from ..live.shard import NOT_MADE, UNSAVED, Pending, Shard, Subscription
 from ..store import Checkpoint, Store, StoreError
 from . import datasets, encode, persist
 from .copy import copy_of
-from .limits import check_size
+from .limits import check_size, grid_resolution
 
 log = logging.getLogger("backproplab.trainer")
 MAX_CHUNK = 10_000  # steps per engine call at most
@@ -98,6 +99,7 @@ class RunItem:
         self.settings = settings
         self.name = name
         self.badge = badge  # the class it belongs to: {"code", "name", "allowed"} (classes/service.py)
+        self.owner: str | None = None  # its owner's id: whose fair share it trains in (live/shard.py)
         self.playing = False
         self.keep_training = False
         self.notice: str | None = None  # said until the next change (e.g. "restored after a trainer restart")
@@ -141,6 +143,8 @@ class RunItem:
         """Train for about ``budget`` seconds: a call's pending steps first, else play."""
         clock = time.perf_counter
         deadline = clock() + budget
+        if any(work.reply.cancelled for work in self.pending):
+            self._drop_cancelled()
         while self.playing or self.pending_steps:
             now = clock()
             chunk = max(1, min(MAX_CHUNK, int((deadline - now) / self.step_cost)))
@@ -161,6 +165,11 @@ class RunItem:
                 return
             if clock() >= deadline:
                 return
+
+    def _drop_cancelled(self) -> None:
+        """Forget ``step`` calls whose callers went away (a client that disconnected mid-way)."""
+        self.pending = [work for work in self.pending if not work.reply.cancelled]
+        self.pending_steps = sum(work.wanted - work.done for work in self.pending)
 
     def _credit(self, done: int, stop: bool) -> None:
         """Count steps done towards the oldest pending ``step`` calls; answer those that are complete (all
@@ -244,8 +253,9 @@ class RunItem:
         merged = merge_config(self.run.config, patch)
         if bound and self.badge is not None:
             check_change(self.run.config, merged, patch, self.badge["allowed"])
-        if isinstance(patch, dict) and patch.keys() & {"model", "dataset", "features"}:
-            check_size(merged, max_parameters, data=self.run.custom_data)
+        if isinstance(patch, dict) and patch.keys() & {"model", "dataset", "features", "batch_size"}:
+            max_step_work = shard.settings.max_step_work
+            check_size(merged, max_parameters, max_step_work=max_step_work, data=self.run.custom_data)
         # A typed lr is the lr in force, even one equal to the config's (a schedule may have moved it).
         optimizer = patch.get("optimizer") if isinstance(patch, dict) else None
         typed_lr = isinstance(optimizer, dict) and "lr" in optimizer
@@ -261,6 +271,7 @@ class RunItem:
         limit = shard.settings.max_steps_per_request
         if not 1 <= steps <= limit:
             raise LimitError(f"must be between 1 and {limit}", "steps")
+        check_work(steps * self.step_work(), shard.settings.max_request_work, "steps", f"{steps:,} steps")
         work = StepWork(Pending(), steps, describe)
         if self.run.diverged:
             self._answer(work)
@@ -271,6 +282,17 @@ class RunItem:
 
     def _answer(self, work: StepWork) -> None:
         work.reply.resolve(self.describe() if work.describe else work.done)
+
+    def step_work(self) -> float:
+        """Multiply-adds of one training step of this run, on average (costs.py)."""
+        run = self.run
+        return mean_step_work(
+            run.network.sizes,
+            run.config.batch_size,
+            len(run.X_train),
+            len(run.X_test),
+            run.eval_every(),
+        )
 
     def _cancel_pending(self) -> None:
         for work in self.pending:
@@ -323,6 +345,12 @@ class RunItem:
     def _op_points(self, shard: Shard) -> str:
         return dumps(encode.points(self.run))
 
+    def _op_cost_basis(self, shard: Shard) -> CostBasis:
+        """What this run's heavy reads would cost (costs.py), without copying anything."""
+        run = self.run
+        points = run.trajectory.count
+        return CostBasis(tuple(run.network.sizes), len(run.X_train), len(run.X_test), points)
+
     def _op_copy(self, shard: Shard, **parts: Any) -> Any:
         return copy_of(self.run, self.id, **parts)
 
@@ -339,7 +367,7 @@ class RunItem:
             "run": self.describe(),
             "history": encode.history(run, shard.settings.state_history_points),
             "params": encode.params(run),
-            "grid": encode.grid(run, view["resolution"], view["neurons"]) if view["grid"] else None,
+            "grid": self._grid(view["resolution"], view["neurons"]) if view["grid"] else None,
             "points": encode.points(run) if raw_2d else None,
         }
         return dumps(message), self.generation, self.version, run.step_count, self.described
@@ -357,7 +385,7 @@ class RunItem:
         cursor.step = run.step_count
         if wants.grid and self._grid_due(cursor, wants, now):
             cursor.grid_key = (wants.resolution, wants.neurons, self.version)
-            grid = encode.grid(run, wants.resolution, wants.neurons)
+            grid = self._grid(wants.resolution, wants.neurons)
             neurons = grid.pop("neurons", None) if grid else None
             cursor.grid_json = dumps(grid) if grid is not None else None
             cursor.neurons_json = dumps(neurons) if neurons is not None else None
@@ -384,6 +412,12 @@ class RunItem:
             described=self.described,
             lr_next=self._lr_next(now),
         )
+
+    def _grid(self, resolution: int, neurons: bool) -> dict[str, Any] | None:
+        """The decision-boundary grid at the asked resolution, or the finest one whose cost stays within
+        ``max_step_work`` (its ``resolution`` says which)."""
+        fitted = grid_resolution(self.run.network.sizes, resolution, self.settings.max_step_work, neurons)
+        return encode.grid(self.run, fitted, neurons)
 
     def _lr_next(self, now: float) -> list[dict[str, Any]]:
         """The schedule's preview for news: anew after a change or steps, but at most every

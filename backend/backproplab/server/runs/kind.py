@@ -35,10 +35,10 @@ class RunKind:
         else:
             config = RunConfig.model_validate(args["config"])
             data = self.datasets.get(digest, shard.store) if digest else None
-            check_size(config, args["max_parameters"], data=data)
+            check_size(config, args["max_parameters"], max_step_work=shard.settings.max_step_work, data=data)
             run = Run(config, data)
         item = RunItem(run_id, run, shard.settings, args.get("name"), args.get("badge"))
-        item.saved_dataset = digest
+        item.saved_dataset, item.owner = digest, args.get("owner")
         item.changed()
         try:
             shard.checkpoint(item)
@@ -65,6 +65,7 @@ class RunKind:
         group = shard.store.class_record(record.class_id) if record and record.class_id else None
         item = RunItem(run_id, run, shard.settings, record.name if record else None, badge_of(group))
         item.mark, item.saved_dataset = mark, saved.dataset
+        item.owner = record.owner if record else None
         if shard.settings.restored_message:
             item.notice = shard.settings.restored_message.format(step=run.step_count)
         return item

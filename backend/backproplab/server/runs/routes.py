@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ...engine.config import RunConfig
 from ...engine.csv_data import parse_csv
+from ..encoding import loads
 from ..errors import ERRORS, ApiError, RunNotFoundError
 from ..identities.access import Caller
 from ..identities.deps import CallerDep, Identities
@@ -111,7 +112,10 @@ def _is_upload(request: Request) -> bool:
 async def _config_from_upload(request: Request, runs: RunService, offload: Offload) -> dict[str, Any]:
     """The form's ``config`` (any part of a RunConfig) with the CSV file as its custom dataset: the rows,
     the column, target and class names, and the task when the labels were words."""
-    form = await request.form(max_files=1, max_fields=10, max_part_size=runs.settings.max_body_bytes)
+    try:
+        form = await request.form(max_files=1, max_fields=10, max_part_size=runs.settings.max_body_bytes)
+    except StarletteHTTPException as error:  # the multipart parser's limits (Starlette answers 400)
+        raise upload_error(str(error.detail)) from None
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
         raise ApiError("a CSV file is required as the multipart field 'file'", "file", status=422)
@@ -123,11 +127,19 @@ async def _config_from_upload(request: Request, runs: RunService, offload: Offlo
     return {**base, "dataset": {**(given if isinstance(given, dict) else {}), **table.dataset()}}
 
 
-def _json_object(raw: bytes, field: str | None = None) -> dict[str, Any]:
-    try:
-        value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError) as error:
-        raise ApiError(f"not valid JSON ({error})", field, status=422) from None
+def upload_error(detail: str) -> ApiError:
+    """A multipart limit Starlette enforced, as the API's error naming the part at fault."""
+    if "files" in detail:
+        return ApiError(f"{detail} (one CSV file per upload)", "file", status=422)
+    if "fields" in detail:
+        return ApiError(f"{detail} (file, target and config only)", "form", status=422)
+    if "size" in detail:
+        return ApiError(detail, "file", status=413)
+    return ApiError(detail, "form", status=422)
+
+
+def _json_object(raw: bytes, field: str = "body") -> dict[str, Any]:
+    value = loads(raw, field)
     if not isinstance(value, dict):
         raise ApiError("must be a JSON object", field, status=422)
     return value

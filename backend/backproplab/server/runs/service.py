@@ -97,6 +97,7 @@ class RunService:
             "name": name,
             "badge": badge,
             "dataset": digest,
+            "owner": owner.owner_id,  # whose fair share its training counts against (live/shard.py)
         }
         if blob is not None:
             args["blob"] = blob

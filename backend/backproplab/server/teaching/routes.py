@@ -1,6 +1,8 @@
 """REST routes of the teaching views: step-through, gradient check and its h sweep, gradient health,
-textbook examples, presets, optimizer comparisons and learning-rate sweeps. Computations run in the
-compute pool on a copy of the run, so training goes on meanwhile."""
+textbook examples, presets, optimizer comparisons and learning-rate sweeps. Each computation's cost is
+checked against ``max_request_work`` before it starts (422 naming the field to lower); it then runs in the
+compute pool on a copy of the run (one lane per request: offload.py), so training goes on meanwhile, and
+stops when its client goes away."""
 
 from __future__ import annotations
 
@@ -11,11 +13,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from ...engine.textbook import expression_graph, tiny_network_example
+from ..costs import MOVE_WORK, CostBasis, check_work, forward_work, gradcheck_work, mean_step_work
 from ..errors import ERRORS, LimitError
 from ..identities.deps import CallerDep, Identities
-from ..runs.limits import check_size, parameter_estimate
-from ..runs.routes import OffloadDep, Runs, created
+from ..offload import HeavyLane
+from ..runs.limits import check_size, layer_sizes, row_counts
+from ..runs.routes import Runs, created
 from ..runs.schemas import StepRequest
+from ..runs.service import RunService
 from ..store import ComparisonRecord
 from . import service
 from .comparisons import Comparisons
@@ -37,7 +42,6 @@ from .sweeps import RULE, log_spaced, train_at
 from .trace_schemas import GradCheck, StepTrace
 
 router = APIRouter(prefix="/api", responses=ERRORS, tags=["teaching"])
-SWEEP_WORK_LIMIT = 2e9  # parameters × batch size × steps × learning rates, about the multiply-adds
 Samples = Annotated[int, Query(ge=1, le=100, description="training rows to check on")]
 
 
@@ -57,58 +61,87 @@ ComparisonDep = Annotated[ComparisonRecord, Depends(get_comparison)]
 Operand = Annotated[float, Query(ge=-1e6, le=1e6, allow_inf_nan=False, description="a finite number")]
 
 
+def check_gradcheck(basis: CostBasis, samples: int, checks: int, budget: float) -> None:
+    """422 when central differences on ``samples`` rows for ``checks`` step sizes cost over ``budget``,
+    naming what to lower: ``samples`` if fewer rows would do, else ``hs``, else the model."""
+    sizes = basis.sizes
+    work = gradcheck_work(sizes, samples, checks)
+    if gradcheck_work(sizes, 1, checks) <= budget:
+        field = "samples"
+    elif gradcheck_work(sizes, samples, 1) <= budget:
+        field = "hs"
+    else:
+        field = "model.hidden"
+    what = "the gradient check" if checks == 1 else f"a gradient check at {checks} step sizes"
+    check_work(work, budget, field, what)
+
+
+async def cost_basis(runs: RunService, run_id: str) -> CostBasis:
+    """What the run's heavy reads cost depends on, from its trainer, before anything is copied."""
+    basis: CostBasis = await runs.call(run_id, "cost_basis")
+    return basis
+
+
 @router.get("/runs/{run_id}/stepthrough", response_model=StepTrace)
 async def step_through(
     run_id: str,
     runs: Runs,
-    offload: OffloadDep,
+    lane: HeavyLane,
     sample: Annotated[int, Query(ge=0, description="first training row of the traced batch")] = 0,
     batch: Annotated[int, Query(ge=1, le=MAX_TRACE_BATCH, description="rows in the batch")] = 1,
 ) -> JSONResponse:
     """One training step of the run's current weights and optimizer, traced with every number."""
+    work = 3 * forward_work((await cost_basis(runs, run_id)).sizes, batch)
+    check_work(work, runs.settings.max_request_work, "batch", "the step-through")
     source = await runs.copy(run_id, rows=(sample, sample + batch), optimizer=True)
-    return JSONResponse(await offload.compute(service.step_through, source))
+    return JSONResponse(await lane.compute(service.step_through, source))
 
 
 @router.get("/runs/{run_id}/gradcheck", response_model=GradCheck)
 async def gradcheck(
     run_id: str,
     runs: Runs,
-    offload: OffloadDep,
+    lane: HeavyLane,
     samples: Samples = 8,
     h: Annotated[float, Query(gt=0, le=0.1, description="central-difference step")] = 1e-5,
 ) -> JSONResponse:
     """Backprop's gradient of every weight and input next to the central difference (L(θ+h) − L(θ−h)) / 2h."""
+    check_gradcheck(await cost_basis(runs, run_id), samples, 1, runs.settings.max_request_work)
     source = await runs.copy(run_id, rows=(0, samples))
     limit = runs.settings.max_gradcheck_parameters
-    return JSONResponse(await offload.compute(service.gradcheck, source, h, limit))
+    return JSONResponse(await lane.compute(service.gradcheck, source, h, limit))
 
 
 @router.get("/runs/{run_id}/gradcheck/sweep", response_model=HSweep)
 async def gradcheck_sweep(
     run_id: str,
     runs: Runs,
-    offload: OffloadDep,
+    lane: HeavyLane,
     hs: Annotated[str | None, Query(description="comma-separated step sizes; default 1e-1 … 1e-12")] = None,
     samples: Samples = 8,
 ) -> Any:
     """The gradient check's relative error for each h: too large an h truncates, too small rounds off."""
     steps = service.parse_hs(hs)
+    check_gradcheck(await cost_basis(runs, run_id), samples, len(steps), runs.settings.max_request_work)
     source = await runs.copy(run_id, rows=(0, samples))
     limit = runs.settings.max_gradcheck_parameters
-    return await offload.compute(service.h_sweep, source, steps, limit)
+    parts = [await lane.compute(service.h_sweep, source, [h], limit) for h in steps]  # one job per h
+    return {**parts[0], "points": [point for part in parts for point in part["points"]]}
 
 
 @router.get("/runs/{run_id}/health", response_model=HealthOut)
 async def health(
     run_id: str,
     runs: Runs,
-    offload: OffloadDep,
+    lane: HeavyLane,
     max_points: Annotated[int, Query(ge=2, le=10_000, description="statistics rows at most")] = 500,
 ) -> JSONResponse:
     """Per-layer gradient norm, weight norm, update ratio, dead ReLU share and histograms over time."""
+    basis = await cost_basis(runs, run_id)
+    work = forward_work(basis.sizes, basis.train_rows) + MOVE_WORK * basis.train_rows * (basis.sizes[0] + 1)
+    check_work(work, runs.settings.max_request_work, "model.hidden", "the gradient health")
     source = await runs.copy(run_id, split="train", history=True, health=True)
-    return JSONResponse(await offload.compute(service.health, source, max_points))
+    return JSONResponse(await lane.compute(service.health, source, max_points))
 
 
 @router.get("/textbook/expression", response_model=ExpressionGraph)
@@ -167,16 +200,20 @@ async def control_comparison(
 
 
 @router.post("/sweeps", response_model=SweepOut)
-async def lr_sweep(body: SweepRequest, runs: Runs, offload: OffloadDep) -> dict[str, Any]:
+async def lr_sweep(body: SweepRequest, runs: Runs, lane: HeavyLane) -> dict[str, Any]:
     """Train the config at each learning rate for ``steps`` steps; say which converge, stall or diverge."""
     lrs = body.lrs if isinstance(body.lrs, list) else log_spaced(body.lrs.min, body.lrs.max, body.lrs.count)
-    check_size(body.config, runs.settings.max_parameters, "config.model.hidden")
-    parameters = parameter_estimate(body.config)
-    work = parameters * body.config.batch_size * body.steps * len(lrs)
-    if work > SWEEP_WORK_LIMIT:
-        raise LimitError(
-            f"parameters × batch size × steps × learning rates is {work:.3g}, over {SWEEP_WORK_LIMIT:.0e}",
-            "steps",
-        )
-    results = await asyncio.gather(*(offload.compute(train_at, body.config, lr, body.steps) for lr in lrs))
+    settings = runs.settings
+    check_size(body.config, settings.max_parameters, max_step_work=settings.max_step_work, prefix="config.")
+    sizes, (train, test) = layer_sizes(body.config), row_counts(body.config)
+    # Each learning rate: the steps, and the whole-set evaluation before and after them.
+    one = body.steps * mean_step_work(sizes, body.config.batch_size, train, test, body.steps)
+    one += 2 * (forward_work(sizes, train) + forward_work(sizes, test))
+    check_work(len(lrs) * one, settings.max_request_work, "steps", f"a sweep of {len(lrs)} learning rates")
+    jobs = [asyncio.ensure_future(lane.compute(train_at, body.config, lr, body.steps)) for lr in lrs]
+    try:
+        results = await asyncio.gather(*jobs)
+    finally:
+        for job in jobs:  # one failed, or the client left: the others stop too
+            job.cancel()
     return {"rule": RULE, "steps": body.steps, "results": list(results)}
