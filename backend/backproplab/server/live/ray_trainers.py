@@ -32,7 +32,7 @@ from ..settings import Settings
 from ..store import StoreHealth, connect
 from .protocol import Call, Publish, Reply, Status, shard_of
 from .shard import Shard, ShardSettings
-from .trainers import LocalTrainers, TrainerUnavailableError, WorkerHandle
+from .trainers import STOP_SECONDS, LocalTrainers, TrainerUnavailableError, WorkerHandle
 
 log = logging.getLogger("backproplab.trainers")
 READY_SECONDS = 60.0  # start() waits this long for every actor before serving reads only
@@ -203,8 +203,8 @@ class RayTrainers(LocalTrainers):
                 self.problem,
             )
 
-    async def stop(self) -> None:
-        await super().stop()
+    async def stop(self, seconds: float = STOP_SECONDS) -> None:
+        await super().stop(seconds)
         await self.run_blocking(self.offline.close)
         if self.node_dir is not None:
             shutil.rmtree(self.node_dir, ignore_errors=True)
