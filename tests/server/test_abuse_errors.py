@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from server_harness import BASE_URL, open_client
 from starlette.websockets import WebSocketDisconnect
 
 from backproplab.server.settings import Settings
-from conftest import BASE_URL, open_client
 
 JSON = {"content-type": "application/json"}
 

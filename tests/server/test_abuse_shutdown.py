@@ -15,10 +15,9 @@ import time
 from pathlib import Path
 
 import httpx
+from server_harness import ServerProcess, free_port
 from test_abuse_pool import BIG, SLOW_LANDSCAPE, wait_for
 from test_ws_live import receive_type, ws_connect
-
-from conftest import ServerProcess, free_port
 
 SHUTDOWN_SECONDS = 10.0
 SLACK = 3.0  # the interpreter's own exit, on a machine other tests keep busy

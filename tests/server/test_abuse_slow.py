@@ -7,6 +7,7 @@ import socket
 import time
 
 import pytest
+from server_harness import ServerProcess
 
 TIMEOUT = 1.0  # BACKPROPLAB_REQUEST_TIMEOUT for these servers
 WAIT = 15.0  # the longest a test waits for the server to act (bounded, not a speed)
@@ -20,8 +21,6 @@ UPLOAD_HEAD = (
 
 @pytest.fixture(scope="module")
 def slow_server(tmp_path_factory):
-    from conftest import ServerProcess
-
     server = ServerProcess(
         tmp_path_factory.mktemp("slow"),
         env={"BACKPROPLAB_REQUEST_TIMEOUT": str(TIMEOUT), "BACKPROPLAB_TRAINERS": "1"},
@@ -118,8 +117,6 @@ def read_response(sock: socket.socket) -> bytes:
 
 @pytest.fixture(scope="module")
 def turns_server(tmp_path_factory):
-    from conftest import ServerProcess
-
     env = {
         "BACKPROPLAB_HTTP_REQUEST_RATE": "5",
         "BACKPROPLAB_HTTP_REQUEST_BURST": "5",

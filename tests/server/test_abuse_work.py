@@ -5,9 +5,9 @@ refused with 422 naming the field to lower when over its budget; a run whose sin
 from __future__ import annotations
 
 import pytest
+from server_harness import BASE_URL, open_client
 
 from backproplab.server.settings import Settings
-from conftest import BASE_URL, open_client
 
 # The heavy run: 0.34-0.88 s per step, which starved every other run of its trainer.
 HEAVY = {"dataset": {"kind": "circle", "samples": 20000}, "model": {"hidden": [64] * 10}, "batch_size": 10000}
