@@ -8,7 +8,7 @@ import json
 import struct
 import urllib.request
 
-WAIT_MS = 15_000
+WAIT_MS = 30_000  # generous: the machine may be loaded; a wait only lasts this long when something is wrong
 
 
 def api(server, path: str, method: str = "GET", body: dict | None = None, token: str | None = None):

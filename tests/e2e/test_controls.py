@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-WAIT_MS = 15_000
+WAIT_MS = 30_000  # generous: the machine may be loaded; a wait only lasts this long when something is wrong
 
 
 def api(server, path: str, method: str = "GET", body: dict | None = None, token: str | None = None):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-WAIT_MS = 15_000
+WAIT_MS = 30_000  # generous: the machine may be loaded; a wait only lasts this long when something is wrong
 VIEWPORTS = [(390, 844), (1280, 800), (1920, 1080)]
 
 # [x, y, width, height] of every visible element matching the selector.
