@@ -275,6 +275,25 @@ def test_history_stays_bounded_and_keeps_latest_minimum_and_divergence():
     assert list(history.recent_since(9_990)[:, 0].astype(int)) == list(range(9_991, 10_001))
 
 
+def test_last_finite_is_the_newest_evaluation_wherever_it_is_kept():
+    history = MetricHistory(n_layers=1, capacity=64, recent_capacity=16)
+    test_loss = 4  # SCALAR_COLUMNS: step, epoch, lr, train_loss, test_loss, ...
+    assert history.last_finite(test_loss) is None
+    for step in range(1, 5_001):
+        row = np.full(history.width, np.nan)
+        row[0], row[3] = step, 1.0
+        if step % 37 == 0:  # evaluated now and then, on steps the downsampled store does not keep
+            row[test_loss] = step / 1_000
+        history.record(row, step, 1.0)
+    assert history.last_finite(test_loss) == 4_995 / 1_000  # 4995 = 37 × 135, in the recent ring
+    for step in range(5_001, 5_020):  # more steps than the ring holds, none evaluated
+        row = np.full(history.width, np.nan)
+        row[0], row[3] = step, 1.0
+        history.record(row, step, 1.0)
+    stored = history.stored()[:, test_loss]
+    assert history.last_finite(test_loss) == stored[np.isfinite(stored)][-1]
+
+
 def test_reset_returns_to_the_initial_state():
     run = make_run(seed=5)
     initial = weights_of(run)

@@ -125,6 +125,21 @@ class MetricHistory:
         row: np.ndarray = self.recent[(self.recent_count - 1) % self.recent_size]
         return row
 
+    def last_finite(self, column: int) -> float | None:
+        """The newest finite value of ``column`` (None if there is none): evaluated metrics are NaN on the
+        steps between evaluations, so this is the last evaluation's value. The recent ring is searched
+        newest first (its last 64 rows, then all of it) before the stored rows, so the cost does not grow
+        with the run's age."""
+        size = min(self.recent_count, self.recent_size)
+        for width in (min(64, size), size):
+            values = self.recent[(self.recent_count - 1 - np.arange(width)) % self.recent_size, column]
+            hits = np.flatnonzero(np.isfinite(values))
+            if len(hits):
+                return float(values[hits[0]])
+        values = self.stored()[:, column]
+        hits = np.flatnonzero(np.isfinite(values))
+        return float(values[hits[-1]]) if len(hits) else None
+
     def recent_since(self, step: int) -> np.ndarray:
         """Full-resolution rows with step > ``step`` still in the recent ring (oldest first)."""
         size = min(self.recent_count, self.recent_size)

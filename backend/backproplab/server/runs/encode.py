@@ -100,11 +100,8 @@ def latest(run: Run) -> dict[str, Any]:
     if row is not None:
         values["lr"] = finite_or_none(row[_LR])
         values["train_loss"] = finite_or_none(row[_TRAIN_LOSS])
-    stored = run.metric_history.stored()
     for name in EVALUATED:
-        column = stored[:, SCALAR_COLUMNS.index(name)] if len(stored) else np.array([])
-        finite = column[np.isfinite(column)]
-        values[name] = float(finite[-1]) if len(finite) else None
+        values[name] = run.metric_history.last_finite(SCALAR_COLUMNS.index(name))
     return values
 
 
