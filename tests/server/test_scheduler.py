@@ -1,6 +1,6 @@
 """Many runs training at once: every run advances, the server keeps answering, and shares are fair.
 
-Speed itself is measured in bench/bench_server.py; these tests assert behaviour only.
+Speed itself is measured in bench/bench_live.py; these tests assert behaviour only.
 """
 
 from __future__ import annotations
