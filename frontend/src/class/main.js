@@ -8,7 +8,7 @@
 import { api } from "../core/api.js";
 import { setUrlParams, startPage } from "../core/page.js";
 import { el, saveBlob } from "../dom.js";
-import { t } from "../i18n/index.js";
+import { t, tPlural } from "../i18n/index.js";
 import { joinUrl, readUrl } from "../url_state.js";
 import { twoStep } from "../panels/my_runs.js";
 import { DEFAULT_ALLOWED, createLocksForm, createSetupForm } from "./setup_form.js";
@@ -101,7 +101,7 @@ function live(page, group) {
     const students = group.students || [];
     gallery.update(students);
     leaderboard.update(gallery.entries());
-    $("student-count").textContent = t("class.students", { n: students.length });
+    $("student-count").textContent = tPlural("class.students", students.length, { n: students.length });
     $("gallery-empty").hidden = students.length > 0;
   }
 
