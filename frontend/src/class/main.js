@@ -21,6 +21,12 @@ const POLL_MS = 2500;
 const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 const $ = (id) => document.getElementById(id);
 
+// A URL in pieces cut after each path slash and before the query, each piece kept whole on its line
+// (class.css .url-part), so a narrow card wraps it as "http://host:8000/" "index.html" "?join=CODE".
+function breakableUrl(url) {
+  return url.split(/(?<=[^/]\/)(?!\/)|(?=\?)/).map((part) => el("span", { class: "url-part" }, part));
+}
+
 function showView(name) {
   $("class-create").hidden = name !== "create";
   $("class-live").hidden = name !== "live";
@@ -90,7 +96,7 @@ function live(page, group) {
   function renderHeader() {
     $("class-name").textContent = group.name || "";
     $("class-code").textContent = group.code;
-    $("join-link").textContent = link;
+    $("join-link").replaceChildren(...breakableUrl(link));
     $("join-link").href = link;
     $("local-warning").hidden = !LOCAL_HOSTS.has(location.hostname);
     const box = $("qr-box");
