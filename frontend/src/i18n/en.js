@@ -21,9 +21,10 @@ export default {
 
   "status.step": "Step",
   "status.epoch": "Epoch",
-  "status.connecting": "connecting…",
+  "status.connecting": "connecting",
   "status.open": "live",
-  "status.reconnecting": "reconnecting… (server lost)",
+  "status.reconnecting": "offline",
+  "status.reconnecting_hint": "The server is lost: reconnecting…",
   "status.diverged": "Training diverged — the learning rate is probably too large: lower it, then reset. ({message})",
   "status.lower_lr": "Lower the learning rate ×0.1 and reset",
 

@@ -23,7 +23,8 @@ export default {
   "status.epoch": "轮次",
   "status.connecting": "正在连接…",
   "status.open": "已连接",
-  "status.reconnecting": "正在重连…（与服务器断开）",
+  "status.reconnecting": "已断开",
+  "status.reconnecting_hint": "与服务器断开：正在重连…",
   "status.diverged": "训练发散了——学习率很可能太大：请调低学习率后重置。（{message}）",
   "status.lower_lr": "学习率降为 1/10 并重置",
 
