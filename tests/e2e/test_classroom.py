@@ -438,9 +438,7 @@ JOIN_LINK_SPLIT_WORDS = """() => {
 def test_the_class_page_reads_well_before_and_after_a_student_joins(server, open_page, screenshot):
     """The empty gallery's hint clear of its header, the join link wrapped between words, "1 student
     joined" in the singular, and a card's step, test loss and accuracy shown in full on every screen."""
-    group = api(
-        server, "/api/classes", "POST", {"name": "Words", "config": {"dataset": {"kind": "circle"}}}
-    )
+    group = api(server, "/api/classes", "POST", {"name": "Words", "config": {"dataset": {"kind": "circle"}}})
     for width, height in [(390, 844), (1280, 800), (1920, 1080)]:
         page = open_page(
             f"{server.url}/class.html?class={group['id']}",
@@ -453,7 +451,9 @@ def test_the_class_page_reads_well_before_and_after_a_student_joins(server, open
         assert page.inner_text("#student-count") == "0 students joined"
         hint = page.locator("#gallery-empty").bounding_box()
         header = page.locator(".gallery-panel > header").bounding_box()
-        assert hint["y"] >= header["y"] + header["height"] - 0.5, f"the empty hint sits on the header at {width}"
+        assert hint["y"] >= header["y"] + header["height"] - 0.5, (
+            f"the empty hint sits on the header at {width}"
+        )
         assert page.evaluate(JOIN_LINK_SPLIT_WORDS) == [], f"the join link breaks inside a word at {width}"
         assert page.inner_text("#join-link").replace("\n", "").endswith(f"?join={group['code']}")
     student = api(server, f"/api/classes/{group['code']}/join", "POST", {"name": "Ada"})
@@ -472,7 +472,9 @@ def test_the_class_page_reads_well_before_and_after_a_student_joins(server, open
         assert page.inner_text(".student-card dd.step") == "12K"
         assert page.evaluate(CARD_NUMBERS_CUT) == [], f"card numbers cut at {width}"
         card = page.locator(".student-card").bounding_box()
-        assert card["width"] >= 300, f"a lone card is {card['width']} px wide at {width}: the gallery has room"
+        assert card["width"] >= 300, (
+            f"a lone card is {card['width']} px wide at {width}: the gallery has room"
+        )
         # The widest numbers on the narrowest card (a full class: MIN_CARD_PX in gallery.js), measured at
         # once, before the gallery's next redraw.
         cut = page.evaluate(

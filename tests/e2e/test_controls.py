@@ -285,7 +285,7 @@ def test_gradient_check_menu_reaches_1e12_and_blames_a_large_h(server, open_page
 
 
 def test_counts_of_one_are_singular_in_both_languages(server, open_page):
-    """"1 hidden layers" read wrongly: counts pick their plural form (Intl.PluralRules) from the catalogue."""
+    """A count of one reads "1 hidden layer": counts pick their plural form (Intl.PluralRules)."""
     page = open_page(f"{server.url}/?model.hidden=4")
     assert page.inner_text("#layer-count") == "1 hidden layer"
     page.click("#add-layer")
