@@ -194,3 +194,26 @@ def test_loss_landscape_says_its_age(server, open_page, screenshot):
         "() => document.getElementById('net-panel').dataset.stale === 'false'", timeout=60_000
     )
     screenshot(page, "landscape_age")
+
+
+def test_phone_charts_have_room_for_their_plots(server, open_page, screenshot):
+    """At 390 px the stacked charts used to share one panel's height: the loss plot was ~40 px tall with a
+    single y label ("0") and the lr strip as cramped. Each plot area must be tall enough to read."""
+    page = open_page(f"{server.url}/?dataset.kind=circle", 390, 844)
+    page.click("#step-epoch")
+    page.click("#step-epoch")
+    page.wait_for_function("() => window.backproplab.app.state.history.length > 40")
+    page.wait_for_timeout(500)
+    plots = page.evaluate(
+        """() => Object.fromEntries(Object.entries(window.backproplab.charts).map(([name, chart]) => [name, {
+          height: chart.root.querySelector('.u-over').getBoundingClientRect().height,
+          labels: chart.axes[1]._values.filter((text) => text !== '' && text != null).length,
+        }]))"""
+    )
+    for name in ["loss", "accuracy", "grad"]:
+        assert plots[name]["height"] >= 150, f"the {name} plot is squashed: {plots}"
+        assert plots[name]["labels"] >= 3, f"the {name} y axis has too few labels: {plots}"
+    assert plots["lr"]["height"] >= 60, f"the lr strip is squashed: {plots}"
+    page.locator("#chart-loss").scroll_into_view_if_needed()
+    screenshot(page, "curves-390x844")
+    assert page.problems == [], page.problems

@@ -411,3 +411,83 @@ def test_the_class_page_fits_every_screen(server, open_page, screenshot, width, 
         page.evaluate("() => window.scrollTo(0, 0)")
         screenshot(page, f"class-{width}x{height}", full_page=True)
     assert page.problems == []
+
+
+# The widest texts a card's numbers can have: compact steps (12.3K, 1.23M), three-digit losses and their
+# exponent form for the tiny and huge, and a full accuracy.
+WIDEST_CARD_NUMBERS = {"step": "65.3K", "test_loss": "0.00114", "accuracy": "100%"}
+CARD_NUMBERS_CUT = """() => [...document.querySelectorAll('.student-card')].flatMap((card) => {
+  const right = card.getBoundingClientRect().right;
+  return [...card.querySelectorAll('.stats dt, .stats dd')]
+    .filter((node) => node.scrollWidth > node.clientWidth + 0.5 || node.getBoundingClientRect().right > right + 0.5)
+    .map((node) => `${node.className || node.tagName}: ${node.textContent} (${card.clientWidth}px card)`);
+})"""
+# Text nodes of the join link drawn over more than one line: the link broke inside a word.
+JOIN_LINK_SPLIT_WORDS = """() => {
+  const walker = document.createTreeWalker(document.getElementById('join-link'), NodeFilter.SHOW_TEXT);
+  const split = [];
+  while (walker.nextNode()) {
+    const range = document.createRange();
+    range.selectNodeContents(walker.currentNode);
+    if (new Set([...range.getClientRects()].map((rect) => Math.round(rect.top))).size > 1) split.push(walker.currentNode.textContent);
+  }
+  return split;
+}"""
+
+
+def test_the_class_page_reads_well_before_and_after_a_student_joins(server, open_page, screenshot):
+    """The empty gallery's hint clear of its header, the join link wrapped between words, "1 student
+    joined" in the singular, and a card's step, test loss and accuracy shown in full on every screen."""
+    group = api(server, "/api/classes", "POST", {"name": "Words", "config": {"dataset": {"kind": "circle"}}})
+    for width, height in [(390, 844), (1280, 800), (1920, 1080)]:
+        page = open_page(
+            f"{server.url}/class.html?class={group['id']}",
+            width,
+            height,
+            ready=class_ready,
+            token=group["teacher_token"],
+        )
+        page.wait_for_selector("#gallery-empty:not([hidden])", timeout=WAIT_MS)
+        assert page.inner_text("#student-count") == "0 students joined"
+        hint = page.locator("#gallery-empty").bounding_box()
+        header = page.locator(".gallery-panel > header").bounding_box()
+        assert hint["y"] >= header["y"] + header["height"] - 0.5, (
+            f"the empty hint sits on the header at {width}"
+        )
+        assert page.evaluate(JOIN_LINK_SPLIT_WORDS) == [], f"the join link breaks inside a word at {width}"
+        assert page.inner_text("#join-link").replace("\n", "").endswith(f"?join={group['code']}")
+    student = api(server, f"/api/classes/{group['code']}/join", "POST", {"name": "Ada"})
+    for steps in [10_000, 2_000]:  # 10,000 is the most one request may ask for
+        api(server, f"/api/runs/{student['id']}/step", "POST", {"steps": steps}, token=student["token"])
+    for width, height in [(390, 844), (1280, 800), (1920, 1080)]:
+        page = open_page(
+            f"{server.url}/class.html?class={group['id']}",
+            width,
+            height,
+            ready=class_ready,
+            token=group["teacher_token"],
+        )
+        page.wait_for_function("() => document.querySelector('.student-card dd.step')?.title === '12000'")
+        assert page.inner_text("#student-count") == "1 student joined"
+        assert page.inner_text(".student-card dd.step") == "12K"
+        assert page.evaluate(CARD_NUMBERS_CUT) == [], f"card numbers cut at {width}"
+        card = page.locator(".student-card").bounding_box()
+        assert card["width"] >= 300, (
+            f"a lone card is {card['width']} px wide at {width}: the gallery has room"
+        )
+        # The widest numbers on the narrowest card (a full class: MIN_CARD_PX in gallery.js), measured at
+        # once, before the gallery's next redraw.
+        cut = page.evaluate(
+            f"""(texts) => {{
+              document.getElementById('gallery').style.gridTemplateColumns = 'repeat(auto-fill, 160px)';
+              for (const [key, text] of Object.entries(texts))
+                document.querySelector(`.student-card dd.${{key}}`).textContent = text;
+              return ({CARD_NUMBERS_CUT})();
+            }}""",
+            WIDEST_CARD_NUMBERS,
+        )
+        assert cut == [], f"the widest numbers are cut on a narrow card at {width}"
+        page.wait_for_function("() => document.querySelector('.student-card').offsetWidth >= 300")
+        page.wait_for_function("() => document.querySelector('.student-card canvas.boundary[width]')")
+        screenshot(page, f"class-one-student-{width}x{height}", full_page=width < 900)
+        assert page.problems == [], page.problems

@@ -282,3 +282,14 @@ def test_gradient_check_menu_reaches_1e12_and_blames_a_large_h(server, open_page
         assert page.get_attribute("#gc-overall .verdict", "data-blame") == "h_large"
         assert "too large" in page.inner_text("#gc-overall")
         assert "error" not in page.inner_text("#gc-overall .verdict")
+
+
+def test_counts_of_one_are_singular_in_both_languages(server, open_page):
+    """A count of one reads "1 hidden layer": counts pick their plural form (Intl.PluralRules)."""
+    page = open_page(f"{server.url}/?model.hidden=4")
+    assert page.inner_text("#layer-count") == "1 hidden layer"
+    page.click("#add-layer")
+    page.wait_for_function("() => document.getElementById('layer-count').textContent === '2 hidden layers'")
+    page.select_option("#language", "zh")
+    page.wait_for_function("() => document.getElementById('layer-count').textContent === '2 个隐藏层'")
+    assert page.problems == [], page.problems

@@ -7,6 +7,7 @@ contour of the run's loss slice with the training path on it, and the path keeps
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.request
 
@@ -183,5 +184,50 @@ def test_dashboard_link_and_chinese_labels(server, browser, screenshot):
         assert "运行中" in page.inner_text("#race-table")
         screenshot(page, "landscape_zh")
         assert problems == []
+    finally:
+        context.close()
+
+
+# Every text drawn on #line-canvas since its last clear, with its alignment (the y ticks are right-aligned).
+RECORD_LINE_TEXT = """(() => {
+  const fill = CanvasRenderingContext2D.prototype.fillText;
+  const clear = CanvasRenderingContext2D.prototype.clearRect;
+  CanvasRenderingContext2D.prototype.clearRect = function (...args) {
+    if (this.canvas.id === 'line-canvas') window.lineTexts = [];
+    return clear.apply(this, args);
+  };
+  CanvasRenderingContext2D.prototype.fillText = function (text, ...args) {
+    if (this.canvas.id === 'line-canvas') (window.lineTexts ||= []).push([String(text), this.textAlign]);
+    return fill.call(this, text, ...args);
+  };
+})()"""
+
+
+def test_a_nearly_flat_line_has_distinct_tick_labels(server, browser):
+    """A tiny learning rate makes L(θ − α·g) over α ≤ 4·lr nearly flat: its y ticks (0.17440, 0.17445, …)
+    once all read "0.1745" or "0.1744". Each tick label must differ from its neighbours."""
+    run = api(
+        server,
+        "/api/runs",
+        "POST",
+        {"dataset": {"kind": "circle"}, "model": {"hidden": [8, 8]}, "optimizer": {"lr": 1e-4}},
+    )
+    api(server, f"/api/runs/{run['id']}/step", "POST", {"steps": 50}, token=run["token"])
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        context.add_init_script(f"localStorage.setItem('backproplab.token', {json.dumps(run['token'])})")
+        context.add_init_script(RECORD_LINE_TEXT)
+        page = context.new_page()
+        page.goto(f"{server.url}/landscape.html?run={run['id']}")
+        page.wait_for_function(
+            "() => document.querySelector('#line-note').textContent.length > 0", timeout=WAIT_MS
+        )
+        texts = page.evaluate("() => window.lineTexts")
+        numeric = re.compile(r"^-?\d[\d.]*(e-?\d+)?$")
+        y_labels = [text for text, align in texts if align == "right" and numeric.match(text)]
+        x_labels = [text for text, align in texts if align == "center" and numeric.match(text)]
+        assert len(y_labels) >= 3, texts
+        assert len(set(y_labels)) == len(y_labels), f"repeated y tick labels: {y_labels}"
+        assert len(set(x_labels)) == len(x_labels), f"repeated x tick labels: {x_labels}"
     finally:
         context.close()

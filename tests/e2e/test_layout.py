@@ -114,6 +114,25 @@ def test_a_wide_layer_is_summarised(server, open_page):
     assert page.evaluate("() => window.backproplab.network.layout().columns[2].nodes.length") == 4
 
 
+# Each connection state's label, in each language, written into the top bar's slot: those cut short.
+CONNECTION_CUT = """async () => {
+  const { setLanguage, t, language } = await import('/src/i18n/index.js');
+  const text = document.querySelector('#connection .connection-text');
+  const [was, before] = [language(), text.textContent];
+  const cut = [];
+  for (const lang of ['en', 'zh']) {
+    setLanguage(lang);
+    for (const state of ['connecting', 'open', 'reconnecting']) {
+      text.textContent = t(`status.${state}`);
+      if (text.scrollWidth > text.clientWidth) cut.push(`${lang} ${state}: ${text.textContent}`);
+    }
+  }
+  setLanguage(was);
+  text.textContent = before;
+  return cut;
+}"""
+
+
 def test_server_gone_keeps_the_top_bar_and_play_stopped(own_server, open_page, screenshot):
     page = open_page(f"{own_server.url}/")
     page.click("#play")
@@ -129,6 +148,8 @@ def test_server_gone_keeps_the_top_bar_and_play_stopped(own_server, open_page, s
     assert topbar["y"] <= language["y"] <= topbar["y"] + topbar["height"]
     assert topbar["height"] == before["height"], "the reconnect message changed the top bar's height"
     assert topbar["height"] < 60, "the top bar does not fit one line at 1280 px"
+    assert page.evaluate(CONNECTION_CUT) == [], "the connection status is cut at 1280 px"
+    assert "reconnecting" in page.get_attribute("#connection", "title")
     screenshot(page, "server-lost-1280x800")
     own_server.start()
     page.wait_for_selector('#connection[data-state="open"]', timeout=WAIT_MS)

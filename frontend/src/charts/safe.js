@@ -40,16 +40,45 @@ export function formatTick(value) {
   return formatNumber(value);
 }
 
+// The decimals that write `step` exactly (0.25 → 2, 5e-5 → 5, 2000 → 0), at most 20.
+function decimalsOf(step) {
+  let decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+  while (decimals < 20 && Math.abs(Math.round(step * 10 ** decimals) - step * 10 ** decimals) > 1e-6) decimals++;
+  return decimals;
+}
+
+// Labels for evenly spaced ticks, with formatTick unless two ticks would read the same (a nearly flat
+// curve: 0.17445 and 0.17450 both "0.1745") or all are tiny (1e-4, 2.00e-4: mixed forms); then with as
+// many digits as the tick spacing needs: fixed decimals for ordinary magnitudes, significant digits of an
+// exponent for the tiny and the huge.
+export function tickLabels(values) {
+  const labels = values.map(formatTick);
+  const finite = values.filter((value) => Number.isFinite(value));
+  const largest = Math.max(0, ...finite.map(Math.abs));
+  const tiny = largest > 0 && largest < 1e-3;
+  if (!tiny && new Set(finite.map(formatTick)).size === new Set(finite).size) return labels;
+  const gaps = finite.slice(1).map((value, k) => Math.abs(value - finite[k])).filter((gap) => gap > 0);
+  if (!gaps.length) return labels;
+  const step = Math.min(...gaps);
+  const fixed = largest >= 1e-3 && largest < 1e5;
+  const digits = Math.min(20, Math.max(0, Math.floor(Math.log10(largest) + 1e-9) - Math.floor(Math.log10(step) + 1e-9)));
+  return values.map((value, k) => {
+    if (!Number.isFinite(value)) return labels[k];
+    if (value === 0) return "0";
+    return fixed ? value.toFixed(decimalsOf(step)) : value.toExponential(digits).replace("e+", "e");
+  });
+}
+
 const LABEL_PX = 22; // room one tick label needs along a log axis
 
 const isDecade = (value) => value > 0 && Math.abs(Math.log10(value) - Math.round(Math.log10(value))) < 1e-9;
 
-// uPlot `values`: every split written with formatTick; on a log axis spanning more decades than there is
+// uPlot `values`: every split written with tickLabels; on a log axis spanning more decades than there is
 // room for, only every k-th decade keeps its label (the others stay as grid lines).
 export function tickValues(chart, splits, axisIndex) {
   const axis = chart.axes[axisIndex];
   const scale = axis && chart.scales[axis.scale];
-  if (!scale || scale.distr !== 3) return splits.map(formatTick);
+  if (!scale || scale.distr !== 3) return tickLabels(splits);
   const ratio = window.devicePixelRatio || 1;
   const length = (axis.side % 2 ? chart.bbox.height : chart.bbox.width) / ratio;
   const decades = splits.filter(isDecade).length;

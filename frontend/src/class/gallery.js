@@ -5,7 +5,7 @@
 // follows what is seen, not the size of the class. The teacher's token makes each socket a `teacher`.
 // Between frames (and for cards off screen) the class poll's Run objects keep the numbers current.
 import { el, formatNumber } from "../dom.js";
-import { t } from "../i18n/index.js";
+import { language, t } from "../i18n/index.js";
 import { RunSocket } from "../core/socket.js";
 import { MetricHistory } from "../history.js";
 import { createBoundaries } from "../teach/boundary.js";
@@ -23,6 +23,8 @@ const GAP_PX = 8; // class.css .gallery gap
 export const studentName = (run, index) => run.name || t("class.student_n", { n: index + 1 });
 // Three significant digits: a card's columns are narrow (the leaderboard shows four).
 const shortNumber = (value) => (Number.isFinite(value) && Math.abs(value) >= 1e-3 && Math.abs(value) < 1e5 ? String(Number(value.toPrecision(3))) : formatNumber(value));
+// Steps from 10 000 on in the language's compact form (65.3K, 6.53万), the exact count in the tooltip.
+const compactCount = (value) => (value < 1e4 ? String(value) : new Intl.NumberFormat(language(), { notation: "compact", maximumSignificantDigits: 3 }).format(value));
 export const percent = (value) => (value === null || value === undefined ? "—" : `${Math.round(value * 100)}%`);
 
 export function createGallery(root, { onSelect }) {
@@ -111,18 +113,22 @@ export function createGallery(root, { onSelect }) {
   }
 
   // Cards as large as the gallery allows with every card on screen (a few students: big pictures for the
-  // room; many: small ones, and the gallery scrolls below MIN_CARD_PX).
+  // room; many: small ones, and the gallery scrolls below MIN_CARD_PX). For each column count the side is
+  // the smallest of what the width, the height and MAX_CARD_PX allow. A gallery that grows with the page
+  // (phones: overflow visible) has no height to fill: there, two students or more share a row.
   function fit() {
-    const n = entries.size;
+    const n = Math.max(1, entries.size);
     const width = root.clientWidth - 2 * GAP_PX;
-    const height = root.clientHeight - 2 * GAP_PX;
+    const grows = getComputedStyle(root).overflowY === "visible";
+    const height = grows ? Infinity : root.clientHeight - 2 * GAP_PX;
     const sample = entries.values().next().value;
     const extra = sample ? sample.node.offsetHeight - sample.picture.offsetHeight : 110;
     let best = MIN_CARD_PX;
-    for (let columns = 1; columns <= Math.max(1, n); columns++) {
-      const side = Math.floor((width - (columns - 1) * GAP_PX) / columns);
+    for (let columns = grows ? Math.min(n, 2) : 1; columns <= n; columns++) {
       const rows = Math.ceil(n / columns);
-      if (rows * (side + extra) + (rows - 1) * GAP_PX <= height) best = Math.max(best, Math.min(side, MAX_CARD_PX));
+      const byWidth = Math.floor((width - (columns - 1) * GAP_PX) / columns);
+      const byHeight = Math.floor((height - (rows - 1) * GAP_PX) / rows - extra);
+      best = Math.max(best, Math.min(byWidth, byHeight, MAX_CARD_PX));
     }
     root.style.gridTemplateColumns = `repeat(auto-fill, minmax(${best}px, ${best}px))`;
   }
@@ -140,7 +146,8 @@ export function createGallery(root, { onSelect }) {
     entry.node.dataset.status = run.status;
     entry.badge.textContent = run.status === "diverged" ? t("class.diverged") : run.status === "running" ? "▶" : "";
     entry.badge.dataset.status = run.status;
-    entry.step.textContent = String(run.step);
+    entry.step.textContent = compactCount(run.step);
+    entry.step.title = String(run.step);
     entry.loss.textContent = shortNumber(run.latest.test_loss);
     entry.accuracy.textContent = percent(run.latest.test_accuracy);
     const size = Math.floor(entry.picture.clientWidth);

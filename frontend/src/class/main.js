@@ -8,7 +8,7 @@
 import { api } from "../core/api.js";
 import { setUrlParams, startPage } from "../core/page.js";
 import { el, saveBlob } from "../dom.js";
-import { t } from "../i18n/index.js";
+import { t, tPlural } from "../i18n/index.js";
 import { joinUrl, readUrl } from "../url_state.js";
 import { twoStep } from "../panels/my_runs.js";
 import { DEFAULT_ALLOWED, createLocksForm, createSetupForm } from "./setup_form.js";
@@ -20,6 +20,12 @@ import { createSpotlight } from "./spotlight.js";
 const POLL_MS = 2500;
 const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 const $ = (id) => document.getElementById(id);
+
+// A URL in pieces cut after each path slash and before the query, each piece kept whole on its line
+// (class.css .url-part), so a narrow card wraps it as "http://host:8000/" "index.html" "?join=CODE".
+function breakableUrl(url) {
+  return url.split(/(?<=[^/]\/)(?!\/)|(?=\?)/).map((part) => el("span", { class: "url-part" }, part));
+}
 
 function showView(name) {
   $("class-create").hidden = name !== "create";
@@ -90,7 +96,7 @@ function live(page, group) {
   function renderHeader() {
     $("class-name").textContent = group.name || "";
     $("class-code").textContent = group.code;
-    $("join-link").textContent = link;
+    $("join-link").replaceChildren(...breakableUrl(link));
     $("join-link").href = link;
     $("local-warning").hidden = !LOCAL_HOSTS.has(location.hostname);
     const box = $("qr-box");
@@ -101,7 +107,7 @@ function live(page, group) {
     const students = group.students || [];
     gallery.update(students);
     leaderboard.update(gallery.entries());
-    $("student-count").textContent = t("class.students", { n: students.length });
+    $("student-count").textContent = tPlural("class.students", students.length, { n: students.length });
     $("gallery-empty").hidden = students.length > 0;
   }
 

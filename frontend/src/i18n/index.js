@@ -37,6 +37,15 @@ export function tOr(key, fallback, vars) {
   return text.replace(/\{(\w+)\}/g, (match, name) => (name in vars ? String(vars[name]) : match));
 }
 
+// A text that depends on a count: the catalogues hold one key per CLDR plural category the language
+// uses ("class.students.one", "class.students.other"; Chinese has only "other", but keeps the English keys
+// so the twins match), and Intl.PluralRules picks one. tPlural("class.students", 1, {n: 1}).
+export function tPlural(key, count, vars) {
+  const category = new Intl.PluralRules(current === "zh" ? "zh-CN" : current).select(count);
+  const chosen = `${key}.${category}`;
+  return t((CATALOGUES[current][chosen] ?? CATALOGUES.en[chosen]) !== undefined ? chosen : `${key}.other`, vars);
+}
+
 // Elements say what they need: data-i18n (text; data-i18n-fallback when the key may be missing), data-i18n-title, data-i18n-aria, data-i18n-placeholder.
 export function translateTree(root) {
   for (const node of root.querySelectorAll("[data-i18n]")) node.textContent = tOr(node.dataset.i18n, node.dataset.i18nFallback ?? node.dataset.i18n);

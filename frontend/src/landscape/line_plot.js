@@ -1,6 +1,7 @@
 // The 1-D view: L(θ − α·g) against α, with the current learning rate marked (where plain gradient descent
 // would land) and the best sampled α. Past the valley the curve climbs: that is a too-large step overshooting.
 import { fitCanvas, formatNumber } from "../dom.js";
+import { tickLabels } from "../charts/safe.js";
 import { t } from "../i18n/index.js";
 import { mapping } from "./contour.js";
 
@@ -21,7 +22,8 @@ export function drawLine(canvas, line) {
   const yRange = [low - pad, high + pad];
   ctx.font = "11px system-ui, sans-serif";
   const yTicks = ticks(...yRange, 4);
-  const left = 8 + Math.max(...yTicks.map((y) => ctx.measureText(formatNumber(y)).width));
+  const yLabels = tickLabels(yTicks); // enough digits to tell the ticks of a nearly flat line apart
+  const left = 8 + Math.max(...yLabels.map((label) => ctx.measureText(label).width));
   const box = { left, top: MARGIN.top, width: width - left - MARGIN.right, height: height - MARGIN.top - MARGIN.bottom };
   const map = mapping(box, xRange, yRange);
 
@@ -30,10 +32,11 @@ export function drawLine(canvas, line) {
   ctx.fillStyle = "#5f6f7a";
   ctx.textAlign = "center";
   ctx.textBaseline = "top";
-  for (const x of ticks(...xRange, 5)) ctx.fillText(formatNumber(x), map.px(x), box.top + box.height + 3);
+  const xTicks = ticks(...xRange, 5);
+  tickLabels(xTicks).forEach((label, k) => ctx.fillText(label, map.px(xTicks[k]), box.top + box.height + 3));
   ctx.textAlign = "right";
   ctx.textBaseline = "middle";
-  for (const y of yTicks) ctx.fillText(formatNumber(y), box.left - 4, map.py(y));
+  yLabels.forEach((label, k) => ctx.fillText(label, box.left - 4, map.py(yTicks[k])));
   ctx.textBaseline = "bottom";
   ctx.fillText(t("ls.line_axis"), box.left + box.width, height);
 

@@ -1,7 +1,7 @@
 // What state the run and the connection are in: the connection badge (its words fold to a dot on narrow
 // screens), the divergence banner with its one-click fix, and beside it the "stopped learning" banner
 // (the engine's `learning` field: dead units, a flat loss, vanished gradients) with the engine's fix.
-import { t } from "../i18n/index.js";
+import { t, tOr } from "../i18n/index.js";
 
 export function createStatus(app) {
   const indicator = document.getElementById("connection");
@@ -24,7 +24,8 @@ export function createStatus(app) {
 
   function renderConnection() {
     indicator.dataset.state = app.connection;
-    indicator.title = t(`status.${app.connection}`);
+    // The slot in the top bar is narrow: a word there, the whole story in the tooltip.
+    indicator.title = tOr(`status.${app.connection}_hint`, t(`status.${app.connection}`));
     indicator.querySelector(".connection-text").textContent = t(`status.${app.connection}`);
   }
 

@@ -1,7 +1,7 @@
 // Changing the network from its drawing: the bar above the columns (+/− a neuron per hidden layer, the
 // neuron counts, the Features and Output labels), + and − layer buttons, switching an input feature on or
 // off, and typing a new weight or bias where it was clicked or tapped.
-import { t } from "../../i18n/index.js";
+import { t, tPlural } from "../../i18n/index.js";
 import { el } from "../../dom.js";
 import { features, limits } from "../../core/choices.js";
 import { editValue } from "./value_editor.js";
@@ -57,8 +57,8 @@ export function createEditing(app, { columnBar, box }) {
     const button = (label, key, onclick) =>
       el("button", { class: "icon", onclick, disabled: locked, dataset: { i18nAria: key, i18nTitle: key }, "aria-label": t(key), title: t(key) }, label);
     sizes.slice(1, -1).forEach((size, layer) => {
-      const count = el("span", { class: "neuron-count" }, compact ? String(size) : t("network.neuron_count", { count: size }));
-      count.title = t("network.neuron_count", { count: size });
+      const count = el("span", { class: "neuron-count" }, compact ? String(size) : tPlural("network.neuron_count", size, { count: size }));
+      count.title = tPlural("network.neuron_count", size, { count: size });
       const group = el(
         "div",
         { class: `column-controls${compact ? " compact" : ""}${tiny ? " tiny" : ""}`, dataset: { control: "layers", setting: "model.hidden" } },

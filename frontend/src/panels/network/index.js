@@ -2,7 +2,7 @@
 // whose width and colour show each weight (or its gradient). Hover explains, click or tap edits, and the
 // header adds or removes layers and neurons. This module wires the parts: layout.js (where things go),
 // edges.js, heatmaps.js, tooltip.js and editing.js; it draws the nodes and answers "what is under (x, y)".
-import { t } from "../../i18n/index.js";
+import { t, tPlural } from "../../i18n/index.js";
 import { fitCanvas } from "../../dom.js";
 import { NEGATIVE, POSITIVE } from "../../colors.js";
 import { features as featureChoices } from "../../core/choices.js";
@@ -46,7 +46,7 @@ export function createNetwork(app) {
     const inputRows = [];
     inputs.forEach((input, k) => input.index >= 0 && (inputRows[input.index] = k));
     model = { inputs, planar, inputRows, sizes: resolved.sizes, naturalPair: ["bce", "cross_entropy"].includes(resolved.loss) };
-    layerCount.textContent = t("network.layer_count", { count: config.model.hidden.length });
+    layerCount.textContent = tPlural("network.layer_count", config.model.hidden.length, { count: config.model.hidden.length });
     barKey = "";
   }
 
@@ -135,7 +135,7 @@ export function createNetwork(app) {
     ctx.fillStyle = "#263238";
     ctx.textAlign = "center";
     ctx.font = `${Math.round(11 * scale)}px system-ui, sans-serif`;
-    ctx.fillText(t("network.neuron_count", { count }), 0, 0);
+    ctx.fillText(tPlural("network.neuron_count", count, { count }), 0, 0);
     ctx.restore();
   }
 
