@@ -4,26 +4,9 @@ and confusion views, and the loss landscape's age."""
 
 from __future__ import annotations
 
-import json
 import struct
-import urllib.request
 
-WAIT_MS = 30_000  # generous: the machine may be loaded; a wait only lasts this long when something is wrong
-
-
-def api(server, path: str, method: str = "GET", body: dict | None = None, token: str | None = None):
-    """A REST call; ``token``: as that identity (a change needs the owner's token)."""
-    data = None if body is None else json.dumps(body).encode()
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(f"{server.url}{path}", data=data, method=method, headers=headers)
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read() or b"null")
-
-
-def run_id(page) -> str:
-    return page.evaluate("() => window.backproplab.app.state.run.id")
+from e2e_harness import WAIT_MS, api
 
 
 def test_learning_rate_ten_relu_lesson_runs_twenty_seconds_without_errors(server, open_page, screenshot):

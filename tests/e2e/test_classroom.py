@@ -9,40 +9,10 @@ Screenshots: class page at 1920×1080 and 1280×800, watch mode, My runs, a stud
 from __future__ import annotations
 
 import json
-import time
-import urllib.request
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
-WAIT_MS = 30_000  # generous: the machine may be loaded; a wait only lasts this long when something is wrong
-
-
-def api(server, path: str, method: str = "GET", body: dict | None = None, token: str | None = None):
-    data = None if body is None else json.dumps(body).encode()
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(f"{server.url}{path}", data=data, method=method, headers=headers)
-    with urllib.request.urlopen(request, timeout=30) as response:
-        text = response.read()
-        return (
-            json.loads(text) if text and response.headers.get_content_type() == "application/json" else text
-        )
-
-
-def wait_until(predicate, timeout: float = 15.0, message: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {message}")
-
-
-def run_id(page) -> str:
-    return page.evaluate("() => window.backproplab.app.state.run.id")
+from e2e_harness import WAIT_MS, api, run_id, wait_until
 
 
 def step_count(page) -> int:

@@ -4,28 +4,9 @@ gradient-check rough edges, and controls that follow changes made elsewhere."""
 
 from __future__ import annotations
 
-import json
-import urllib.request
-
 import pytest
+from e2e_harness import WAIT_MS, api, run_id
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-WAIT_MS = 30_000  # generous: the machine may be loaded; a wait only lasts this long when something is wrong
-
-
-def api(server, path: str, method: str = "GET", body: dict | None = None, token: str | None = None):
-    """A REST call; ``token``: as that identity (a change needs the owner's token)."""
-    data = None if body is None else json.dumps(body).encode()
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(f"{server.url}{path}", data=data, method=method, headers=headers)
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read() or b"null")
-
-
-def run_id(page) -> str:
-    return page.evaluate("() => window.backproplab.app.state.run.id")
 
 
 def test_a_negative_learning_rate_is_refused_in_words(server, open_page):

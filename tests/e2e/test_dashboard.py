@@ -2,43 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import time
-import urllib.request
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
-WAIT_MS = 30_000  # generous: the machine may be loaded; a wait only lasts this long when something is wrong
-
-
-def api(server, path: str, method: str = "GET", body: dict | None = None, token: str | None = None):
-    """A REST call; ``token``: as that identity (a change needs the owner's token)."""
-    data = None if body is None else json.dumps(body).encode()
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(f"{server.url}{path}", data=data, method=method, headers=headers)
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read() or b"null")
-
-
-def run_id(page) -> str:
-    return parse_qs(urlsplit(page.url).query)["run"][0]
+from e2e_harness import WAIT_MS, api, run_id, wait_until
 
 
 def step_count(page) -> int:
     return int(page.inner_text("#step-counter"))
-
-
-def wait_until(predicate, timeout: float = 10.0, message: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {message}")
 
 
 def pause(page) -> None:

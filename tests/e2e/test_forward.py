@@ -4,12 +4,11 @@ dashboard draws are the engine's numbers to 1e-9."""
 
 from __future__ import annotations
 
-import json
 import math
-import urllib.request
 
 import numpy as np
 import pytest
+from e2e_harness import api
 
 from backproplab.engine.activations import ACTIVATIONS, get_activation
 from backproplab.engine.features import input_transform
@@ -18,18 +17,6 @@ from backproplab.engine.network import DenseLayer, Network
 TOLERANCE = 1e-9
 RESOLUTION = 17
 EXACT_GELU_AT_1 = 0.5 * (1 + math.erf(1 / math.sqrt(2)))
-
-
-def api(server, path: str, body: dict | None = None, token: str | None = None):
-    data = None if body is None else json.dumps(body).encode()
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(
-        f"{server.url}{path}", data=data, method="GET" if body is None else "POST", headers=headers
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
 
 
 @pytest.fixture
@@ -77,8 +64,8 @@ def engine_outputs(params: dict, features: list[str], extent: list[float]) -> li
 
 
 def trained_run(server, config: dict) -> tuple[dict, dict]:
-    run = api(server, "/api/runs", config)
-    api(server, f"/api/runs/{run['id']}/step", {"steps": 60}, token=run["token"])
+    run = api(server, "/api/runs", "POST", config)
+    api(server, f"/api/runs/{run['id']}/step", "POST", {"steps": 60}, token=run["token"])
     return api(server, f"/api/runs/{run['id']}"), api(server, f"/api/runs/{run['id']}/params")
 
 

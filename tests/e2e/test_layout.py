@@ -5,8 +5,8 @@ the panels menu. Screenshots go to docs/screenshots/ (look at them: a test canno
 from __future__ import annotations
 
 import pytest
+from e2e_harness import WAIT_MS
 
-WAIT_MS = 30_000  # generous: the machine may be loaded; a wait only lasts this long when something is wrong
 VIEWPORTS = [(390, 844), (1280, 800), (1920, 1080)]
 
 # [x, y, width, height] of every visible element matching the selector.
