@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import Case, GenerationMode
 from schemathesis.schemas import APIOperation
+from server_harness import ServerProcess
 
 # Bounded: 12 generated requests per operation and mode (plus the schema's examples), no shrinking.
 FUZZ_SETTINGS = settings(
@@ -26,6 +27,16 @@ FUZZ_SETTINGS = settings(
     suppress_health_check=list(HealthCheck),
 )
 NEVER_AN_ID = "never-a-real-id"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A real server whose computing requests are cheap: the fuzz is about input, not throughput. With
+    the default budget one generated sweep or landscape may compute for seconds, and on a loaded machine
+    for longer than a call may wait; requests over this budget are refused with 422, which is fuzzed too."""
+    process = ServerProcess(tmp_path_factory.mktemp("fuzz"), {"BACKPROPLAB_MAX_REQUEST_WORK": "2e8"}).start()
+    yield process
+    process.stop()
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +69,7 @@ def call_without_server_error(case: Case, server_url: str, real_run_id: str) -> 
             attempts.append({**generated, "run_id": real_run_id})
     for path_parameters in attempts:
         case.path_parameters = path_parameters
-        response = case.call(timeout=30)
+        response = case.call(timeout=60)
         assert response.status_code < 500, (
             f"{case.method} {case.formatted_path} answered {response.status_code}: {response.text[:500]}"
         )
