@@ -128,3 +128,43 @@ def authorize(test_client: TestClient) -> str:
 
 
 ADMIN_TOKEN = "operator-secret-0123456789"
+
+
+def wait_for(condition, seconds: float = 30.0, what: str = "condition"):
+    """Poll ``condition`` until it returns something truthy (returned), or fail after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _parents() -> dict[int, list[int]]:
+    """Every process's children, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                parent = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    return children
+
+
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started."""
+    return _parents().get(pid, [])
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes ``pid`` started, and theirs, all the way down."""
+    tree = _parents()
+    found, stack = [], [pid]
+    while stack:
+        for child in tree.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found

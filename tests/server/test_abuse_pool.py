@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from server_harness import descendants, wait_for
 
 # A run whose loss landscape at resolution 101 takes minutes: 10,000 training rows through 2-64-64-1.
 BIG = {"dataset": {"kind": "circle", "samples": 20000}, "model": {"hidden": [64, 64]}}
@@ -21,33 +22,6 @@ ENV = {
     "BACKPROPLAB_MAX_REQUEST_WORK": "1e13",
     "BACKPROPLAB_MAX_HEAVY_PER_CALLER": "1",
 }
-
-
-def wait_for(condition, seconds: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                parent = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            children.setdefault(parent, []).append(int(entry))
-    found, stack = [], [pid]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            found.append(child)
-            stack.append(child)
-    return found
 
 
 def compute_pids(server) -> set[int]:

@@ -9,37 +9,14 @@ import time
 
 import httpx
 import pytest
+from server_harness import children, wait_for
 
 from backproplab.server.live.protocol import shard_of
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            if parent == pid:
-                found.append(int(entry))
-    return found
-
-
 def trainer_pids(server) -> list[int]:
     """The server's trainer processes: forked by its fork server, the one child that forks others."""
-    return [pid for forkserver in _children(server.process.pid) for pid in _children(forkserver)]
-
-
-def wait_for(condition, seconds: float = 30.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out")
+    return [pid for forkserver in children(server.process.pid) for pid in children(forkserver)]
 
 
 @pytest.fixture
