@@ -91,6 +91,36 @@ def test_race_paths_move_and_a_click_sets_the_start(server, open_landscape, scre
     assert page.problems == []
 
 
+def test_a_learning_rate_being_typed_survives_a_change_from_elsewhere(server, open_landscape, token_of):
+    """The owner types a racer's learning rate while the race changes from elsewhere (their other tab moves
+    the start): the field keeps its text and focus, Enter sends it, and the other fields show the new state."""
+    page = open_landscape(f"{server.url}/landscape.html")
+    race_id = page.get_attribute("#race-panel", "data-race-id")
+    page.fill(".racer-lr >> nth=1", "0.02")  # typed, not yet sent: the field has focus
+    before = canvas_digest(page, "#race-canvas")
+    api(server, f"/api/races/{race_id}", "PATCH", {"start": [1.0, 1.5]}, token=token_of(page))
+    wait_until(
+        lambda: canvas_digest(page, "#race-canvas") != before, message="the page to draw the new start"
+    )
+    assert page.evaluate("() => document.activeElement === document.querySelectorAll('.racer-lr')[1]")
+    assert page.input_value(".racer-lr >> nth=1") == "0.02"
+    page.press(".racer-lr >> nth=1", "Enter")
+    wait_until(
+        lambda: api(server, f"/api/races/{race_id}")["racers"][1]["hyper"]["lr"] == 0.02, message="live lr"
+    )
+    api(
+        server,
+        f"/api/races/{race_id}",
+        "PATCH",
+        {"racers": [{"index": 0, "hyper": {"lr": 0.003}}]},
+        token=token_of(page),
+    )
+    wait_until(
+        lambda: page.input_value(".racer-lr >> nth=0") == "0.003", message="the field to show the new lr"
+    )
+    assert page.problems == []
+
+
 def test_changing_the_function_and_racers_starts_a_new_race(server, open_landscape):
     page = open_landscape(f"{server.url}/landscape.html")
     first = page.get_attribute("#race-panel", "data-race-id")

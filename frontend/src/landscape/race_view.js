@@ -245,7 +245,7 @@ export function createRaceView(root, notify) {
     speed.querySelectorAll("option").forEach((option) => (option.textContent = t("ls.speed_value", { n: option.value })));
     functionSelect.querySelectorAll("option").forEach((option) => (option.textContent = t(`ls.fn.${option.value}`)));
     if (state.race) $("#race-note").textContent = t(`ls.note.${state.race.function}`);
-    if (state.race) racers.set(racers.specs(), state.race.racers);
+    racers.relabel();
     render();
   }
 
