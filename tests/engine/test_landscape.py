@@ -21,6 +21,7 @@ from backproplab.engine.landscape import (
 )
 from backproplab.engine.losses import get_loss
 from backproplab.engine.network import Network
+from backproplab.engine.trajectory import Trajectory
 
 # (loss, layer sizes, output activation): every loss, fused and not, a softmax output on a non-fused loss.
 SETUPS = [
@@ -349,3 +350,16 @@ def test_a_regularised_slice_adds_the_penalty_at_every_point(kind, rate):
 
 def _as_weights(params):
     return [{"W": params[f"W{index}"], "b": params[f"b{index}"]} for index in range(len(params) // 2)]
+
+
+def test_a_trajectory_sample_is_evenly_spaced_and_keeps_both_ends():
+    network = Network.build([2, 4, 1], "tanh", "sigmoid", "xavier_normal", np.random.default_rng(0))
+    trajectory = Trajectory(network, every=10)
+    for step in range(1, 1001):
+        trajectory.record(step, np.full(network.parameter_count(), float(step)))
+    steps = trajectory.array()[0]
+    assert len(steps) == trajectory.count == 101 and steps[0] == 1 and steps[-1] == 1000
+    sampled_steps, sampled = trajectory.array(max_points=11)
+    assert sampled_steps.tolist() == [1, *range(100, 1001, 100)]
+    np.testing.assert_array_equal(sampled[:, 0], sampled_steps)  # each point travels with its own step
+    assert trajectory.array(max_points=500)[0].tolist() == steps.tolist()  # under the cap: every point

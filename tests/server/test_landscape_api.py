@@ -169,3 +169,17 @@ def test_endpoints_are_in_the_openapi_schema(client):
     schema = client.get("/openapi.json").json()
     assert {"/api/runs/{run_id}/landscape", "/api/runs/{run_id}/landscape/line"} <= set(schema["paths"])
     assert schema["components"]["schemas"]["LandscapeOut"]["examples"]
+
+
+def test_a_wide_networks_path_is_an_evenly_spaced_sample_ending_now(client):
+    """2-64-64-1 has 4,417 parameters: 2¹⁸ values are 59 of them, so 64 points travel (the minimum)."""
+    config = {"dataset": {"kind": "circle", "samples": 100}, "model": {"hidden": [64, 64]}, "batch_size": 10}
+    run_id = client.post("/api/runs", json=config).json()["id"]
+    assert client.post(f"/api/runs/{run_id}/step", json={"steps": 1500}).status_code == 200
+    for directions in ("filter", "pca"):
+        path = landscape(client, run_id, directions=directions, resolution=3)["path"]
+        assert len(path["steps"]) == len(path["points"]) in (64, 65)  # 65: the current weights appended
+        assert path["steps"][0] == 1 and path["steps"][-1] == 1500
+        assert path["points"][-1] == pytest.approx([0.0, 0.0], abs=1e-9)
+        gaps = np.diff(path["steps"][:64])
+        assert gaps.min() > 0 and gaps.max() - gaps.min() <= 20  # evenly spaced: 1 point in 10 recorded

@@ -53,8 +53,13 @@ class Trajectory:
         steps[: self.count] = self.steps[: self.count]
         self.points, self.steps = grown, steps
 
-    def array(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.steps[: self.count].copy(), self.points[: self.count].copy()
+    def array(self, max_points: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of the recorded steps and points; with ``max_points``, at most that many, evenly spaced
+        by index i_k = round(k·(n−1)/(m−1)), k = 0…m−1 (so the first and the last point are kept)."""
+        if max_points is None or self.count <= max_points:
+            return self.steps[: self.count].copy(), self.points[: self.count].copy()
+        picked = np.unique(np.linspace(0, self.count - 1, max(max_points, 2)).round().astype(np.int64))
+        return self.steps[picked], self.points[picked]
 
     def state_dict(self) -> dict[str, Any]:
         return {

@@ -27,6 +27,11 @@ CALL_WORK = 20_000
 # NOTE: a heavy read's copy of the run (data, trajectory) travels trainer -> web process -> compute process,
 # pickled and unpickled at each hop; ~50 multiply-adds' worth of time per float moved, measured alike.
 MOVE_WORK = 50
+# A landscape's path travels as at most this many parameter values (2 MB of float64), evenly spaced along
+# the recorded trajectory and never fewer than MIN_PATH_POINTS points: a heavy run's whole trajectory
+# (7 MB for a 2-64-64-1 network after 2,000 steps) took its trainer ~12 ms to copy and pickle per request.
+PATH_VALUES = 2**18
+MIN_PATH_POINTS = 64
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,16 @@ class CostBasis:
 
     def rows(self, split: str) -> int:
         return self.train_rows if split == "train" else self.test_rows
+
+    @property
+    def path_points(self) -> int:
+        """How many trajectory points a landscape moves (path_sample) and projects."""
+        return min(self.trajectory_points, path_sample(self.parameters))
+
+
+def path_sample(parameters: int) -> int:
+    """At most this many trajectory points travel with a landscape's copy of a run: max(64, 2¹⁸ / P)."""
+    return max(MIN_PATH_POINTS, PATH_VALUES // max(parameters, 1))
 
 
 def forward_products(sizes: Sequence[int]) -> int:
@@ -91,8 +106,8 @@ def gradcheck_work(sizes: Sequence[int], samples: int, checks: int = 1) -> float
 def landscape_work(basis: CostBasis, rows: int, points: int, directions: str, path: bool = True) -> float:
     """A loss grid of ``points`` points over ``rows`` rows (one batched pass per point, so no call overhead
     per point), choosing the plane (a full gradient; the trajectory's SVD for PCA), projecting the path,
-    and moving the copy (the rows, and the trajectory when the path is drawn)."""
-    sizes, parameters, path_points = basis.sizes, basis.parameters, basis.trajectory_points + 1
+    and moving the copy (the rows, and the trajectory's sample when the path is drawn)."""
+    sizes, parameters, path_points = basis.sizes, basis.parameters, basis.path_points + 1
     work = points * rows * forward_products(sizes) + 3 * forward_work(sizes, rows)
     work += MOVE_WORK * rows * (sizes[0] + 1)
     if path:

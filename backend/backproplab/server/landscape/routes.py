@@ -23,7 +23,7 @@ from starlette.types import Receive, Scope, Send
 from ...engine.errors import ConfigError
 from ...engine.landscape import MAX_RESOLUTION, grid_axis
 from ..callers import request_caller_key
-from ..costs import CostBasis, check_work, landscape_work
+from ..costs import CostBasis, check_work, landscape_work, path_sample
 from ..encoding import dumps
 from ..errors import ERRORS, ApiError
 from ..offload import HeavyLane, Lane
@@ -127,9 +127,10 @@ async def get_landscape(
     lane = offload.lane(await request_caller_key(request))  # held by the stream when progress is streamed
     streaming = False
     try:
-        check_cost(await runs.call(run_id, "cost_basis"), query, runs.settings.max_request_work)
+        basis: CostBasis = await runs.call(run_id, "cost_basis")
+        check_cost(basis, query, runs.settings.max_request_work)
         lane.take()  # before the copy and before a stream starts: a refusal is a plain 429
-        source = await runs.copy(run_id, split=split, trajectory=True)
+        source = await runs.copy(run_id, split=split, trajectory=path_sample(basis.parameters))
         if progress:
             streaming = True
             return LaneStream(_progress_lines(source, query, lane), lane)

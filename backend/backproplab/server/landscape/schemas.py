@@ -15,7 +15,9 @@ class _Model(BaseModel):
 
 
 class LandscapePath(_Model):
-    """The run's recorded trajectory projected onto the plane (least squares; exact for PCA)."""
+    """The run's recorded trajectory projected onto the plane (least squares; exact for PCA): every
+    recorded point, or for a wide network an evenly spaced sample of them (at most 2¹⁸ values, ≥ 64
+    points; PCA is taken over the same sample), always with the first and the current one."""
 
     steps: list[int] = Field(description="the step of each point; the last one is the current step")
     points: list[list[float]] = Field(description="(α, β) per step")

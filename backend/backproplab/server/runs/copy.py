@@ -60,12 +60,12 @@ def copy_of(
     split: Split | None = None,
     rows: tuple[int, int] | None = None,
     optimizer: bool = False,
-    trajectory: bool = False,
+    trajectory: int = 0,
     history: bool = False,
     health: bool = False,
 ) -> RunCopy:
-    """Copy ``run``: the ``split`` data (all of it, or training rows [start, stop) with ``rows``), and the
-    optimizer state, trajectory, history or health log when asked."""
+    """Copy ``run``: the ``split`` data (all of it, or training rows [start, stop) with ``rows``), the
+    optimizer state, history or health log when asked, and at most ``trajectory`` trajectory points."""
     X = y = None
     picked: tuple[int, ...] = ()
     if rows is not None:
@@ -77,7 +77,7 @@ def copy_of(
         X, y = source[0].copy(), source[1].copy()
     network = run.network
     reg = run.config.regularization
-    steps, points = run.trajectory.array() if trajectory else (None, None)
+    steps, points = run.trajectory.array(trajectory) if trajectory else (None, None)
     return RunCopy(
         run_id=run_id,
         step=run.step_count,
@@ -94,9 +94,7 @@ def copy_of(
         optimizer=(
             (run.optimizer.name, dict(run.optimizer.hyper), run.optimizer.state_dict()) if optimizer else None
         ),
-        trajectory=(steps.copy(), points.copy())
-        if trajectory and steps is not None and points is not None
-        else None,
+        trajectory=(steps, points) if steps is not None and points is not None else None,
         history=encode.history(run) if history else None,
         health=run.health.to_dict() if health else None,
     )
