@@ -275,6 +275,22 @@ def test_history_stays_bounded_and_keeps_latest_minimum_and_divergence():
     assert list(history.recent_since(9_990)[:, 0].astype(int)) == list(range(9_991, 10_001))
 
 
+@pytest.mark.parametrize("written", [0, 5, 16, 17, 40])
+def test_recent_since_is_the_newer_rows_of_the_ring_in_order(written):
+    """Checked against the plain definition (every ring row in write order, filtered), wrapped or not."""
+    history = MetricHistory(n_layers=1, capacity=64, recent_capacity=16)
+    for step in range(1, written + 1):
+        row = np.full(history.width, np.nan)
+        row[0] = step
+        history.record(row, step, 1.0 / step)
+    ring = [history.recent[i % 16] for i in range(max(written - 16, 0), written)]
+    for since in range(-1, written + 2):
+        expected = [row for row in ring if row[0] > since]
+        np.testing.assert_array_equal(
+            history.recent_since(since), np.array(expected).reshape(-1, history.width)
+        )
+
+
 def test_last_finite_is_the_newest_evaluation_wherever_it_is_kept():
     history = MetricHistory(n_layers=1, capacity=64, recent_capacity=16)
     test_loss = 4  # SCALAR_COLUMNS: step, epoch, lr, train_loss, test_loss, ...

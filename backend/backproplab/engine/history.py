@@ -141,11 +141,18 @@ class MetricHistory:
         return float(values[hits[-1]]) if len(hits) else None
 
     def recent_since(self, step: int) -> np.ndarray:
-        """Full-resolution rows with step > ``step`` still in the recent ring (oldest first)."""
-        size = min(self.recent_count, self.recent_size)
-        order = np.arange(self.recent_count - size, self.recent_count) % self.recent_size
-        rows = self.recent[order]
-        return rows[rows[:, 0] > step]
+        """Full-resolution rows with step > ``step`` still in the recent ring (oldest first).
+
+        Steps grow along the ring's write order, so a binary search over that order finds the first such
+        row: a live frame copies only its new rows, never the whole ring."""
+        low, high = self.recent_count - min(self.recent_count, self.recent_size), self.recent_count
+        while low < high:
+            middle = (low + high) // 2
+            if self.recent[middle % self.recent_size, 0] > step:
+                high = middle
+            else:
+                low = middle + 1
+        return self.recent[np.arange(low, self.recent_count) % self.recent_size]
 
     def stored(self) -> np.ndarray:
         return self.rows[: self.size]
