@@ -291,6 +291,25 @@ def test_recent_since_is_the_newer_rows_of_the_ring_in_order(written):
         )
 
 
+def test_last_finite_follows_records_and_amendments_called_at_any_cadence():
+    """Against a plain oracle (the newest finite value written), asked after every write or every few:
+    evaluations on some steps, amendments of the newest row, a ring that wraps many times."""
+    history = MetricHistory(n_layers=1, capacity=64, recent_capacity=16)
+    rng = np.random.default_rng(3)
+    test_loss, newest = 4, None
+    for step in range(1, 400):
+        row = np.full(history.width, np.nan)
+        row[0], row[3] = step, 1.0
+        if rng.random() < 0.05:
+            row[test_loss] = newest = float(step)
+        history.record(row, step, 1.0)
+        if rng.random() < 0.03:
+            history.amend_newest(slice(test_loss, test_loss + 1), np.array([-step], dtype=float))
+            newest = -float(step)
+        if rng.random() < 0.3 or step % 37 == 0:
+            assert history.last_finite(test_loss) == newest, step
+
+
 def test_last_finite_is_the_newest_evaluation_wherever_it_is_kept():
     history = MetricHistory(n_layers=1, capacity=64, recent_capacity=16)
     test_loss = 4  # SCALAR_COLUMNS: step, epoch, lr, train_loss, test_loss, ...

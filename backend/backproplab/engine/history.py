@@ -48,6 +48,7 @@ class MetricHistory:
         self.min_loss = math.inf
         self.first_divergence_step = -1
         self.total_steps = 0
+        self._last_finite: dict[int, tuple[int, float | None]] = {}  # column: (recent_count, value)
 
     def record(self, row: np.ndarray, step: int, loss: float) -> None:
         """Append one step's row (length ``width``; ``step`` and ``loss`` are its row[0] and row[3])."""
@@ -110,6 +111,7 @@ class MetricHistory:
         if latest is None:
             return
         latest[columns] = values
+        self._last_finite.clear()
         if self.size and self._newest_step == self.total_steps:
             self.rows[self.size - 1, columns] = values
 
@@ -118,6 +120,7 @@ class MetricHistory:
         tail = rows[-self.recent_size :]
         self.recent[: len(tail)] = tail
         self.recent_count = len(tail)
+        self._last_finite.clear()
 
     def latest_row(self) -> np.ndarray | None:
         if self.recent_count == 0:
@@ -127,9 +130,25 @@ class MetricHistory:
 
     def last_finite(self, column: int) -> float | None:
         """The newest finite value of ``column`` (None if there is none): evaluated metrics are NaN on the
-        steps between evaluations, so this is the last evaluation's value. The recent ring is searched
-        newest first (its last 64 rows, then all of it) before the stored rows, so the cost does not grow
-        with the run's age."""
+        steps between evaluations, so this is the last evaluation's value. Remembered per column with the
+        ring's write count, so a live frame looks only at the rows written since the previous call."""
+        searched, value = self._last_finite.get(column, (-1, None))
+        fresh = self.recent_count - searched
+        if fresh == 0:
+            return value
+        if searched < 0 or fresh > self.recent_size:
+            value = self._search_finite(column)
+        else:
+            newest = self.recent[(self.recent_count - 1 - np.arange(fresh)) % self.recent_size, column]
+            hits = np.flatnonzero(np.isfinite(newest))
+            if len(hits):
+                value = float(newest[hits[0]])
+        self._last_finite[column] = (self.recent_count, value)
+        return value
+
+    def _search_finite(self, column: int) -> float | None:
+        """last_finite from scratch: the recent ring newest first (its last 64 rows, then all of it), then
+        the stored rows, so the cost does not grow with the run's age."""
         size = min(self.recent_count, self.recent_size)
         for width in (min(64, size), size):
             values = self.recent[(self.recent_count - 1 - np.arange(width)) % self.recent_size, column]

@@ -68,7 +68,7 @@ def main(config: GatewayConfig, connection: Connection) -> None:
     except Exception as error:  # the cluster cannot be reached: say why, and exit non-zero to be retried
         log.warning("cannot reach the Ray cluster at %r: %s", config.address or "local", error)
         with contextlib.suppress(OSError):
-            connection.send(GatewayEvent("failed", detail=str(error).splitlines()[0][:300]))
+            connection.send([GatewayEvent("failed", detail=str(error).splitlines()[0][:300])])
         failed = True
     else:
         failed = False  # told to stop (exit 0: the web process does not start it again)
@@ -192,7 +192,7 @@ class Gateway:
         while (entry := self.outgoing.get()) is not None:
             message, done = entry
             try:
-                self.connection.send(message)
+                self.connection.send([message])  # the pipe carries lists of messages (live/trainers.py)
             except (OSError, EOFError):
                 return
             if done is not None and self.loop is not None:

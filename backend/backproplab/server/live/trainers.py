@@ -171,12 +171,17 @@ class LocalTrainers:
         assert loop is not None
         try:
             while True:
-                message = connection.recv()
-                loop.call_soon_threadsafe(self._dispatch, handle, message)
+                messages = connection.recv()  # a list: a trainer writes what queued meanwhile at once
+                loop.call_soon_threadsafe(self._dispatch_all, handle, messages)
         except (OSError, EOFError):
             pass
         if not loop.is_closed():
             loop.call_soon_threadsafe(self._died, handle, process)
+
+    def _dispatch_all(self, handle: WorkerHandle, messages: list[Any]) -> None:
+        for message in messages:
+            if message is not None:  # None: a message the trainer could not send (it logged why)
+                self._dispatch(handle, message)
 
     def _dispatch(self, handle: WorkerHandle, message: Reply | Publish | Goodbye | Status) -> None:
         if isinstance(message, Publish):

@@ -1,8 +1,8 @@
 """A trainer worker process: one :class:`Shard` driven by one thread, talking to the web process over a pipe.
 
 Three threads: the main one trains and handles calls between slices; a reader receives calls into a
-queue (so a large call never waits for a slice to end); a sender writes replies and publishes in order (so
-training never waits for the pipe). Publishes to a subscriber are not queued behind one another: while one
+queue (so a large call never waits for a slice to end); a sender writes replies and publishes in order, in
+batches the main thread pickled between slices (so training never waits for the pipe). Publishes to a subscriber are not queued behind one another: while one
 is on its way, the next waits in the shard (its news accumulate), so a slow web process gets fewer, fuller
 publishes and memory stays bounded.
 """
@@ -18,6 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from multiprocessing.connection import Connection
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from ..races.item import RaceKind
 from ..runs.kind import RunKind
 from ..store import StoreHealth, connect
 from ..store.lock import hold_for_trainer
-from .protocol import SHUTDOWN, Call, Goodbye, Publish, Reply, Status
+from .protocol import SHUTDOWN, Call, Failure, Goodbye, Publish, Reply, Status
 from .shard import Shard, ShardSettings
 
 log = logging.getLogger("backproplab.trainer")
@@ -34,36 +35,74 @@ IDLE_WAIT = 0.05  # longest sleep when nothing plays: publishes and upkeep still
 
 
 class Outbox:
-    """Messages to the web process, in order, and how many publishes per (item, subscriber) are unsent."""
+    """Messages to the web process, in order, and how many publishes per (item, subscriber) are unsent.
+
+    The trainer's thread collects messages (``put``) and hands them over as one pickled batch (``flush``,
+    between training slices); the sender thread writes the bytes. So the two threads meet once per batch
+    rather than once per message (30 watched runs are ~900 publishes a second), and the pipe's write, the
+    one part that can block, never holds up training.
+    """
 
     def __init__(self, connection: Connection):
         self.connection = connection
-        self.messages: queue.SimpleQueue[Reply | Publish | Goodbye | Status | None] = queue.SimpleQueue()
+        self.pending: list[Reply | Publish | Goodbye | Status] = []
+        self.batches: queue.SimpleQueue[tuple[bytes, list[tuple[str, str]]] | None] = queue.SimpleQueue()
         self.unsent: Counter[tuple[str, str]] = Counter()
         self.lock = threading.Lock()
 
-    def put(self, message: Reply | Publish | Status) -> None:
+    def put(self, message: Reply | Publish | Goodbye | Status) -> None:
         if isinstance(message, Publish):
             with self.lock:
                 self.unsent[(message.target, message.subscriber)] += 1
-        self.messages.put(message)
+        self.pending.append(message)
 
     def in_flight(self, target: str, subscriber: str) -> bool:
         with self.lock:
             return self.unsent[(target, subscriber)] > 0
 
+    def flush(self) -> None:
+        """Hand what was put since the last flush to the sender, pickled as one list."""
+        if not self.pending:
+            return
+        messages, self.pending = self.pending, []
+        keys = [(message.target, message.subscriber) for message in messages if isinstance(message, Publish)]
+        try:
+            data = bytes(ForkingPickler.dumps(messages))
+        except Exception:  # one message that does not pickle must not take the others (or the trainer) down
+            data = bytes(ForkingPickler.dumps([_sendable(message) for message in messages]))
+        self.batches.put((data, keys))
+
+    def close(self) -> None:
+        """Flush, then let the sender finish."""
+        self.flush()
+        self.batches.put(None)
+
     def run(self) -> None:
-        while (message := self.messages.get()) is not None:
+        """The sender thread: write each batch, in order (the web process reads a list of messages)."""
+        while (batch := self.batches.get()) is not None:
+            data, keys = batch
             try:
-                self.connection.send(message)
+                self.connection.send_bytes(data)
             except (OSError, EOFError):
                 return  # the web process is gone; the main loop notices too
-            if isinstance(message, Publish):
-                key = (message.target, message.subscriber)
-                with self.lock:
+            with self.lock:
+                for key in keys:
                     self.unsent[key] -= 1
                     if not self.unsent[key]:
                         del self.unsent[key]
+
+
+def _sendable(message: Reply | Publish | Goodbye | Status) -> Reply | Publish | Goodbye | Status | None:
+    """``message`` if it pickles; else a failure in place of a reply (its caller must not wait forever),
+    None in place of anything else (the web process skips it)."""
+    try:
+        ForkingPickler.dumps(message)
+    except Exception:
+        log.exception("a message cannot be sent: %r", message)
+        if isinstance(message, Reply):
+            return Reply(message.id, None, Failure(500, ((None, "the trainer could not send its answer"),)))
+        return None
+    return message
 
 
 def _read(connection: Connection, inbox: queue.SimpleQueue[Call | None]) -> None:
@@ -96,14 +135,14 @@ def main(index: int, location: str, settings: ShardSettings, connection: Connect
     sender = threading.Thread(target=outbox.run, name="sender", daemon=True)
     sender.start()
     log.info("started (pid %d)", os.getpid())
-    final = serve(shard, inbox, outbox.put, terminated)
+    final = serve(shard, inbox, outbox.put, terminated, outbox.flush)
     shard.save_all()
     if final is not None:
         outbox.put(Reply(final.id, None))
     elif terminated.is_set():
         log.info("terminated: checkpointed every run")
-        outbox.messages.put(Goodbye("terminated"))
-    outbox.messages.put(None)
+        outbox.put(Goodbye("terminated"))
+    outbox.close()
     sender.join(timeout=5)
     shard.store.close()
 
@@ -113,14 +152,17 @@ def serve(
     inbox: queue.SimpleQueue[Call | None],
     send: Callable[[Status], None],
     terminated: threading.Event,
+    flush: Callable[[], None] = lambda: None,
 ) -> Call | None:
     """The trainer loop, the same in a worker process and in a Ray actor (live/ray_actor.py): train, answer
     calls and keep up until told to shut down (returns that call), ``terminated``, or the inbox closes
-    (None). ``send`` takes the shard's :class:`Status` whenever its health changes."""
+    (None). ``send`` takes the shard's :class:`Status` whenever its health changes; ``flush`` sends what
+    the shard sent meanwhile, after each round of training and before waiting for calls."""
     maintained = 0.0
     reported: StoreHealth | None = None
     while not terminated.is_set():
         wait = shard.work()
+        flush()
         timeout = 0.0 if wait <= 0.0 else min(wait, IDLE_WAIT)
         call: Any = _next(inbox, timeout)
         while call is not False:
@@ -132,10 +174,12 @@ def serve(
             shard.handle(call)
             call = _next(inbox, 0.0)
         shard.publish_due()
+        flush()  # before upkeep: a checkpoint can take a while
         now = time.monotonic()
         if now - maintained >= MAINTAIN_EVERY:
             maintained = now
             reported = _upkeep(shard, send, reported)
+            flush()
     return None
 
 

@@ -106,17 +106,21 @@ def latest(run: Run) -> dict[str, Any]:
 
 
 def params(run: Run) -> dict[str, Any]:
-    """Weights, biases and their last gradients per layer, from the input side."""
+    """Weights, biases and their last gradients per layer, from the input side (one finiteness check of
+    the network's flat vectors for a live frame's usual case, every number finite)."""
+    network = run.network
+    finite = np.isfinite(network.flat_params).all() and np.isfinite(network.flat_grads).all()
+    listed = (lambda array: array.tolist()) if finite else finite_list
     return {
         "layers": [
             {
-                "W": finite_list(layer.W),
-                "b": finite_list(layer.b),
-                "dW": finite_list(layer.grad_W),
-                "db": finite_list(layer.grad_b),
+                "W": listed(layer.W),
+                "b": listed(layer.b),
+                "dW": listed(layer.grad_W),
+                "db": listed(layer.grad_b),
                 "activation": layer.activation.name,
             }
-            for layer in run.network.layers
+            for layer in network.layers
         ]
     }
 
