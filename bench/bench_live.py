@@ -220,11 +220,15 @@ class Crowd:
         self.loop.call_soon_threadsafe(self.stop.set)
         self.thread.join(timeout=30)
 
-    def count(self, on: bool) -> None:
+    def count(self, on: bool, since: float = 0.0) -> float:
+        """Start counting frames (returns the time), or stop (returns the seconds counted since ``since``:
+        the window includes the REST calls that read the step counts around it)."""
         for watcher in self.watchers:
             if on:
                 watcher.frames = 0
             watcher.counting = on
+        now = time.perf_counter()
+        return now if on else now - since
 
 
 def alternate(measure_alone, measure_watched, rounds: int = 2) -> tuple[float, float]:
@@ -249,10 +253,9 @@ def bench_watched(seconds: float) -> list[tuple[str, str, str, bool]]:
         for _ in range(2):
             alone_rates.append(rate(srv, ids, seconds))
             with Crowd(watchers, set_every=1.0) as crowd:
-                crowd.count(True)
+                counted = crowd.count(True)
                 watched_rates.append(rate(srv, ids, seconds))
-                crowd.count(False)
-                fps.append(min(w.frames for w in watchers) / seconds)
+                fps.append(min(w.frames for w in watchers) / crowd.count(False, counted))
             latencies += [value for w in watchers for value in w.latencies]
             for w in watchers:
                 w.latencies.clear()
@@ -287,10 +290,9 @@ def bench_class(seconds: float, clients: int = 300) -> list[tuple[str, str, str,
             alone_rates.append(rate(srv, [run_id], seconds))
             watchers = [Watcher(srv, run_id) for _ in range(clients)]
             with Crowd(watchers) as crowd:
-                crowd.count(True)
+                counted = crowd.count(True)
                 watched_rates.append(rate(srv, [run_id], seconds))
-                crowd.count(False)
-                fps.append(min(w.frames for w in watchers) / seconds)
+                fps.append(min(w.frames for w in watchers) / crowd.count(False, counted))
                 growth.append(srv.rss_mb() - before)
     alone, watched = statistics.median(alone_rates), statistics.median(watched_rates)
     ratio = watched / alone
