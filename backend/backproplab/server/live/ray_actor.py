@@ -44,6 +44,9 @@ RESTARTED = "The trainer holding this run restarted; it was restored from its la
 SUBSCRIBER_TTL = 30.0  # seconds without a poll after which a replica's subscriptions are dropped
 EXPIRY_EVERY = 5.0
 GATHER = 0.005  # after the first news, a poll waits this long for more: fewer, fuller replies
+# A replica's polls return at most this often: news accumulate meanwhile, so 60 watched runs cost ~100
+# actor calls a second rather than one per publish (a poll that finds news waiting answers at once).
+POLL_EVERY = 0.01
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ class Mailboxes:
         self.boxes: dict[str, list[Publish]] = {}
         self.unsent: Counter[tuple[str, str]] = Counter()
         self.seen: dict[str, float] = {}
+        self.taken: dict[str, float] = {}  # when each subscriber's box was last emptied
         self.events: dict[str, asyncio.Event] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
 
@@ -83,8 +87,13 @@ class Mailboxes:
         with self.lock:
             return self.unsent[(target, subscriber)] > 0
 
+    def waiting(self, subscriber: str) -> bool:
+        with self.lock:
+            return bool(self.boxes.get(subscriber))
+
     def take(self, subscriber: str) -> list[Publish]:
         with self.lock:
+            self.taken[subscriber] = time.monotonic()
             taken = self.boxes.pop(subscriber, [])
             for publish in taken:
                 key = (publish.target, publish.subscriber)
@@ -112,6 +121,7 @@ class Mailboxes:
     def drop(self, subscriber: str) -> None:
         with self.lock:
             self.seen.pop(subscriber, None)
+            self.taken.pop(subscriber, None)
             self.events.pop(subscriber, None)
             for publish in self.boxes.pop(subscriber, []):
                 self.unsent.pop((publish.target, subscriber), None)
@@ -208,12 +218,15 @@ class TrainerActor:
         fresh = self.mailboxes.touch(subscriber)
         event = self.mailboxes.events.setdefault(subscriber, asyncio.Event())
         event.clear()
+        if not fresh:
+            pause = self.mailboxes.taken.get(subscriber, 0.0) + POLL_EVERY - time.monotonic()
+            if pause > 0.0:
+                await asyncio.sleep(pause)
+            if not self.mailboxes.waiting(subscriber):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(event.wait(), timeout)
+                    await asyncio.sleep(GATHER)
         publishes = self.mailboxes.take(subscriber)
-        if not publishes and not fresh:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), timeout)
-                await asyncio.sleep(GATHER)
-            publishes = self.mailboxes.take(subscriber)
         pickled = pickle.dumps(publishes, pickle.HIGHEST_PROTOCOL) if publishes else None
         return Polled(self.incarnation, fresh, pickled, self.status)
 
