@@ -12,14 +12,16 @@ import asyncio
 import itertools
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from ..encoding import dumps
 from ..identities.access import Role
 from .protocol import Publish, Wants, shard_of
 from .trainers import Trainers
+
+T = TypeVar("T")
 
 log = logging.getLogger("backproplab.live")
 MAX_REPLIES = 32
@@ -86,10 +88,27 @@ class Session:
     generation: int | None = None  # the trainer's, from the newest publish; None before the first
     version: int = -1
     gone: str | None = None  # "deleted" or "lost": the item no longer exists
+    asking: dict[str, asyncio.Future[Any]] = field(default_factory=dict)  # trainer calls in flight, by key
 
     def wake_all(self) -> None:
         for client in self.clients.values():
             client.wake.set()
+
+    async def shared(self, key: str, ask: Callable[[], Awaitable[T]]) -> T:
+        """``ask()``'s answer; clients asking with the same ``key`` meanwhile share the one call. A class
+        opening the teacher's run at once costs its trainer one ``state``, not three hundred."""
+        future = self.asking.get(key)
+        if future is None:
+            future = self.asking[key] = asyncio.ensure_future(ask())
+            future.add_done_callback(lambda done: self._answered(key, done))
+        answer: T = await asyncio.shield(future)
+        return answer
+
+    def _answered(self, key: str, future: asyncio.Future[Any]) -> None:
+        if self.asking.get(key) is future:
+            del self.asking[key]
+        if not future.cancelled():
+            future.exception()  # retrieved here too: every client that asked may have gone meanwhile
 
 
 class Hub:

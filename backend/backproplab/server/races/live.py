@@ -80,7 +80,9 @@ class RaceLive:
         return Wants(fps=client.fps)
 
     async def state(self, session: Session, client: Client) -> str:
-        body, generation, version, known = await self.service.call(session.id, "state")
+        body, generation, version, known = await session.shared(
+            "", lambda: self.service.call(session.id, "state")
+        )
         client.generation, client.version, client.cursor = generation, version, known
         return dumps({"type": "state", "race": body})
 

@@ -75,8 +75,8 @@ class RunLive:
 
     async def state(self, session: Session, client: Client) -> str:
         view: ViewMessage = client.view
-        state: tuple[str, int, int, int, int] = await self.service.call(
-            session.id, "state", view=view.model_dump()
+        state: tuple[str, int, int, int, int] = await session.shared(
+            view.model_dump_json(), lambda: self.service.call(session.id, "state", view=view.model_dump())
         )
         text, generation, version, step, described = state
         client.generation, client.version = generation, version
