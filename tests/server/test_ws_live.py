@@ -7,12 +7,10 @@ import json
 import time
 
 import httpx
-import numpy as np
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from backproplab.server.live.socket import next_tick
 from backproplab.server.runs.schemas import AckMessage, ErrorMessage, FrameMessage, StateMessage
 
 
@@ -255,16 +253,3 @@ def test_deleting_a_watched_run_tells_the_client(server):
             assert "deleted" in error["message"]
 
     asyncio.run(scenario())
-
-
-@pytest.mark.parametrize("fps", [1, 7, 30, 60])
-def test_frame_times_are_a_shared_grid_and_always_later(fps):
-    """Clients at one frame rate are due at the same instants (one wake-up of the server for all), the
-    next one strictly after the given time and at most a period later."""
-    rng = np.random.default_rng(fps)
-    for after in rng.uniform(0, 1e5, 200):
-        tick = next_tick(after, fps)
-        assert after < tick <= after + 1 / fps + 1e-9
-        assert next_tick(tick, fps) > tick
-        assert next_tick(tick - 0.25 / fps, fps) == tick  # another client in the same period: the same time
-        assert next_tick(tick, fps) == pytest.approx(tick + 1 / fps)

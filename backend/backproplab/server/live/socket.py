@@ -264,15 +264,6 @@ def _parse(text: str, messages: TypeAdapter[Any], client: Client) -> Any:
     return None
 
 
-def next_tick(after: float, fps: int) -> float:
-    """The first frame time later than ``after`` on the clock's grid of 1/fps periods: clients at one frame
-    rate share their frame times, so the server wakes once per period for all of them rather than once per
-    client (fewer wake-ups of the web process, which shares its cores with the trainers). A time within a
-    millionth of a period of a grid point counts as on it (so a grid point's next tick is the following one,
-    whatever the rounding of ``after * fps``)."""
-    return (math.floor(after * fps + 1e-6) + 1) / fps
-
-
 async def _send_loop(websocket: WebSocket, session: Session, client: Client, timeout: float) -> None:
     """Replies at once; a ``state`` when needed; a frame when one is due and the item has newer news."""
     loop = asyncio.get_running_loop()
@@ -325,7 +316,7 @@ async def _send_loop(websocket: WebSocket, session: Session, client: Client, tim
                     raise
                 session.gone = "lost"
                 continue
-            due = next_tick(now, client.fps)
+            due = now + 1.0 / client.fps
             continue
         for notice in kind.notices(session, client):
             await send(notice)
@@ -338,4 +329,4 @@ async def _send_loop(websocket: WebSocket, session: Session, client: Client, tim
         text = kind.frame(session, client)
         if text is not None:
             await send(text)
-        due = next_tick(max(due, now), client.fps)
+        due = max(due + 1.0 / client.fps, now)
