@@ -56,6 +56,14 @@ export function formatNumber(value) {
   return Number(value.toPrecision(4)).toString();
 }
 
+// A counter in little room: exact up to 99,999, then compact in the page's language ("123.4K", "12.3万"),
+// so a long run's step count never widens (or wraps) the top bar.
+export function formatCount(count) {
+  if (count < 100_000) return String(count);
+  const locale = document.documentElement.lang || "en";
+  return new Intl.NumberFormat(locale, { notation: "compact", maximumFractionDigits: 1 }).format(count);
+}
+
 export function isTyping(target) {
   return target instanceof HTMLElement && (target.isContentEditable || /^(INPUT|SELECT|TEXTAREA)$/.test(target.tagName));
 }

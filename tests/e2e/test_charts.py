@@ -200,3 +200,22 @@ def test_phone_charts_have_room_for_their_plots(server, open_page, screenshot):
     page.locator("#chart-loss").scroll_into_view_if_needed()
     screenshot(page, "curves-390x844")
     assert page.problems == [], page.problems
+
+
+def test_tick_labels_of_one_axis_share_one_form(server, open_page):
+    """Huge and tiny ticks all in exponent form (a step axis once read 1e5, 2.00e+5, 3.00e+5), ordinary ones
+    plain, and a nearly flat axis's ticks distinct."""
+    page = open_page(f"{server.url}/")
+    labels = page.evaluate(
+        """async () => {
+          const { tickLabels } = await import('/src/charts/safe.js');
+          return [[1e5, 2e5, 3e5], [1e-4, 2e-4, 3e-4], [0, 0.5, 1], [0.17445, 0.1745, 0.17455], [0, 1e5, 2e5]]
+            .map((ticks) => tickLabels(ticks));
+        }"""
+    )
+    assert labels[0] == ["1e5", "2e5", "3e5"]
+    assert labels[1] == ["1e-4", "2e-4", "3e-4"]
+    assert labels[2] == ["0", "0.5", "1"]
+    assert len(set(labels[3])) == 3
+    assert labels[4] == ["0", "1e5", "2e5"]
+    assert page.problems == []

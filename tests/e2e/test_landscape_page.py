@@ -96,6 +96,7 @@ def test_a_learning_rate_being_typed_survives_a_change_from_elsewhere(server, op
     the start): the field keeps its text and focus, Enter sends it, and the other fields show the new state."""
     page = open_landscape(f"{server.url}/landscape.html")
     race_id = page.get_attribute("#race-panel", "data-race-id")
+    assert page.inner_text("#race-table tbody tr >> nth=0 >> td >> nth=5") == "paused"  # not yet played
     page.fill(".racer-lr >> nth=1", "0.02")  # typed, not yet sent: the field has focus
     before = canvas_digest(page, "#race-canvas")
     api(server, f"/api/races/{race_id}", "PATCH", {"start": [1.0, 1.5]}, token=token_of(page))
@@ -119,6 +120,21 @@ def test_a_learning_rate_being_typed_survives_a_change_from_elsewhere(server, op
         lambda: page.input_value(".racer-lr >> nth=0") == "0.003", message="the field to show the new lr"
     )
     assert page.problems == []
+
+
+def test_opened_without_a_run_it_shows_the_browsers_newest_run(server, open_landscape):
+    """A person who trained on the dashboard and then opens landscape.html by hand sees their run (as the
+    Learn page does), not an empty panel; someone with no runs gets the run menu and no new run."""
+    older = api(server, "/api/runs", "POST", {"dataset": {"kind": "xor"}})
+    token = older["token"]
+    newest = api(server, "/api/runs", "POST", {"dataset": {"kind": "circle"}}, token=token)
+    api(server, f"/api/runs/{newest['id']}/step", "POST", {"steps": 50}, token=token)
+    page = open_landscape(f"{server.url}/landscape.html", token=token)
+    wait_until(lambda: page.input_value("#net-run") == newest["id"], message="the newest run chosen")
+    assert len(api(server, "/api/runs", token=token)) == 2  # nothing new was made
+    stranger = open_landscape(f"{server.url}/landscape.html")
+    assert stranger.input_value("#net-run") == ""
+    assert page.problems == [] and stranger.problems == []
 
 
 def test_changing_the_function_and_racers_starts_a_new_race(server, open_landscape):
@@ -189,7 +205,7 @@ def test_dashboard_link_and_chinese_labels(server, browser, screenshot):
         page.select_option("#language", "zh")
         page.wait_for_function("() => document.querySelector('#race-title').textContent === '优化器竞赛'")
         page.wait_for_selector("#race-table tbody tr", timeout=WAIT_MS)
-        assert "运行中" in page.inner_text("#race-table")
+        assert "已暂停" in page.inner_text("#race-table")  # "paused": the race has not been played
         screenshot(page, "landscape_zh")
         assert problems == []
     finally:

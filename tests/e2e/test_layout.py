@@ -41,11 +41,30 @@ def assert_fits(page, panels: str) -> None:
         assert width > 20 and height > 20, f"{name} is {width}x{height}"
 
 
+def test_a_long_runs_counters_do_not_widen_the_top_bar(server, open_page):
+    """Past 99,999 steps the counters turn compact ("12.3M"), the exact figure in a tooltip: a six-digit
+    step count once wrapped the top bar at 1280x800 and pushed the panels' last rows out of view."""
+    page = open_page(f"{server.url}/", 1280, 800)
+    height = page.locator(".topbar").bounding_box()["height"]
+    shown = page.evaluate(
+        """async () => {
+          const { formatCount } = await import('/src/dom.js');
+          for (const [id, count] of [['step-counter', 12345678], ['epoch-counter', 1234567]]) {
+            document.getElementById(id).textContent = formatCount(count);
+          }
+          return [formatCount(99999), formatCount(123456), formatCount(12345678)];
+        }"""
+    )
+    assert shown == ["99999", "123.5K", "12.3M"]
+    assert page.locator(".topbar").bounding_box()["height"] == height
+    assert page.problems == []
+
+
 @pytest.mark.parametrize(("width", "height"), VIEWPORTS)
 def test_dashboard_fits(server, open_page, screenshot, width, height):
     page = open_page(f"{server.url}/?dataset.kind=spiral&dataset.classes=3&model.hidden=8,8,6", width, height)
     page.click("#play")
-    page.wait_for_function("() => Number(document.getElementById('step-counter').textContent) > 300")
+    page.wait_for_function("() => Number(document.getElementById('step-counter').dataset.count) > 300")
     page.click("#play")
     page.wait_for_timeout(500)
     assert_fits(page, ".panel")

@@ -48,15 +48,16 @@ function decimalsOf(step) {
 }
 
 // Labels for evenly spaced ticks, with formatTick unless two ticks would read the same (a nearly flat
-// curve: 0.17445 and 0.17450 both "0.1745") or all are tiny (1e-4, 2.00e-4: mixed forms); then with as
+// curve: 0.17445 and 0.17450 both "0.1745") or all are tiny or huge (1e-4 beside 2.00e-4, 1e5 beside 2.00e+5:
+// mixed forms); then with as
 // many digits as the tick spacing needs: fixed decimals for ordinary magnitudes, significant digits of an
 // exponent for the tiny and the huge.
 export function tickLabels(values) {
   const labels = values.map(formatTick);
   const finite = values.filter((value) => Number.isFinite(value));
   const largest = Math.max(0, ...finite.map(Math.abs));
-  const tiny = largest > 0 && largest < 1e-3;
-  if (!tiny && new Set(finite.map(formatTick)).size === new Set(finite).size) return labels;
+  const exponential = largest > 0 && (largest < 1e-3 || largest >= 1e5); // 1e5 beside 2.00e+5: mixed forms
+  if (!exponential && new Set(finite.map(formatTick)).size === new Set(finite).size) return labels;
   const gaps = finite.slice(1).map((value, k) => Math.abs(value - finite[k])).filter((gap) => gap > 0);
   if (!gaps.length) return labels;
   const step = Math.min(...gaps);

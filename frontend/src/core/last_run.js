@@ -5,9 +5,13 @@ import { api } from "./api.js";
 import { lastRunId, rememberRun } from "./identity.js";
 
 export async function lastOrNewRun(config = {}) {
-  const mine = await api.listRuns();
-  const last = lastRunId();
-  const run = mine.find((candidate) => candidate.id === last) || mine[mine.length - 1] || (await api.createRun(config));
+  const run = lastOf(await api.listRuns()) || (await api.createRun(config));
   rememberRun(run.id);
   return run;
+}
+
+// Of this browser's runs (GET /api/runs), the last one it opened, else the newest; null when it has none.
+export function lastOf(mine) {
+  const last = lastRunId();
+  return mine.find((candidate) => candidate.id === last) || mine[mine.length - 1] || null;
 }

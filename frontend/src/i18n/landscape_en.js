@@ -29,6 +29,7 @@ export default {
   "ls.col_distance": "To nearest minimum",
   "ls.col_status": "Status",
   "ls.status_running": "running",
+  "ls.status_paused": "paused",
   "ls.status_diverged": "diverged",
 
   "ls.fn.quadratic_bowl": "Quadratic bowl",

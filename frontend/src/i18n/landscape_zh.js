@@ -29,6 +29,7 @@ export default {
   "ls.col_distance": "到最近极小值的距离",
   "ls.col_status": "状态",
   "ls.status_running": "运行中",
+  "ls.status_paused": "已暂停",
   "ls.status_diverged": "已发散",
 
   "ls.fn.quadratic_bowl": "二次碗形函数",

@@ -7,6 +7,7 @@
 import { t } from "../i18n/index.js";
 import { el, fitCanvas, formatNumber } from "../dom.js";
 import { api } from "../core/api.js";
+import { lastOf } from "../core/last_run.js";
 import { LiveSocket } from "../core/socket.js";
 import { drawColourBar, drawContours, mapping, plotBox } from "./contour.js";
 import { drawLine } from "./line_plot.js";
@@ -53,8 +54,8 @@ export function createNetworkView(root, notify) {
   }
 
   // The menu: this browser's own runs (GET /api/runs lists the caller's), plus the run being watched.
-  async function listRuns() {
-    const runs = await api.listRuns();
+  async function listRuns(mine = null) {
+    const runs = mine || (await api.listRuns());
     const label = (run) => `${run.name ? `${run.name} · ` : ""}${run.config.dataset.kind} · ${run.resolved.sizes.join("-")} · ${run.id.slice(0, 6)}`;
     const select = $("#net-run");
     select.replaceChildren(el("option", { value: "" }, t("ls.choose_run")));
@@ -261,11 +262,13 @@ export function createNetworkView(root, notify) {
   });
 
   return {
+    // The run named in the link, else this browser's last (or newest) run; none when it has none.
     async start(runId) {
-      state.runId = runId;
+      const mine = await api.listRuns();
+      state.runId = runId || lastOf(mine)?.id || null;
       labelPlay();
-      await listRuns();
-      open(runId);
+      await listRuns(mine);
+      open(state.runId);
     },
     relabel() {
       listRuns();

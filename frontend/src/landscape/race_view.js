@@ -203,6 +203,9 @@ export function createRaceView(root, notify) {
     ctx.stroke();
   }
 
+  // A racer still in the race shows "paused" while the race is (its own status says only running or diverged).
+  const racerStatus = (racer) => (racer.status === "running" && !state.playing ? "paused" : racer.status);
+
   function renderTable() {
     const body = $("#race-table tbody");
     body.replaceChildren(
@@ -215,7 +218,7 @@ export function createRaceView(root, notify) {
           el("td", { class: "num" }, String(racer.steps)),
           el("td", { class: "num" }, formatNumber(racer.value)),
           el("td", { class: "num" }, formatNumber(racer.distance_to_minimum)),
-          el("td", { class: racer.status === "diverged" ? "warn" : "" }, t(`ls.status_${racer.status}`)),
+          el("td", { class: racer.status === "diverged" ? "warn" : "" }, t(`ls.status_${racerStatus(racer)}`)),
         ),
       ),
     );

@@ -2,6 +2,7 @@
 // while the run is really playing and the server is reachable; while the connection is down, or when
 // this browser only watches the run (panels/access.js), the transport is disabled.
 import { t } from "../../i18n/index.js";
+import { formatCount } from "../../dom.js";
 
 export function createToolbar(app) {
   const play = document.getElementById("play");
@@ -36,8 +37,11 @@ export function createToolbar(app) {
     play.dataset.i18nAria = running ? "action.pause" : "action.play";
     play.setAttribute("aria-label", label);
     play.title = label;
-    stepCounter.textContent = String(run.step);
-    epochCounter.textContent = String(run.epoch);
+    for (const [counter, count] of [[stepCounter, run.step], [epochCounter, run.epoch]]) {
+      counter.textContent = formatCount(count);
+      counter.dataset.count = String(count); // the exact figure (tests, and the tooltip)
+      counter.title = count.toLocaleString(document.documentElement.lang || "en");
+    }
   };
   for (const event of ["run", "frame", "pacer", "language", "connection", "access"]) app.on(event, render);
 }
