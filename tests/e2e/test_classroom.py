@@ -409,14 +409,13 @@ def test_the_class_page_reads_well_before_and_after_a_student_joins(server, open
     """The empty gallery's hint clear of its header, the join link wrapped between words, "1 student
     joined" in the singular, and a card's step, test loss and accuracy shown in full on every screen."""
     group = api(server, "/api/classes", "POST", {"name": "Words", "config": {"dataset": {"kind": "circle"}}})
+
+    def teacher_page(width: int, height: int):
+        url = f"{server.url}/class.html?class={group['id']}"
+        return open_page(url, width, height, ready=class_ready, token=group["teacher_token"])
+
     for width, height in [(390, 844), (1280, 800), (1920, 1080)]:
-        page = open_page(
-            f"{server.url}/class.html?class={group['id']}",
-            width,
-            height,
-            ready=class_ready,
-            token=group["teacher_token"],
-        )
+        page = teacher_page(width, height)
         page.wait_for_selector("#gallery-empty:not([hidden])", timeout=WAIT_MS)
         assert page.inner_text("#student-count") == "0 students joined"
         hint = page.locator("#gallery-empty").bounding_box()
@@ -430,13 +429,7 @@ def test_the_class_page_reads_well_before_and_after_a_student_joins(server, open
     for steps in [10_000, 2_000]:  # 10,000 is the most one request may ask for
         api(server, f"/api/runs/{student['id']}/step", "POST", {"steps": steps}, token=student["token"])
     for width, height in [(390, 844), (1280, 800), (1920, 1080)]:
-        page = open_page(
-            f"{server.url}/class.html?class={group['id']}",
-            width,
-            height,
-            ready=class_ready,
-            token=group["teacher_token"],
-        )
+        page = teacher_page(width, height)
         page.wait_for_function("() => document.querySelector('.student-card dd.step')?.title === '12000'")
         assert page.inner_text("#student-count") == "1 student joined"
         assert page.inner_text(".student-card dd.step") == "12K"

@@ -1,0 +1,81 @@
+"""MetricHistory (engine/history.py): bounded rows that keep the latest, the minimum and the divergence, the
+recent ring read from a step on, and the newest finite value of an evaluated column."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from backproplab.engine.history import MetricHistory
+
+
+def test_history_stays_bounded_and_keeps_latest_minimum_and_divergence():
+    history = MetricHistory(n_layers=1, capacity=64, recent_capacity=16)
+    rng = np.random.default_rng(0)
+    losses = rng.uniform(1.0, 2.0, 10_000)
+    losses[1234] = 0.01
+    for step, loss in enumerate(losses, start=1):
+        row = np.full(history.width, np.nan)
+        row[0], row[3] = step, loss
+        history.record(row, step, loss)
+        if step == 7777:
+            history.mark_divergence(step)
+    stored_steps = history.stored()[:, 0].astype(int)
+    assert history.size <= 64 and history.stride > 1
+    assert stored_steps[-1] == 10_000
+    assert 1235 in stored_steps and 7777 in stored_steps
+    assert list(history.recent_since(9_990)[:, 0].astype(int)) == list(range(9_991, 10_001))
+
+
+@pytest.mark.parametrize("written", [0, 5, 16, 17, 40])
+def test_recent_since_is_the_newer_rows_of_the_ring_in_order(written):
+    """Checked against the plain definition (every ring row in write order, filtered), wrapped or not."""
+    history = MetricHistory(n_layers=1, capacity=64, recent_capacity=16)
+    for step in range(1, written + 1):
+        row = np.full(history.width, np.nan)
+        row[0] = step
+        history.record(row, step, 1.0 / step)
+    ring = [history.recent[i % 16] for i in range(max(written - 16, 0), written)]
+    for since in range(-1, written + 2):
+        expected = [row for row in ring if row[0] > since]
+        np.testing.assert_array_equal(
+            history.recent_since(since), np.array(expected).reshape(-1, history.width)
+        )
+
+
+def test_last_finite_follows_records_and_amendments_called_at_any_cadence():
+    """Against a plain oracle (the newest finite value written), asked after every write or every few:
+    evaluations on some steps, amendments of the newest row, a ring that wraps many times."""
+    history = MetricHistory(n_layers=1, capacity=64, recent_capacity=16)
+    rng = np.random.default_rng(3)
+    test_loss, newest = 4, None
+    for step in range(1, 400):
+        row = np.full(history.width, np.nan)
+        row[0], row[3] = step, 1.0
+        if rng.random() < 0.05:
+            row[test_loss] = newest = float(step)
+        history.record(row, step, 1.0)
+        if rng.random() < 0.03:
+            history.amend_newest(slice(test_loss, test_loss + 1), np.array([-step], dtype=float))
+            newest = -float(step)
+        if rng.random() < 0.3 or step % 37 == 0:
+            assert history.last_finite(test_loss) == newest, step
+
+
+def test_last_finite_is_the_newest_evaluation_wherever_it_is_kept():
+    history = MetricHistory(n_layers=1, capacity=64, recent_capacity=16)
+    test_loss = 4  # SCALAR_COLUMNS: step, epoch, lr, train_loss, test_loss, ...
+    assert history.last_finite(test_loss) is None
+    for step in range(1, 5_001):
+        row = np.full(history.width, np.nan)
+        row[0], row[3] = step, 1.0
+        if step % 37 == 0:  # evaluated now and then, on steps the downsampled store does not keep
+            row[test_loss] = step / 1_000
+        history.record(row, step, 1.0)
+    assert history.last_finite(test_loss) == 4_995 / 1_000  # 4995 = 37 × 135, in the recent ring
+    for step in range(5_001, 5_020):  # more steps than the ring holds, none evaluated
+        row = np.full(history.width, np.nan)
+        row[0], row[3] = step, 1.0
+        history.record(row, step, 1.0)
+    stored = history.stored()[:, test_loss]
+    assert history.last_finite(test_loss) == stored[np.isfinite(stored)][-1]
