@@ -56,12 +56,13 @@ export function formatNumber(value) {
   return Number(value.toPrecision(4)).toString();
 }
 
-// A counter in little room: exact up to 99,999, then compact in the page's language ("123.4K", "12.3万"),
-// so a long run's step count never widens (or wraps) the top bar.
-export function formatCount(count) {
-  if (count < 100_000) return String(count);
+// A counter in little room: exact below ``exactBelow`` (99,999 at most: five digits), then compact with 3
+// significant digits in the page's language ("118K", "1.23M", "11.8万"), so a long run's step count never
+// widens (or wraps) the top bar or a gallery card.
+export function formatCount(count, exactBelow = 100_000) {
+  if (count < exactBelow) return String(count);
   const locale = document.documentElement.lang || "en";
-  return new Intl.NumberFormat(locale, { notation: "compact", maximumFractionDigits: 1 }).format(count);
+  return new Intl.NumberFormat(locale, { notation: "compact", maximumSignificantDigits: 3 }).format(count);
 }
 
 export function isTyping(target) {

@@ -42,21 +42,30 @@ def assert_fits(page, panels: str) -> None:
 
 
 def test_a_long_runs_counters_do_not_widen_the_top_bar(server, open_page):
-    """Past 99,999 steps the counters turn compact ("12.3M"), the exact figure in a tooltip: a six-digit
-    step count once wrapped the top bar at 1280x800 and pushed the panels' last rows out of view."""
+    """Past 99,999 steps the counters turn compact ("118K", "12.3M"), the exact figure in a tooltip: a
+    six-character step count ("100000", and "118.5K" too) wrapped the top bar at 1280x800 and pushed the
+    panels' last rows out of view."""
     page = open_page(f"{server.url}/", 1280, 800)
     height = page.locator(".topbar").bounding_box()["height"]
+    # (steps, epochs): the default 250 training rows in batches of 10 (25 steps an epoch), and a batch of
+    # the whole set (an epoch a step)
+    counts = [(n, n // 25) for n in (99999, 100000, 118453, 999499, 1234567, 12345678, 987654321)]
+    counts += [(99999, 99999), (999499, 999499)]
     shown = page.evaluate(
-        """async () => {
+        """async (counts) => {
           const { formatCount } = await import('/src/dom.js');
-          for (const [id, count] of [['step-counter', 12345678], ['epoch-counter', 1234567]]) {
-            document.getElementById(id).textContent = formatCount(count);
+          const heights = [];
+          for (const [count, epochs] of counts) {
+            document.getElementById('step-counter').textContent = formatCount(count);
+            document.getElementById('epoch-counter').textContent = formatCount(epochs);
+            heights.push(document.querySelector('.topbar').getBoundingClientRect().height);
           }
-          return [formatCount(99999), formatCount(123456), formatCount(12345678)];
-        }"""
+          return [counts.map(([count]) => formatCount(count)), heights];
+        }""",
+        counts,
     )
-    assert shown == ["99999", "123.5K", "12.3M"]
-    assert page.locator(".topbar").bounding_box()["height"] == height
+    assert shown[0] == ["99999", "100K", "118K", "999K", "1.23M", "12.3M", "988M", "99999", "999K"]
+    assert shown[1] == [height] * len(counts)
     assert page.problems == []
 
 

@@ -4,8 +4,8 @@
 // only (view {grid: false, params: true}); a card that leaves the screen closes its socket, so the cost
 // follows what is seen, not the size of the class. The teacher's token makes each socket a `teacher`.
 // Between frames (and for cards off screen) the class poll's Run objects keep the numbers current.
-import { el, formatNumber } from "../dom.js";
-import { language, t } from "../i18n/index.js";
+import { el, formatCount, formatNumber } from "../dom.js";
+import { t } from "../i18n/index.js";
 import { RunSocket } from "../core/socket.js";
 import { MetricHistory } from "../history.js";
 import { createBoundaries } from "../teach/boundary.js";
@@ -23,8 +23,6 @@ const GAP_PX = 8; // class.css .gallery gap
 export const studentName = (run, index) => run.name || t("class.student_n", { n: index + 1 });
 // Three significant digits: a card's columns are narrow (the leaderboard shows four).
 const shortNumber = (value) => (Number.isFinite(value) && Math.abs(value) >= 1e-3 && Math.abs(value) < 1e5 ? String(Number(value.toPrecision(3))) : formatNumber(value));
-// Steps from 10 000 on in the language's compact form (65.3K, 6.53万), the exact count in the tooltip.
-const compactCount = (value) => (value < 1e4 ? String(value) : new Intl.NumberFormat(language(), { notation: "compact", maximumSignificantDigits: 3 }).format(value));
 export const percent = (value) => (value === null || value === undefined ? "—" : `${Math.round(value * 100)}%`);
 
 export function createGallery(root, { onSelect }) {
@@ -146,7 +144,7 @@ export function createGallery(root, { onSelect }) {
     entry.node.dataset.status = run.status;
     entry.badge.textContent = run.status === "diverged" ? t("class.diverged") : run.status === "running" ? "▶" : "";
     entry.badge.dataset.status = run.status;
-    entry.step.textContent = compactCount(run.step);
+    entry.step.textContent = formatCount(run.step, 10_000); // a card is narrow: compact from 10,000 (65.3K)
     entry.step.title = String(run.step);
     entry.loss.textContent = shortNumber(run.latest.test_loss);
     entry.accuracy.textContent = percent(run.latest.test_accuracy);
