@@ -1,13 +1,16 @@
 """A trainer's outbox (live/worker.py): messages leave in order as one list per flush, a publish counts as
-in flight until it is written, and a message that cannot be pickled never takes the others down."""
+in flight until it is written (behind a Ray actor: until the actor says a poll took it), and a message that
+cannot be pickled never takes the others down."""
 
 from __future__ import annotations
 
+import queue
 import threading
+import time
 from multiprocessing import Pipe
 
-from backproplab.server.live.protocol import Publish, Reply, Status
-from backproplab.server.live.worker import Outbox
+from backproplab.server.live.protocol import Call, Publish, Reply, Status, Taken
+from backproplab.server.live.worker import Outbox, _read
 from backproplab.server.store import StoreHealth
 
 
@@ -42,3 +45,23 @@ def test_a_reply_that_cannot_be_pickled_becomes_a_failure_and_the_rest_still_go(
     assert failed.id == 1 and failed.failure is not None and failed.failure.status == 500
     assert news.payload == [1, 2] and dropped is None
     assert not outbox.in_flight("run-a", "web-1") and not outbox.in_flight("run-b", "web-1")
+
+
+def test_behind_a_relay_a_publish_is_in_flight_until_the_relay_says_it_was_taken():
+    relay, trainer = Pipe()
+    outbox = Outbox(trainer, relayed=True)
+    inbox: queue.SimpleQueue = queue.SimpleQueue()
+    threading.Thread(target=outbox.run, daemon=True).start()
+    threading.Thread(target=_read, args=(trainer, inbox, outbox), daemon=True).start()
+    outbox.put(Publish("run-a", "run", "web-1", 1, 7, payload={"step": 7}))
+    outbox.put(Publish("run-b", "run", "web-1", 1, 3, payload={"step": 3}))
+    outbox.flush()
+    assert [news.target for news in relay.recv()] == ["run-a", "run-b"]
+    time.sleep(0.05)
+    assert outbox.in_flight("run-a", "web-1"), "written to the relay is not yet taken by the replica"
+    relay.send(Taken((("run-a", "web-1"),)))
+    relay.send(Call(0, "pause", "run-b"))  # calls still reach the shard; a Taken never does
+    assert inbox.get(timeout=5).op == "pause"
+    assert not outbox.in_flight("run-a", "web-1") and outbox.in_flight("run-b", "web-1")
+    relay.close()
+    assert inbox.get(timeout=5) is None, "the relay gone: the trainer's loop ends"

@@ -152,3 +152,15 @@ def test_unknown_items_and_operations_are_clear_errors(shard):
     call(shard, "patch", run_id, patch={"optimizer": {"lr": -1}}, max_parameters=10**6)
     failure = shard.outbox.replies()[-1].failure
     assert failure.status == 422 and failure.errors[0][0] == "optimizer.lr"
+
+
+def test_a_subscriber_that_is_gone_is_dropped_from_every_item(shard):
+    """A Ray actor forgets a replica that stopped polling (live/ray_actor.py): one call unwatches it all."""
+    runs = [new_run(shard, "a"), new_run(shard, "b")]
+    for run_id in runs:
+        for subscriber in (SUBSCRIBER, "web-2"):
+            shard.handle(
+                Call(0, "watch", run_id, {"kind": "run", "subscriber": subscriber, "wants": Wants()})
+            )
+    shard.handle(Call(0, "unwatch_all", "", {"subscriber": SUBSCRIBER}))
+    assert [list(shard.items[run_id].subscriptions) for run_id in runs] == [["web-2"], ["web-2"]]

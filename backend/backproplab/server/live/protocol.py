@@ -82,6 +82,15 @@ class Status:
 
 
 @dataclass(frozen=True)
+class Taken:
+    """From a relay in front of a trainer (a Ray actor, live/ray_actor.py) to the trainer: these publishes,
+    by (target, subscriber), reached their subscriber, so the next news for them may go (until then it waits
+    in the shard: "latest value wins" holds across the relay too)."""
+
+    keys: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class Goodbye:
     """A trainer's last message when it stops on its own accord (SIGTERM): do not restart it."""
 

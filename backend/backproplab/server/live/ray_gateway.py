@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import logging
 import os
 import queue
@@ -35,6 +34,7 @@ from ray.exceptions import ActorDiedError, RayError
 from .protocol import SHUTDOWN, Call, Failure, Reply, Status, shard_of
 from .ray_actor import TrainerActor
 from .ray_trainers import GatewayConfig, GatewayEvent, Publishes, ToShard
+from .worker import die_with_parent
 
 log = logging.getLogger("backproplab.gateway")
 ACTOR_PREFIX = "backproplab-trainer-"
@@ -108,7 +108,7 @@ class LocalNode:
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=lambda: die_with_parent(signal.SIGTERM),
             )
         deadline = time.monotonic() + NODE_START_SECONDS
         while time.monotonic() < deadline:
@@ -131,12 +131,6 @@ class LocalNode:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
         self.process = None
-
-
-def _die_with_parent() -> None:
-    """In the child: get SIGTERM when the gateway dies, however it dies (Linux prctl PR_SET_PDEATHSIG)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None).prctl(1, signal.SIGTERM)
 
 
 class Gateway:

@@ -219,6 +219,10 @@ class Shard:
             return {item.id: item.handle("describe", {}, self) for item in loaded}, None
         if op == "delete" and args.get("if_loaded") and target not in self.items:
             return None, None  # not loaded here: nothing to stop (the web process deletes its row)
+        if op == "unwatch_all":  # a subscriber (a web replica) is gone
+            for each in self.items.values():
+                each.subscriptions.pop(args["subscriber"], None)
+            return None, None
         if op == "unwatch":
             item_or_none = self.items.get(target)
             if item_or_none is not None:

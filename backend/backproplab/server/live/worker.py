@@ -1,14 +1,18 @@
-"""A trainer worker process: one :class:`Shard` driven by one thread, talking to the web process over a pipe.
+"""A trainer worker process: one :class:`Shard` driven by one thread, talking over a pipe to the web process
+(local workers, live/trainers.py) or to the Ray actor it trains for (live/ray_actor.py).
 
 Three threads: the main one trains and handles calls between slices; a reader receives calls into a
 queue (so a large call never waits for a slice to end); a sender writes replies and publishes in order, in
 batches the main thread pickled between slices (so training never waits for the pipe). Publishes to a subscriber are not queued behind one another: while one
 is on its way, the next waits in the shard (its news accumulate), so a slow web process gets fewer, fuller
-publishes and memory stays bounded.
+publishes and memory stays bounded. Behind a relay (a Ray actor), a publish is on its way until the relay
+says its subscriber took it (:class:`Taken`), not merely until it is in the pipe.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import os
 import queue
@@ -16,7 +20,7 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from multiprocessing.connection import Connection
 from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
@@ -26,7 +30,7 @@ from ..races.item import RaceKind
 from ..runs.kind import RunKind
 from ..store import StoreHealth, connect
 from ..store.lock import hold_for_trainer
-from .protocol import SHUTDOWN, Call, Failure, Goodbye, Publish, Reply, Status
+from .protocol import SHUTDOWN, Call, Failure, Goodbye, Publish, Reply, Status, Taken
 from .shard import Shard, ShardSettings
 
 log = logging.getLogger("backproplab.trainer")
@@ -43,8 +47,9 @@ class Outbox:
     one part that can block, never holds up training.
     """
 
-    def __init__(self, connection: Connection):
+    def __init__(self, connection: Connection, relayed: bool = False):
         self.connection = connection
+        self.relayed = relayed  # publishes stay in flight until acknowledged (see the module docstring)
         self.pending: list[Reply | Publish | Goodbye | Status] = []
         self.batches: queue.SimpleQueue[tuple[bytes, list[tuple[str, str]]] | None] = queue.SimpleQueue()
         self.unsent: Counter[tuple[str, str]] = Counter()
@@ -85,11 +90,16 @@ class Outbox:
                 self.connection.send_bytes(data)
             except (OSError, EOFError):
                 return  # the web process is gone; the main loop notices too
-            with self.lock:
-                for key in keys:
-                    self.unsent[key] -= 1
-                    if not self.unsent[key]:
-                        del self.unsent[key]
+            if not self.relayed:
+                self.acknowledge(keys)
+
+    def acknowledge(self, keys: Iterable[tuple[str, str]]) -> None:
+        """These publishes reached their subscribers: the next may go."""
+        with self.lock:
+            for key in keys:
+                self.unsent[key] -= 1
+                if self.unsent[key] <= 0:
+                    del self.unsent[key]
 
 
 def _sendable(message: Reply | Publish | Goodbye | Status) -> Reply | Publish | Goodbye | Status | None:
@@ -105,23 +115,41 @@ def _sendable(message: Reply | Publish | Goodbye | Status) -> Reply | Publish | 
     return message
 
 
-def _read(connection: Connection, inbox: queue.SimpleQueue[Call | None]) -> None:
+def _read(connection: Connection, inbox: queue.SimpleQueue[Call | None], outbox: Outbox) -> None:
     try:
         while True:
-            inbox.put(connection.recv())
+            message = connection.recv()
+            if isinstance(message, Taken):
+                outbox.acknowledge(message.keys)
+            else:
+                inbox.put(message)
     except (OSError, EOFError):
         inbox.put(None)
 
 
-def main(index: int, location: str, settings: ShardSettings, connection: Connection) -> None:
-    """The worker's entry point (the web process starts it; see live/trainers.py)."""
+def die_with_parent(signum: int) -> None:
+    """Get ``signum`` when the parent dies, however it dies (Linux prctl PR_SET_PDEATHSIG; elsewhere a
+    no-op). Note that Linux sends it when the *thread* that started this process ends."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).prctl(1, signum)
+
+
+def main(
+    index: int, location: str, settings: ShardSettings, connection: Connection, relay: int | None = None
+) -> None:
+    """The worker's entry point: the web process starts it (live/trainers.py), or a Ray actor (``relay``,
+    its pid: the worker dies with it at once, as the shard would have inside it)."""
+    if relay is not None:
+        die_with_parent(signal.SIGKILL)
+        if os.getppid() != relay:  # the actor died before we could ask to die with it
+            os._exit(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the whole group: the web process decides
     terminated = threading.Event()  # SIGTERM (e.g. to the whole group): checkpoint everything, exit 0
     signal.signal(signal.SIGTERM, lambda signum, frame: terminated.set())
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s %(levelname)s trainer-{index}: %(message)s")
     if os.path.isdir(location):
         hold_for_trainer(Path(location))  # held until this process exits (store/lock.py)
-    outbox = Outbox(connection)
+    outbox = Outbox(connection, relayed=relay is not None)
     inbox: queue.SimpleQueue[Call | None] = queue.SimpleQueue()
     shard = Shard(
         index=index,
@@ -131,7 +159,7 @@ def main(index: int, location: str, settings: ShardSettings, connection: Connect
         send=outbox.put,
         in_flight=outbox.in_flight,
     )
-    threading.Thread(target=_read, args=(connection, inbox), name="reader", daemon=True).start()
+    threading.Thread(target=_read, args=(connection, inbox, outbox), name="reader", daemon=True).start()
     sender = threading.Thread(target=outbox.run, name="sender", daemon=True)
     sender.start()
     log.info("started (pid %d)", os.getpid())
