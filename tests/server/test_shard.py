@@ -164,3 +164,24 @@ def test_a_subscriber_that_is_gone_is_dropped_from_every_item(shard):
             )
     shard.handle(Call(0, "unwatch_all", "", {"subscriber": SUBSCRIBER}))
     assert [list(shard.items[run_id].subscriptions) for run_id in runs] == [["web-2"], ["web-2"]]
+
+
+def test_a_run_doing_a_calls_steps_is_saved_when_they_are_done_not_halfway(shard):
+    """A paused run is checkpointed at once when it changed, but not while a ``step`` call's steps are still
+    being done (each REST step was checkpointed twice: halfway by upkeep, and when done)."""
+    run_id = new_run(shard, "a")
+    shard.maintain()
+    saved: list[int] = []
+    save = shard.store.save
+    shard.store.save = lambda *args: saved.append(shard.items[run_id].run.step_count) or save(*args)
+    replies = len(shard.outbox.replies())
+    call(shard, "step", run_id, steps=3000)
+    rounds = 0
+    while len(shard.outbox.replies()) == replies:
+        shard.maintain()
+        shard.work()
+        rounds += 1
+    assert rounds > 1, "the steps took several rounds"
+    assert saved == [], "no checkpoint halfway"
+    shard.maintain()
+    assert saved == [3000]

@@ -180,12 +180,12 @@ def serve(
     inbox: queue.SimpleQueue[Call | None],
     send: Callable[[Status], None],
     terminated: threading.Event,
-    flush: Callable[[], None] = lambda: None,
+    flush: Callable[[], None],
 ) -> Call | None:
-    """The trainer loop, the same in a worker process and in a Ray actor (live/ray_actor.py): train, answer
-    calls and keep up until told to shut down (returns that call), ``terminated``, or the inbox closes
-    (None). ``send`` takes the shard's :class:`Status` whenever its health changes; ``flush`` sends what
-    the shard sent meanwhile, after each round of training and before waiting for calls."""
+    """The trainer loop: train, answer calls and keep up until told to shut down (returns that call),
+    ``terminated``, or the inbox closes (None). ``send`` takes the shard's :class:`Status` whenever its
+    health changes; ``flush`` sends what the shard sent meanwhile, after each round of training and before
+    waiting for calls."""
     maintained = 0.0
     reported: StoreHealth | None = None
     while not terminated.is_set():

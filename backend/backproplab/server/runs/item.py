@@ -453,10 +453,12 @@ class RunItem:
 
     def save_due(self, now: float, interval: float) -> float | None:
         """How overdue this run's checkpoint is (None: nothing to save). Paused runs are saved at once;
-        playing ones every ``interval`` seconds, less often when saving is slow (at most 10% of the time)."""
+        training ones (playing, or doing a call's steps) every ``interval`` seconds, less often when saving
+        is slow (at most 10% of the time). A REST ``step`` is saved when its steps are done (durable), so
+        saving it halfway as well would only double its checkpoints."""
         if self.version == self.saved_version:
             return None
-        wait = max(interval, 10 * self.save_cost) if self.playing else 0.0
+        wait = max(interval, 10 * self.save_cost) if self.wait() <= 0.0 else 0.0
         overdue = now - self.saved_at - wait
         return overdue if overdue >= 0 else None
 
