@@ -8,7 +8,7 @@ import pytest
 from backproplab.engine.config import RunConfig
 from backproplab.engine.run import Run
 from backproplab.server.live.protocol import Call, Publish, Reply, Wants
-from backproplab.server.live.shard import Shard, ShardSettings
+from backproplab.server.live.shard import Shard, ShardSettings, owner_of
 from backproplab.server.races.item import RaceKind
 from backproplab.server.runs.kind import RunKind
 from backproplab.server.store import connect
@@ -185,3 +185,20 @@ def test_a_run_doing_a_calls_steps_is_saved_when_they_are_done_not_halfway(shard
     assert saved == [], "no checkpoint halfway"
     shard.maintain()
     assert saved == [3000]
+
+
+def test_news_of_a_run_with_nothing_left_to_train_go_out_even_if_its_owner_overdrew(shard):
+    """An owner in debt (a long step) sits out rounds while it has runs to train, and its news wait too;
+    once it has nothing left to train (its run diverged, its steps are done), the news of that last turn
+    must still go out (the dashboard's divergence banner never came when the debt was never paid)."""
+    run_id = new_run(shard, "a")
+    shard.handle(Call(0, "watch", run_id, {"kind": "run", "subscriber": SUBSCRIBER, "wants": Wants()}))
+    shard.outbox.clear()
+    item = shard.items[run_id]
+    shard.balances[owner_of(item)] = -1.0  # its last turn overdrew its share
+    item.changed(described=True)  # and made news: it diverged, or a call's steps were done
+    item.subscriptions[SUBSCRIBER].due = 0.0
+    for _ in range(3):
+        shard.work()
+        shard.publish_due()
+    assert shard.outbox.publishes(run_id), "the news went out"

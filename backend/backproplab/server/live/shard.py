@@ -276,12 +276,15 @@ class Shard:
         ``round_target``), split evenly between its due items. An item's step cannot be cut short, so an
         owner can use more than its share; the excess is a debt it pays back by sitting out rounds, so one
         owner's heavy steps (or many runs) cost the others latency of at most one step, not throughput.
+        An owner with nothing left to train has no rounds to sit out: its debt is forgiven, or the news of
+        its last turn (a run that diverged, a call's steps done) would wait for ever (publish_due).
         """
         due = [item for item in self.items.values() if item.wait() <= 0.0]
+        owners: dict[str, list[Item]] = {}
+        for item in due:
+            owners.setdefault(owner_of(item), []).append(item)
+        self.balances = {owner: left for owner, left in self.balances.items() if owner in owners}
         if due:
-            owners: dict[str, list[Item]] = {}
-            for item in due:
-                owners.setdefault(owner_of(item), []).append(item)
             share = min(self.settings.time_slice, self.settings.round_target / len(owners))
             for owner, items in owners.items():
                 balance = min(self.balances.get(owner, 0.0) + share, share)
