@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
 import shlex
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -28,8 +30,17 @@ from typing import Any
 import cluster_stages
 import httpx
 import yaml
-from cluster_clients import Watcher, retry_until_ok, wait_health
-from cluster_harness import COMPOSE_FILE, RAY_READY, Process, Replica, free_port, kill_tree, loopback_up
+from cluster_clients import Watcher, new_identity, retry_until_ok, wait_health
+from cluster_harness import (
+    COMPOSE_FILE,
+    RAY_READY,
+    Process,
+    Replica,
+    children_of,
+    free_port,
+    kill_tree,
+    loopback_up,
+)
 
 from backproplab.engine.config import RunConfig
 from backproplab.engine.run import Run
@@ -204,6 +215,9 @@ def story(cluster: Cluster, result: dict[str, Any]) -> None:
         for watcher in (on_a, on_b)
     ]
 
+    # 2b. The other actor's worker process dies on its own: the actor ends with it and Ray restarts both.
+    worker_killed(cluster, a, b, 1 - shard, result)
+
     # 3. Replica B is killed: its watcher reconnects to A and has everything.
     killed_at = time.monotonic()
     b.kill()
@@ -254,6 +268,35 @@ def story(cluster: Cluster, result: dict[str, Any]) -> None:
     # say so.
     b = cluster.replica("web-2")
     cluster_stages.database_refuses_writes(a, b, cluster.database_url, result)
+
+
+def worker_killed(cluster: Cluster, a: Replica, b: Replica, shard: int, result: dict[str, Any]) -> None:
+    """Trainer actor ``shard`` trains in a worker process of its own (live/ray_actor.py). That process is
+    killed, not the actor: the actor must end too, for Ray to restart both, and a run of that shard must
+    continue from its checkpoint, bit for bit."""
+    http = new_identity(a.url)  # an identity of its own: the story's identity has spent its memory budget
+    run_id = None
+    for _ in range(16):  # a run on that shard (each identity's budget holds two: delete the misses)
+        made = http.post(f"{a.url}/api/runs", json=CONFIG, timeout=60).json()["id"]
+        if shard_of(made, 2) == shard:
+            run_id = made
+            break
+        http.delete(f"{a.url}/api/runs/{made}", timeout=60)
+    assert run_id is not None, "no run landed on the shard"
+    http.post(f"{a.url}/api/runs/{run_id}/step", json={"steps": 20}, timeout=60)
+    actor = cluster.actor_pid(shard)
+    workers = [
+        pid for pid in children_of(actor) if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+    result["actor_has_one_worker"] = len(workers) == 1
+    os.kill(workers[0], signal.SIGKILL)
+    response, _ = retry_until_ok(http, "POST", f"{b.url}/api/runs/{run_id}/step", {"steps": 20})
+    result["worker_killed"] = {
+        "step_after": response.json().get("step"),
+        "actor_restarted": cluster.actor_pid(shard) != actor,
+        "params_equal": http.get(f"{b.url}/api/runs/{run_id}/params", timeout=30).json()
+        == reference_params(40),
+    }
 
 
 def main() -> None:

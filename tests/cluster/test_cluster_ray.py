@@ -57,6 +57,11 @@ def test_a_killed_trainer_actor_comes_back_and_its_run_continues_bit_for_bit(sto
     assert story["watchers_reached_step_after_restart"] == [True, True], "watchers continue on their own"
 
 
+def test_a_trainer_actors_worker_process_that_dies_takes_the_actor_along_and_both_come_back(story):
+    assert story["actor_has_one_worker"], "the actor trains in one worker process of its own"
+    assert story["worker_killed"] == {"step_after": 40, "actor_restarted": True, "params_equal": True}
+
+
 def test_a_killed_web_replica_loses_nothing(story):
     assert story["b_watcher_reconnected_to_a"], "its watcher reconnected to the other replica"
     assert story["b_watcher_cut_off"], "and got the run as it was"
