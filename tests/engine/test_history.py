@@ -1,12 +1,13 @@
 """MetricHistory (engine/history.py): bounded rows that keep the latest, the minimum and the divergence, the
-recent ring read from a step on, and the newest finite value of an evaluated column."""
+recent ring read from a step on, and the newest finite value of an evaluated column; rows as the protocol's
+columns."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from backproplab.engine.history import MetricHistory
+from backproplab.engine.history import LAYER_COLUMNS, SCALAR_COLUMNS, MetricHistory, rows_to_columns
 
 
 def test_history_stays_bounded_and_keeps_latest_minimum_and_divergence():
@@ -79,3 +80,30 @@ def test_last_finite_is_the_newest_evaluation_wherever_it_is_kept():
         history.record(row, step, 1.0)
     stored = history.stored()[:, test_loss]
     assert history.last_finite(test_loss) == stored[np.isfinite(stored)][-1]
+
+
+def _value(number: float) -> float | None:
+    return float(number) if np.isfinite(number) else None
+
+
+@pytest.mark.parametrize("n_layers", [1, 3])
+def test_rows_become_columns_element_by_element(n_layers):
+    """Against the definition, one element at a time: scalars with None for NaN and ±inf, step and epoch
+    as ints, a per-layer column None at a row with no finite value for it, else every layer's value."""
+    rng = np.random.default_rng(n_layers)
+    rows = rng.normal(size=(40, len(SCALAR_COLUMNS) + len(LAYER_COLUMNS) * n_layers))
+    rows[:, 0], rows[:, 1] = np.arange(40) + 7, np.arange(40) // 10
+    rows[rng.random(rows.shape) < 0.5] = np.nan  # evaluations and statistics at a cadence
+    rows[:, 0], rows[:, 1] = np.arange(40) + 7, np.arange(40) // 10
+    rows[3, 4], rows[5, len(SCALAR_COLUMNS)] = np.inf, -np.inf
+    columns = rows_to_columns(rows, n_layers)
+    assert columns["step"] == list(range(7, 47)) and columns["epoch"] == [row // 10 for row in range(40)]
+    assert all(type(step) is int for step in columns["step"])
+    for index, name in enumerate(SCALAR_COLUMNS[2:], start=2):
+        assert columns[name] == [_value(number) for number in rows[:, index]], name
+    for index, name in enumerate(LAYER_COLUMNS):
+        start = len(SCALAR_COLUMNS) + index * n_layers
+        block = rows[:, start : start + n_layers]
+        expected = [[_value(number) for number in row] if np.isfinite(row).any() else None for row in block]
+        assert columns[name] == expected, name
+    assert rows_to_columns(rows[:0], n_layers) == {name: [] for name in (*SCALAR_COLUMNS, *LAYER_COLUMNS)}

@@ -226,30 +226,33 @@ class MetricHistory:
 def rows_to_columns(rows: np.ndarray, n_layers: int) -> dict[str, Any]:
     """Rows → the protocol's columns: scalars as lists, per-layer values as [[layer0, layer1, ..], ..].
 
-    NaN and ±inf become None, step and epoch stay ints (JSON never carries bare NaN or Infinity).
-    """
-    columns: dict[str, Any] = {}
-    for index, name in enumerate(SCALAR_COLUMNS):
-        column = rows[:, index]
-        columns[name] = column.astype(np.int64).tolist() if name in ("step", "epoch") else finite_list(column)
-    offset = len(SCALAR_COLUMNS)
-    for name in LAYER_COLUMNS:
-        columns[name] = _sampled_rows(rows[:, offset : offset + n_layers])
-        offset += n_layers
-    return columns
-
-
-def _sampled_rows(block: np.ndarray) -> list[Any]:
-    """Per-layer rows, ``None`` for a step whose statistics were not sampled (most of them).
+    NaN and ±inf become None, step and epoch stay ints (JSON never carries bare NaN or Infinity). A
+    per-layer column is None at a step whose statistics were not sampled (most of them): a row counts as
+    sampled for a column when any of its layers has a finite value there.
 
     # NOTE: a whole ``null`` instead of ``[null, null, ..]`` more than halves a live frame's size; boxing
-    those NaNs one by one was most of the event loop's work while a client watched a fast run.
+    those NaNs one by one was most of the event loop's work while a client watched a fast run. The
+    columns are converted together (a few numpy calls per frame, not a few per column: every watched
+    run's every frame comes through here).
     """
-    result: list[Any] = [None] * len(block)
-    sampled = np.flatnonzero(np.isfinite(block).any(axis=1))
-    for index, values in zip(sampled.tolist(), finite_list(block[sampled]), strict=True):
-        result[index] = values
-    return result
+    scalars = len(SCALAR_COLUMNS)
+    columns: dict[str, Any] = dict(
+        zip(SCALAR_COLUMNS[:2], rows[:, :2].T.astype(np.int64).tolist(), strict=True)
+    )
+    columns.update(zip(SCALAR_COLUMNS[2:], finite_list(rows[:, 2:scalars].T), strict=True))
+    width = len(LAYER_COLUMNS)
+    layers = rows[:, scalars : scalars + width * n_layers].reshape(len(rows), width, n_layers)
+    sampled = np.isfinite(layers).any(axis=2)  # [row, column]
+    picked = np.flatnonzero(sampled.any(axis=1))
+    values = finite_list(layers[picked])  # [picked row][column][layer]
+    flags = sampled[picked].tolist()
+    for index, name in enumerate(LAYER_COLUMNS):
+        result: list[Any] = [None] * len(rows)
+        for row, row_values, row_flags in zip(picked.tolist(), values, flags, strict=True):
+            if row_flags[index]:
+                result[row] = row_values[index]
+        columns[name] = result
+    return columns
 
 
 def downsample_rows(rows: np.ndarray, max_points: int) -> np.ndarray:
