@@ -245,10 +245,10 @@ def rows_to_columns(rows: np.ndarray, n_layers: int) -> dict[str, Any]:
     sampled = np.isfinite(layers).any(axis=2)  # [row, column]
     picked = np.flatnonzero(sampled.any(axis=1))
     values = finite_list(layers[picked])  # [picked row][column][layer]
-    flags = sampled[picked].tolist()
+    picks = list(zip(picked.tolist(), values, sampled[picked].tolist(), strict=True))
     for index, name in enumerate(LAYER_COLUMNS):
         result: list[Any] = [None] * len(rows)
-        for row, row_values, row_flags in zip(picked.tolist(), values, flags, strict=True):
+        for row, row_values, row_flags in picks:
             if row_flags[index]:
                 result[row] = row_values[index]
         columns[name] = result

@@ -32,7 +32,7 @@ import queue
 import secrets
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -43,7 +43,6 @@ from .protocol import Call, Goodbye, Publish, Reply, Status, Taken
 from .shard import ShardSettings
 
 log = logging.getLogger("backproplab.trainer")
-RESTARTED = "The trainer holding this run restarted; it was restored from its last checkpoint (step {step})."
 SUBSCRIBER_TTL = 30.0  # seconds without a poll after which a replica's subscriptions are dropped
 EXPIRY_EVERY = 5.0
 GATHER = 0.005  # after the first news, a poll waits this long for more: fewer, fuller replies
@@ -144,7 +143,7 @@ class TrainerActor:
         self.outgoing: queue.SimpleQueue[Call | Taken] = queue.SimpleQueue()
         self.expiry: asyncio.Task[None] | None = None
         self.status: Status | None = None
-        settings = replace(settings, restored_message=RESTARTED if restarted else None)
+        settings = worker.settings_for(settings, restarted)
         # NOTE: started from a thread that lives as long as the actor: the worker dies with that thread.
         started = threading.Event()
         threading.Thread(
@@ -211,8 +210,7 @@ class TrainerActor:
                     await asyncio.wait_for(event.wait(), timeout)
                     await asyncio.sleep(GATHER)
         publishes = self.mailboxes.take(subscriber)
-        if publishes:
-            self.outgoing.put(Taken(tuple((publish.target, subscriber) for publish in publishes)))
+        self._acknowledge(subscriber, publishes)
         pickled = pickle.dumps(publishes, pickle.HIGHEST_PROTOCOL) if publishes else None
         return Polled(self.incarnation, fresh, pickled, self.status)
 
@@ -231,9 +229,12 @@ class TrainerActor:
         """``subscriber`` is gone: the shard stops publishing to it, and what it never took is no longer
         in flight."""
         self.outgoing.put(Call(0, "unwatch_all", "", {"subscriber": subscriber}))
-        dropped = self.mailboxes.drop(subscriber)
-        if dropped:
-            self.outgoing.put(Taken(tuple((publish.target, subscriber) for publish in dropped)))
+        self._acknowledge(subscriber, self.mailboxes.drop(subscriber))
+
+    def _acknowledge(self, subscriber: str, publishes: list[Publish]) -> None:
+        """Tell the worker these publishes to ``subscriber`` are no longer in flight."""
+        if publishes:
+            self.outgoing.put(Taken(tuple((publish.target, subscriber) for publish in publishes)))
 
     # ------------------------------------------------------------------ the worker's side
 

@@ -19,7 +19,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from multiprocessing.connection import Connection
 from typing import Any, Protocol
 
@@ -30,7 +29,6 @@ from .protocol import SHUTDOWN, Call, Goodbye, Publish, Reply, Status, shard_of
 from .shard import ShardSettings
 
 log = logging.getLogger("backproplab.trainers")
-RESTARTED = "The trainer holding this run restarted; it was restored from its last checkpoint (step {step})."
 STOP_SECONDS = 8.0  # a graceful stop waits this long for the workers' last checkpoints (and kills)
 KILL_SECONDS = 1.0  # of which this long is kept for killing the workers that did not stop
 RESTART_BACKOFF = (0.1, 0.5, 2.0, 5.0)
@@ -130,10 +128,7 @@ class LocalTrainers:
         self, handle: WorkerHandle, restarted: bool, connection: Connection
     ) -> tuple[Callable[..., None], tuple[Any, ...], str]:
         """What a handle's process runs: its entry point, arguments and name (RayTrainers runs another)."""
-        settings = ShardSettings(
-            **{**asdict(self.settings), "restored_message": RESTARTED if restarted else None}
-        )
-        args = (handle.index, self.location, settings, connection)
+        args = (handle.index, self.location, worker.settings_for(self.settings, restarted), connection)
         return worker.main, args, f"backproplab-trainer-{handle.index}"
 
     def _spawn(self, handle: WorkerHandle, restarted: bool) -> None:

@@ -21,6 +21,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from multiprocessing.connection import Connection
 from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
@@ -34,6 +35,7 @@ from .protocol import SHUTDOWN, Call, Failure, Goodbye, Publish, Reply, Status, 
 from .shard import Shard, ShardSettings
 
 log = logging.getLogger("backproplab.trainer")
+RESTARTED = "The trainer holding this run restarted; it was restored from its last checkpoint (step {step})."
 MAINTAIN_EVERY = 0.1  # seconds between upkeep passes (unwatched pauses, checkpoints)
 IDLE_WAIT = 0.05  # longest sleep when nothing plays: publishes and upkeep still run this often
 
@@ -125,6 +127,11 @@ def _read(connection: Connection, inbox: queue.SimpleQueue[Call | None], outbox:
                 inbox.put(message)
     except (OSError, EOFError):
         inbox.put(None)
+
+
+def settings_for(settings: ShardSettings, restarted: bool) -> ShardSettings:
+    """A worker's settings: after a restart, the runs it loads say so (:data:`RESTARTED`)."""
+    return replace(settings, restored_message=RESTARTED if restarted else None)
 
 
 def die_with_parent(signum: int) -> None:
