@@ -87,7 +87,11 @@ def fuzz(strategy: st.SearchStrategy[Case], server_url: str, real_run_id: str) -
 
 
 def first_line(error: BaseException) -> str:
-    return (str(error).strip().splitlines() or [repr(error)])[0]
+    """The error's first line, and its sub-exceptions' (Hypothesis reports a flaky check as a group: the
+    status or timeout that failed the first call is in there)."""
+    text = (str(error).strip().splitlines() or [repr(error)])[0]
+    causes = getattr(error, "exceptions", ())
+    return text + "".join(f" <- {type(cause).__name__}: {first_line(cause)}" for cause in causes)
 
 
 def test_the_schema_publishes_the_run_routes(api_schema):
