@@ -131,7 +131,8 @@ class ComputePool:
         return sum(len(queue) for queue in self.queues.values())
 
     def _abandon(self, job: Job) -> None:
-        """A cancelled job leaves its queue; a running one loses its process (see _execute)."""
+        """A cancelled job leaves its queue; a running one loses its process (see _execute); a finished
+        one has none left to lose."""
         queue = self.queues.get(job.caller)
         if queue is not None and job in queue:
             queue.remove(job)
@@ -202,6 +203,10 @@ class ComputePool:
         finally:
             self.running -= 1
         self.job_seconds = 0.8 * self.job_seconds + 0.2 * (loop.time() - started)
+        # NOTE: the job no longer holds the process. Its request can still be cancelled before it reads
+        # this outcome (a sweep's other job failed), and _abandon must not kill a process that is idle
+        # now or runs the next request's job: that job would fail with "interrupted" (a 503).
+        job.worker = None
         if not job.future.done():
             if ok:
                 job.future.set_result(value)
