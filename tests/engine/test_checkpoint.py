@@ -8,10 +8,12 @@ import pickle
 import numpy as np
 import pytest
 
+from backproplab.engine import serialize
 from backproplab.engine.checkpoint import LOG_NAMES
 from backproplab.engine.config import RunConfig, merge_config
 from backproplab.engine.custom_data import CustomData
 from backproplab.engine.errors import ConfigError
+from backproplab.engine.health import histogram, packed_snapshots, unpacked_snapshots
 from backproplab.engine.history import MetricHistory
 from backproplab.engine.run import Run
 
@@ -177,3 +179,39 @@ def test_checkpoint_bytes_do_not_grow_with_the_runs_age():
     assert cores[0] < 20_000
     assert len(run.to_bytes()) > 5 * full_early  # what writing everything each time would cost
     assert run.trajectory.compactions >= 2 and run.health.compactions >= 1
+
+
+def test_health_snapshots_pack_into_a_few_arrays_and_back_exactly():
+    """A checkpoint's health chunk: every histogram (an empty one too), dead share (None too) and step
+    comes back equal and of the same type."""
+    run = Run(RunConfig.model_validate({"model": {"hidden": [5, 3], "activation": "relu"}, "eval_every": 10}))
+    run.step(300)
+    snapshots = run.health.snapshots
+    snapshots[1]["layers"][0]["grads"] = histogram(np.array([np.nan, np.inf]))  # nothing finite: empty
+    assert any(layer["dead_share"] is None for layer in snapshots[0]["layers"])  # the output layer's
+    packed = packed_snapshots(snapshots)
+    assert len(packed) == 8
+    back = unpacked_snapshots(serialize.unpack(serialize.pack({"packed": packed}))["packed"])
+    assert [snap["step"] for snap in back] == [snap["step"] for snap in snapshots]
+    for mine, theirs in zip(back, snapshots, strict=True):
+        assert type(mine["step"]) is type(theirs["step"])
+        for a, b in zip(mine["layers"], theirs["layers"], strict=True):
+            assert a["dead_share"] == b["dead_share"]
+            for part in ("weights", "grads"):
+                for key in ("edges", "counts"):
+                    assert a[part][key].dtype == b[part][key].dtype
+                    np.testing.assert_array_equal(a[part][key], b[part][key])
+    assert back[1]["layers"][0]["grads"]["edges"].size == 0
+
+
+def test_health_chunks_saved_before_packing_still_restore():
+    run = small_logs(Run(RunConfig.model_validate({"dataset": {"kind": "xor"}, "eval_every": 15})))
+    store = Store()
+    for steps in (40, 333, 1, 250):
+        run.step(steps)
+        store.save(run)
+    old = [serialize.unpack(chunk) for chunk in store.logs["health"]]
+    store.logs["health"] = [
+        serialize.pack({"snapshots": unpacked_snapshots(chunk["packed"])}) for chunk in old
+    ]  # as they were written before
+    assert_same_state(Run.restore(store.core, store.logs), run)

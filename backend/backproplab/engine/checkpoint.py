@@ -34,6 +34,7 @@ import numpy as np
 from . import serialize
 from .custom_data import CustomData
 from .errors import ConfigError
+from .health import packed_snapshots, unpacked_snapshots
 from .history import MetricHistory
 from .run_state import core_state, load_core_state, saved_config
 
@@ -104,7 +105,7 @@ def _chunk(run: Run, name: str, start: int, end: int) -> bytes:
         return serialize.pack(
             {"steps": trajectory.steps[start:end].copy(), "points": trajectory.points[start:end].copy()}
         )
-    return serialize.pack({"snapshots": run.health.snapshots[start:end]})
+    return serialize.pack({"packed": packed_snapshots(run.health.snapshots[start:end])})
 
 
 def restore(cls: type[Run], core: bytes, logs: dict[str, list[bytes]], data: CustomData | None) -> Run:
@@ -133,6 +134,11 @@ def restore(cls: type[Run], core: bytes, logs: dict[str, list[bytes]], data: Cus
             ),
         }
     )
-    snapshots = [snapshot for chunk in chunks["health"] for snapshot in chunk["snapshots"]]
+    # NOTE: chunks saved before the snapshots were packed hold them as they are.
+    snapshots = [
+        snapshot
+        for chunk in chunks["health"]
+        for snapshot in (unpacked_snapshots(chunk["packed"]) if "packed" in chunk else chunk["snapshots"])
+    ]
     run.health.load_state_dict({**state["health"], "snapshots": snapshots})
     return run

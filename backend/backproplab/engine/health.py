@@ -75,6 +75,48 @@ def snapshot(step: int, network: Network, dead_shares: list[float | None]) -> di
     return {"step": step, "layers": layers}
 
 
+_HISTOGRAMS = ("weights", "grads")  # each layer's histograms, in the order packed_snapshots lays them out
+
+
+def packed_snapshots(snapshots: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    """Snapshots as eight flat arrays, for a checkpoint: kept as they are, every histogram would be an
+    archive entry of its own (12 per snapshot of a 3-layer network; 40 snapshots took ~8 ms to pack).
+    Each snapshot's layers follow one another, each layer's W then ∂L/∂W histogram; a dead share that is
+    None is NaN where ``dead_known`` is False. :func:`unpacked_snapshots` inverts it exactly."""
+    layers = [layer for snap in snapshots for layer in snap["layers"]]
+    histograms = [layer[part] for layer in layers for part in _HISTOGRAMS]
+    dead = [layer["dead_share"] for layer in layers]
+    return {
+        "steps": np.array([snap["step"] for snap in snapshots], dtype=np.int64),
+        "layers": np.array([len(snap["layers"]) for snap in snapshots], dtype=np.int64),
+        "edge_sizes": np.array([len(hist["edges"]) for hist in histograms], dtype=np.int64),
+        "count_sizes": np.array([len(hist["counts"]) for hist in histograms], dtype=np.int64),
+        "edges": np.concatenate([np.empty(0), *(hist["edges"] for hist in histograms)]),
+        "counts": np.concatenate([np.empty(0, np.int64), *(hist["counts"] for hist in histograms)]),
+        "dead": np.array([np.nan if share is None else share for share in dead], dtype=np.float64),
+        "dead_known": np.array([share is not None for share in dead], dtype=bool),
+    }
+
+
+def unpacked_snapshots(packed: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+    """The snapshots :func:`packed_snapshots` packed."""
+    edges = iter(np.split(packed["edges"], np.cumsum(packed["edge_sizes"])[:-1]))
+    counts = iter(np.split(packed["counts"], np.cumsum(packed["count_sizes"])[:-1]))
+    dead = iter(zip(packed["dead"].tolist(), packed["dead_known"].tolist(), strict=True))
+    snapshots = []
+    for step, count in zip(packed["steps"].tolist(), packed["layers"].tolist(), strict=True):
+        layers = []
+        for _ in range(count):
+            layer: dict[str, Any] = {
+                part: {"edges": next(edges), "counts": next(counts)} for part in _HISTOGRAMS
+            }
+            share, known = next(dead)
+            layer["dead_share"] = share if known else None
+            layers.append(layer)
+        snapshots.append({"step": step, "layers": layers})
+    return snapshots
+
+
 def _json_snapshot(snap: dict[str, Any]) -> dict[str, Any]:
     layers = [
         {
