@@ -1,5 +1,6 @@
-"""The teaching page in a real browser: the step-through's numbers on screen are the API's, and every view
-draws (gradient check verdicts, health charts, a live optimizer race, a learning-rate sweep).
+"""The teaching page in a real browser: the step-through's numbers on screen are the API's (and its graph
+readable on a phone), every view draws (gradient check verdicts, health charts, a live optimizer race, a
+learning-rate sweep), and a view with nothing to draw yet says what it is for and which button starts it.
 
 Screenshots of each view go to docs/screenshots/teach_*.png. Uses tests/e2e/conftest.py's server, browser
 and screenshot fixtures (and its skip when chromium is missing, unless CI is set).
@@ -37,11 +38,17 @@ def page(browser, server, as_identity):
 
 
 def _run(page, server, steps=20, config=None) -> str:
-    """A run of the page's person, trained ``steps`` steps."""
+    """A run of the page's person, trained ``steps`` steps (none: a new run)."""
     auth = {"Authorization": f"Bearer {page.token}"}
     run_id = httpx.post(f"{server.url}/api/runs", json=config or RUN_CONFIG, headers=auth).json()["id"]
-    httpx.post(f"{server.url}/api/runs/{run_id}/step", json={"steps": steps}, headers=auth)
+    if steps:
+        httpx.post(f"{server.url}/api/runs/{run_id}/step", json={"steps": steps}, headers=auth)
     return run_id
+
+
+def _page_overflow(page) -> float:
+    """How far the page is wider than the screen (it scrolls sideways when > 0)."""
+    return page.evaluate("() => document.documentElement.scrollWidth - innerWidth")
 
 
 def _open(page, server, run_id, view):
@@ -133,6 +140,79 @@ def test_textbook_expression_graph_gives_the_chain_rule(page, server, screenshot
     assert page.problems == []
 
 
+# The smallest text of the step-through graph as drawn on screen, in CSS px: font size × the SVG's scale.
+GRAPH_TEXT_PX = """() => {
+  const root = document.querySelector('.graph-box svg');
+  const scale = root.getBoundingClientRect().width / root.viewBox.baseVal.width;
+  const sizes = [...root.querySelectorAll('text')].filter((text) => text.textContent)
+    .map((text) => parseFloat(getComputedStyle(text).fontSize) * scale);
+  return Math.min(...sizes);
+}"""
+# Whether the loss node lies wholly inside the graph's box (the part of the graph one can see).
+LOSS_IN_VIEW = """() => {
+  const box = document.querySelector('.graph-box').getBoundingClientRect();
+  const node = document.querySelector('.graph-box [data-node="loss"]').getBoundingClientRect();
+  return node.left >= box.left - 1 && node.right <= box.right + 1;
+}"""
+
+
+def test_step_through_graph_on_a_phone_is_readable_and_scrolls_only_in_its_box(page, server):
+    """At 390x844 the graph keeps the text size it has on a laptop (shrunk to the phone's width, its text
+    was 4 px high); it is wider than the screen, so its own box scrolls sideways, says so, and follows the
+    stage: the page itself never scrolls sideways."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    _open(page, server, _run(page, server), "step")
+    page.wait_for_selector('#stage-label[data-stage-index="0"]')
+    page.wait_for_selector(".graph-box svg")
+    box = page.locator(".graph-box").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390 and box["y"] < 844 and box["height"] > 100
+    assert _page_overflow(page) <= 0, "the page scrolls sideways"
+    assert page.evaluate(GRAPH_TEXT_PX) >= 10, "the graph's text is too small to read"
+    assert page.locator(".graph-scroll-hint").is_visible()
+    assert page.locator(".graph-box").evaluate("box => box.scrollWidth > box.clientWidth")
+    assert not page.evaluate(LOSS_IN_VIEW)  # the loss is at the far right, out of view at the start
+    for _ in range(10):
+        if page.get_attribute("#stage-label", "data-stage-kind") == "loss":
+            break
+        page.click("#step-forward")
+    assert page.get_attribute("#stage-label", "data-stage-kind") == "loss"
+    page.wait_for_function(LOSS_IN_VIEW)  # the box scrolled to the stage's node
+    assert _page_overflow(page) <= 0, "the page scrolls sideways"
+    assert page.problems == []
+
+
+# Each view that shows nothing until a button starts it, and that button.
+START_BUTTONS = {"health": "#health-train", "race": "#race-start", "sweep": "#sweep-run"}
+
+
+@pytest.mark.parametrize(("width", "height"), [(390, 844), (1280, 800), (1920, 1080)])
+@pytest.mark.parametrize("view", sorted(START_BUTTONS))
+def test_a_view_without_results_says_what_it_shows_and_what_to_press(page, server, view, width, height):
+    """Before its first result (a new run: no statistics yet, no race, no sweep) a view is not a blank
+    panel: a text in the screen says what the view shows and names the button that starts it."""
+    page.set_viewport_size({"width": width, "height": height})
+    _open(page, server, _run(page, server, steps=0), view)
+    hint = page.locator(f"#view-{view} .empty-hint")
+    hint.wait_for()
+    text = hint.inner_text()
+    assert len(text) > 100, text
+    assert page.locator(START_BUTTONS[view]).inner_text() in text
+    box = hint.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width and box["y"] < height
+    assert _page_overflow(page) <= 0, "the page scrolls sideways"
+    assert page.problems == []
+
+
+def test_health_view_trades_its_explanation_for_charts_once_the_run_trains(page, server):
+    _open(page, server, _run(page, server, steps=0), "health")
+    page.wait_for_selector("#health-empty")
+    page.click("#health-train")
+    page.wait_for_selector("#health-empty", state="hidden")
+    page.wait_for_function("() => document.querySelectorAll('#view-health .uplot').length === 4")
+    assert page.locator("#health-summary").is_visible()
+    assert page.problems == []
+
+
 def test_gradient_check_table_shows_verdicts(page, server, screenshot):
     run_id = _run(page, server)
     _open(page, server, run_id, "gradcheck")
@@ -173,6 +253,7 @@ def test_health_view_draws_the_vanishing_preset(page, server, screenshot):
 
 def test_comparison_runs_advance_side_by_side(page, server, screenshot):
     _open(page, server, _run(page, server, steps=1), "race")
+    assert page.locator("#race-empty").is_visible()
     page.click("#race-start")
     page.wait_for_function(
         "() => [...document.querySelectorAll('.race-card')].filter(c => Number(c.dataset.step) > 50).length >= 2",
@@ -194,6 +275,7 @@ def test_comparison_runs_advance_side_by_side(page, server, screenshot):
         arg=run_id,
     )
     assert _canvas_ink(page, ".race-card:first-child canvas.boundary") > 1000
+    assert page.locator("#race-empty").is_hidden()
     page.wait_for_timeout(600)
     screenshot(page, "teach_race")
     page.click("#race-play")  # pause: the runs stay on the server for the rest of the module
@@ -205,8 +287,10 @@ def test_learning_rate_sweep_colours_by_status(page, server, screenshot):
     page.fill("#sweep-min", "0.000001")
     page.fill("#sweep-max", "1000")
     page.fill("#sweep-count", "4")
+    assert page.locator("#sweep-empty").is_visible()
     page.click("#sweep-run")
     page.wait_for_selector("#sweep-table tr[data-status]", timeout=30_000)
+    assert page.locator("#sweep-empty").is_hidden()
     statuses = page.locator("#sweep-table tr[data-status]").evaluate_all(
         "rows => rows.map(r => r.dataset.status)"
     )

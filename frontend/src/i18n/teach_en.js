@@ -38,6 +38,7 @@ export default {
   "teach.step.backward_title": "Backward through {layer}: upstream gradient × local derivative",
   "teach.step.update_title": "The update by {optimizer} with learning rate {lr}",
   "teach.step.chain_hint": "Chain rule at every neuron: ∂L/∂z = ∂L/∂a · ∂a/∂z; then every weight ∂L/∂w = ∂L/∂z · a_in.",
+  "teach.step.graph_scroll": "Swipe sideways to see the whole graph; it follows the stage you are on.",
   "teach.step.loss_node": "Loss L",
   "teach.step.fused": "∂L/∂z straight from the loss",
   "teach.step.softmax_jacobian": "∂L/∂z through softmax's Jacobian",
@@ -73,6 +74,7 @@ export default {
   "teach.health.update_ratio": "Update ratio ‖ΔW‖/‖W‖",
   "teach.health.dead_share": "Dead ReLU share",
   "teach.health.step": "step",
+  "teach.health.empty": "Gradient health follows every layer as the network trains: how large its gradients, weights and updates are, the share of dead ReLUs, and histograms over time. They appear once the run has trained: press “{button}”, or pick a preset to see vanishing gradients and their fix.",
   "teach.health.no_data": "No statistics yet: train a few steps.",
   "teach.health.ratio": "At step {step} the first layer's gradient is {ratio} × the last layer's.",
   "teach.health.vanishing": "Vanishing gradients: the first layers barely learn.",
@@ -82,6 +84,7 @@ export default {
   "teach.health.hist_grads": "Gradients over time (top: first recorded step, bottom: latest)",
 
   "teach.race.title": "Optimizers racing on one network",
+  "teach.race.empty": "Each racer trains this run's network on the same data from the same starting weights; only the optimizer and its learning rate differ. Choose the racers above, then press “{button}”: the loss and accuracy curves and each racer's decision boundary appear here, live.",
   "teach.race.remove": "Remove this racer",
   "teach.race.add": "+ racer",
   "teach.race.start": "Start race",
@@ -96,6 +99,7 @@ export default {
   "teach.race.accuracy_title": "Test accuracy",
 
   "teach.sweep.title": "Learning-rate sweep",
+  "teach.sweep.empty": "The sweep trains this run's network from the same start at several learning rates, spaced evenly on a log scale between the two bounds above, for the same number of steps each. Press “{button}”: each rate's loss curve, the final loss against the learning rate and which rates converged, stalled or diverged appear here.",
   "teach.sweep.min": "lr from",
   "teach.sweep.max": "to",
   "teach.sweep.count": "rates",

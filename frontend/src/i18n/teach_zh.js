@@ -38,6 +38,7 @@ export default {
   "teach.step.backward_title": "反向经过{layer}：上游梯度 × 局部导数",
   "teach.step.update_title": "用 {optimizer} 更新，学习率 {lr}",
   "teach.step.chain_hint": "每个神经元上的链式法则：∂L/∂z = ∂L/∂a · ∂a/∂z；然后每个权重 ∂L/∂w = ∂L/∂z · a_in。",
+  "teach.step.graph_scroll": "左右滑动可查看整个计算图；它会跟随当前阶段移动。",
   "teach.step.loss_node": "损失 L",
   "teach.step.fused": "∂L/∂z 直接来自损失",
   "teach.step.softmax_jacobian": "∂L/∂z 经过 softmax 的雅可比矩阵",
@@ -73,6 +74,7 @@ export default {
   "teach.health.update_ratio": "更新比 ‖ΔW‖/‖W‖",
   "teach.health.dead_share": "死亡 ReLU 比例",
   "teach.health.step": "步",
+  "teach.health.empty": "梯度健康跟踪网络训练时的每一层：梯度、权重和更新有多大，失活 ReLU 的比例，以及随时间变化的直方图。运行训练之后，这些统计就会出现：按“{button}”，或选择一个预设，看看梯度消失及其解决办法。",
   "teach.health.no_data": "还没有统计数据：先训练几步。",
   "teach.health.ratio": "第 {step} 步时，第一层的梯度是最后一层的 {ratio} 倍。",
   "teach.health.vanishing": "梯度消失：前面几层几乎学不到东西。",
@@ -82,6 +84,7 @@ export default {
   "teach.health.hist_grads": "梯度随时间的分布（上：最早记录的步，下：最新）",
 
   "teach.race.title": "同一网络上的优化器比赛",
+  "teach.race.empty": "每个参赛者都在相同的数据上、从相同的初始权重训练本次运行的网络，只有优化器和它的学习率不同。在上方选好参赛者，然后按“{button}”：损失和准确率曲线以及每个参赛者的决策边界会实时显示在这里。",
   "teach.race.remove": "移除这个参赛者",
   "teach.race.add": "+ 参赛者",
   "teach.race.start": "开始比赛",
@@ -96,6 +99,7 @@ export default {
   "teach.race.accuracy_title": "测试准确率",
 
   "teach.sweep.title": "学习率扫描",
+  "teach.sweep.empty": "扫描从同一起点，用上方两个边界之间按对数均匀分布的几个学习率，各训练本次运行的网络相同的步数。按“{button}”：每个学习率的损失曲线、最终损失与学习率的关系，以及哪些学习率收敛、停滞或发散，会显示在这里。",
   "teach.sweep.min": "学习率从",
   "teach.sweep.max": "到",
   "teach.sweep.count": "个数",

@@ -3,7 +3,7 @@
 // d is the whole derivative of J, ∂ the local one of a single operation (∂v/∂u, not dv/du).
 import { formatNumber } from "../dom.js";
 import { t } from "../i18n/index.js";
-import { arrowMarker, setNumber, svg } from "./svg.js";
+import { arrowMarker, graphRoot, setNumber, svg } from "./svg.js";
 
 const POSITIONS = { a: [0, 0], b: [0, 1], c: [0, 2], u: [1, 1.5], v: [2, 0.75], J: [3, 0.75] };
 const NODE_W = 150;
@@ -27,7 +27,7 @@ export function createExpressionGraph(container) {
     ];
     const width = PAD * 2 + COLUMN * 3 + NODE_W;
     const height = PAD * 2 + ROW * 2 + NODE_H;
-    const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "exprgraph", role: "img", style: `max-width:${width}px` });
+    const root = graphRoot("exprgraph", width, height);
     arrowMarker(root, "expr-arrow", "#90a4ae");
     const at = (id) => [PAD + POSITIONS[id][0] * COLUMN, PAD + POSITIONS[id][1] * ROW];
     nodes.clear();

@@ -30,7 +30,9 @@ export function createHealth(ctx, body) {
   chartGrid.append(...boxes);
   const histograms = el("div", { id: "health-histograms", class: "ridge-grid" });
   const histTitle = el("h3", { class: "sub-title" });
-  body.append(el("div", { class: "toolbar" }, ...presetButtons, train, kind), summary, legend, chartGrid, histTitle, histograms);
+  const empty = el("p", { id: "health-empty", class: "empty-hint" });
+  const resultArea = el("div", { class: "view-results" }, summary, legend, chartGrid, histTitle, histograms);
+  body.append(el("div", { class: "toolbar" }, ...presetButtons, train, kind), empty, resultArea);
   let data = null;
   let charts = [];
   let presets = null;
@@ -73,6 +75,7 @@ export function createHealth(ctx, body) {
   function translate() {
     presetButtons.forEach((button) => (button.textContent = t(`teach.health.preset_${button.dataset.preset}`)));
     train.textContent = t("teach.health.train", { n: TRAIN_STEPS });
+    empty.textContent = t("teach.health.empty", { button: train.textContent });
     const current = kind.value || "grads";
     kind.replaceChildren(...["grads", "weights"].map((value) => el("option", { value, textContent: t(`teach.health.kind_${value}`) })));
     kind.value = current;
@@ -80,8 +83,13 @@ export function createHealth(ctx, body) {
     draw();
   }
 
+  // Until the run has statistics (it has not trained, or they are still loading) the view says what it shows
+  // and how to start.
   function draw() {
-    if (!data) return;
+    const blank = !data || data.stats.step.length === 0;
+    empty.hidden = !blank;
+    resultArea.hidden = blank;
+    if (blank) return;
     const layers = data.layers.length;
     const series = data.layers.map((layer, i) => ({ label: t("teach.step.layer", { n: i + 1 }), stroke: layerColor(i, layers) }));
     const key = `${data.run_id}:${layers}:${t("teach.health.grad_norm")}`;
@@ -117,7 +125,7 @@ export function createHealth(ctx, body) {
   }
 
   function drawHistograms() {
-    if (!data) return;
+    if (resultArea.hidden) return;
     histTitle.textContent = t(kind.value === "weights" ? "teach.health.hist_weights" : "teach.health.hist_grads");
     const cards = data.layers.map((layer, l) => {
       const canvas = el("canvas", { dataset: { layer: l } });

@@ -3,7 +3,7 @@
 // on the way back the upstream gradient × the local derivative = ∂L/∂z, and finally the updated weights.
 import { formatNumber } from "../dom.js";
 import { t } from "../i18n/index.js";
-import { arrowMarker, declutter, fitText, setNumber, svg } from "./svg.js";
+import { arrowMarker, declutter, fitText, graphRoot, setNumber, svg } from "./svg.js";
 
 const NODE_W = 190;
 const COLUMN = NODE_W + 130; // the gap between columns holds the edge labels
@@ -29,7 +29,7 @@ export function createNetworkGraph(container) {
     const tallest = Math.max(...sizes);
     const width = PAD * 2 + COLUMN * sizes.length + NODE_W;
     const height = PAD * 2 + ROW * tallest;
-    const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "netgraph", role: "img", style: `max-width:${width}px` });
+    const root = graphRoot("netgraph", width, height);
     arrowMarker(root, "net-arrow", "#90a4ae");
     const y = (count, j) => PAD + (tallest - count) * (ROW / 2) + j * ROW + 10;
     const x = (column) => PAD + column * COLUMN;

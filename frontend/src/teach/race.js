@@ -37,10 +37,9 @@ export function createRace(ctx, body) {
   const lossBox = el("div", { class: "chart-box" });
   const accuracyBox = el("div", { class: "chart-box" });
   const cards = el("div", { id: "race-cards", class: "race-cards" });
-  body.append(
-    el("div", { class: "toolbar" }, editor, add, start, controls),
-    el("div", { class: "split" }, el("div", { class: "chart-stack" }, lossBox, accuracyBox), cards),
-  );
+  const empty = el("p", { id: "race-empty", class: "empty-hint" });
+  const resultArea = el("div", { class: "split", hidden: true }, el("div", { class: "chart-stack" }, lossBox, accuracyBox), cards);
+  body.append(el("div", { class: "toolbar" }, editor, add, start, controls), empty, resultArea);
   let comparison = null;
   let racers = [];
   let playing = false;
@@ -74,6 +73,8 @@ export function createRace(ctx, body) {
       comparison = await api.createComparison({ base, racers: bodyRacers });
       body.dataset.comparison = comparison.id;
       racers = comparison.racers.map((racer, i) => connect(racer, COLORS[i % COLORS.length]));
+      empty.hidden = true;
+      resultArea.hidden = false;
       buildCharts();
       controls.hidden = false;
       await control("play");
@@ -195,6 +196,7 @@ export function createRace(ctx, body) {
     play.textContent = t(playing ? "teach.race.pause" : "teach.race.play");
     step.textContent = t("teach.race.step", { n: 100 });
     reset.textContent = t("teach.race.reset");
+    empty.textContent = t("teach.race.empty", { button: start.textContent });
   }
 
   DEFAULT_RACERS.forEach(([name, lr]) => addRow(name, lr));

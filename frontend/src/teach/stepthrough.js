@@ -22,13 +22,14 @@ export function createStepThrough(ctx, body) {
   const label = el("div", { id: "stage-label", class: "stage-label", "aria-live": "polite" });
   const inBatch = el("select", { id: "step-in-batch", onchange: () => render() });
   const graphBox = el("div", { class: "graph-box" });
+  const scrollHint = el("p", { class: "hint graph-scroll-hint", dataset: { i18n: "teach.step.graph_scroll" }, textContent: t("teach.step.graph_scroll") });
   const details = el("div", { id: "stage-details", class: "stage-details" });
   const runFields = el("span", { class: "inline-fields" }, field("teach.step.sample", sample), field("teach.step.batch", batch), train);
   const exprFields = el("span", { class: "inline-fields" }, ...abc.map((input, i) => field(`teach.step.${"abc"[i]}`, input)));
   body.append(
     el("div", { class: "toolbar" }, source, runFields, exprFields, load),
     el("div", { class: "toolbar stage-nav" }, back, forward, label, field("teach.step.in_batch", inBatch)),
-    el("div", { class: "step-main" }, graphBox, details),
+    el("div", { class: "step-main" }, scrollHint, graphBox, details),
   );
   const network = createNetworkGraph(graphBox);
   const expression = createExpressionGraph(graphBox);
@@ -102,12 +103,29 @@ export function createStepThrough(ctx, body) {
     if (mode === "expression") {
       const { title, lines } = expression.render(index);
       showStage(index, "expression", title, lines);
+    } else {
+      const s = Number(inBatch.value || 0);
+      network.render(index - 1, s);
+      const stage = index === 0 ? { kind: "start" } : trace.stages[index - 1];
+      showStage(index, stage.kind, stageTitle(stage), stageLines(stage, s));
+    }
+    followStage();
+  }
+
+  // Where the graph is larger than its box (a phone: teach.css keeps its text readable), the box scrolls to
+  // centre the stage's active nodes, so each press of Forward or Back shows what changed.
+  function followStage() {
+    const active = [...graphBox.querySelectorAll(".node.active")].map((node) => node.getBoundingClientRect());
+    if (!active.length) {
+      if (index === 0) graphBox.scrollTo({ left: 0, top: 0 }); // the start: the inputs, on the left
       return;
     }
-    const s = Number(inBatch.value || 0);
-    network.render(index - 1, s);
-    const stage = index === 0 ? { kind: "start" } : trace.stages[index - 1];
-    showStage(index, stage.kind, stageTitle(stage), stageLines(stage, s));
+    const box = graphBox.getBoundingClientRect();
+    const centre = (low, high) => (Math.min(...active.map(low)) + Math.max(...active.map(high))) / 2;
+    graphBox.scrollTo({
+      left: graphBox.scrollLeft + centre((r) => r.left, (r) => r.right) - (box.left + box.width / 2),
+      top: graphBox.scrollTop + centre((r) => r.top, (r) => r.bottom) - (box.top + box.height / 2),
+    });
   }
 
   function showStage(position, kind, title, lines) {

@@ -12,6 +12,12 @@ export function svg(tag, attributes = {}, ...children) {
   return node;
 }
 
+// The root of a graph drawn in `width` × `height` user units. teach.css sizes it from --graph-width: shrunk
+// to its box on a wide screen, at its natural size (its text readable) on a phone, where the box scrolls.
+export function graphRoot(className, width, height) {
+  return svg("svg", { viewBox: `0 0 ${width} ${height}`, class: className, role: "img", style: `--graph-width:${width}px` });
+}
+
 // A text line that shows `label value` and keeps the exact number in data-value (for tests and tooltips).
 export function setNumber(node, label, value, format) {
   node.textContent = value === null || value === undefined ? "" : `${label}${format(value)}`;

@@ -21,10 +21,13 @@ export function createSweep(ctx, body) {
   const finalBox = el("div", { class: "chart-box", id: "sweep-final" });
   const table = el("table", { id: "sweep-table", class: "gc-table" });
   const rule = el("p", { class: "hint", id: "sweep-rule" });
+  const empty = el("p", { id: "sweep-empty", class: "empty-hint" });
+  const resultArea = el("div", { class: "split" }, el("div", { class: "chart-stack" }, chartBox, finalBox), el("div", { class: "table-box" }, table, rule));
   const field = (key, input) => el("label", { class: "inline" }, el("span", { dataset: { i18n: key }, textContent: t(key) }), input);
   body.append(
     el("div", { class: "toolbar" }, field("teach.sweep.min", low), field("teach.sweep.max", high), field("teach.sweep.count", count), field("teach.sweep.steps", steps), run),
-    el("div", { class: "split" }, el("div", { class: "chart-stack" }, chartBox, finalBox), el("div", { class: "table-box" }, table, rule)),
+    empty,
+    resultArea,
   );
   let chart = null;
   let finalChart = null;
@@ -46,6 +49,9 @@ export function createSweep(ctx, body) {
 
   function draw() {
     run.textContent = t("teach.sweep.run");
+    empty.textContent = t("teach.sweep.empty", { button: run.textContent });
+    empty.hidden = result !== null;
+    resultArea.hidden = result === null;
     if (!result) return;
     const label = (item) => `η = ${formatNumber(item.lr)} (${t(`teach.sweep.${item.status}`)})`;
     destroyChart(chart);
