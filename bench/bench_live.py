@@ -37,8 +37,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 
 import httpx
@@ -118,6 +118,39 @@ def _descendants(pid: int) -> list[int]:
             found.append(child)
             stack.append(child)
     return found
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` so far (0 once it is gone)."""
+    with contextlib.suppress(OSError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return 0.0
+
+
+@dataclass
+class Usage:
+    """Percent of a core used over a window by the web process, the processes under it (trainers, idle
+    compute pool) and this process (the clients)."""
+
+    web: float
+    trainers: float
+    clients: float
+
+    @classmethod
+    def during(cls, srv: Server, measure: Callable[[], float]) -> tuple[float, Usage]:
+        """``measure()``'s value and the usage while it ran."""
+        under = _descendants(srv.pid)
+        groups = ([srv.pid], under, [os.getpid()])
+        before = [sum(map(_cpu_seconds, pids)) for pids in groups]
+        start = time.perf_counter()
+        value = measure()
+        seconds = time.perf_counter() - start
+        used = [
+            100 * (sum(map(_cpu_seconds, pids)) - then) / seconds
+            for pids, then in zip(groups, before, strict=True)
+        ]
+        return value, cls(*used)
 
 
 def _rss_kb(pid: int) -> int:
@@ -262,11 +295,16 @@ def bench_watched(seconds: float) -> list[tuple[str, str, str, bool]]:
         alone_rates, watched_rates, fps = [], [], []
         watchers = [Watcher(srv, run_id) for run_id in ids]
         latencies: list[float] = []
+        usage: dict[str, list[Usage]] = {"alone": [], "watched": []}
         for _ in range(2):
-            alone_rates.append(rate(srv, ids, seconds))
+            value, used = Usage.during(srv, lambda: rate(srv, ids, seconds))
+            alone_rates.append(value)
+            usage["alone"].append(used)
             with Crowd(watchers, set_every=1.0) as crowd:
                 counted = crowd.count(True)
-                watched_rates.append(rate(srv, ids, seconds))
+                value, used = Usage.during(srv, lambda: rate(srv, ids, seconds))
+                watched_rates.append(value)
+                usage["watched"].append(used)
                 fps.append(min(w.frames for w in watchers) / crowd.count(False, counted))
             latencies += [value for w in watchers for value in w.latencies]
             for w in watchers:
@@ -275,7 +313,26 @@ def bench_watched(seconds: float) -> list[tuple[str, str, str, bool]]:
     latencies.sort()
     p99 = 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] if latencies else float("inf")
     ratio = watched / alone
+    cpu = {
+        side: Usage(*map(statistics.median, zip(*map(astuple, used), strict=True)))
+        for side, used in usage.items()
+    }
+    per_cpu = {  # steps per trainer CPU-second, the median over windows
+        side: statistics.median(
+            steps / max(used.trainers, 1e-9) for steps, used in zip(rates, usage[side], strict=True)
+        )
+        for side, rates in (("alone", alone_rates), ("watched", watched_rates))
+    }
+    efficiency = per_cpu["watched"] / per_cpu["alone"]
     return [
+        (
+            "30 runs x 1 client: where the cores went, watched (unwatched)",
+            f"trainers {cpu['watched'].trainers:.0f}% ({cpu['alone'].trainers:.0f}%), web "
+            f"{cpu['watched'].web:.0f}% ({cpu['alone'].web:.0f}%), clients {cpu['watched'].clients:.0f}%; "
+            f"steps per trainer CPU-second {efficiency:.2f}x",
+            "(diagnosis)",
+            True,
+        ),
         (
             "30 runs x 1 client: total steps/s watched vs unwatched",
             f"{watched:,.0f} vs {alone:,.0f} = {ratio:.2f}x",
