@@ -74,6 +74,44 @@ def test_serves_the_dashboard(tmp_path, monkeypatch, app_client):
         assert client.get("/vendor/lib.js").headers["cache-control"].startswith("public")
         assert client.get("/api/health").json()["status"] == "ok"
         assert client.get("/../../etc/passwd").status_code == 404
+        assert client.get("/%2e%2e/%2e%2e/etc/passwd").status_code == 404
+        assert client.get("/vendor/missing.js").status_code == 404
+
+
+def test_dashboard_files_are_gzipped_revalidated_and_read_again_when_changed(
+    tmp_path, monkeypatch, app_client
+):
+    """What a class loading the page at once needs: a compressed body for a browser that accepts it, a 304
+    for one that has the file, and after an edit of the file on disk its new content (not a stale copy)."""
+    site = tmp_path / "frontend"
+    (site / "src").mkdir(parents=True)
+    (site / "index.html").write_text("<!doctype html><title>lab</title>")
+    module = site / "src" / "main.js"
+    source = "export const answer = 42;\n" * 200
+    module.write_text(source)
+    monkeypatch.setattr(static, "REPO_FRONTEND", site)
+    monkeypatch.setattr(static.resources, "files", lambda package: tmp_path / "not-installed")
+    with app_client(Settings(data_dir=tmp_path)) as client:
+        plain = client.get("/src/main.js", headers={"Accept-Encoding": "identity"})
+        assert plain.text == source and "content-encoding" not in plain.headers
+        assert plain.headers["content-type"].startswith("text/javascript")
+        packed = client.get("/src/main.js", headers={"Accept-Encoding": "gzip, br"})
+        assert packed.headers["content-encoding"] == "gzip" and packed.text == source  # httpx decodes it
+        assert int(packed.headers["content-length"]) < len(source) / 10
+        assert packed.headers["vary"] == "accept-encoding"
+        etag = plain.headers["etag"]
+        again = client.get("/src/main.js", headers={"If-None-Match": etag})
+        assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+        head = client.head("/src/main.js", headers={"Accept-Encoding": "identity"})
+        assert head.status_code == 200 and head.content == b""
+        assert head.headers["content-length"] == str(len(source))
+        assert client.post("/src/main.js").status_code == 405
+        edited = "export const answer = 43;\n"
+        module.write_text(edited)
+        changed = client.get("/src/main.js", headers={"If-None-Match": etag})
+        assert changed.status_code == 200 and changed.text == edited and changed.headers["etag"] != etag
+        module.unlink()
+        assert client.get("/src/main.js").status_code == 404
 
 
 def test_api_docs_load_nothing_from_another_host(client):
