@@ -286,3 +286,10 @@ def test_postgres_keeps_a_row_another_replica_is_creating_now(postgres_url):
         assert first.run_record("being-created") is not None
     finally:
         first.close()
+
+
+def test_a_comparison_is_deleted_alone(store):
+    store.insert_comparison(ComparisonRecord("c", "alice", ["sgd"], ["r1"], True, 10.0))
+    store.insert_comparison(ComparisonRecord("d", "alice", ["adam"], ["r2"], True, 10.0))
+    assert store.delete_comparison("c") and store.delete_comparison("c") is False
+    assert store.comparison_record("c") is None and store.comparison_record("d") is not None

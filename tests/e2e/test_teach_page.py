@@ -282,6 +282,35 @@ def test_comparison_runs_advance_side_by_side(page, server, screenshot):
     assert page.problems == []
 
 
+def test_a_race_started_again_replaces_the_last_one_and_its_runs(page, server):
+    """Each race's racers are runs of the person: starting a new race deletes the last one's, so racing
+    again and again never uses up the identity's runs, and the runs it has are named after their racer."""
+    auth = {"Authorization": f"Bearer {page.token}"}
+
+    def my_runs() -> list[str]:
+        return sorted(run["name"] or "" for run in httpx.get(f"{server.url}/api/runs", headers=auth).json())
+
+    own = _run(page, server, steps=1)
+    _open(page, server, own, "race")
+    racers = page.locator(".racer-row").count()
+    last = None
+    for _ in range(3):
+        page.click("#race-start")
+        page.wait_for_function(
+            """([last, racers]) => {
+                const race = document.querySelector('[data-comparison]');
+                return race && race.dataset.comparison !== last
+                    && document.querySelectorAll('.race-card').length === racers;
+            }""",
+            arg=[last, racers],
+        )
+        last = page.locator("[data-comparison]").get_attribute("data-comparison")
+        assert page.locator("#race-empty").is_hidden()
+    races = [name for name in my_runs() if name.startswith("Race · ")]
+    assert len(races) == racers and len(my_runs()) == racers + 1, my_runs()
+    assert page.problems == []
+
+
 def test_learning_rate_sweep_colours_by_status(page, server, screenshot):
     _open(page, server, _run(page, server, steps=1), "sweep")
     page.fill("#sweep-min", "0.000001")

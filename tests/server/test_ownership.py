@@ -145,3 +145,33 @@ def test_comparisons_are_in_the_store(tmp_path, app_client):
         step = second.post(f"/api/comparisons/{comparison['id']}/step", json={"steps": 1}, headers=owner)
         assert step.status_code == 200
         assert second.post(f"/api/comparisons/{comparison['id']}/play").status_code == 403
+
+
+def test_a_comparison_is_deleted_with_its_racers_by_its_owner_only(admin_client, mint):
+    client = admin_client
+    comparison = client.post("/api/comparisons", json=COMPARISON).json()
+    path = f"/api/comparisons/{comparison['id']}"
+    runs = {run["id"]: run["name"] for run in client.get("/api/runs").json()}
+    assert sorted(runs.values()) == ["Race · a", "Race · b"]  # what the owner's list of runs shows
+    for headers in (NOBODY, mint(client)):
+        response = client.delete(path, headers=headers)
+        assert response.status_code == 403 and "owner" in response.json()["reason"]
+    client.delete(f"/api/runs/{comparison['racers'][0]['run_id']}")  # one racer deleted on its own first
+    assert client.delete(path).status_code == 204
+    assert client.get("/api/runs").json() == []
+    assert client.get(path).status_code == 404
+    assert client.delete(path).status_code == 404
+
+
+def test_a_comparison_that_does_not_fit_the_owners_runs_is_refused_whole(tmp_path, app_client):
+    from backproplab.server.settings import Settings
+
+    with app_client(Settings(data_dir=tmp_path, max_runs_per_identity=3)) as client:
+        client.post("/api/runs", json={})
+        client.post("/api/runs", json={})
+        response = client.post("/api/comparisons", json=COMPARISON)
+        assert response.status_code == 429
+        reason = response.json()["reason"]
+        assert "you have 2 runs" in reason and "at most 3" in reason and "needs 2 more" in reason, reason
+        assert "My runs" in reason
+        assert len(client.get("/api/runs").json()) == 2  # nothing was made

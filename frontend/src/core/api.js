@@ -121,6 +121,7 @@ export const api = {
   health: (id) => request("GET", `${run(id)}/health`),
   presets: () => request("GET", "/api/presets"),
   createComparison: (body) => request("POST", "/api/comparisons", body),
+  deleteComparison: (id) => request("DELETE", `/api/comparisons/${encodeURIComponent(id)}`),
   controlComparison: (id, action, steps) =>
     request("POST", `/api/comparisons/${encodeURIComponent(id)}/${action}`, action === "step" ? { steps } : undefined),
   sweep: (body) => request("POST", "/api/sweeps", body),

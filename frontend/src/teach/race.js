@@ -69,7 +69,7 @@ export function createRace(ctx, body) {
         seen.set(label, (seen.get(label) || 0) + 1);
         return { label: seen.get(label) > 1 ? `${label} (${seen.get(label)})` : label, optimizer };
       });
-      stopRace();
+      await replaceRace();
       comparison = await api.createComparison({ base, racers: bodyRacers });
       body.dataset.comparison = comparison.id;
       racers = comparison.racers.map((racer, i) => connect(racer, COLORS[i % COLORS.length]));
@@ -188,6 +188,25 @@ export function createRace(ctx, body) {
     racers = [];
     cards.replaceChildren();
     clearInterval(chartTimer);
+  }
+
+  // A new race replaces the last one: its racers' runs are deleted rather than kept among the owner's runs
+  // (each counts against the identity's limit), and the view goes back to its explanation until the new
+  // race exists, so a refused one leaves no stale charts behind.
+  async function replaceRace() {
+    stopRace();
+    empty.hidden = false;
+    resultArea.hidden = true;
+    controls.hidden = true;
+    if (!comparison) return;
+    const last = comparison;
+    comparison = null;
+    delete body.dataset.comparison;
+    try {
+      await api.deleteComparison(last.id);
+    } catch (error) {
+      if (error.status !== 404) throw error;
+    }
   }
 
   function translate() {

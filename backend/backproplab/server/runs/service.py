@@ -78,7 +78,7 @@ class RunService:
         cost = memory_cost(config, data)
         run_id = secrets.token_urlsafe(16)
         async with self._creating:
-            await self._check_room(owner)
+            await self.check_room(owner)
             check_budget(
                 cost,
                 digest,
@@ -112,9 +112,10 @@ class RunService:
                 await self.offload.io(self.store.delete_run, run_id)
             raise
 
-    async def _check_room(self, owner: Caller) -> None:
+    async def check_room(self, owner: Caller, needed: int = 1) -> None:
+        """429, saying what to do, unless the server and ``owner`` have room for ``needed`` more runs."""
         settings = self.settings
-        if await self.offload.io(self.store.count_runs) >= settings.max_runs:
+        if await self.offload.io(self.store.count_runs) + needed > settings.max_runs:
             raise TooManyRunsError(
                 f"this server holds at most {settings.max_runs} runs and is full; delete runs you no longer "
                 "need (DELETE /api/runs/{id}), or ask its operator to raise BACKPROPLAB_MAX_RUNS"
@@ -122,10 +123,12 @@ class RunService:
         if owner.admin or owner.identity is None:
             return
         limit = settings.max_runs_per_identity
-        if await self.offload.io(self.store.count_runs, owner.identity) >= limit:
+        have = await self.offload.io(self.store.count_runs, owner.identity)
+        if have + needed > limit:
+            wanted = f"; this needs {needed} more" if needed > 1 else ""
             raise TooManyRunsError(
-                f"you have {limit} runs, the most one identity may keep; open one of them (GET /api/runs) "
-                "or delete one you no longer need (DELETE /api/runs/{id})"
+                f"you have {have} runs, and one identity may keep at most {limit}{wanted}; delete runs you no "
+                "longer need (in the dashboard: Runs, then My runs; over the API: DELETE /api/runs/{id})"
             )
 
     async def exists(self, run_id: str) -> bool:

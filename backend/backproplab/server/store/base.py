@@ -219,6 +219,10 @@ class Store(Protocol):
         """Forget comparisons created before ``before`` (their runs expire by their own age)."""
         ...
 
+    def delete_comparison(self, comparison_id: str) -> bool:
+        """Forget one comparison (its owner deletes its runs first); False if there was none."""
+        ...
+
     def save(self, run_id: str, checkpoint: Checkpoint) -> bool:
         """Write a checkpoint; False (and nothing written) if the run's row is gone."""
         ...

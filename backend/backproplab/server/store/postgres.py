@@ -348,6 +348,9 @@ class PostgresStore:
     def delete_comparisons(self, before: float) -> int:
         return self._change("DELETE FROM comparisons WHERE created < %s", (before,))
 
+    def delete_comparison(self, comparison_id: str) -> bool:
+        return self._change("DELETE FROM comparisons WHERE id = %s", (comparison_id,)) > 0
+
     # ------------------------------------------------------------------ datasets
 
     def dataset(self, digest: str) -> bytes | None:

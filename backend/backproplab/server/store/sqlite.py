@@ -376,6 +376,10 @@ class SqliteStore:
         with self._transaction() as db:
             return db.execute("DELETE FROM comparisons WHERE created < ?", (before,)).rowcount
 
+    def delete_comparison(self, comparison_id: str) -> bool:
+        with self._transaction() as db:
+            return db.execute("DELETE FROM comparisons WHERE id = ?", (comparison_id,)).rowcount > 0
+
     # ------------------------------------------------------------------ datasets
 
     def dataset(self, digest: str) -> bytes | None:

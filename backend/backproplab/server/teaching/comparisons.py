@@ -21,6 +21,8 @@ from ..runs.service import RunService
 from ..store import ComparisonRecord
 from .schemas import ComparisonCreate
 
+RACER_NAME = "Race · {}"  # a racer's run in the owner's list of runs
+
 
 class ComparisonNotFoundError(ApiError):
     status = 404
@@ -38,16 +40,20 @@ class Comparisons:
         self.offload = runs.offload
 
     async def create(self, request: ComparisonCreate, owner: Caller) -> ComparisonRecord:
-        """Create one run per racer for ``owner`` (all or none) and check they start from identical weights."""
+        """Create one run per racer for ``owner`` (all or none: 429 up front when they do not all fit), named
+        after it, and check they start from identical weights."""
         base = request.base.model_dump()
         configs = [
             RunConfig.model_validate({**base, "optimizer": racer.optimizer.model_dump()})
             for racer in request.racers
         ]
+        await self.runs.check_room(owner, needed=len(configs))
         run_ids: list[str] = []
         try:
-            for config in configs:
-                run_ids.append((await self.runs.create(config, owner))["id"])
+            for racer, config in zip(request.racers, configs, strict=True):
+                run_ids.append(
+                    (await self.runs.create(config, owner, name=RACER_NAME.format(racer.label)))["id"]
+                )
         except Exception:
             for run_id in run_ids:
                 await self.runs.delete(run_id)
@@ -72,6 +78,16 @@ class Comparisons:
     def require(self, comparison: ComparisonRecord, caller: Caller) -> None:
         """403 unless the caller owns the comparison (or is the admin)."""
         require_change(role_of(caller, comparison.owner), "comparison", comparison.id)
+
+    async def delete(self, comparison: ComparisonRecord) -> None:
+        """Delete the comparison and its racers' runs (those already deleted are skipped)."""
+        for run_id in comparison.run_ids:
+            try:
+                await self.runs.delete(run_id)
+            except ApiError as error:
+                if error.status != 404:
+                    raise
+        await self.offload.io(self.store.delete_comparison, comparison.id)
 
     async def forget(self, before: float) -> int:
         return await self.offload.io(self.store.delete_comparisons, before)

@@ -180,6 +180,16 @@ async def get_comparison_route(comparison: ComparisonDep, comparisons: Compariso
     return await comparisons.describe(comparison)
 
 
+@router.delete("/comparisons/{comparison_id}", status_code=204)
+async def delete_comparison(
+    comparison: ComparisonDep, comparisons: ComparisonsDep, caller: CallerDep
+) -> None:
+    """Delete the comparison and its racers' runs (the comparison's owner or the admin): a race started
+    again replaces the last one rather than keeping its runs."""
+    comparisons.require(comparison, caller)
+    await comparisons.delete(comparison)
+
+
 @router.post("/comparisons/{comparison_id}/{action}", response_model=ComparisonOut)
 async def control_comparison(
     action: Literal["play", "pause", "reset", "step"],
