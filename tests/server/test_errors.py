@@ -86,6 +86,37 @@ def test_bad_steps_and_queries(client):
         assert client.get(f"/api/runs/{run_id}/gradcheck", params=query).status_code == 422
 
 
+def test_a_body_that_is_not_json_is_the_bodys_fault_on_every_route(client):
+    """Every JSON route names ``body`` (not a character offset) when the body does not parse."""
+    run_id = client.post("/api/runs", json={}).json()["id"]
+    race_id = client.post("/api/races", json={}).json()["id"]
+    for path in (f"/api/runs/{run_id}/step", f"/api/races/{race_id}/step", "/api/sweeps", "/api/comparisons"):
+        response = client.post(path, content=b'{"steps":', headers={"content-type": "application/json"})
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["field"] == "body", (path, response.text)
+        assert response.json()["reason"].startswith("not valid JSON"), (path, response.text)
+
+
+def test_the_step_routes_take_no_body_as_one_step(client):
+    run_id = client.post("/api/runs", json={}).json()["id"]
+    assert client.post(f"/api/runs/{run_id}/step").json()["step"] == 1
+    race_id = client.post("/api/races", json={}).json()["id"]
+    assert client.post(f"/api/races/{race_id}/step").status_code == 200
+
+
+def test_a_number_or_a_switch_of_the_wrong_type_is_refused_not_converted(client):
+    """JSON true is not 1 step, and "yes" is not true."""
+    run_id = client.post("/api/runs", json={}).json()["id"]
+    response = client.post(f"/api/runs/{run_id}/step", json={"steps": True})
+    assert response.status_code == 422 and response.json()["field"] == "steps"
+    assert client.get(f"/api/runs/{run_id}").json()["step"] == 0
+    response = client.patch(f"/api/runs/{run_id}", json={"keep_training": "yes"})
+    assert response.status_code == 422 and response.json()["field"] == "keep_training"
+    assert client.get(f"/api/runs/{run_id}").json()["keep_training"] is False
+    response = client.get(f"/api/runs/{run_id}/gradcheck", params={"h": "nan"})
+    assert response.json()["field"] == "h" and "finite" in response.json()["reason"]
+
+
 def test_diverging_run_reports_and_never_crashes(client):
     config = {
         "optimizer": {"lr": 1e4},

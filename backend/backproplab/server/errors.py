@@ -140,13 +140,22 @@ def field_errors(error: Exception) -> list[dict[str, str | None]]:
     if isinstance(error, ConfigError):
         return [{"field": error.field, "reason": error.reason}]
     if isinstance(error, ValidationError | RequestValidationError):
-        return [
-            {"field": dotted(item.get("loc", ())), "reason": item.get("msg", "invalid")}
-            for item in error.errors()
-        ]
+        return [_item_error(item) for item in error.errors()]
     if isinstance(error, ApiError):
         return [{"field": field, "reason": reason} for field, reason in error.errors]
     return [{"field": None, "reason": str(error)}]
+
+
+def _item_error(item: Any) -> dict[str, str | None]:
+    """One pydantic error as {"field", "reason"}: a body that is not JSON, or missing, is the ``body``'s."""
+    loc = tuple(item.get("loc", ()))
+    if item.get("type") == "json_invalid":  # its loc is ("body", <character offset>)
+        error = item.get("ctx", {}).get("error", "JSON decode error")
+        at = f" at character {loc[1]}" if len(loc) > 1 else ""
+        return {"field": "body", "reason": f"not valid JSON: {error}{at}"}
+    if loc == ("body",) and item.get("type") == "missing":
+        return {"field": "body", "reason": "a JSON body is required"}
+    return {"field": dotted(loc), "reason": item.get("msg", "invalid")}
 
 
 def dotted(loc: Sequence[Any]) -> str | None:

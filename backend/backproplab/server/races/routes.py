@@ -98,10 +98,12 @@ async def delete_race(race_id: str, races: Races, caller: CallerDep) -> Response
 
 
 @router.post("/api/races/{race_id}/step", response_model=RaceOut)
-async def step_race(race_id: str, races: Races, body: RaceStepRequest, caller: CallerDep) -> Any:
+async def step_race(
+    race_id: str, races: Races, caller: CallerDep, body: RaceStepRequest | None = None
+) -> Any:
     """Advance every running racer by ``steps`` now (the race's owner or the admin)."""
     await races.require(race_id, caller)
-    return await races.call(race_id, "step", steps=body.steps)
+    return await races.call(race_id, "step", steps=(body or RaceStepRequest()).steps)
 
 
 @router.patch("/api/races/{race_id}", response_model=RaceOut)

@@ -163,7 +163,7 @@ class RacePatch(_Model):
 
 class RaceStepRequest(_Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{"steps": 100}]})
-    steps: int = Field(1, ge=1, le=MAX_STEPS_PER_CALL)
+    steps: int = Field(1, ge=1, le=MAX_STEPS_PER_CALL, strict=True)
 
 
 class SurfaceRacerOut(_Model):
@@ -264,7 +264,7 @@ class RaceReset(_Model):
 
 class RaceStep(_Model):
     type: Literal["step"]
-    steps: int = Field(1, ge=1, le=MAX_STEPS_PER_CALL)
+    steps: int = Field(1, ge=1, le=MAX_STEPS_PER_CALL, strict=True)
 
 
 class RaceSet(RacePatch):

@@ -188,10 +188,10 @@ async def delete_run(run_id: str, runs: Runs, caller: CallerDep) -> Response:
 
 
 @router.post("/runs/{run_id}/step", response_model=RunOut)
-async def step_run(run_id: str, runs: Runs, body: StepRequest, caller: CallerDep) -> Any:
-    """Do ``steps`` optimizer steps now (and checkpoint the run)."""
+async def step_run(run_id: str, runs: Runs, caller: CallerDep, body: StepRequest | None = None) -> Any:
+    """Do ``steps`` optimizer steps now (and checkpoint the run); no body: one step."""
     await runs.require(run_id, caller)
-    return await runs.step_and_describe(run_id, body.steps)
+    return await runs.step_and_describe(run_id, (body or StepRequest()).steps)
 
 
 @router.post("/runs/{run_id}/play", response_model=RunOut)

@@ -165,7 +165,7 @@ class RunMeta(_Model):
     """The parts of a PATCH body that are about the run, not its config."""
 
     name: str | None = Field(None, max_length=MAX_NAME, description="rename the run (null clears it)")
-    keep_training: bool | None = Field(None, description="keep playing when nobody watches")
+    keep_training: bool | None = Field(None, strict=True, description="keep playing when nobody watches")
 
 
 class RunPatch(RunMeta, RunConfigPatch):
@@ -175,7 +175,10 @@ class RunPatch(RunMeta, RunConfigPatch):
 class StepRequest(_Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{"steps": 100}]})
     steps: int = Field(
-        1, ge=1, description="optimizer steps to do now (at most the server's limit, 10,000 by default)"
+        1,
+        ge=1,
+        strict=True,
+        description="optimizer steps to do now (at most the server's limit, 10,000 by default)",
     )
 
 
@@ -282,7 +285,7 @@ class AuthMessage(_Message):
 
 class StepMessage(_Message):
     type: Literal["step"]
-    steps: int = Field(1, ge=1)
+    steps: int = Field(1, ge=1, strict=True)
 
 
 class SetMessage(_Message):
@@ -292,17 +295,17 @@ class SetMessage(_Message):
 
 class FpsMessage(_Message):
     type: Literal["fps"]
-    fps: int = Field(ge=1, le=60)
+    fps: int = Field(ge=1, le=60, strict=True)
 
 
 class ViewMessage(_Message):
     """What this client wants in its frames; heavy parts are computed only while someone wants them."""
 
     type: Literal["view"]
-    grid: bool = True
-    neurons: bool = False
-    params: bool = True
-    resolution: int = Field(40, ge=2, le=200)
+    grid: bool = Field(True, strict=True)
+    neurons: bool = Field(False, strict=True)
+    params: bool = Field(True, strict=True)
+    resolution: int = Field(40, ge=2, le=200, strict=True)
 
 
 class SetWeightMessage(_Message):

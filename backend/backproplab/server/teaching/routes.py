@@ -103,7 +103,9 @@ async def gradcheck(
     runs: Runs,
     lane: HeavyLane,
     samples: Samples = 8,
-    h: Annotated[float, Query(gt=0, le=0.1, description="central-difference step")] = 1e-5,
+    h: Annotated[
+        float, Query(gt=0, le=0.1, allow_inf_nan=False, description="central-difference step")
+    ] = 1e-5,
 ) -> JSONResponse:
     """Backprop's gradient of every weight and input next to the central difference (L(θ+h) − L(θ−h)) / 2h."""
     check_gradcheck(await cost_basis(runs, run_id), samples, 1, runs.settings.max_request_work)

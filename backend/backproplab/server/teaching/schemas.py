@@ -317,7 +317,7 @@ class SweepRequest(_Model):
     lrs: LearningRates = Field(
         description="learning rates, or {min, max, count} spaced evenly on a log scale"
     )
-    steps: int = Field(300, ge=1, le=MAX_SWEEP_STEPS)
+    steps: int = Field(300, ge=1, le=MAX_SWEEP_STEPS, strict=True)
 
 
 class SweepCurve(_Model):
