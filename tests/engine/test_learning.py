@@ -58,6 +58,29 @@ def test_lr_10_saturates_tanh_and_the_loss_stays_at_chance():
     assert run.evaluate()["train_accuracy"] >= 0.95
 
 
+def heights_and_weights(scaled: bool) -> dict:
+    """A CSV a class might upload: height (cm) and weight (kg), labelled tall above 170 cm."""
+    rng = np.random.default_rng(0)
+    height = rng.normal(170, 10, 200)
+    X = np.c_[height, 0.5 * height - 15 + rng.normal(0, 5, 200)]
+    if scaled:
+        X = (X - X.mean(axis=0)) / X.std(axis=0)
+    return {"kind": "custom", "X": X.round(3).tolist(), "y": (height > 170).astype(int).tolist()}
+
+
+def test_unscaled_inputs_are_blamed_rather_than_the_learning_rate():
+    """Inputs of ~170 saturate every tanh unit from the first step: a smaller learning rate cannot help, so
+    the verdict names the inputs, offers no config fix, and the same data scaled learns."""
+    run = run_of(dataset=heights_and_weights(scaled=False))
+    issue = first_issue(run, 3000)
+    assert issue is not None and issue.kind == "flat_loss"
+    assert "inputs are large (up to 1" in issue.message and "learning rate (" not in issue.message
+    assert issue.fix is None and issue.reset is False
+    scaled = run_of(dataset=heights_and_weights(scaled=True))
+    assert first_issue(scaled, 3000) is None
+    assert scaled.evaluate()["train_accuracy"] >= 0.9
+
+
 def test_a_deep_sigmoid_stack_shows_vanished_gradients():
     run = run_of(model={"hidden": [8] * 8, "activation": "sigmoid", "init": "xavier_normal"})
     issue = first_issue(run, 2000)

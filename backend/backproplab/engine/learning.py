@@ -11,8 +11,9 @@ statistics cadence) and reports a :class:`LearningIssue` or None:
   sigmoid stacks (each σ' ≤ ¼) and all-zero starts (every first-layer gradient exactly 0) do this.
 - ``flat_loss``: for WINDOW evaluations and MIN_STEPS steps the whole-set training loss has never been
   clearly better than chance — the loss of the best constant prediction (the class frequencies, the mean
-  or the median). With most tanh/sigmoid units saturated that is an overshooting learning rate; with a
-  tiny one it is crawling; with no clear cause it is said only after GENERIC_MIN_STEPS (a small network
+  or the median). With most tanh/sigmoid units saturated that is large inputs when the data's values
+  reach beyond LARGE_INPUT (unscaled columns such as a height in cm), else an overshooting learning rate;
+  with a tiny one it is crawling; with no clear cause it is said only after GENERIC_MIN_STEPS (a small network
   on a hard dataset can hover near chance for thousands of steps and still learn).
 
 A run that diverged is not "not learning"; divergence has its own message. Healthy runs start near chance
@@ -43,6 +44,9 @@ SATURATION_Z = 4.0  # |z| beyond which tanh' < 1.4e-3 and σ' < 0.018: a saturat
 SATURATED_SHARE = 0.5  # share of (row, unit) pairs saturated for "most units are saturated"
 SATURATING = ("tanh", "sigmoid")
 SMALL_LR = 1e-3  # below this, a flat loss is blamed on crawling
+# Inputs beyond this in size saturate tanh/sigmoid units from the start at any learning rate. The built-in
+# datasets stay within ±6, and their largest features (x1², x1·x2) within ±36.
+LARGE_INPUT = 50.0
 
 IssueKind = Literal["dead_units", "flat_loss", "vanished_gradients"]
 
@@ -109,6 +113,11 @@ def chance_loss(loss: Loss, target: np.ndarray) -> float:
     return float(np.mean(loss.terms(logits, output, target)))
 
 
+def input_size(X: np.ndarray) -> float:
+    """max |x| over the training inputs (0 for none)."""
+    return float(np.max(np.abs(X))) if X.size else 0.0
+
+
 def smaller_lr(lr: float) -> float:
     """A learning rate to suggest instead of one that was too large: a tenth, at most 0.03 (the default)."""
     return float(f"{min(lr / 10.0, 0.03):.2g}")
@@ -117,8 +126,9 @@ def smaller_lr(lr: float) -> float:
 class LearningMonitor:
     """The rolling evidence since the run's last change, and the verdict it supports (``issue``)."""
 
-    def __init__(self, chance: float):
+    def __init__(self, chance: float, input_size: float = 0.0):
         self.chance = chance
+        self.input_size = input_size  # the largest |x| of the training inputs (input_size())
         self.losses: deque[float] = deque(maxlen=WINDOW)
         self.ratios: deque[float] = deque(maxlen=WINDOW * 5)
         self.steps = 0
@@ -149,6 +159,8 @@ class LearningMonitor:
         stalled = self.losses[0] - best < PROGRESS * abs(self.losses[0])
         ratio = float(np.median(self.ratios)) if self.ratios else math.inf
         if at_chance and watch.saturated_share >= SATURATED_SHARE:
+            if self.input_size > LARGE_INPUT:
+                return _large_inputs(self.chance, self.steps, watch.saturated_share, self.input_size)
             return _saturated(self.chance, self.steps, watch.saturated_share, lr)
         if ratio < VANISHED_RATIO and (at_chance or stalled):
             return _vanished(ratio, config)
@@ -200,6 +212,19 @@ def _saturated(chance: float, steps: int, share: float, lr: float) -> LearningIs
         "and train with a smaller learning rate.",
         {"optimizer": {"lr": smaller_lr(lr)}},
         True,
+    )
+
+
+def _large_inputs(chance: float, steps: int, share: float, size: float) -> LearningIssue:
+    return LearningIssue(
+        "flat_loss",
+        f"For the last {steps:,} steps the loss has been no better than guessing ({chance:.3g}). {share:.0%} of "
+        f"the tanh/sigmoid units are saturated because the inputs are large (up to {size:.3g}): a unit's input "
+        "w·x is then far outside the narrow range where tanh and sigmoid curve, so their slope is almost 0 and "
+        "the gradients barely move anything, whatever the learning rate. Scale each input column to about -1 "
+        "to 1 (subtract its mean, divide by its spread) and upload the data again.",
+        None,
+        False,
     )
 
 

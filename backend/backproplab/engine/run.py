@@ -31,7 +31,7 @@ from .datasets import Dataset
 from .errors import ConfigError
 from .health import HealthLog
 from .history import SCALAR_COLUMNS, MetricHistory
-from .learning import LayerWatch, LearningIssue, LearningMonitor, chance_loss
+from .learning import LayerWatch, LearningIssue, LearningMonitor, chance_loss, input_size
 from .losses import Loss
 from .network import DenseLayer, Network
 from .numbers import finite_float, nan_if_none
@@ -87,7 +87,7 @@ class Run:
         self._row = np.full(self.metric_history.width, np.nan)  # the step's metric row, reused
         self.trajectory = Trajectory(self.network, STATS_EVERY)
         self.health = HealthLog()
-        self._learning = LearningMonitor(chance_loss(self.loss, self.target_train))
+        self._learning = LearningMonitor(chance_loss(self.loss, self.target_train), input_size(self.X_train))
         self._changed_at = 0  # step count at the last change of config: the learning monitor's start
         self._evaluated_at = -1  # step of the newest whole-set evaluation
 
@@ -304,7 +304,7 @@ class Run:
         if changed:
             self.diverged = False
             self.message = None
-            self._learning = LearningMonitor(self._learning.chance)
+            self._learning = LearningMonitor(self._learning.chance, self._learning.input_size)
             self._changed_at = self.step_count
         return False
 
