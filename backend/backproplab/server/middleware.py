@@ -191,7 +191,7 @@ class ClientWatch:
                     reason = f"the request body did not arrive within {self.body_timeout:g} s"
                     await _reject(send, 408, "body", reason)
         finally:
-            if gone.is_set() and not body_done:  # an aborted upload: one line, no traceback
+            if gone.is_set() and not body_done and scope["method"] not in SAFE_METHODS:  # an aborted upload
                 log.info("%s %s: the client went away after %d bytes of its body", *where())
             watcher.cancel()
             if not work.done():
