@@ -97,6 +97,12 @@ def test_a_body_that_is_not_json_is_the_bodys_fault_on_every_route(client):
         assert response.json()["reason"].startswith("not valid JSON"), (path, response.text)
 
 
+def test_a_404_repeats_at_most_the_start_of_a_long_id(client):
+    response = client.get(f"/api/runs/{'x' * 5000}")
+    assert response.status_code == 404 and len(response.text) < 500, response.text
+    assert "x" * 40 + "…" in response.json()["reason"]
+
+
 def test_the_step_routes_take_no_body_as_one_step(client):
     run_id = client.post("/api/runs", json={}).json()["id"]
     assert client.post(f"/api/runs/{run_id}/step").json()["step"] == 1

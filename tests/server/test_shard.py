@@ -103,7 +103,12 @@ def test_news_wait_while_one_is_in_flight_and_lose_no_step(shard):
     assert not shard.outbox.publishes(), "a subscriber with news on its way gets no more"
     in_flight["busy"] = False
     shard.items[run_id].subscriptions[SUBSCRIBER].due = 0.0
-    shard.work()
+    # NOTE: on a loaded machine a turn can overdraw the owner's share; the owner then sits out a few rounds
+    # (fair share) before it trains and publishes again.
+    for _ in range(1_000):
+        shard.work()
+        if shard.outbox.publishes():
+            break
     (news,) = shard.outbox.publishes()
     rows = news.payload.rows
     assert rows[0, 0] == news.payload.since_step + 1 and rows[-1, 0] == news.payload.step

@@ -87,11 +87,19 @@ class ApiError(Exception):
         return (ApiError, (self.reason, self.field, self.status, self.errors))
 
 
+SHOWN_ID = 40  # characters of an unknown id that a 404 repeats back
+
+
+def shown_id(value: str) -> str:
+    """An id as a 404 quotes it: the first SHOWN_ID characters (a path can be kilobytes long)."""
+    return repr(value if len(value) <= SHOWN_ID else value[:SHOWN_ID] + "…")
+
+
 class RunNotFoundError(ApiError):
     status = 404
 
     def __init__(self, run_id: str):
-        super().__init__(f"no run with id {run_id!r}", "run_id")
+        super().__init__(f"no run with id {shown_id(run_id)}", "run_id")
 
 
 class LimitError(ApiError):

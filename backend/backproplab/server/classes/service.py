@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from ...engine.config import RunConfig, merge_config
 from ...engine.errors import ConfigError
-from ..errors import ApiError, field_errors
+from ..errors import ApiError, field_errors, shown_id
 from ..identities.access import Caller, ForbiddenError
 from ..identities.service import IdentityService
 from ..runs.limits import check_size
@@ -93,7 +93,7 @@ class ClassService:
         """The class, for its teacher or the admin only (403 otherwise, 404 if there is none)."""
         group = await self.offload.io(self.store.class_record, class_id)
         if group is None:
-            raise ClassNotFoundError(f"no class with id {class_id!r}", "class_id")
+            raise ClassNotFoundError(f"no class with id {shown_id(class_id)}", "class_id")
         if not (caller.admin or (caller.identity is not None and caller.identity == group.teacher)):
             raise ForbiddenError(
                 "only the class's teacher or this server's admin may see or change it: send the teacher's "

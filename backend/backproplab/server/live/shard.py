@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from ...engine.errors import ConfigError
-from ..errors import ApiError, field_errors
+from ..errors import ApiError, field_errors, shown_id
 from ..store import Store, StoreError, StoreHealth
 from .protocol import Call, Failure, Publish, Reply, Wants
 
@@ -244,7 +244,7 @@ class Shard:
                 self.items[item_id] = item
         if item is None or (kind is not None and item.kind != kind):
             noun = kind or "item"
-            raise ApiError(f"no {noun} with id {item_id!r}", f"{noun}_id", status=404)
+            raise ApiError(f"no {noun} with id {shown_id(item_id)}", f"{noun}_id", status=404)
         return item
 
     def drop(self, item: Item, reason: str) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ...engine.config import RunConfig
-from ..errors import ApiError
+from ..errors import ApiError, shown_id
 from ..identities.access import Caller, require_change, role_of
 from ..runs.service import RunService
 from ..store import ComparisonRecord
@@ -28,7 +28,7 @@ class ComparisonNotFoundError(ApiError):
     status = 404
 
     def __init__(self, comparison_id: str):
-        super().__init__(f"no comparison with id {comparison_id!r}", "comparison_id")
+        super().__init__(f"no comparison with id {shown_id(comparison_id)}", "comparison_id")
 
 
 class Comparisons:
