@@ -36,6 +36,10 @@ const PARAM_NUMBERS_PER_S = 600_000;
 // The dashboard draws the boundary and heatmaps itself (live_grids.js): the server computes no grids.
 const VIEW = { type: "view", grid: false, neurons: false, params: true };
 
+// Whether streamed params have the shape of a network of these layer sizes (inputs first).
+const paramsFit = (params, sizes) =>
+  Boolean(params) && params.layers.length === sizes.length - 1 && params.layers.every((layer, l) => layer.W.length === sizes[l] && layer.b.length === sizes[l + 1]);
+
 const url = readUrl();
 let configQueue = Promise.resolve();
 const stats = { framesReceived: 0, draws: 0, historyPoints: 0, drawMsTotal: 0, drawMsMax: 0 };
@@ -120,6 +124,10 @@ async function main() {
     if (!fromState && current && current.id === run.id && current.step > run.step) {
       Object.assign(run, { step: current.step, epoch: current.epoch, status: current.status, latest: current.latest });
     }
+    // Params of another run, or of this one before a layer, neuron or feature was added or removed, are not
+    // the network now shown: the panels go without until this run's `state` brings its own.
+    const stale = (current && current.id !== run.id) || !paramsFit(app.state.params, run.resolved.sizes);
+    if (app.state.params && stale) app.state.params = null;
     app.state.run = run;
     app.emit("run", run);
     saveUrl();

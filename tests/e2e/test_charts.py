@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import struct
 
+import pytest
 from e2e_harness import WAIT_MS, api
 
 
@@ -158,6 +159,33 @@ def test_learning_rate_sweep_has_log_axis_colours_and_final_loss(server, open_pa
     screenshot(page, "teach_sweep")
 
 
+def test_learning_rate_sweep_plots_the_final_losses_the_table_gives(server, open_page):
+    """The final-loss chart cut diverged runs at 10x the starting loss without saying so (the table said
+    37.67 at lr 100, the chart ~7): its log axis has room for every finite final loss as it is."""
+    page = open_page(f"{server.url}/teach.html?view=sweep", ready=lambda p: p.wait_for_selector("#sweep-run"))
+    page.fill("#sweep-min", "0.01")
+    page.fill("#sweep-max", "100")
+    page.fill("#sweep-count", "3")
+    page.fill("#sweep-steps", "150")
+    page.click("#sweep-run")
+    page.wait_for_selector("#sweep-table tr[data-status]", timeout=60_000)
+    plotted = page.evaluate(
+        """() => { const chart = window.backproplabTeach.sweepFinal;
+          return { data: chart.data[1], top: chart.scales.y.max }; }"""
+    )
+    sweep = page.evaluate(
+        """async () => { const { api, reusableConfig } = await import('/src/core/api.js');
+          const run = await api.getRun(window.backproplabTeach.runId);
+          return api.sweep({ config: reusableConfig(run), lrs: { min: 0.01, max: 100, count: 3 }, steps: 150 }); }"""
+    )
+    finals = [item["final_loss"] for item in sorted(sweep["results"], key=lambda item: item["lr"])]
+    for final, drawn in zip(finals, plotted["data"], strict=True):
+        if final is not None and final > 0:
+            assert drawn == pytest.approx(final), f"the chart shows {drawn} for a final loss of {final}"
+    assert plotted["top"] >= max(value for value in finals if value is not None)
+    assert page.problems == [], page.problems
+
+
 def test_loss_landscape_says_its_age(server, open_page, screenshot):
     run = api(server, "/api/runs", "POST", {"model": {"hidden": [3]}})
     page = open_page(
@@ -219,3 +247,88 @@ def test_tick_labels_of_one_axis_share_one_form(server, open_page):
     assert len(set(labels[3])) == 3
     assert labels[4] == ["0", "1e5", "2e5"]
     assert page.problems == []
+
+
+LABEL_ROOM_JS = """() => Object.fromEntries(Object.entries(window.backproplab.charts).map(([name, chart]) => {
+  const ratio = devicePixelRatio;
+  const ctx = document.createElement('canvas').getContext('2d');
+  const room = (index, scale) => {
+    const axis = chart.axes[index];
+    ctx.font = axis.font[0];
+    const shown = axis._splits.map((split, k) => [split, axis._values[k]]).filter(([, text]) => text !== '' && text != null);
+    return shown.map(([split, text]) => ({ text: String(text), at: chart.valToPos(split, scale),
+      width: ctx.measureText(String(text)).width / ratio, height: axis.font[2] }));
+  };
+  return [name, { plot: chart.bbox.height / ratio, x: room(0, 'x'), y: room(1, 'y') }];
+}))"""
+
+
+def assert_labels_apart(charts) -> None:
+    """Neighbouring tick labels never touch: along x by their widths, along y by their font's height."""
+    for name, chart in charts.items():
+        for first, second in zip(chart["x"], chart["x"][1:], strict=False):
+            gap = abs(second["at"] - first["at"]) - (first["width"] + second["width"]) / 2
+            assert gap >= 4, (
+                f"{name} x labels {first['text']} and {second['text']} run together: {chart['x']}"
+            )
+        for first, second in zip(chart["y"], chart["y"][1:], strict=False):
+            assert abs(second["at"] - first["at"]) >= first["height"], (
+                f"{name} y labels overlap: {chart['y']}"
+            )
+
+
+def test_a_large_loss_under_a_banner_gets_a_labelled_y_axis(server, open_page):
+    """At 1280x800 with the stopped-learning banner, a loss of ~40 showed a ~35 px plot whose y axis said
+    only "0". The plot keeps room for several labels that span the loss (the panel scrolls instead)."""
+    page = open_page(f"{server.url}/?optimizer.lr=50")
+    page.evaluate(
+        """() => { const app = window.backproplab.app;
+          const losses = Array.from({ length: 200 }, (_, k) => 30 + 12 * Math.abs(Math.sin(k)));
+          app.state.history.append({ step: losses.map((_, k) => k + 1), train_loss: losses, test_loss: losses,
+            lr: losses.map(() => 50), train_accuracy: losses.map(() => 0.5), test_accuracy: losses.map(() => 0.5),
+            grad_norm: losses.map((v) => [v, v, v]) });
+          app.state.run.learning = { kind: "saturated", fix: null, reset: true, message: "For the last 90,847 steps "
+            + "the loss has been no better than guessing (0.692). 97% of the tanh/sigmoid units are saturated: their "
+            + "input is so large that their slope is almost 0, so the gradients barely move anything." };
+          app.emit("frame", { metrics: {} }); }"""
+    )
+    page.wait_for_selector("#learning-banner:not([hidden])")
+    page.wait_for_function(
+        "() => Math.max(...window.backproplab.charts.loss.axes[1]._splits) >= 20", timeout=WAIT_MS
+    )
+    charts = page.evaluate(LABEL_ROOM_JS)
+    loss = charts["loss"]
+    assert len(loss["y"]) >= 2, f"the loss axis has too few labels: {loss}"
+    assert max(float(label["text"]) for label in loss["y"]) >= 30, loss["y"]
+    assert loss["plot"] >= 70, f"the loss plot is squashed: {loss}"
+    assert_labels_apart(charts)
+    assert page.problems == [], page.problems
+
+
+@pytest.mark.parametrize("width,height", [(1280, 800), (1920, 1080)])
+def test_projector_charts_are_readable(server, open_page, screenshot, width, height):
+    """Projector mode at 1280x800 left the loss plot ~15 px tall with no y numbers and x labels running
+    together ("1000015000"); the lr strip's "0.03" sat on its "0" (at 1920x1080 too)."""
+    page = open_page(f"{server.url}/?projector=1", width, height)
+    page.evaluate(
+        """() => { const app = window.backproplab.app;
+          const steps = Array.from({ length: 400 }, (_, k) => 60 * (k + 1));
+          const losses = steps.map((_, k) => 0.7 / (1 + k / 50));
+          app.state.history.append({ step: steps, train_loss: losses, test_loss: losses, lr: steps.map(() => 0.03),
+            train_accuracy: losses.map((v) => 1 - v), test_accuracy: losses.map((v) => 1 - v),
+            grad_norm: losses.map((v) => [v, v, v]) });
+          app.emit("frame", { metrics: {} }); }"""
+    )
+    page.wait_for_function(
+        "() => (window.backproplab.charts.loss.axes[0]._splits || []).some((step) => step >= 10000)",
+        timeout=WAIT_MS,
+    )
+    page.wait_for_timeout(300)  # the charts' sizes settle over a few animation frames
+    charts = page.evaluate(LABEL_ROOM_JS)
+    for name in ["loss", "accuracy", "grad"]:
+        assert len(charts[name]["y"]) >= 3, f"the {name} y axis has too few labels: {charts[name]}"
+    assert len(charts["lr"]["y"]) == 2, charts["lr"]
+    assert_labels_apart(charts)
+    page.locator("#chart-loss").scroll_into_view_if_needed()
+    screenshot(page, f"projector-curves-{width}x{height}")
+    assert page.problems == [], page.problems

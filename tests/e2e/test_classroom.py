@@ -454,3 +454,16 @@ def test_the_class_page_reads_well_before_and_after_a_student_joins(server, open
         page.wait_for_function("() => document.querySelector('.student-card canvas.boundary[width]')")
         screenshot(page, f"class-one-student-{width}x{height}", full_page=width < 900)
         assert page.problems == [], page.problems
+
+
+def test_the_start_form_on_a_phone_stays_inside_its_card(server, open_page, screenshot):
+    """At 390x844 the card kept a height of 680 px (its width in a row became its height in a column): the
+    "What students may change" box ran past the card's border and "Start the class" sat outside it."""
+    page = open_page(f"{server.url}/class.html", 390, 844, ready=class_ready)
+    card = page.locator(".create-panel").bounding_box()
+    for selector in ["#create-allowed", "#create-submit"]:
+        box = page.locator(selector).bounding_box()
+        assert box["y"] + box["height"] <= card["y"] + card["height"], f"{selector} runs past the card"
+    page.locator("#create-submit").scroll_into_view_if_needed()
+    screenshot(page, "class-start-390x844")
+    assert page.problems == [], page.problems

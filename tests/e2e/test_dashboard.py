@@ -281,3 +281,34 @@ def test_csv_with_three_inputs_shows_a_confusion_matrix(server, open_page, tmp_p
     page.click("#step-epoch")
     page.wait_for_selector("#confusion:not([hidden])", timeout=WAIT_MS)
     assert page.locator("#confusion td").count() == 9
+
+
+def test_a_smaller_network_is_never_drawn_with_the_bigger_ones_params(server, open_page, token_of):
+    """Removing a layer, or opening a run with fewer layers from My runs, drew the new layout with the old
+    network's params until the new state arrived ("Cannot read properties of undefined (reading 'nodes')"
+    in the edges). Every `run` event must see params of the network it announces, or none."""
+    page = open_page(f"{server.url}/?model.hidden=4,4,4")
+    small = api(server, "/api/runs", "POST", {"model": {"hidden": [3]}}, token=token_of(page))
+    page.evaluate(
+        """() => { const app = window.backproplab.app; window.misfits = [];
+          app.on('run', (run) => { const params = app.state.params;
+            if (params && params.layers.length !== run.resolved.sizes.length - 1) window.misfits.push(run.id); }); }"""
+    )
+    page.click("#step-epoch")
+    page.wait_for_function("() => window.backproplab.app.state.history.length > 10", timeout=WAIT_MS)
+    page.click("#remove-layer")
+    page.wait_for_function(
+        "() => document.querySelectorAll('.column-controls').length === 2", timeout=WAIT_MS
+    )
+    page.click("#runs-menu summary")
+    page.click("#my-runs")
+    page.click(f'#runs-rows tr[data-run="{small["id"]}"] .open-run')
+    page.wait_for_function(
+        """(id) => { const { run, params } = window.backproplab.app.state;
+          return run.id === id && params && params.layers.length === 2; }""",
+        arg=small["id"],
+        timeout=WAIT_MS,
+    )
+    page.wait_for_function("() => document.querySelectorAll('.column-controls').length === 1")
+    assert page.evaluate("() => window.misfits") == []
+    assert page.problems == [], page.problems

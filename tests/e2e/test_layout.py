@@ -213,3 +213,23 @@ def test_classroom_hide_form_still_hides_controls_and_panels(server, open_page):
     assert page.is_visible("#field-batch")
     box = page.locator(".network-panel").bounding_box()
     assert box["height"] > 500, "the grid did not reflow into the curves' row"
+
+
+def test_my_runs_on_a_phone_keeps_every_column_on_screen(server, open_page, screenshot):
+    """At 390 px the My runs table ran off to the right: Keep training, Open and Delete were off-screen."""
+    page = open_page(f"{server.url}/", 390, 844)
+    page.click("#runs-menu summary")
+    page.click("#my-runs")
+    page.wait_for_selector("#runs-rows tr", timeout=WAIT_MS)
+    dialog = page.locator("#runs-dialog").bounding_box()
+    for x, _y, width, height, name in page.evaluate(
+        BOXES, "#runs-rows td, #runs-rows button, #runs-rows input"
+    ):
+        assert width > 0 and height > 0, name
+        assert x >= dialog["x"] and x + width <= dialog["x"] + dialog["width"] + 0.5, f"{name} is off-screen"
+    named = page.evaluate(
+        """() => [...document.querySelectorAll('#runs-rows td.num, #runs-rows td.center')]
+          .map((td) => getComputedStyle(td, '::before').content)"""
+    )
+    assert any("Keep training" in text for text in named), f"a phone's run must name its columns: {named}"
+    screenshot(page, "my-runs-390x844")

@@ -102,6 +102,18 @@ export function axisSize(chart, values, axisIndex, cycle) {
   return Math.ceil(widest) + (axis.ticks && axis.ticks.show === false ? 8 : 16);
 }
 
+const MIN_X_SPACE = 50; // uPlot's default room between x ticks
+
+// uPlot axis `space` for an x axis: room between ticks for the longest label the scale can have plus an
+// em of gap, so large step counts in a large font (projector mode) never run together ("1000015000").
+export function xSpace(chart, axisIndex, min, max) {
+  const axis = chart.axes[axisIndex];
+  measurer = measurer || document.createElement("canvas").getContext("2d");
+  measurer.font = axis.font[0];
+  const widest = Math.max(...tickLabels([min, max]).map((text) => measurer.measureText(text).width)) / (window.devicePixelRatio || 1);
+  return Math.max(MIN_X_SPACE, Math.ceil(widest) + axis.font[2]);
+}
+
 // A y axis that fits its labels.
 export function yAxis(label) {
   return { label, labelSize: 16, size: axisSize, gap: 4, values: tickValues };

@@ -127,9 +127,9 @@ export function createMyRuns(app) {
       { class: current ? "current" : "", dataset: { run: run.id } },
       el("td", {}, name, badge),
       el("td", { class: "setup" }, setupSummary(run)),
-      el("td", { class: "num" }, String(run.step)),
-      el("td", { class: "num" }, formatNumber(run.latest.test_loss)),
-      el("td", { class: "center" }, keep),
+      el("td", { class: "num", dataset: { label: t("runs.col_step") } }, String(run.step)),
+      el("td", { class: "num", dataset: { label: t("runs.col_test_loss") } }, formatNumber(run.latest.test_loss)),
+      el("td", { class: "center", dataset: { label: t("runs.col_keep") } }, keep),
       el("td", { class: "actions" }, open, remove),
     );
   }

@@ -6,13 +6,16 @@ import { t } from "../../i18n/index.js";
 import { layerColor } from "../../colors.js";
 import { bucketEnds, sampleColumn } from "../../history.js";
 import { RunningEma } from "../../smoothing.js";
-import { logRange, safeSeries, tickValues, yAxis } from "../../charts/safe.js";
+import { logRange, safeSeries, tickValues, xSpace, yAxis } from "../../charts/safe.js";
 import { chartPng } from "../../charts/png.js";
 
 const MAX_POINTS = 1200;
 const TRAIN = "#1565c0";
 const TEST = "#e65100";
 const LR_HEADROOM = 1.15;
+// The least plot height, in axis-font sizes: enough for three y labels (two on the lr strip). When the
+// panel is shorter (a banner, projector mode), the charts keep it and the panel scrolls.
+const MIN_PLOT_FONTS = { loss: 8, accuracy: 8, grad: 8, lr: 4 };
 const faded = (hex) => `${hex}40`;
 
 export function createCurves(app) {
@@ -43,9 +46,11 @@ export function createCurves(app) {
     return t(controls.xAxis.value === "epoch" ? "curves.epoch" : "curves.step");
   }
 
+  // Projector mode: axis numbers and names large enough for the back of a room.
+  const fontPx = () => (app.projector ? 17 : 12);
+
   function baseOptions(box, { title, yLabel, series, log = false, legend = true, range, splits }) {
-    // Projector mode: axis numbers and names large enough for the back of a room.
-    const px = app.projector ? 17 : 12;
+    const px = fontPx();
     const fonts = { font: `${px}px system-ui, sans-serif`, labelFont: `bold ${px}px system-ui, sans-serif` };
     return {
       title,
@@ -55,7 +60,7 @@ export function createCurves(app) {
       legend: { show: legend, live: true },
       scales: { x: { time: false }, y: log ? { distr: 3, range: logRange } : range ? { range } : { auto: true } },
       axes: [
-        { label: axisLabel(), labelSize: px + 4, size: px + 20, values: tickValues, ...fonts },
+        { label: axisLabel(), labelSize: px + 4, size: px + 20, space: xSpace, values: tickValues, ...fonts },
         { ...yAxis(yLabel), labelSize: px + 4, ...fonts, ...(splits ? { splits } : {}) },
       ],
       series: [{ label: axisLabel() }, ...series],
@@ -169,16 +174,19 @@ export function createCurves(app) {
   }
 
   // Each chart fills its box. uPlot's height is the plot's alone: the title and the legend (whose height
-  // depends on how its entries wrap at this width) come on top. uPlot applies a new size on a microtask,
-  // so after a change the check runs again next frame until the sizes settle.
+  // depends on how its entries wrap at this width) come on top. A box never gets smaller than its least
+  // plot plus that overhead (the panel scrolls instead). uPlot applies a new size on a microtask, so after
+  // a change the check runs again next frame until the sizes settle.
   function resize() {
     let changed = false;
     for (const [name, chart] of Object.entries(charts)) {
       const box = boxes[name];
       const extras = [".u-title", ".u-legend"].map((selector) => chart.root.querySelector(selector));
       const overhead = extras.reduce((sum, node) => sum + (node ? node.offsetHeight : 0), 0);
+      const least = (MIN_PLOT_FONTS[name] + 2) * fontPx() + 24; // the plot, and the x axis under it (its size and label)
+      box.style.minHeight = `${overhead + least + 2}px`;
       const width = Math.max(160, box.clientWidth);
-      const height = Math.max(50, box.clientHeight - overhead - 2);
+      const height = Math.max(least, box.clientHeight - overhead - 2);
       if (chart.width !== width || chart.height !== height) {
         chart.setSize({ width, height });
         changed = true;
