@@ -4,14 +4,15 @@ import { el } from "./dom.js";
 import { t } from "./i18n/index.js";
 
 // extra: {rebuild: true} marks a field that rebuilds the network; {setting: "optimizer.lr"} names the
-// RunConfig setting it changes (a class's locks and watch mode disable it: panels/access.js).
-function labelled(control, labelKey, input, { rebuild = false, title, setting } = {}) {
+// RunConfig setting it changes (a class's locks and watch mode disable it: panels/access.js). holder: what
+// follows the label, when the input sits inside something that also takes the ↻ mark.
+function labelled(control, labelKey, input, { rebuild = false, title, setting } = {}, holder = input) {
   const id = `field-${control}`;
   input.id = id;
   const label = el("label", { htmlFor: id, dataset: { i18n: labelKey } });
-  const row = el("div", { class: "field", dataset: { control } }, label, input);
+  const row = el("div", { class: "field", dataset: { control } }, label, holder);
   if (setting) row.dataset.setting = setting;
-  if (rebuild) row.append(el("span", { class: "rebuild", dataset: { i18nTitle: "controls.rebuild_hint" } }, "↻"));
+  if (rebuild) (holder === input ? row : holder).append(el("span", { class: "rebuild", dataset: { i18nTitle: "controls.rebuild_hint" } }, "↻"));
   if (title) input.dataset.i18nTitle = title;
   return row;
 }
@@ -27,8 +28,12 @@ export function selectField(control, labelKey, options, onChange, extra) {
   const input = el("select");
   for (const [value, key, fallback] of options) input.append(el("option", { value: value ?? "", dataset: { i18n: key, i18nFallback: fallback ?? key } }));
   input.addEventListener("change", () => onChange(input.value === "" ? null : input.value));
+  // The select and its ↻ stay together: beside the label while the chosen option fits there, else under
+  // it, the row's whole width (app.css .field.choice), so the option's text is never cut short.
+  const row = labelled(control, labelKey, input, extra, el("span", { class: "choice-control" }, input));
+  row.classList.add("choice");
   return {
-    row: labelled(control, labelKey, input, extra),
+    row,
     input,
     set: (value) => {
       input.value = value ?? "";

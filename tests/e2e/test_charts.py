@@ -7,7 +7,7 @@ from __future__ import annotations
 import struct
 
 import pytest
-from e2e_harness import WAIT_MS, api
+from e2e_harness import STOPPED_LEARNING, WAIT_MS, api
 
 
 def test_learning_rate_ten_relu_lesson_runs_twenty_seconds_without_errors(server, open_page, screenshot):
@@ -281,17 +281,7 @@ def test_a_large_loss_under_a_banner_gets_a_labelled_y_axis(server, open_page):
     """At 1280x800 with the stopped-learning banner, a loss of ~40 showed a ~35 px plot whose y axis said
     only "0". The plot keeps room for several labels that span the loss (the panel scrolls instead)."""
     page = open_page(f"{server.url}/?optimizer.lr=50")
-    page.evaluate(
-        """() => { const app = window.backproplab.app;
-          const losses = Array.from({ length: 200 }, (_, k) => 30 + 12 * Math.abs(Math.sin(k)));
-          app.state.history.append({ step: losses.map((_, k) => k + 1), train_loss: losses, test_loss: losses,
-            lr: losses.map(() => 50), train_accuracy: losses.map(() => 0.5), test_accuracy: losses.map(() => 0.5),
-            grad_norm: losses.map((v) => [v, v, v]) });
-          app.state.run.learning = { kind: "saturated", fix: null, reset: true, message: "For the last 90,847 steps "
-            + "the loss has been no better than guessing (0.692). 97% of the tanh/sigmoid units are saturated: their "
-            + "input is so large that their slope is almost 0, so the gradients barely move anything." };
-          app.emit("frame", { metrics: {} }); }"""
-    )
+    page.evaluate(STOPPED_LEARNING)
     page.wait_for_selector("#learning-banner:not([hidden])")
     page.wait_for_function(
         "() => Math.max(...window.backproplab.charts.loss.axes[1]._splits) >= 20", timeout=WAIT_MS

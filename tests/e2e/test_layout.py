@@ -4,8 +4,10 @@ the panels menu. Screenshots go to docs/screenshots/ (look at them: a test canno
 
 from __future__ import annotations
 
+import math
+
 import pytest
-from e2e_harness import WAIT_MS
+from e2e_harness import STOPPED_LEARNING, WAIT_MS, dark_rows
 
 VIEWPORTS = [(390, 844), (1280, 800), (1920, 1080)]
 
@@ -14,6 +16,18 @@ BOXES = """(selector) => [...document.querySelectorAll(selector)]
   .filter((node) => node.offsetParent !== null)
   .map((node) => { const r = node.getBoundingClientRect(); return [r.x, r.y, r.width, r.height, node.className]; })"""
 OVERFLOW = "() => document.scrollingElement.scrollWidth - window.innerWidth"
+# Whether a select cuts its chosen option's text short (20 px for its arrow and padding).
+SELECT_CUT = """(select) => {
+  const ctx = document.createElement('canvas').getContext('2d');
+  ctx.font = getComputedStyle(select).font;
+  return ctx.measureText(select.selectedOptions[0].textContent).width + 20 > select.clientWidth; }"""
+# "id: text" of each visible select matching the selector that cuts its chosen option short.
+CUT_SELECTS = f"""(selector) => [...document.querySelectorAll(selector)]
+  .filter((select) => select.offsetParent !== null && ({SELECT_CUT})(select))
+  .map((select) => `${{select.id}}: ${{select.selectedOptions[0].textContent}}`)"""
+OPEN_SECTIONS = (
+    "() => document.querySelectorAll('details.section').forEach((section) => (section.open = true))"
+)
 
 
 def overlaps(boxes) -> list[tuple]:
@@ -103,6 +117,145 @@ def test_learn_page_fits(server, open_page, screenshot, width, height):
     assert page.problems == []
 
 
+SHADE_PX = 12  # the height of a scroll shade (app.css .scroll-shade)
+# Marks every visible part of the panels that may scroll (data-scroller: its index); their names.
+SCROLLERS = """() => [...document.querySelectorAll('.layout *')]
+  .filter((node) => node.offsetParent !== null && ['auto', 'scroll'].includes(getComputedStyle(node).overflowY))
+  .map((node, index) => { node.dataset.scroller = index; return node.id || node.classList[1]; })"""
+# Scrolls the page (on a phone) to put one edge of the node in view; then the node's scrolling box on screen.
+EDGE_IN_VIEW = """(node, edge) => {
+  const inner = () => { const box = node.getBoundingClientRect();
+    return { x: box.x + node.clientLeft, y: box.y + node.clientTop, width: node.clientWidth, height: node.clientHeight }; };
+  const box = inner();
+  window.scrollBy(0, (edge === 'top' ? box.y : box.y + box.height) - window.innerHeight / 2);
+  return inner();
+}"""
+
+
+def edge_shades(page, node) -> tuple[float, float]:
+    """The share of the most shaded row in the top and in the bottom SHADE_PX of what ``node`` scrolls (0:
+    none, 1: a whole row), looked at with its content hidden: only its own background is left."""
+    node.evaluate("(node) => { for (const child of node.children) child.style.visibility = 'hidden'; }")
+    shades = []
+    for edge in ("top", "bottom"):
+        box = node.evaluate(EDGE_IN_VIEW, edge)
+        y = math.ceil(box["y"]) if edge == "top" else math.floor(box["y"] + box["height"]) - SHADE_PX
+        width = round(box["width"] / 2)
+        rows = dark_rows(
+            page, {"x": round(box["x"] + box["width"] / 4), "y": y, "width": width, "height": SHADE_PX}
+        )
+        shades.append(max(rows) / width)
+    node.evaluate("(node) => { for (const child of node.children) child.style.visibility = ''; }")
+    return shades[0], shades[1]
+
+
+@pytest.mark.parametrize(("width", "height"), VIEWPORTS)
+def test_what_a_panel_hides_shows_as_a_shade(server, open_page, screenshot, width, height):
+    """Under a banner at 1280x800 the Data panel's "Click the output to add points" was cut mid-line and
+    the hint under it hidden, with no sign that the panel scrolls (headless Chromium, like overlay-scrollbar
+    systems, shows no scrollbar); the curves scroll there too. Whatever scrolls inside a panel shades the
+    edge beyond which it has more to show, and no other edge."""
+    page = open_page(f"{server.url}/", width, height)
+    page.evaluate(STOPPED_LEARNING)
+    page.wait_for_selector("#learning-banner:not([hidden])")
+    page.wait_for_selector("#curves-grid:not(.empty)")
+    page.evaluate(OPEN_SECTIONS)
+    assert page.evaluate(OVERFLOW) <= 0, "the page is wider than the screen"
+    if width == 1280:
+        screenshot(page, "banner-1280x800")
+    scrolling = {}
+    for index, name in enumerate(page.evaluate(SCROLLERS)):
+        node = page.locator(f'[data-scroller="{index}"]')
+        hidden = node.evaluate("(node) => node.scrollHeight - node.clientHeight")
+        top, bottom = edge_shades(page, node)
+        if hidden < 2:
+            assert (top, bottom) == (0, 0), f"{name} is shaded with nothing more to show"
+            continue
+        scrolling[name] = hidden
+        assert top == 0 and bottom > 0.9, f"{name} hides {hidden} px with no shade below: {top, bottom}"
+        node.evaluate("(node) => (node.scrollTop = node.scrollHeight)")
+        top, bottom = edge_shades(page, node)
+        assert top > 0.9 and bottom == 0, (
+            f"{name}, scrolled to its end, is not shaded above only: {top, bottom}"
+        )
+    if (width, height) == (1280, 800):
+        assert {"data-body", "controls-panel", "curves-grid"} <= set(scrolling), scrolling
+        hint, body = page.locator("#edit-hint").bounding_box(), page.locator("#data-body").bounding_box()
+        assert hint["y"] + hint["height"] <= body["y"] + body["height"] + 0.5, (
+            "the data panel's hint is out of reach"
+        )
+    assert page.problems == []
+
+
+# Every option of every select of the Training panel, chosen in turn: those whose text is cut short.
+EVERY_CHOICE_CUT = f"""() => [...document.querySelectorAll('.controls-panel select')].flatMap((select) => {{
+  const was = select.value;
+  const cut = [...select.options].filter((option) => {{ select.value = option.value; return ({SELECT_CUT})(select); }})
+    .map((option) => `${{select.id}}: ${{option.textContent}}`);
+  select.value = was;
+  return cut;
+}})"""
+
+
+@pytest.mark.parametrize(("width", "height"), VIEWPORTS)
+def test_training_selects_show_their_whole_choice(server, open_page, screenshot, width, height):
+    """At 1280x800 the Training panel's selects cut their text: "automatic (r…" for the loss and the output
+    activation, "Xavier / Glo…" for the initialisation. A select whose choice does not fit beside its label
+    goes under it and takes the row's width; no option of any select is cut, in either language, and
+    nothing is wider than the panel."""
+    page = open_page(f"{server.url}/", width, height)
+    page.evaluate(OPEN_SECTIONS)
+    for language in ["en", "zh"]:
+        page.select_option("#language", language)
+        assert page.evaluate(EVERY_CHOICE_CUT) == [], (
+            f"a select cuts its text at {width}x{height} ({language})"
+        )
+        assert page.evaluate(OVERFLOW) <= 0, "the page is wider than the screen"
+        panel = page.locator(".controls-panel").bounding_box()
+        for x, _y, w, _h, name in page.evaluate(BOXES, ".controls-panel .field"):
+            assert x >= panel["x"] and x + w <= panel["x"] + panel["width"] + 0.5, (
+                f"{name} runs out of the panel"
+            )
+        choices = page.evaluate(
+            BOXES, ".controls-panel .field.choice > label, .controls-panel .choice-control"
+        )
+        assert overlaps(choices) == [], "a select covers its label"
+    page.select_option("#language", "en")
+    page.locator("#field-init").scroll_into_view_if_needed()
+    screenshot(page, f"training-choices-{width}x{height}")
+    assert page.problems == []
+
+
+# Only the step-through graph's arrowheads are left to see (boxes, labels and edges' lines hidden), every
+# edge `stroke` units wide.
+ARROWHEADS_ONLY = """(stroke) => {
+  const root = document.querySelector('.graph-box svg');
+  root.querySelectorAll('.nodes, .labels').forEach((group) => (group.style.visibility = 'hidden'));
+  root.querySelectorAll('line.edge').forEach((line) => {
+    line.style.stroke = 'transparent';
+    line.style.strokeWidth = String(stroke);
+  });
+  return root.querySelectorAll('line.edge').length;
+}"""
+
+
+def test_learn_page_arrowheads_keep_one_size(server, open_page):
+    """The step-through graph's arrowheads grew with their edge's width (a weight of 2 drew an edge 5 units
+    wide and a head 35 units long) and piled over the boxes: every head is one readable size."""
+    page = open_page(f"{server.url}/teach.html", 1280, 800, ready=teach_ready)
+    page.click("#step-forward")
+    page.wait_for_selector(".graph-box svg .edges line")
+    box = page.locator(".graph-box").bounding_box()
+    clip = {key: round(box[key]) for key in ("x", "y", "width", "height")}
+    ink = {}
+    for stroke in (1, 5):
+        heads = page.evaluate(ARROWHEADS_ONLY, stroke)
+        ink[stroke] = sum(dark_rows(page, clip, below=235))
+    assert ink[5] <= ink[1] * 1.1, f"thick edges have bigger arrowheads: {ink}"
+    assert ink[1] >= heads * 20, f"the arrowheads are too small to read: {ink} for {heads}"
+    assert page.problems == []
+
+
 @pytest.mark.parametrize(("width", "height"), VIEWPORTS)
 def test_landscape_page_fits(server, open_page, screenshot, width, height):
     page = open_page(f"{server.url}/landscape.html", width, height, ready=landscape_ready)
@@ -111,13 +264,7 @@ def test_landscape_page_fits(server, open_page, screenshot, width, height):
     for selector in ["#race-table", "#race-racers select"]:
         for x, _y, w, _h, _name in page.evaluate(BOXES, selector):
             assert x >= panel["x"] and x + w <= panel["x"] + panel["width"] + 0.5, f"{selector} is cut off"
-    cut = page.evaluate(
-        """() => [...document.querySelectorAll('#race-racers select')].filter((select) => {
-          const ctx = document.createElement('canvas').getContext('2d');
-          ctx.font = getComputedStyle(select).font;
-          return ctx.measureText(select.selectedOptions[0].textContent).width + 20 > select.clientWidth; }).length"""
-    )
-    assert cut == 0, "a racer's optimizer name is cut off"
+    assert page.evaluate(CUT_SELECTS, "#race-racers select") == [], "a racer's optimizer name is cut off"
     screenshot(page, f"landscape-{width}x{height}", full_page=width < 900)
     assert page.problems == []
 

@@ -3,7 +3,7 @@
 // d is the whole derivative of J, ∂ the local one of a single operation (∂v/∂u, not dv/du).
 import { formatNumber } from "../dom.js";
 import { t } from "../i18n/index.js";
-import { arrowMarker, graphRoot, setNumber, svg } from "./svg.js";
+import { arrowLine, arrowMarker, graphRoot, setNumber, svg } from "./svg.js";
 
 const POSITIONS = { a: [0, 0], b: [0, 1], c: [0, 2], u: [1, 1.5], v: [2, 0.75], J: [3, 0.75] };
 const NODE_W = 150;
@@ -35,7 +35,7 @@ export function createExpressionGraph(container) {
     for (const edge of graph.edges) {
       const [x1, y1] = at(edge.from);
       const [x2, y2] = at(edge.to);
-      const line = svg("line", { x1: x1 + NODE_W, y1: y1 + NODE_H / 2, x2, y2: y2 + NODE_H / 2, class: "edge", "marker-end": "url(#expr-arrow)" });
+      const line = arrowLine(x1 + NODE_W, y1 + NODE_H / 2, x2, y2 + NODE_H / 2, "expr-arrow", { class: "edge" });
       const label = svg("text", { x: (x1 + NODE_W + x2) / 2, y: (y1 + y2 + NODE_H) / 2 - 6, class: "edge-label", "text-anchor": "middle" });
       root.append(line, label);
       edges.push({ ...edge, line, label });

@@ -3,7 +3,7 @@
 // on the way back the upstream gradient × the local derivative = ∂L/∂z, and finally the updated weights.
 import { formatNumber } from "../dom.js";
 import { t } from "../i18n/index.js";
-import { arrowMarker, declutter, fitText, graphRoot, setNumber, svg } from "./svg.js";
+import { arrowLine, arrowMarker, declutter, fitText, graphRoot, setNumber, svg } from "./svg.js";
 
 const NODE_W = 190;
 const COLUMN = NODE_W + 130; // the gap between columns holds the edge labels
@@ -47,7 +47,7 @@ export function createNetworkGraph(container) {
           const y1 = y(sizes[column - 1], i) + MID;
           const x2 = x(column);
           const y2 = y(sizes[column], j) + MID;
-          const line = svg("line", { x1, y1, x2, y2, class: "edge", "marker-end": "url(#net-arrow)" });
+          const line = arrowLine(x1, y1, x2, y2, "net-arrow", { class: "edge" });
           const title = svg("title");
           line.append(title);
           // Labels of edges into different neurons sit at different distances, so fans do not pile up.
@@ -73,7 +73,7 @@ export function createNetworkGraph(container) {
     lossNode = nodes.get("loss");
     for (let j = 0; j < sizes[last]; j++) {
       const y1 = y(sizes[last], j) + MID;
-      edgeLayer.append(svg("line", { x1: x(last) + NODE_W, y1, x2: x(sizes.length), y2: y(1, 0) + MID, class: "edge loss-edge", "marker-end": "url(#net-arrow)" }));
+      edgeLayer.append(arrowLine(x(last) + NODE_W, y1, x(sizes.length), y(1, 0) + MID, "net-arrow", { class: "edge loss-edge" }));
     }
     container.replaceChildren(root);
   }

@@ -25,17 +25,28 @@ export function setNumber(node, label, value, format) {
   else node.dataset.value = String(value);
 }
 
-// An arrow head marker for edges, added once per SVG.
+const ARROW = 12; // an arrowhead's length and width, in the graph's units
+
+// An arrow head marker for edges, added once per SVG. Its size is in the graph's units (userSpaceOnUse),
+// not in stroke widths: a thick edge (a large weight) gets the same head as a thin one, not one five times
+// as large piled over the boxes.
 export function arrowMarker(root, id, color) {
   const defs = svg("defs");
   defs.append(
     svg(
       "marker",
-      { id, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" },
+      { id, viewBox: "0 0 10 10", refX: 0, refY: 5, markerUnits: "userSpaceOnUse", markerWidth: ARROW, markerHeight: ARROW, orient: "auto-start-reverse" },
       svg("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: color }),
     ),
   );
   root.append(defs);
+}
+
+// An edge from (x1, y1) whose arrowhead (marker `markerId`) points at (x2, y2): the line stops where the
+// head begins, so a thick line's square end never shows beside the head's point.
+export function arrowLine(x1, y1, x2, y2, markerId, attributes) {
+  const back = ARROW / Math.hypot(x2 - x1, y2 - y1);
+  return svg("line", { x1, y1, x2: x2 - (x2 - x1) * back, y2: y2 - (y2 - y1) * back, "marker-end": `url(#${markerId})`, ...attributes });
 }
 
 // Squeezes a text node into `width` px when it is longer (so a number never spills out of its box).
