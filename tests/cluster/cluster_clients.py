@@ -45,6 +45,15 @@ class Watcher:
                 found.append(message["run"]["step"] if kind == "state" else message["step"])
         return found
 
+    def trace(self, since: float, most: int = 40) -> list[str]:
+        """What arrived since ``since``, one line a message: seconds after it, replica, type, step."""
+        lines = []
+        for at, where, message in list(self.messages):
+            if at >= since:
+                step = message["run"]["step"] if message.get("type") == "state" else message.get("step")
+                lines.append(f"+{at - since:.2f}s {where} {message.get('type')} {step}")
+        return lines[:most]
+
     def wait_for(
         self,
         kind: str,

@@ -214,6 +214,11 @@ def story(cluster: Cluster, result: dict[str, Any]) -> None:
         or watcher.wait_for("state", paused + 50, since=killed_at)
         for watcher in (on_a, on_b)
     ]
+    if not all(
+        result["watchers_reached_step_after_restart"]
+    ):  # for the failure's report: what came, and logs
+        result["watch_trace_after_kill"] = [watcher.trace(since=killed_at) for watcher in (on_a, on_b)]
+        result["logs_after_kill"] = {process.name: process.tail(3000) for process in cluster.processes}
 
     # 2b. The other actor's worker process dies on its own: the actor ends with it and Ray restarts both.
     worker_killed(cluster, a, b, 1 - shard, result)

@@ -54,7 +54,11 @@ def test_a_killed_trainer_actor_comes_back_and_its_run_continues_bit_for_bit(sto
     assert "restarted" in story["message_after_restart"]
     assert all("try again" in reason for reason in story["unavailable_while_restarting"])
     assert story["watchers_saw_restored_run"] == [True, True]
-    assert story["watchers_reached_step_after_restart"] == [True, True], "watchers continue on their own"
+    assert story["watchers_reached_step_after_restart"] == [True, True], (
+        "watchers continue on their own",
+        story.get("watch_trace_after_kill"),
+        story.get("logs_after_kill"),
+    )
 
 
 def test_a_trainer_actors_worker_process_that_dies_takes_the_actor_along_and_both_come_back(story):
