@@ -295,6 +295,22 @@ def test_a_large_loss_under_a_banner_gets_a_labelled_y_axis(server, open_page):
     assert page.problems == [], page.problems
 
 
+def test_a_diverged_runs_loss_axis_keeps_its_labels(server, open_page):
+    """A loss that reached 1e306 before the run diverged took the linear axis past uPlot's largest tick step,
+    and the loss chart had no y labels at all; values beyond it are a gap, and the axis is labelled."""
+    page = open_page(
+        f"{server.url}/?dataset.kind=plane&model.hidden=8,8&model.activation=relu&optimizer.lr=50"
+    )
+    page.click("#play")
+    page.wait_for_selector("#diverged-banner:not([hidden])", timeout=WAIT_MS)
+    page.wait_for_function(
+        """() => (window.backproplab.charts.loss.axes[1]._values || [])
+            .filter((text) => text !== '' && text != null).length >= 2""",
+        timeout=WAIT_MS,
+    )
+    assert page.problems == [], page.problems
+
+
 @pytest.mark.parametrize("width,height", [(1280, 800), (1920, 1080)])
 def test_projector_charts_are_readable(server, open_page, screenshot, width, height):
     """Projector mode at 1280x800 left the loss plot ~15 px tall with no y numbers and x labels running

@@ -6,7 +6,7 @@ import { formatNumber } from "../dom.js";
 
 const LOG_MIN = 1e-200;
 const LOG_MAX = 1e200;
-const LINEAR_MAX = 1e150;
+const LINEAR_MAX = 1e30; // uPlot's linear tick steps stop at 5e31: beyond, an axis got not one label
 const MAX_DECADES = 16;
 
 // A value a log axis can show, or null (a gap).
