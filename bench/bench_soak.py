@@ -31,7 +31,7 @@ from pathlib import Path
 
 import httpx
 
-from bench_live import Crowd, Server, Watcher, _descendants, server, steps
+from live_harness import Crowd, Server, Watcher, descendants, server, steps
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class Sample:
 def written_bytes(srv: Server) -> int:
     """Bytes the server's processes caused to be written to storage so far (/proc/<pid>/io)."""
     total = 0
-    for pid in [srv.pid, *_descendants(srv.pid)]:
+    for pid in [srv.pid, *descendants(srv.pid)]:
         with contextlib.suppress(OSError, ValueError):
             for line in Path(f"/proc/{pid}/io").read_text().splitlines():
                 if line.startswith("write_bytes:"):

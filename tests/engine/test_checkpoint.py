@@ -46,6 +46,16 @@ def small_logs(run: Run) -> Run:
     return run
 
 
+def checkpointed_xor() -> tuple[Run, Store]:
+    """A small-log xor run checkpointed after each of four uneven stretches of steps, and its store."""
+    run = small_logs(Run(RunConfig.model_validate({"dataset": {"kind": "xor"}, "eval_every": 15})))
+    store = Store()
+    for steps in (40, 333, 1, 250):
+        run.step(steps)
+        store.save(run)
+    return run, store
+
+
 def assert_same_state(restored: Run, original: Run) -> None:
     np.testing.assert_array_equal(restored.network.flat_params, original.network.flat_params)
     np.testing.assert_array_equal(restored.metric_history.stored(), original.metric_history.stored())
@@ -106,11 +116,7 @@ def test_restores_at_every_checkpoint_continue_bit_for_bit_through_compactions_a
 
 
 def test_a_restore_continues_like_the_original_before_a_rebuild_too():
-    run = small_logs(Run(RunConfig.model_validate({"dataset": {"kind": "xor"}, "eval_every": 15})))
-    store = Store()
-    for steps in (40, 333, 1, 250):
-        run.step(steps)
-        store.save(run)
+    run, store = checkpointed_xor()
     copy = Run.restore(store.core, store.logs)
     run.step(400)
     copy.step(400)
@@ -205,11 +211,7 @@ def test_health_snapshots_pack_into_a_few_arrays_and_back_exactly():
 
 
 def test_health_chunks_saved_before_packing_still_restore():
-    run = small_logs(Run(RunConfig.model_validate({"dataset": {"kind": "xor"}, "eval_every": 15})))
-    store = Store()
-    for steps in (40, 333, 1, 250):
-        run.step(steps)
-        store.save(run)
+    run, store = checkpointed_xor()
     old = [serialize.unpack(chunk) for chunk in store.logs["health"]]
     store.logs["health"] = [
         serialize.pack({"snapshots": unpacked_snapshots(chunk["packed"])}) for chunk in old
