@@ -3,6 +3,7 @@ a request whose head or body stops arriving gets 408 and its connection is close
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 
@@ -73,6 +74,17 @@ def test_a_half_sent_head_gets_408_and_is_closed(slow_server):
         sock.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
         reply = answer(sock)
     assert reply.startswith(b"HTTP/1.1 408"), reply[:200]
+
+
+def test_a_request_the_http_parser_refuses_gets_the_json_error_shape(slow_server):
+    with connect(slow_server) as sock:
+        sock.sendall(b"POST /api/runs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ten\r\n\r\n{}")
+        reply = answer(sock)
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400"), reply[:300]
+    assert b"content-type: application/json" in head.lower()
+    error = json.loads(body)
+    assert error["field"] is None and "not valid HTTP/1.1" in error["reason"], error
 
 
 def test_a_connection_that_never_speaks_is_closed(slow_server):

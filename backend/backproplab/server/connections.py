@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import deque
 from dataclasses import dataclass, field
@@ -25,8 +26,20 @@ from typing import Any, Protocol
 
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
+from .errors import error_body
+
 log = logging.getLogger("backproplab.server")
-REQUEST_TIMEOUT = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+
+
+def closing_error(status: str, reason: str) -> bytes:
+    """A whole HTTP response in the API's error shape (errors.py) that closes the connection: for what is
+    answered before any request reaches the app."""
+    body = json.dumps(error_body([{"field": None, "reason": reason}])).encode()
+    head = f"HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
+    return head.encode() + b"connection: close\r\n\r\n" + body
+
+
+REQUEST_TIMEOUT = closing_error("408 Request Timeout", "the request's head did not arrive in time")
 MAX_ADDRESSES = 10_000  # buckets kept; full, idle ones are forgotten past this
 
 
@@ -215,6 +228,13 @@ def guarded_protocol(
             if self._head_timer is not None:
                 self._head_timer.cancel()
                 self._head_timer = None
+
+        def send_400_response(self, msg: str) -> None:
+            """uvicorn's answer to a request it cannot parse (a bad request line, a Content-Length that is
+            not a number), in the API's JSON error shape rather than uvicorn's plain text."""
+            reason = f"the request is not valid HTTP/1.1 ({msg.rstrip('.')})"
+            self.transport.write(closing_error("400 Bad Request", reason))
+            self.transport.close()
 
         def _expired(self) -> None:
             self._head_timer = None
