@@ -55,10 +55,19 @@ def test_a_killed_trainer_actor_comes_back_and_its_run_continues_bit_for_bit(sto
     assert all("try again" in reason for reason in story["unavailable_while_restarting"])
     assert story["watchers_saw_restored_run"] == [True, True]
     assert story["watchers_reached_step_after_restart"] == [True, True], (
-        "watchers continue on their own",
-        story.get("watch_trace_after_kill"),
-        story.get("logs_after_kill"),
+        "watchers continue on their own\n" + report_after_kill(story)
     )
+
+
+def report_after_kill(story) -> str:
+    """What each watcher received since the kill, then each process's log tail: as text, so that pytest
+    prints it whole (it shortens the repr of anything else)."""
+    traces = [
+        f"watcher on replica {'AB'[index]}:\n  " + "\n  ".join(trace)
+        for index, trace in enumerate(story.get("watch_trace_after_kill") or [])
+    ]
+    logs = [f"--- {name}:\n{text}" for name, text in (story.get("logs_after_kill") or {}).items()]
+    return "\n".join(traces + logs)
 
 
 def test_a_trainer_actors_worker_process_that_dies_takes_the_actor_along_and_both_come_back(story):
