@@ -4,6 +4,7 @@ and confusion views, and the loss landscape's age."""
 
 from __future__ import annotations
 
+import re
 import struct
 
 import pytest
@@ -308,6 +309,28 @@ def test_a_diverged_runs_loss_axis_keeps_its_labels(server, open_page):
             .filter((text) => text !== '' && text != null).length >= 2""",
         timeout=WAIT_MS,
     )
+    assert page.problems == [], page.problems
+
+
+def test_a_diverged_runs_gradient_norm_axis_keeps_its_labels(server, open_page):
+    """Gradient norms of ~1e145 before the run diverged gave the log axis a range of 1e130..1e146: uPlot
+    measures a log axis' span as max - min, found no tick step for it (its steps stop at 5e31), and the
+    gradient-norm chart had no y ticks, grid or labels at all. Log axes have decade ticks of their own."""
+    page = open_page(
+        f"{server.url}/?dataset.kind=plane&model.hidden=8,8&model.activation=relu&optimizer.lr=50"
+    )
+    page.click("#play")
+    page.wait_for_selector("#diverged-banner:not([hidden])", timeout=WAIT_MS)
+    page.wait_for_function("() => window.backproplab.charts.grad.scales.y.max > 1e40", timeout=WAIT_MS)
+    axis = page.evaluate(
+        """() => { const chart = window.backproplab.charts.grad;
+          return { min: chart.scales.y.min, max: chart.scales.y.max,
+            labels: (chart.axes[1]._values || []).filter((text) => text !== '' && text != null) }; }"""
+    )
+    assert len(axis["labels"]) >= 2, f"the gradient-norm axis has too few labels: {axis}"
+    for label in axis["labels"]:
+        assert re.fullmatch(r"1e\d+", label), axis
+        assert axis["min"] <= float(label) <= axis["max"], axis
     assert page.problems == [], page.problems
 
 

@@ -1,7 +1,7 @@
 // Data and axes that uPlot can always draw. Zero, denormal, huge and non-finite values on a log axis (a
 // diverging run, dead ReLUs' zero gradients) once made uPlot's log splits throw "Invalid array length"
-// and froze the page: every series goes through these filters before it reaches a chart, and log scales
-// get a range of whole decades, at most MAX_DECADES wide.
+// and froze the page: every series goes through these filters before it reaches a chart, log scales
+// get a range of whole decades, at most MAX_DECADES wide, and log axes get ticks of their own (logAxis).
 import { formatNumber } from "../dom.js";
 
 const LOG_MIN = 1e-200;
@@ -70,25 +70,70 @@ export function tickLabels(values) {
   });
 }
 
-const LABEL_PX = 22; // room one tick label needs along a log axis
+const LABEL_PX = 22; // the least room one tick label gets along a log axis (more if the axis' `space` says so)
+const MINOR_PX = 20; // the least room of a decade on a log axis for grid lines at 2..9 × 10^k
 
 const isDecade = (value) => value > 0 && Math.abs(Math.log10(value) - Math.round(Math.log10(value))) < 1e-9;
 
-// uPlot `values`: every split written with tickLabels; on a log axis spanning more decades than there is
-// room for, only every k-th decade keeps its label (the others stay as grid lines).
+// CSS pixels one decade takes on a log axis from min to max.
+function decadePx(chart, axis, min, max) {
+  const length = (axis.side % 2 ? chart.bbox.height : chart.bbox.width) / (window.devicePixelRatio || 1);
+  return length / Math.max(1e-9, Math.log10(max) - Math.log10(min));
+}
+
+// Leading digits of the ticks between two decades that get a label, finest first: each set is used
+// when its closest pair of ticks (9 and 10; 5 and 7; 1 and 2) is a label's room apart.
+const MINOR_LABELS = [[2, 3, 4, 5, 6, 7, 8, 9], [2, 3, 5, 7], [2, 5], []].map((digits) => {
+  const ticks = [1, ...digits, 10];
+  const closest = Math.min(...ticks.slice(1).map((tick, k) => Math.log10(tick / ticks[k])));
+  return { digits, closest };
+});
+
+// uPlot `values`: every split written with tickLabels; on a log axis whose decades are closer than a
+// label's room, only every k-th decade keeps its label (the others stay as grid lines), and ticks between
+// decades are labelled only where there is room.
 export function tickValues(chart, splits, axisIndex) {
   const axis = chart.axes[axisIndex];
   const scale = axis && chart.scales[axis.scale];
   if (!scale || scale.distr !== 3) return tickLabels(splits);
-  const ratio = window.devicePixelRatio || 1;
-  const length = (axis.side % 2 ? chart.bbox.height : chart.bbox.width) / ratio;
-  const decades = splits.filter(isDecade).length;
-  const every = Math.max(1, Math.ceil(decades / Math.max(1, Math.floor(length / LABEL_PX))));
+  const room = Math.max(LABEL_PX, axis._space || 0); // uPlot's `space`: 30 px on a y axis, 50 on an x axis
+  const perDecade = decadePx(chart, axis, scale.min, scale.max);
+  const every = Math.max(1, Math.ceil(room / perDecade - 1e-9));
+  const minor = every > 1 ? [] : (MINOR_LABELS.find(({ closest }) => closest * perDecade >= room) || { digits: [] }).digits;
   return splits.map((value) => {
-    if (!isDecade(value)) return every === 1 ? formatTick(value) : "";
-    return Math.round(Math.log10(value)) % every === 0 ? formatTick(value) : "";
+    if (value === null || value === undefined || !(value > 0)) return "";
+    if (isDecade(value)) return Math.round(Math.log10(value)) % every === 0 ? formatTick(value) : "";
+    return minor.includes(Number(value.toExponential()[0])) ? formatTick(value) : "";
   });
 }
+
+// Steps for uPlot to find for a log axis: powers of ten up to 1e308. Its own steps stop at 5e31 and it
+// measures a log axis' span as max − min, so a range past ~1e32 (a diverged run's gradient norms,
+// 1e130..1e146) found no step, and the axis got no ticks, no grid and not one label.
+const LOG_INCRS = Array.from({ length: 309 }, (_, k) => Number(`1e${k}`));
+
+// uPlot `splits` for a log axis: the decades in [min, max], and 2..9 × 10^k between them when a decade
+// has MINOR_PX of room. uPlot's own log splits step by values from its table (5e31 at most, 1e-32 at
+// least), so past it they stop going by decades (1e130 + 5e31 is 1e130: the ticks doubled from there).
+export function logSplits(chart, axisIndex, min, max) {
+  if (!(min > 0 && max >= min && Number.isFinite(max))) return [];
+  const digits = decadePx(chart, chart.axes[axisIndex], min, max) >= MINOR_PX ? [1, 2, 3, 4, 5, 6, 7, 8, 9] : [1];
+  const low = Math.floor(Math.log10(min) + 1e-9);
+  const high = Math.ceil(Math.log10(max) - 1e-9);
+  const splits = [];
+  for (let exponent = low; exponent <= high; exponent++) {
+    for (const digit of digits) {
+      const value = Number(`${digit}e${exponent}`); // exact (10 ** -7 is not 1e-7)
+      if (value >= min * (1 - 1e-9) && value <= max * (1 + 1e-9)) splits.push(value);
+    }
+  }
+  return splits;
+}
+
+// The axis options of a log scale's axis (with tickValues for its labels): its own steps and splits, and
+// no uPlot filter (tickValues alone decides which ticks get a label: uPlot's filter kept every k-th decade
+// counted from the top, tickValues every k-th exponent, and the two could leave one label or none).
+export const logAxis = { incrs: () => LOG_INCRS, splits: logSplits, filter: (chart, splits) => splits };
 
 let measurer = null;
 // uPlot axis `size`: wide enough for the longest tick label, so labels are never clipped and never run

@@ -1,7 +1,8 @@
-// uPlot line charts for the teaching views: sized to their box (and kept so on resize), log axes on demand,
-// tick labels that fit (charts/safe.js). Data for a log axis goes through positive() before setData.
+// uPlot line charts for the teaching views: sized to their box (and kept so on resize), log axes on demand
+// (charts/safe.js' logAxis), tick labels that fit (charts/safe.js). Data for a log axis goes through
+// positive() before setData.
 import uPlot from "../../vendor/uplot/uPlot.esm.js";
-import { axisSize, logRange, logSafe, tickValues } from "../charts/safe.js";
+import { axisSize, logAxis, logRange, logSafe, tickValues } from "../charts/safe.js";
 
 // series: [{label, stroke, width?, dash?}]; data: [xs, ...ys] with null gaps.
 export function lineChart(box, { title, xLabel, yLabel, series, logX = false, logY = false, height = 220, yRange, legend = true }) {
@@ -16,8 +17,8 @@ export function lineChart(box, { title, xLabel, yLabel, series, logX = false, lo
       y: logY ? { distr: 3, range: logRange } : yRange ? { range: yRange } : { auto: true },
     },
     axes: [
-      { label: xLabel, labelSize: 16, size: 34, values: tickValues },
-      { label: yLabel, labelSize: 16, size: axisSize, values: tickValues },
+      { label: xLabel, labelSize: 16, size: 34, values: tickValues, ...(logX ? logAxis : {}) },
+      { label: yLabel, labelSize: 16, size: axisSize, values: tickValues, ...(logY ? logAxis : {}) },
     ],
     series: [
       { label: xLabel },

@@ -6,7 +6,7 @@ import { t } from "../../i18n/index.js";
 import { layerColor } from "../../colors.js";
 import { bucketEnds, sampleColumn } from "../../history.js";
 import { RunningEma } from "../../smoothing.js";
-import { logRange, safeSeries, tickValues, xSpace, yAxis } from "../../charts/safe.js";
+import { logAxis, logRange, safeSeries, tickValues, xSpace, yAxis } from "../../charts/safe.js";
 import { chartPng } from "../../charts/png.js";
 
 const MAX_POINTS = 1200;
@@ -61,7 +61,7 @@ export function createCurves(app) {
       scales: { x: { time: false }, y: log ? { distr: 3, range: logRange } : range ? { range } : { auto: true } },
       axes: [
         { label: axisLabel(), labelSize: px + 4, size: px + 20, space: xSpace, values: tickValues, ...fonts },
-        { ...yAxis(yLabel), labelSize: px + 4, ...fonts, ...(splits ? { splits } : {}) },
+        { ...yAxis(yLabel), labelSize: px + 4, ...fonts, ...(log ? logAxis : {}), ...(splits ? { splits } : {}) },
       ],
       series: [{ label: axisLabel() }, ...series],
       hooks: {
