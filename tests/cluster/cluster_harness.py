@@ -277,8 +277,12 @@ class Process:
             log.seek(self.log_start)
             return log.read().decode(errors="replace")
 
-    def tail(self, characters: int = 3000) -> str:
-        return self.output()[-characters:]
+    def tail(self, characters: int = 3000, requests: bool = True) -> str:
+        """The last ``characters`` of the output; without the access log's lines if not ``requests``."""
+        text = self.output()
+        if not requests:
+            text = "".join(line for line in text.splitlines(keepends=True) if ' HTTP/1.1" ' not in line)
+        return text[-characters:]
 
     def wait_for_log(self, text: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout

@@ -136,6 +136,19 @@ class Cluster:
         driver.popen.wait(timeout=60)
         return int(driver.tail().strip().splitlines()[-1])
 
+    def actor_logs(self, characters: int = 3000) -> dict[str, str]:
+        """The trainer actors' own log lines (Ray keeps each worker's stderr in its session's logs)."""
+        logs = {}
+        for path in sorted(self.ray_dir.glob("**/logs/worker-*.err")):
+            lines = [
+                line
+                for line in path.read_text(errors="replace").splitlines(keepends=True)
+                if "trainer-" in line
+            ]
+            if lines:
+                logs[f"ray {path.name}"] = "".join(lines)[-characters:]
+        return logs
+
     def stop(self) -> None:
         for process in reversed(self.processes):
             process.stop(timeout=10)
@@ -218,7 +231,10 @@ def story(cluster: Cluster, result: dict[str, Any]) -> None:
         result["watchers_reached_step_after_restart"]
     ):  # for the failure's report: what came, and logs
         result["watch_trace_after_kill"] = [watcher.trace(since=killed_at) for watcher in (on_a, on_b)]
-        result["logs_after_kill"] = {process.name: process.tail(3000) for process in cluster.processes}
+        result["logs_after_kill"] = {
+            **{process.name: process.tail(4000, requests=False) for process in cluster.processes},
+            **cluster.actor_logs(),
+        }
 
     # 2b. The other actor's worker process dies on its own: the actor ends with it and Ray restarts both.
     worker_killed(cluster, a, b, 1 - shard, result)

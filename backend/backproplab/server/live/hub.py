@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from ..encoding import dumps
+from ..errors import ApiError
 from ..identities.access import Role
 from .protocol import Publish, Wants, shard_of
 from .trainers import Trainers
@@ -25,6 +26,10 @@ T = TypeVar("T")
 
 log = logging.getLogger("backproplab.live")
 MAX_REPLIES = 32
+# A subscription the trainer could not take (503: it is restarting, or could not be reached for a moment)
+# is sent again after this many seconds, doubling up to SUBSCRIBE_RETRY_MOST.
+SUBSCRIBE_RETRY = 0.25
+SUBSCRIBE_RETRY_MOST = 4.0
 _client_ids = itertools.count(1)
 
 
@@ -89,6 +94,8 @@ class Session:
     version: int = -1
     gone: str | None = None  # "deleted" or "lost": the item no longer exists
     asking: dict[str, asyncio.Future[Any]] = field(default_factory=dict)  # trainer calls in flight, by key
+    subscribing: asyncio.Task[None] | None = None  # sends ``wants`` to the trainer (Hub.refresh_wants)
+    resend: bool = False  # ``wants`` changed (or the trainer restarted) while a subscription was on its way
 
     def wake_all(self) -> None:
         for client in self.clients.values():
@@ -153,14 +160,42 @@ class Hub:
         )
 
     def refresh_wants(self, session: Session, force: bool = False) -> None:
-        """Tell the trainer the union of what this session's clients want, when it changed (no waiting)."""
+        """Tell the trainer the union of what this session's clients want, when it changed (or ``force``:
+        the trainer restarted), without waiting: the session's ``subscribing`` task sends it."""
         union = self._union(session)
         if union != session.wants or force:
             session.wants = union
+            if session.subscribing is None or session.subscribing.done():
+                session.subscribing = asyncio.ensure_future(self._subscribe(session))
+            else:
+                session.resend = True
+
+    async def _subscribe(self, session: Session) -> None:
+        """Send the session's ``wants`` until the trainer took them. A subscription is a call, not a cast:
+        one lost to a trainer that was restarting or could not be reached for a moment (503) is sent
+        again, or its watchers would get a ``state`` and then no news for good."""
+        delay = SUBSCRIBE_RETRY
+        while self.sessions.get((session.kind.name, session.id)) is session and session.gone is None:
+            session.resend = False
             trainers = self.trainers
-            trainers.cast(
-                session.id, "watch", kind=session.kind.name, subscriber=trainers.subscriber, wants=union
-            )
+            try:
+                await trainers.call(
+                    session.id,
+                    "watch",
+                    kind=session.kind.name,
+                    subscriber=trainers.subscriber,
+                    wants=session.wants,
+                )
+            except ApiError as error:
+                if error.status != 503:  # the item is gone: its watchers' next `state` says so
+                    log.info("watch on %s refused: %s", session.id, error)
+                    return
+                log.info("watch on %s failed (%s); sending it again in %g s", session.id, error, delay)
+                await asyncio.sleep(delay)
+                delay = min(2 * delay, SUBSCRIBE_RETRY_MOST)
+                continue
+            if not session.resend:
+                return
 
     async def rewatch(self, session: Session) -> None:
         """Subscribe again with what the clients want now, and wait until the trainer has sent the news
@@ -187,14 +222,20 @@ class Hub:
     def restarted(self, shard: int) -> None:
         """A trainer restarted: its items come back from the store (runs) or are lost (races)."""
         trainers = self.trainers
-        for session in list(self.sessions.values()):
-            if shard_of(session.id, trainers.shards) == shard:
-                session.generation = None
-                session.mirror = session.kind.mirror()
-                for client in session.clients.values():
-                    client.generation = -1  # a fresh `state` (a run is reloaded; a lost race says so)
-                self.refresh_wants(session, force=True)
-                session.wake_all()
+        sessions = [
+            session for session in self.sessions.values() if shard_of(session.id, trainers.shards) == shard
+        ]
+        if sessions:
+            log.info(
+                "trainer %d restarted or forgot us: %d watched items subscribe again", shard, len(sessions)
+            )
+        for session in sessions:
+            session.generation = None
+            session.mirror = session.kind.mirror()
+            for client in session.clients.values():
+                client.generation = -1  # a fresh `state` (a run is reloaded; a lost race says so)
+            self.refresh_wants(session, force=True)
+            session.wake_all()
 
     async def forget(self, item_id: str, reason: str) -> None:
         """An item was deleted through this process: its watchers are told at once."""

@@ -45,7 +45,6 @@ FORGET_SECONDS = 2.0
 ONE_BLAS_THREAD = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 RESTARTING = "training is unavailable: the trainer holding this run is restarting; try again in a moment"
-RESUBSCRIBE_AFTER = 1.0  # seconds after a lost `watch` before the web process subscribes that shard again
 
 
 def main(config: GatewayConfig, connection: Connection) -> None:
@@ -147,7 +146,6 @@ class Gateway:
         self.shutdown: Call | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.resubscribing: set[int] = set()  # shards whose lost watches are to be sent again
 
     async def run(self) -> None:
         self.loop = asyncio.get_running_loop()
@@ -297,28 +295,8 @@ class Gateway:
                 "%s on %s failed in trainer actor %d: %s", call.op, call.target, shard, _reason(error)
             )
             reply = Reply(call.id, failure=Failure(503, ((None, RESTARTING),)))
-            if not call.id and call.op == "watch":
-                self._resubscribe(shard)
         if call.id:
             self.send(reply)
-
-    def _resubscribe(self, shard: int) -> None:
-        """A ``watch`` is a cast: nobody waits for it, so one lost to an actor that could not be reached for
-        a moment (while this replica counted it as up) would leave its watchers without news for good (the
-        actor knows this replica from its polls and never says it forgot it). After RESUBSCRIBE_AFTER the
-        web process subscribes every session of the shard again, once for any number of lost watches."""
-        if shard in self.resubscribing:
-            return
-        self.resubscribing.add(shard)
-
-        async def later() -> None:
-            try:
-                await asyncio.sleep(RESUBSCRIBE_AFTER)
-            finally:
-                self.resubscribing.discard(shard)
-            self.send(GatewayEvent("restarted", shard))
-
-        self._spawn(later())
 
 
 def _finish(done: asyncio.Future[None]) -> None:

@@ -294,6 +294,7 @@ class RayTrainers(LocalTrainers):
                     raise
         elif not readable:
             raise self.unavailable()
+        log.info("%s on %s answered from the store: its trainer is unavailable", op, target)
         return await self.run_blocking(self.offline.read, target, op, args)
 
     def cast(self, target: str, op: str, **args: Any) -> None:

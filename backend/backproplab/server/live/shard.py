@@ -265,6 +265,8 @@ class Shard:
     def _reply(self, call: Call, value: Any = None, failure: Failure | None = None) -> None:
         if call.id:
             self.send(Reply(call.id, value, failure))
+        elif failure is not None:  # a cast: nobody waits for its answer, so its failure is said here
+            log.warning("trainer %d: %s on %s failed: %s", self.index, call.op, call.target, failure.errors)
 
     # ------------------------------------------------------------------ training and publishing
 
