@@ -62,6 +62,22 @@ def test_saved_run_continues_bit_for_bit(optimizer):
     np.testing.assert_array_equal(restored.metric_history.stored(), uninterrupted.metric_history.stored())
 
 
+def test_a_saved_runs_health_snapshots_come_back_whole_from_packed_and_from_older_saves():
+    from backproplab.engine import serialize
+
+    run = make_run(seed=3)
+    run.step(3_000)
+    assert len(run.health.snapshots) > 2
+    saved = run.to_bytes()
+    assert "packed" in serialize.unpack(saved)["health"]  # eight arrays, not an entry per histogram
+    older = serialize.unpack(saved)  # as Run.to_bytes wrote it before: one entry per histogram
+    older["health"]["snapshots"] = run.health.snapshots
+    del older["health"]["packed"]
+    for blob in (saved, serialize.pack(older)):
+        restored = Run.from_bytes(blob)
+        assert json.dumps(restored.health.to_dict()) == json.dumps(run.health.to_dict())
+
+
 def test_changing_lr_keeps_weights_and_optimizer_state():
     run = make_run(optimizer={"name": "adam", "lr": 0.01})
     run.step(20)

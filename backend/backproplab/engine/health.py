@@ -52,16 +52,21 @@ class HealthLog:
         return {"every": self.every, "snapshots": [_json_snapshot(snap) for snap in self.snapshots]}
 
     def state_dict(self) -> dict[str, Any]:
+        """For Run.to_bytes (forks, exports): the snapshots packed (packed_snapshots), ~10x faster to pack
+        than one archive entry per histogram."""
         return {
             "every": self.every,
-            "snapshots": self.snapshots,
+            "packed": packed_snapshots(self.snapshots),
             "compactions": self.compactions,
             "capacity": self.capacity,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """A state_dict, or one from before the snapshots were packed (``snapshots``: an older export)."""
         self.every = int(state["every"])
-        self.snapshots = list(state["snapshots"])
+        self.snapshots = (
+            unpacked_snapshots(state["packed"]) if "packed" in state else list(state["snapshots"])
+        )
         self.compactions = int(state.get("compactions", 0))
         self.capacity = int(state.get("capacity", self.capacity))
 
