@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from backproplab.server.store import Checkpoint, StoredDataset, StoreError, Usage, connect
+from backproplab.server.store import Checkpoint, NameTakenError, StoredDataset, StoreError, Usage, connect
 from backproplab.server.store.base import ClassRecord, ComparisonRecord
 from backproplab.server.store.postgres import SCHEMA_VERSION, PostgresStore
 
@@ -137,6 +137,57 @@ def test_classes_by_id_code_and_teacher_and_their_deletion(store):
     store.insert_run("student", "s", "k1", None)
     assert store.delete_class("k1") and store.delete_class("k1") is False
     assert store.run_record("student").class_id is None, "students keep their runs"
+
+
+def test_names_are_unique_in_a_class_without_case_and_only_there(store):
+    store.insert_class(ClassRecord("k", "CODE1", "teacher", None, {}, None, 1.0, 1.0))
+    store.insert_run("ada", "s1", "k", "Ada")
+    for taken in ("Ada", "ada", "ADA", "Ａｄａ"):
+        with pytest.raises(NameTakenError) as refused:
+            store.insert_run("ada-2", "s2", "k", taken)
+        assert refused.value.name == taken
+    assert store.run_record("ada-2") is None and store.count_runs() == 1, "a refused run is not written"
+    store.insert_run("elsewhere", "s2", "another-class", "Ada")
+    store.insert_run("alone", "s2", None, "Ada")
+    store.insert_run("unnamed-1", "s3", "k", None)
+    store.insert_run("unnamed-2", "s4", "k", None)
+    store.insert_run("grace", "s5", "k", "Grace")
+
+    with pytest.raises(NameTakenError):
+        store.rename_run("grace", "ada")
+    with pytest.raises(NameTakenError):
+        store.rename_run("unnamed-1", "GRACE")
+    assert store.run_record("grace").name == "Grace" and store.run_record("unnamed-1").name is None
+    assert store.rename_run("ada", "ADA") and store.run_record("ada").name == "ADA", "its own name"
+    assert store.rename_run("alone", "Grace") and store.rename_run("elsewhere", "Grace"), "not in this class"
+    assert store.rename_run("grace", None) and store.rename_run("unnamed-1", "grace"), "a name let go"
+    assert store.rename_run("missing", "Ada") is False
+
+
+def test_students_taking_one_name_at_once_on_several_replicas_get_it_once(location, store):
+    """Each replica (its own connection) inserts a run named Ada in one class at the same moment."""
+    store.insert_class(ClassRecord("k", "CODE1", "teacher", None, {}, None, 1.0, 1.0))
+    outcomes: list[str] = []
+    start = threading.Barrier(6)
+
+    def replica(index: int) -> None:
+        own = connect(location)
+        try:
+            start.wait()
+            own.insert_run(f"r{index}", f"s{index}", "k", "Ada" if index % 2 else "ada")
+            outcomes.append("joined")
+        except NameTakenError:
+            outcomes.append("taken")
+        finally:
+            own.close()
+
+    threads = [threading.Thread(target=replica, args=(index,)) for index in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["joined"] + ["taken"] * 5
+    assert len([record.name for record in store.run_records(class_id="k")]) == 1
 
 
 def test_comparisons_are_kept_and_forgotten_by_age(store):

@@ -7,6 +7,7 @@ import json
 import socket
 import time
 
+import httpx
 import pytest
 from server_harness import ServerProcess
 
@@ -67,6 +68,30 @@ def test_aborted_uploads_are_logged_once_each_without_a_traceback(slow_server):
     assert len(lines) == 5, new[-3000:]
     assert "Traceback" not in new and "Exception" not in new, new[-3000:]
     assert all(len(line) < 200 for line in lines)
+
+
+def test_an_answer_sent_before_the_body_was_read_is_not_a_client_that_went_away(slow_server):
+    """Answers sent without reading the body (no such route, a method the route does not take) log nothing;
+    an upload aborted after them is still logged."""
+    before = slow_server.log.read_text()
+    for method, path, body in (
+        ("DELETE", "/api/runs/abc/x", None),
+        ("PUT", "/api/classes", None),
+        ("PUT", "/api/classes", {"name": "Period 3"}),
+        ("PATCH", "/api/health", {"seed": 1}),
+    ):
+        response = httpx.request(method, slow_server.url + path, json=body)
+        assert response.status_code in (404, 405), (method, path, response.status_code)
+    with connect(slow_server) as sock:
+        sock.sendall(UPLOAD_HEAD)
+        time.sleep(0.2)  # the server is reading the body
+    deadline = time.monotonic() + WAIT
+    while (
+        "went away" not in (new := slow_server.log.read_text()[len(before) :]) and time.monotonic() < deadline
+    ):
+        time.sleep(0.1)
+    lines = [line for line in new.splitlines() if "went away" in line]
+    assert len(lines) == 1 and "POST /api/runs" in lines[0], new[-3000:]
 
 
 def test_a_half_sent_head_gets_408_and_is_closed(slow_server):

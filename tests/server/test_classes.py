@@ -65,6 +65,41 @@ def test_students_join_with_the_code_and_get_their_own_run_once(client):
     assert missing.status_code == 404 and missing.json()["field"] == "code"
 
 
+def test_names_are_unique_in_a_class_without_case_and_joining_again_renames(client):
+    """The teacher tells students apart by name: a second "Ada" is refused (409 naming ``name``), a student
+    who joins again with a new name is renamed (if it is free), and a rename by PATCH follows that rule."""
+    group, teacher = new_class(client)
+    code = group["code"]
+    ada, ada_headers = join(client, code, "Ada")
+    for taken in ("Ada", " ada ", "ADA", "Ａｄａ"):
+        second = client.post(f"/api/classes/{code}/join", json={"name": taken}, headers=NOBODY)
+        assert second.status_code == 409, second.text
+        assert second.json()["field"] == "name", second.text
+        assert (
+            "taken in this class" in second.json()["reason"] and "choose another" in second.json()["reason"]
+        )
+    grace, _ = join(client, code, "Grace")
+
+    refused = client.post(f"/api/classes/{code}/join", json={"name": "grace"}, headers=ada_headers)
+    assert refused.status_code == 409 and refused.json()["field"] == "name"
+    renamed = client.post(f"/api/classes/{code}/join", json={"name": "Ada L."}, headers=ada_headers)
+    assert renamed.status_code == 200 and renamed.json()["id"] == ada["id"], renamed.text
+    assert renamed.json()["name"] == "Ada L."
+    unnamed = client.post(f"/api/classes/{code}/join", headers=ada_headers)
+    assert unnamed.status_code == 200 and unnamed.json()["name"] == "Ada L.", "no name keeps the name"
+    patched = client.patch(f"/api/runs/{ada['id']}", json={"name": "GRACE"}, headers=ada_headers)
+    assert patched.status_code == 409 and patched.json()["field"] == "name"
+    own = client.patch(f"/api/runs/{ada['id']}", json={"name": "ada l."}, headers=ada_headers)
+    assert own.status_code == 200 and own.json()["name"] == "ada l.", "its own name in another case"
+
+    newcomer, _ = join(client, code, "Ada")  # the name Ada left is free again
+    elsewhere, _ = join(client, new_class(client)[0]["code"], "Grace")  # another class has its own Grace
+    view = client.get(f"/api/classes/{group['id']}", headers=teacher).json()
+    assert [student["name"] for student in view["students"]] == ["ada l.", "Grace", "Ada"]
+    assert [student["id"] for student in view["students"]] == [ada["id"], grace["id"], newcomer["id"]]
+    assert elsewhere["name"] == "Grace"
+
+
 def test_only_the_teacher_or_the_admin_sees_the_class(admin_client):
     client = admin_client
     group, teacher = new_class(client)

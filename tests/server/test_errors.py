@@ -97,10 +97,58 @@ def test_a_body_that_is_not_json_is_the_bodys_fault_on_every_route(client):
         assert response.json()["reason"].startswith("not valid JSON"), (path, response.text)
 
 
-def test_a_404_repeats_at_most_the_start_of_a_long_id(client):
-    response = client.get(f"/api/runs/{'x' * 5000}")
-    assert response.status_code == 404 and len(response.text) < 500, response.text
-    assert "x" * 40 + "…" in response.json()["reason"]
+def test_a_json_body_that_is_not_an_object_is_the_bodys_fault_on_every_json_route(client):
+    """[], "Ed", 3 or true where an object belongs: 422 naming ``body``, on every route that takes JSON."""
+    group = client.post("/api/classes", json={}).json()
+    ids = {
+        "run_id": client.post("/api/runs", json={}).json()["id"],
+        "race_id": client.post("/api/races", json={}).json()["id"],
+        "comparison_id": client.post(
+            "/api/comparisons",
+            json={"racers": [{"label": label, "optimizer": {"name": "sgd"}} for label in "ab"]},
+        ).json()["id"],
+        "action": "step",
+        "class_id": group["id"],
+        "code": group["code"],
+    }
+    routes = [
+        (method.upper(), path.format(**ids))
+        for path, operations in client.get("/openapi.json").json()["paths"].items()
+        for method, operation in operations.items()
+        if "application/json" in operation.get("requestBody", {}).get("content", {})
+    ]
+    assert len(routes) >= 12, routes
+    for method, path in routes:
+        for body in (b"[]", b'"Ed"', b"3", b"true"):
+            response = client.request(
+                method, path, content=body, headers={"content-type": "application/json"}
+            )
+            assert response.status_code == 422, (method, path, body, response.text)
+            error = response.json()
+            assert (error["field"], error["reason"]) == ("body", "must be a JSON object"), (
+                method,
+                path,
+                error,
+            )
+
+
+def test_an_error_repeats_at_most_the_start_of_a_long_id_code_or_value(client):
+    """What the client sent is quoted shortened (a path, a body or a header can be kilobytes long)."""
+    long = "A" * 5000
+    for method, path, body, field in (
+        ("GET", f"/api/runs/{long}", None, "run_id"),
+        ("POST", f"/api/classes/{long}/join", None, "code"),
+        ("POST", f"/api/classes/{long}/join", {"name": "Ada"}, "code"),
+        ("GET", f"/api/classes/{long}", None, "class_id"),
+        ("GET", f"/api/races/{long}", None, "race_id"),
+        ("GET", f"/api/comparisons/{long}", None, "comparison_id"),
+        ("POST", "/api/classes", {"allowed": [long]}, "allowed"),
+    ):
+        response = client.request(method, path, json=body)
+        assert 400 <= response.status_code < 500 and len(response.text) < 1000, (path, response.text[:300])
+        assert response.json()["field"] == field and "A" * 40 + "…" in response.json()["reason"]
+    host = client.get("/api/health", headers={"host": long})
+    assert host.status_code == 400 and len(host.text) < 1000 and "A" * 40 + "…" in host.json()["reason"]
 
 
 def test_the_step_routes_take_no_body_as_one_step(client):

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from ..engine.errors import ConfigError
-from .store.base import StoreError
+from .store.base import NameTakenError, StoreError
 
 log = logging.getLogger("backproplab.server")
 
@@ -54,7 +54,7 @@ class ErrorResponse(BaseModel):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse} for status in (401, 403, 404, 410, 413, 415, 422, 429, 503, 507)
+    status: {"model": ErrorResponse} for status in (401, 403, 404, 409, 410, 413, 415, 422, 429, 503, 507)
 }
 
 
@@ -87,11 +87,12 @@ class ApiError(Exception):
         return (ApiError, (self.reason, self.field, self.status, self.errors))
 
 
-SHOWN_ID = 40  # characters of an unknown id that a 404 repeats back
+SHOWN_ID = 40  # characters of an id, a code or a name that an error repeats back
 
 
 def shown_id(value: str) -> str:
-    """An id as a 404 quotes it: the first SHOWN_ID characters (a path can be kilobytes long)."""
+    """What the client sent (an id, a join code, a name) as an error quotes it: the first SHOWN_ID
+    characters (a path or a body can be kilobytes long)."""
     return repr(value if len(value) <= SHOWN_ID else value[:SHOWN_ID] + "…")
 
 
@@ -126,6 +127,7 @@ class BusyError(ApiError):
         return {"Retry-After": str(self.retry_after)}
 
 
+NOT_AN_OBJECT = "must be a JSON object"  # a body that is JSON, but not {...}
 BODY_PARSE_FAILED = "There was an error parsing the body"  # FastAPI's 400 when reading a body raised
 
 
@@ -155,7 +157,8 @@ def field_errors(error: Exception) -> list[dict[str, str | None]]:
 
 
 def _item_error(item: Any) -> dict[str, str | None]:
-    """One pydantic error as {"field", "reason"}: a body that is not JSON, or missing, is the ``body``'s."""
+    """One pydantic error as {"field", "reason"}: a body that is not JSON, missing, or not a JSON object is
+    the ``body``'s."""
     loc = tuple(item.get("loc", ()))
     if item.get("type") == "json_invalid":  # its loc is ("body", <character offset>)
         error = item.get("ctx", {}).get("error", "JSON decode error")
@@ -163,6 +166,8 @@ def _item_error(item: Any) -> dict[str, str | None]:
         return {"field": "body", "reason": f"not valid JSON: {error}{at}"}
     if loc == ("body",) and item.get("type") == "missing":
         return {"field": "body", "reason": "a JSON body is required"}
+    if loc == ("body",) and item.get("type") == "model_attributes_type":  # [], "Ed", 3 where {...} belongs
+        return {"field": "body", "reason": NOT_AN_OBJECT}
     return {"field": dotted(loc), "reason": item.get("msg", "invalid")}
 
 
@@ -204,6 +209,14 @@ def install_error_handlers(app: FastAPI) -> None:
         """A change the store could not take (507: full or read-only disk) or a store that failed (503)."""
         reason = f"the change was not made: {error.reason}" if error.status == 507 else error.reason
         return JSONResponse(error_body([{"field": None, "reason": reason}]), status_code=error.status)
+
+    @app.exception_handler(NameTakenError)
+    async def _name_taken(request: Request, error: NameTakenError) -> JSONResponse:
+        reason = (
+            f"{shown_id(error.name)} is taken in this class (names are compared without case); "
+            "choose another name"
+        )
+        return JSONResponse(error_body([{"field": "name", "reason": reason}]), status_code=409)
 
     @app.exception_handler(ConfigError)
     async def _config_error(request: Request, error: ConfigError) -> JSONResponse:

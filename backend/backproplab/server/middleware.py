@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .docs import DOCS_CSP
 from .encoding import dumps
-from .errors import ApiError, error_body
+from .errors import ApiError, error_body, shown_id
 from .hosts import host_allowed, origin_allowed
 from .settings import Settings
 
@@ -122,7 +122,7 @@ class ClientWatch:
         inbox: asyncio.Queue[Message] = asyncio.Queue(maxsize=1)
         address = scope["client"][0] if scope.get("client") else "?"
         gone = asyncio.Event()
-        started = complete = body_done = False
+        started = complete = body_done = left = False  # left: the client went away before its answer
         received = 0
 
         async def app_receive() -> Message:
@@ -138,7 +138,7 @@ class ClientWatch:
 
         async def watch() -> str:
             """How the client ended: "gone" (disconnected) or "timeout" (its body stalled)."""
-            nonlocal body_done, received
+            nonlocal body_done, received, left
             while True:
                 try:
                     async with asyncio.timeout(None if body_done else self.body_timeout):
@@ -146,6 +146,10 @@ class ClientWatch:
                 except TimeoutError:
                     return "timeout"
                 if message["type"] == "http.disconnect":
+                    # NOTE: once a response is complete, uvicorn answers every receive() with a disconnect
+                    # (a 405 sent before this task first ran, a body the app never read): the client left
+                    # only if the disconnect came before that.
+                    left = not complete
                     gone.set()
                     with contextlib.suppress(asyncio.QueueFull):
                         inbox.put_nowait(message)
@@ -191,7 +195,7 @@ class ClientWatch:
                     reason = f"the request body did not arrive within {self.body_timeout:g} s"
                     await _reject(send, 408, "body", reason)
         finally:
-            if gone.is_set() and not body_done and scope["method"] not in SAFE_METHODS:  # an aborted upload
+            if left and not body_done and scope["method"] not in SAFE_METHODS:  # an aborted upload
                 log.info("%s %s: the client went away after %d bytes of its body", *where())
             watcher.cancel()
             if not work.done():
@@ -238,11 +242,11 @@ class CrossSite:
     def _problem(self, scope: Scope, headers: dict[str, str]) -> tuple[int, str, str | None] | None:
         settings = self.settings
         host = headers.get("host")
-        if not host_allowed(host, settings):
+        if host is not None and not host_allowed(host, settings):
             return (
                 400,
-                f"this server does not answer to the host name {host!r}; an operator can allow it with "
-                "BACKPROPLAB_ALLOWED_HOSTS",
+                f"this server does not answer to the host name {shown_id(host)}; an operator can allow it "
+                "with BACKPROPLAB_ALLOWED_HOSTS",
                 "host",
             )
         if scope["type"] == "websocket" or scope["method"] in SAFE_METHODS:

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ...engine.config import RunConfig
+from ..errors import shown_id
 from ..identities.access import ForbiddenError
 
 WEIGHTS = "model.weights"
@@ -42,7 +43,8 @@ def check_paths(allowed: list[str] | None, field: str = "allowed") -> list[str] 
     unknown = [path for path in allowed if path not in CONFIG_PATHS]
     if unknown:
         raise ValueError(
-            f"{unknown[0]!r} is not a RunConfig setting (e.g. optimizer.lr, optimizer.name, batch_size)"
+            f"{shown_id(unknown[0])} is not a RunConfig setting (e.g. optimizer.lr, optimizer.name, "
+            "batch_size)"
         )
     return list(dict.fromkeys(allowed))
 

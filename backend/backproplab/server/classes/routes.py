@@ -116,7 +116,9 @@ async def join_class(
     body: JoinRequest | None = None,
 ) -> Any:
     """Join with the class's code: a run of the caller's own from the class's setup (201), or the run they
-    already have in it (200). Without a token, a new identity joins, and its token is in this response."""
+    already have in it (200; renamed when ``name`` is a new one). Without a token, a new identity joins, and
+    its token is in this response. Names are unique in a class, compared without case: 409 for one that
+    another student has."""
     run, new, student = await classes.join(code, caller, body.name if body else None)
     if not new:
         response.status_code = 200

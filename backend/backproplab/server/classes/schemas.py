@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ...engine.config import RunConfig
-from ..runs.schemas import MAX_NAME, RunConfigPatch, RunOut
+from ..runs.schemas import DisplayName, RunConfigPatch, RunOut
 from .locks import CONFIG_PATHS, check_paths
 
 ALLOWED_DOC = (
@@ -39,7 +39,7 @@ class ClassCreate(_Allowed):
             ]
         }
     )
-    name: str | None = Field(None, max_length=MAX_NAME)
+    name: DisplayName | None = None
     config: RunConfig = Field(default_factory=RunConfig, description="the setup students start from")
     allowed: list[str] | None = Field(None, max_length=len(CONFIG_PATHS), description=ALLOWED_DOC)
 
@@ -50,7 +50,7 @@ class ClassPatch(_Allowed):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"config": {"optimizer": {"lr": 0.3}}}, {"allowed": None}]}
     )
-    name: str | None = Field(None, max_length=MAX_NAME)
+    name: DisplayName | None = None
     config: RunConfigPatch | None = Field(
         None,
         description="any part of a RunConfig: merged into the class's setup and applied to every student's "
@@ -61,8 +61,10 @@ class ClassPatch(_Allowed):
 
 class JoinRequest(_Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Ada"}]})
-    name: str | None = Field(
-        None, max_length=MAX_NAME, description="the student's name, shown to the teacher"
+    name: DisplayName | None = Field(
+        None,
+        description="the student's name, shown to the teacher: unique in the class (compared without case); "
+        "joining again with another name renames the student",
     )
 
 

@@ -1,9 +1,11 @@
 """Classes: a teacher, a join code and the students' runs.
 
 A student joins with the code and gets a run of their own from the class's current setup (joining again
-returns the same run). The teacher (or the admin) sees every student's run, pushes a new setup to all of
-them, chooses which settings students may change (classes/locks.py, checked by each run's trainer), and
-exports the results. A class and its memberships (its students' runs) live in the store.
+returns the same run, renamed if they gave another name). Students' names are unique in a class, compared
+without case, so the teacher can tell them apart: a name another student has is 409 (the store checks it
+atomically with the write, store/base.py). The teacher (or the admin) sees every student's run, pushes a
+new setup to all of them, chooses which settings students may change (classes/locks.py, checked by each
+run's trainer), and exports the results. A class and its memberships (its students' runs) live in the store.
 """
 
 from __future__ import annotations
@@ -110,21 +112,26 @@ class ClassService:
         return await self.runs.describe_all(await self.student_runs(group))
 
     async def join(self, code: str, caller: Caller, name: str | None) -> tuple[dict[str, Any], bool, Caller]:
-        """The student's run in the class with this code: their existing one, or (True) a new one; and
-        the student (a new identity when the caller had no token)."""
+        """The student's run in the class with this code: their existing one (renamed when ``name`` is a
+        new one), or (True) a new one; and the student (a new identity when the caller had no token). A
+        name another student of the class has is refused (NameTakenError: 409)."""
         group = await self.offload.io(self.store.class_by_code, normal_code(code))
         if group is None:
             raise ClassNotFoundError(
-                f"no class has the code {code!r}; check it against the one the teacher shows", "code"
+                f"no class has the code {shown_id(code)}; check it against the one the teacher shows", "code"
             )
         student = await self.identities.or_new(caller)
         if caller.owner_id is not None:
             for record in await self.offload.io(self.store.run_records, student.owner_id, group.id):
                 try:
-                    return await self.runs.describe(record.id), False, student
+                    run = await self.runs.describe(record.id)
                 except ApiError as error:
                     if error.status != 404:
                         raise
+                    continue
+                if name is not None and name != record.name:
+                    run = await self.runs.rename(record.id, name)
+                return run, False, student
         config = RunConfig.model_validate(group.config)
         run = await self.runs.create(config, student, class_id=group.id, name=name, badge=badge_of(group))
         return run, True, student

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ...engine.config import FiniteFloat, OptimizerName
 from ...engine.race import MAX_RACERS, MAX_STEPS_PER_CALL
 from ...engine.surfaces import MAX_CONDITION, SURFACES
-from ..runs.schemas import Hyperparameters
+from ..runs.schemas import DisplayLabel, Hyperparameters
 
 Number = float | None  # a non-finite value travels as null
 Point = tuple[FiniteFloat, FiniteFloat]
@@ -101,7 +101,7 @@ class SurfaceParams(_Model):
 
 
 class RacerSpec(_Model):
-    label: str | None = Field(None, max_length=40, description="defaults to the optimizer's name")
+    label: DisplayLabel | None = Field(None, description="defaults to the optimizer's name")
     optimizer: OptimizerName
     hyper: Hyperparameters = Field(
         default_factory=Hyperparameters, description="hyperparameters (torch's names and defaults), e.g. lr"

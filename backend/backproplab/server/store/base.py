@@ -3,7 +3,9 @@ trainer that owns the run), identities, classes and comparisons. SQLite by defau
 interface serves other databases, so nothing outside an implementation writes SQL.
 
 Identities are stored by the SHA-256 of their token, never the token. A class's students are the runs
-whose ``class_id`` is the class (a membership is a student's run in it: ``run_records(owner, class_id)``).
+whose ``class_id`` is the class (a membership is a student's run in it: ``run_records(owner, class_id)``);
+their names are unique in the class, compared without case (rows.py ``name_key``): a run that would take a
+name another run of the class has is refused with :class:`NameTakenError`, atomically with the write.
 
 A run's row is created by the web process before its trainer first saves it, and deleted by the web
 process; a trainer only ever *updates* an existing row, so a checkpoint racing a DELETE can never bring a
@@ -138,6 +140,17 @@ class StoreError(Exception):
         return 507 if self.kind in ("full", "read_only") else 503
 
 
+class NameTakenError(Exception):
+    """Another run of the class has this name (nothing was written); the API answers 409."""
+
+    def __init__(self, name: str):
+        super().__init__(name)
+        self.name = name
+
+    def __reduce__(self) -> tuple[type[NameTakenError], tuple[str]]:
+        return (NameTakenError, (self.name,))
+
+
 class Store(Protocol):
     """Runs by id. Every method is blocking: call it off the event loop."""
 
@@ -153,7 +166,8 @@ class Store(Protocol):
         memory: int = 0,
     ) -> None:
         """A new run's row (and its dataset, unless stored already), in one transaction. ``memory`` is the
-        estimate of what its trainer needs for it besides the dataset."""
+        estimate of what its trainer needs for it besides the dataset. NameTakenError (nothing written)
+        when another run of ``class_id`` has ``name``."""
         ...
 
     def delete_run(self, run_id: str) -> bool:
@@ -171,7 +185,10 @@ class Store(Protocol):
         """What ``owner``'s runs hold (every run when ``owner`` is None)."""
         ...
 
-    def rename_run(self, run_id: str, name: str | None) -> bool: ...
+    def rename_run(self, run_id: str, name: str | None) -> bool:
+        """False if there is no such run; NameTakenError (nothing written) when another run of its class
+        has ``name``."""
+        ...
 
     def expired_runs(self, before: float, limit: int) -> list[str]:
         """Ids of runs last updated before ``before``, the oldest first, at most ``limit``."""

@@ -51,11 +51,13 @@ from .rows import (
     COMPARISON_COLUMNS,
     RECORD_COLUMNS,
     allowed_text,
+    check_name_free,
     class_record,
     class_row,
     comparison_record,
     comparison_row,
     filters,
+    other_names,
     run_record,
 )
 
@@ -199,6 +201,8 @@ class PostgresStore:
         now = time.time()
 
         def work(cursor: Cursor) -> None:
+            if class_id is not None and name is not None:
+                _check_name_free(cursor, class_id, name, run_id)
             if dataset is not None:
                 _store_dataset(cursor, dataset)
             cursor.execute(
@@ -257,10 +261,18 @@ class PostgresStore:
         return self._run(work, write=False)
 
     def rename_run(self, run_id: str, name: str | None) -> bool:
-        return (
-            self._change("UPDATE runs SET name = %s, updated = %s WHERE id = %s", (name, time.time(), run_id))
-            > 0
-        )
+        def work(cursor: Cursor) -> bool:
+            found = cursor.execute("SELECT class_id FROM runs WHERE id = %s", (run_id,)).fetchone()
+            if found is None:
+                return False
+            if found[0] is not None and name is not None:
+                _check_name_free(cursor, found[0], name, run_id)
+            cursor.execute(
+                "UPDATE runs SET name = %s, updated = %s WHERE id = %s", (name, time.time(), run_id)
+            )
+            return True
+
+        return self._write(work)
 
     def expired_runs(self, before: float, limit: int) -> list[str]:
         rows = self._query(
@@ -413,6 +425,14 @@ class PostgresStore:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+
+
+def _check_name_free(cursor: Cursor, class_id: str, name: str, run_id: str) -> None:
+    """NameTakenError if another run of the class has ``name``. The class's row is locked first (until the
+    transaction ends): joins and renames in one class take turns, on every replica, so two students cannot
+    take one name at once; the names are read after the lock, so they include the last one committed."""
+    cursor.execute("SELECT 1 FROM classes WHERE id = %s FOR UPDATE", (class_id,))
+    check_name_free(name, cursor.execute(other_names("%s"), (class_id, run_id)).fetchall())
 
 
 def _store_dataset(cursor: Cursor, dataset: StoredDataset) -> None:

@@ -1,12 +1,15 @@
 """Rows as every store keeps them: SQLite and PostgreSQL have the same columns (JSON kept as text), so the
-column lists, the filters and the conversions between rows and records are written once, here."""
+column lists, the filters, the conversions between rows and records and the check of names in a class are
+written once, here."""
 
 from __future__ import annotations
 
 import json
+import unicodedata
+from collections.abc import Iterable
 from typing import Any
 
-from .base import ClassRecord, ComparisonRecord, RunRecord
+from .base import ClassRecord, ComparisonRecord, NameTakenError, RunRecord
 
 RECORD_COLUMNS = "id, owner, class_id, name, created, updated, summary"
 CLASS_COLUMNS = "id, code, teacher, name, config, allowed, created, updated"
@@ -23,6 +26,26 @@ def filters(owner: str | None, class_id: str | None, placeholder: str) -> tuple[
         clauses.append(f"class_id = {placeholder}")
         parameters.append(class_id)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(parameters)
+
+
+def name_key(name: str) -> str:
+    """A name as a class compares it: without case, with compatible forms alike (NFKC: "Ａｄａ" is "Ada")
+    and runs of spaces as one space (a page shows "Ada  L" as "Ada L")."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def other_names(placeholder: str) -> str:
+    """SQL for the names of a class's other runs; parameters: the class id, the run's own id."""
+    return (
+        f"SELECT name FROM runs WHERE class_id = {placeholder} AND id <> {placeholder} AND name IS NOT NULL"
+    )
+
+
+def check_name_free(name: str, others: Iterable[tuple[Any, ...]]) -> None:
+    """NameTakenError if one of ``others`` (rows of :func:`other_names`) is ``name`` as a class compares."""
+    key = name_key(name)
+    if any(name_key(row[0]) == key for row in others):
+        raise NameTakenError(name)
 
 
 def run_record(row: tuple[Any, ...]) -> RunRecord:

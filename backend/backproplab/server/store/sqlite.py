@@ -40,11 +40,13 @@ from .rows import (
     COMPARISON_COLUMNS,
     RECORD_COLUMNS,
     allowed_text,
+    check_name_free,
     class_record,
     class_row,
     comparison_record,
     comparison_row,
     filters,
+    other_names,
     run_record,
 )
 from .sqlite_file import (
@@ -223,6 +225,8 @@ class SqliteStore:
     ) -> None:
         now = time.time()
         with self._transaction() as db:
+            if class_id is not None and name is not None:
+                _check_name_free(db, class_id, name, run_id)
             if dataset is not None:
                 db.execute(
                     "INSERT OR IGNORE INTO datasets (digest, memory, data) VALUES (?, ?, ?)",
@@ -285,12 +289,13 @@ class SqliteStore:
 
     def rename_run(self, run_id: str, name: str | None) -> bool:
         with self._transaction() as db:
-            return (
-                db.execute(
-                    "UPDATE runs SET name = ?, updated = ? WHERE id = ?", (name, time.time(), run_id)
-                ).rowcount
-                > 0
-            )
+            found = db.execute("SELECT class_id FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if found is None:
+                return False
+            if found[0] is not None and name is not None:
+                _check_name_free(db, found[0], name, run_id)
+            db.execute("UPDATE runs SET name = ?, updated = ? WHERE id = ?", (name, time.time(), run_id))
+            return True
 
     def expired_runs(self, before: float, limit: int) -> list[str]:
         rows = self._query("SELECT id FROM runs WHERE updated < ? ORDER BY updated LIMIT ?", (before, limit))
@@ -426,6 +431,12 @@ class SqliteStore:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+
+
+def _check_name_free(db: sqlite3.Connection, class_id: str, name: str, run_id: str) -> None:
+    """NameTakenError if another run of the class has ``name`` (in a write transaction: BEGIN IMMEDIATE
+    makes every writer, in every process, wait for it, so no other run can take the name meanwhile)."""
+    check_name_free(name, db.execute(other_names("?"), (class_id, run_id)).fetchall())
 
 
 def _name_dataset(db: sqlite3.Connection, run_id: str, dataset: StoredDataset) -> None:

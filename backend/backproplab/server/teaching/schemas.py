@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from ...engine.config import FiniteFloat, OptimizerConfig, RunConfig
-from ..runs.schemas import Number, RunOut
+from ..runs.schemas import DisplayLabel, Number, RunOut
 from .limits import MAX_COMPARISON_RUNS
 from .trace_schemas import StepTrace, Thresholds
 
@@ -224,7 +224,7 @@ class Presets(_Model):
 
 
 class Racer(_Model):
-    label: str = Field(min_length=1, max_length=40)
+    label: DisplayLabel
     optimizer: OptimizerConfig = Field(description="replaces the base config's optimizer for this racer")
 
 
