@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from backproplab.engine.batches import BatchSampler
-from backproplab.engine.config import MAX_COLUMNS, MAX_ROWS, MAX_VALUES
+from backproplab.engine.config import MAX_COLUMNS, MAX_ROWS, MAX_VALUES, RunConfig
 from backproplab.engine.csv_data import parse_csv, validate_custom
 from backproplab.engine.errors import ConfigError
 from backproplab.engine.features import FEATURES, feature_matrix, input_transform
@@ -141,6 +142,16 @@ def csv_error(text: str, **kwargs) -> str:
         parse_csv(text, **kwargs)
     assert error.value.field in ("dataset.csv", "dataset.target")
     return error.value.reason
+
+
+def test_names_that_cannot_be_shown_are_refused_in_a_header_and_in_a_config():
+    """Column and class names are shown to everyone who watches the run: no control characters and no
+    bidirectional overrides (engine/text.py), in a CSV header as in a config."""
+    assert "U+0007 at character 2" in csv_error("x\x07,label\n1,0\n")
+    assert "bidirectional" in csv_error("x1,\u202elabel\n1,0\n")
+    with pytest.raises(ValidationError, match="U\\+2066 at character 1"):
+        RunConfig.model_validate({"dataset": {"kind": "custom", "class_names": ["\u2066a", "b"]}})
+    assert parse_csv("höhe,标签\n1,0\n").columns == ["höhe"]  # any script is a name
 
 
 def test_parse_csv_basic_and_tolerances():

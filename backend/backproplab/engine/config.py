@@ -9,9 +9,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from .errors import ConfigError
+from .text import display_text
 
 DatasetKind = Literal["circle", "xor", "gauss", "spiral", "moons", "plane", "sine", "custom"]
 # gelu is exact (z·Φ(z), torch's default); gelu_tanh is its tanh approximation (torch's approximate="tanh").
@@ -44,7 +53,11 @@ MAX_ADDED_POINTS = 500  # points added by hand on top of a 2-D dataset (dataset.
 MAX_LR = 1e4
 MAX_EVAL_EVERY = 100_000
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_LENGTH)]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_LENGTH),
+    AfterValidator(display_text),
+]
 
 
 class _Strict(BaseModel):

@@ -28,6 +28,7 @@ import numpy as np
 
 from .config import MAX_CLASSES, MAX_COLUMNS, MAX_NAME_LENGTH, MAX_ROWS, MAX_VALUES
 from .errors import ConfigError
+from .text import unshowable
 
 CSV_FIELD = "dataset.csv"
 DELIMITERS = (",", ";", "\t")
@@ -172,6 +173,8 @@ def _read_header(cells: list[str]) -> list[str]:
             raise ConfigError(CSV_FIELD, f"header column {column} has no name")
         if len(name) > MAX_NAME_LENGTH:
             raise ConfigError(CSV_FIELD, f"header column {column}'s name is longer than {MAX_NAME_LENGTH}")
+        if (reason := unshowable(name)) is not None:
+            raise ConfigError(CSV_FIELD, f"header column {column}'s name {reason}")
         if name in seen:
             raise ConfigError(CSV_FIELD, f"header names column {name!r} twice")
         seen.add(name)

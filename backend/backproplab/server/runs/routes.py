@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ...engine.config import RunConfig
 from ...engine.csv_data import parse_csv
 from ..encoding import loads
-from ..errors import ERRORS, ApiError, RunNotFoundError
+from ..errors import ERRORS, NOT_AN_OBJECT, ApiError, RunNotFoundError
 from ..identities.access import Caller
 from ..identities.deps import CallerDep, Identities
 from ..identities.schemas import AccessOut
@@ -141,7 +141,7 @@ def upload_error(detail: str) -> ApiError:
 def _json_object(raw: bytes, field: str = "body") -> dict[str, Any]:
     value = loads(raw, field)
     if not isinstance(value, dict):
-        raise ApiError("must be a JSON object", field, status=422)
+        raise ApiError(NOT_AN_OBJECT, field, status=422)
     return value
 
 

@@ -6,14 +6,13 @@ describes the same shapes in words, and the tests validate live messages against
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
-from pydantic_core import PydanticCustomError
 
 from ...engine.config import FiniteFloat, OptimizerConfig, RunConfig
 from ...engine.learning import IssueKind
+from ...engine.text import display_text
 from ..identities.access import Role
 from ..partial import partial_of
 
@@ -46,31 +45,9 @@ RUN_EXAMPLE: dict[str, Any] = {
 }
 MAX_NAME = 80  # characters of a run's, a student's or a class's name
 MAX_LABEL = 40  # characters of a racer's label (races, comparisons)
-BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")  # overrides, isolates
 
-
-def display_text(text: str) -> str:
-    """A name as others will see it, checked (after stripping the spaces around it): not empty; no control
-    characters (Unicode category Cc: a NUL cuts text short, a newline or escape breaks lines, logs and
-    terminals); no bidirectional overrides or isolates, which reorder what is drawn after them, in the name
-    and around it. A 422 says which character, and where."""
-    if not text:
-        raise PydanticCustomError("blank_name", "must not be empty or only spaces")
-    for at, char in enumerate(text, 1):
-        if unicodedata.category(char) == "Cc":
-            reason = "must not contain control characters (U+{code} at character {at})"
-        elif char in BIDI_CONTROLS:
-            reason = (
-                "must not contain bidirectional overrides or isolates, which reorder the text shown around "
-                "them (U+{code} at character {at})"
-            )
-        else:
-            continue
-        raise PydanticCustomError("name_character", reason, {"code": f"{ord(char):04X}", "at": at})
-    return text
-
-
-# Every free-text name a request gives (runs, students, classes, racers): one check, two lengths.
+# Every free-text name a request gives (runs, students, classes, racers): one check (engine/text.py), two
+# lengths.
 DisplayName = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=MAX_NAME), AfterValidator(display_text)
 ]
