@@ -1,10 +1,11 @@
 // The teacher's class page (class.html). Without ?class=<id>: start a class (a name, the setup students
 // start from, which controls they may change; the setup comes filled in from the link the dashboard's
 // "Teach a class" opens) or reopen one of this teacher's classes. With ?class=<id> (the teacher's handle;
-// it grants nothing without the teacher's token): the join code large with a QR code of the join link,
-// the live gallery of every student's run, the leaderboard, the spotlight, pushing a new setup or new
-// locks to the whole class, the CSV export and ending the class. The class is re-read every POLL_MS
-// (GET /api/classes/{id}: new students, names, numbers); pictures stream over each run's socket.
+// it grants nothing without the teacher's token, and any other browser is told so): the join code large
+// with a QR code of the join link, the live gallery of every student's run, the leaderboard, the
+// spotlight, pushing a new setup or new locks to the whole class, the CSV export and ending the class. The
+// class is re-read every POLL_MS (GET /api/classes/{id}: new students, names, numbers); pictures stream
+// over each run's socket.
 import { api } from "../core/api.js";
 import { setUrlParams, startPage } from "../core/page.js";
 import { el, saveBlob } from "../dom.js";
@@ -28,22 +29,29 @@ function breakableUrl(url) {
 }
 
 function showView(name) {
-  $("class-create").hidden = name !== "create";
-  $("class-live").hidden = name !== "live";
+  for (const view of ["create", "unavailable", "live"]) $(`class-${view}`).hidden = name !== view;
 }
 
 async function start() {
   const page = await startPage();
   window.backproplabClass = page;
   const classId = page.params.get("class");
-  if (classId) {
-    try {
-      return live(page, await api.getClass(classId));
-    } catch (error) {
-      page.error(error.message);
-    }
+  if (!classId) return creating(page);
+  try {
+    return live(page, await api.getClass(classId));
+  } catch (error) {
+    return unavailable(error);
   }
-  return creating(page);
+}
+
+// The class of this link cannot be shown here: this browser is not its teacher's (403), there is no such
+// class (404), or the server cannot be reached. The page says so, with the ways on, instead of offering
+// to start a class under the link.
+function unavailable(error) {
+  showView("unavailable");
+  const text = $("unavailable-text");
+  if (error.status === 403 && error.field === "token") text.dataset.i18n = "access.not_teacher"; // follows the language menu
+  text.textContent = error.message;
 }
 
 // Starting a class, or reopening one this teacher has.

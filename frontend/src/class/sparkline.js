@@ -1,8 +1,8 @@
 // A loss sparkline: a run's training loss over its steps (smoothed as the dashboard's curves are, at most
 // MAX_POINTS buckets whatever the history's length), on a log axis when the loss spans a decade or more,
-// with the latest test loss as a dot. `axes` adds the step range and loss range in small type (the
-// spotlight's larger chart). Each sparkline keeps its running average, so a redraw smooths only the rows
-// that arrived since the last one.
+// with the latest test loss as a dot. `axes` adds the step range and loss range in `fontPx` type (the
+// spotlight's larger chart: core/page.js chartFontPx, larger in projector mode). Each sparkline keeps its
+// running average, so a redraw smooths only the rows that arrived since the last one.
 import { fitCanvas, formatNumber } from "../dom.js";
 import { bucketEnds, sampleColumn } from "../history.js";
 import { RunningEma } from "../smoothing.js";
@@ -40,7 +40,15 @@ function lastPositive(values) {
   return undefined;
 }
 
-function draw(canvas, history, ema, width, height, { axes = false } = {}) {
+// Room around the plot for axes in `fontPx` type (the context keeps that font for the labels): the loss
+// labels left of it, the step labels under it, and half a label above its top one.
+function axesPadding(ctx, fontPx, yLabels) {
+  ctx.font = `${fontPx}px system-ui, sans-serif`;
+  const widest = Math.max(...yLabels.map((text) => ctx.measureText(text).width));
+  return { left: Math.ceil(widest) + 8, right: 8, top: Math.ceil(fontPx / 2) + 2, bottom: fontPx + 8 };
+}
+
+function draw(canvas, history, ema, width, height, { axes = false, fontPx = 12 } = {}) {
   const ctx = fitCanvas(canvas, width, height);
   ctx.clearRect(0, 0, width, height);
   const n = history.length;
@@ -56,7 +64,8 @@ function draw(canvas, history, ema, width, height, { axes = false } = {}) {
   const log = high / low >= 10;
   const scale = (v) => (log ? Math.log10(v) : v);
   const [y0, y1] = [scale(low), scale(high) === scale(low) ? scale(low) + 1 : scale(high)];
-  const pad = axes ? { left: 46, right: 8, top: 8, bottom: 20 } : { left: 2, right: 2, top: 3, bottom: 3 };
+  const yLabels = [formatNumber(high), formatNumber(low)];
+  const pad = axes ? axesPadding(ctx, fontPx, yLabels) : { left: 2, right: 2, top: 3, bottom: 3 };
   const [x0, x1] = [points[0][0], points[points.length - 1][0]];
   const px = (step) => pad.left + ((step - x0) / Math.max(1, x1 - x0)) * (width - pad.left - pad.right);
   const py = (v) => height - pad.bottom - ((scale(v) - y0) / (y1 - y0)) * (height - pad.top - pad.bottom);
@@ -74,11 +83,10 @@ function draw(canvas, history, ema, width, height, { axes = false } = {}) {
   }
   if (!axes) return;
   ctx.fillStyle = "#5f6f7a";
-  ctx.font = "12px system-ui, sans-serif";
   ctx.textAlign = "right";
   ctx.textBaseline = "middle";
-  ctx.fillText(formatNumber(high), pad.left - 4, pad.top + 4);
-  ctx.fillText(formatNumber(low), pad.left - 4, height - pad.bottom - 4);
+  ctx.fillText(yLabels[0], pad.left - 4, py(high));
+  ctx.fillText(yLabels[1], pad.left - 4, py(low));
   ctx.textBaseline = "top";
   ctx.textAlign = "left";
   ctx.fillText(String(x0), pad.left, height - pad.bottom + 4);

@@ -5,6 +5,7 @@
 import { formatNumber } from "../dom.js";
 import { t } from "../i18n/index.js";
 import { RunSocket } from "../core/socket.js";
+import { chartFontPx } from "../core/page.js";
 import { MetricHistory } from "../history.js";
 import { watchUrl } from "../url_state.js";
 import { createBoundaries } from "../teach/boundary.js";
@@ -82,9 +83,8 @@ export function createSpotlight(page, root) {
     const box = $(".spotlight-picture");
     const size = Math.floor(Math.min(box.clientWidth, box.clientHeight));
     if (size > 0 && state.params) boundaries.draw("spotlight", $("#spotlight-boundary"), size, state.params, state.resolved, state.points);
-    const chart = $(".spotlight-chart");
-    const height = Math.max(120, Math.min(chart.clientHeight - 40, chart.clientWidth * 0.75));
-    if (chart.clientWidth > 0) drawSpark($("#spotlight-loss-chart"), history, chart.clientWidth, height, { axes: true });
+    const plot = $(".spotlight-plot"); // the chart column under its heading, all of it
+    if (plot.clientWidth > 0) drawSpark($("#spotlight-loss-chart"), history, plot.clientWidth, Math.max(120, plot.clientHeight), { axes: true, fontPx: chartFontPx(page.projector) });
   }
 
   const send = (message) => state.socket && !state.socket.send(message) && page.error(t("error.offline"));
@@ -95,6 +95,7 @@ export function createSpotlight(page, root) {
   document.addEventListener("keydown", (event) => event.key === "Escape" && !root.hidden && close());
   new ResizeObserver(() => !root.hidden && render()).observe(root);
   page.on("language", render);
+  page.on("projector", render);
 
   return { open, close, isOpen: () => !root.hidden };
 }

@@ -51,14 +51,14 @@ async function authorised(method, path, body) {
   }
 }
 
-async function failure(response) {
+async function failure(response, path) {
   const parsed = await readJson(response);
-  return new ApiError(describeError(parsed, response.status), response.status, parsed && parsed.field);
+  return new ApiError(describeError(parsed, response.status, path), response.status, parsed && parsed.field);
 }
 
 export async function request(method, path, body) {
   const response = await authorised(method, path, body);
-  if (!response.ok) throw await failure(response);
+  if (!response.ok) throw await failure(response, path);
   const parsed = await readJson(response);
   if (parsed && typeof parsed === "object") saveToken(parsed.token || parsed.teacher_token);
   return parsed;
@@ -67,14 +67,14 @@ export async function request(method, path, body) {
 // A download that needs the token (a plain link cannot carry it): the body as a Blob.
 async function requestBlob(path) {
   const response = await authorised("GET", path);
-  if (!response.ok) throw await failure(response);
+  if (!response.ok) throw await failure(response, path);
   return response.blob();
 }
 
 // GET an NDJSON stream: onLine(object) for every line as it arrives.
 async function streamLines(path, onLine) {
   const response = await authorised("GET", path);
-  if (!response.ok) throw await failure(response);
+  if (!response.ok) throw await failure(response, path);
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
   for (;;) {

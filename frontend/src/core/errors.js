@@ -14,16 +14,19 @@ const PATTERNS = [
   [/^Input should be a finite number/, "error.reason.finite"],
   [/^List should have at most (\d+) items?/, "error.reason.max_items"],
   [/^List should have at least (\d+) items?/, "error.reason.min_items"],
+  [/^String should have at most (\d+) characters?/, "error.reason.max_characters"],
   [/^Field required/, "error.reason.required"],
 ];
 
-export function reasonInWords(reason) {
+// The reason in the page's words, and whether it is a predicate of its own ("must be at most 10.") that
+// follows the field's label, or the server's own sentence, which a colon sets apart from the label.
+function reasonOf(reason) {
   const text = String(reason || "").replace(/^Value error, /, "");
   for (const [pattern, key] of PATTERNS) {
     const match = text.match(pattern);
-    if (match) return t(key, { value: match[1] });
+    if (match) return { words: t(key, { value: match[1] }), predicate: true };
   }
-  return text;
+  return { words: text, predicate: false };
 }
 
 // "optimizer.lr" → the label of that control ("Learning rate"); unknown fields keep their path.
@@ -33,15 +36,22 @@ export function fieldInWords(field) {
   return tOr(`field.${path}`, path);
 }
 
+// "Learning rate must be at most 10.", "Class code: no class has the code 'ZZZZZZ'; …".
 export function errorInWords({ field, reason }) {
-  const words = reasonInWords(reason);
-  return field ? t("error.field_sentence", { field: fieldInWords(field), reason: words }) : words;
+  const { words, predicate } = reasonOf(reason);
+  if (!field) return words;
+  return t(predicate ? "error.field_sentence" : "error.field_said", { field: fieldInWords(field), reason: words });
 }
 
-// The message of an error body (REST) or error frame (WebSocket), in words. A 403 says why in the page's
-// words: someone else's run (`field` token), or a setting a class's teacher locked (`field` names it).
-export function describeError(body, status) {
-  if (status === 403 && body && body.field === "token") return t("access.not_yours");
+// A 403 for the token, in words that fit what the request was about (its API path): a class is its
+// teacher's alone; anything else is someone else's run, which may be watched and forked.
+const notYours = (path) => t(/^\/api\/classes\//.test(path) ? "access.not_teacher" : "access.not_yours");
+
+// The message of an error body (REST; `path`: the request's) or error frame (WebSocket), in words. A 403
+// says why in the page's words: not the caller's (`field` token), or a setting a class's teacher locked
+// (`field` names it).
+export function describeError(body, status, path = "") {
+  if (status === 403 && body && body.field === "token") return notYours(path);
   if (status === 403 && body && body.field && body.field !== "origin") return t("access.locked_field", { field: fieldInWords(body.field) });
   if (body && Array.isArray(body.errors) && body.errors.length) return body.errors.map(errorInWords).join(" ");
   if (body && typeof body.reason === "string") return errorInWords(body);

@@ -46,6 +46,10 @@ function bindProjector(page) {
   });
 }
 
+// The type size of the numbers and names on canvas charts' axes, which the page's CSS cannot reach: 12 px,
+// and 17 px in projector mode (read from the back of a room).
+export const chartFontPx = (projector) => (projector ? 17 : 12);
+
 export async function startPage() {
   const bus = createBus();
   const page = {

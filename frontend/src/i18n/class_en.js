@@ -13,6 +13,7 @@ export default {
   "access.locked": "Locked by your teacher",
   "access.locked_field": "{field} is locked by your teacher.",
   "access.not_yours": "This is someone else's run: you can watch it but not change it. Fork it to get a copy of your own.",
+  "access.not_teacher": "Only the class's teacher can open this page, and only in the browser where they started the class: that browser remembers them as its teacher, and there is no way yet to carry that to another computer. Teacher: open the page in that browser (“Your classes” on the class page lists it). Students join with the class code instead.",
 
   "share.setup_link": "Copy setup link",
   "share.setup_note": "Whoever opens the setup link gets a new run of their own with this setup and seed.",
@@ -81,6 +82,9 @@ export default {
   "class.allow.seed": "Seed",
   "class.create": "Start the class",
   "class.mine": "Your classes",
+  "class.unavailable_title": "This class cannot be opened here",
+  "class.unavailable_join": "Join a class as a student",
+  "class.unavailable_start": "Start a class of your own",
   "class.join_title": "Join the class",
   "class.code": "Code",
   "class.qr": "QR code of the join link",

@@ -13,6 +13,7 @@ export default {
   "access.locked": "已被老师锁定",
   "access.locked_field": "{field}已被老师锁定。",
   "access.not_yours": "这是别人的训练任务：你可以观看，但不能修改。复制（Fork）一份即可得到你自己的副本。",
+  "access.not_teacher": "只有本课堂的老师才能打开此页面，而且只能在开设课堂时所用的浏览器中打开：那个浏览器记得他是老师，目前还无法把这一身份带到另一台电脑上。老师：请在那个浏览器中打开此页面（课堂页面的“你的课堂”中列有它）。学生：请改用课堂代码加入。",
 
   "share.setup_link": "复制设置链接",
   "share.setup_note": "打开设置链接的人会得到一个属于自己的新训练任务，使用相同的设置和随机种子。",
@@ -81,6 +82,9 @@ export default {
   "class.allow.seed": "随机种子",
   "class.create": "开始上课",
   "class.mine": "你的课堂",
+  "class.unavailable_title": "无法在这里打开这个课堂",
+  "class.unavailable_join": "以学生身份加入课堂",
+  "class.unavailable_start": "开设你自己的课堂",
   "class.join_title": "加入课堂",
   "class.code": "代码",
   "class.qr": "加入链接的二维码",

@@ -8,6 +8,7 @@ import { bucketEnds, sampleColumn } from "../../history.js";
 import { RunningEma } from "../../smoothing.js";
 import { logAxis, logRange, safeSeries, tickValues, xSpace, yAxis } from "../../charts/safe.js";
 import { chartPng } from "../../charts/png.js";
+import { chartFontPx } from "../../core/page.js";
 
 const MAX_POINTS = 1200;
 const TRAIN = "#1565c0";
@@ -17,6 +18,15 @@ const LR_HEADROOM = 1.15;
 // panel is shorter (a banner, projector mode), the charts keep it and the panel scrolls.
 const MIN_PLOT_FONTS = { loss: 8, accuracy: 8, grad: 8, lr: 4 };
 const faded = (hex) => `${hex}40`;
+const RANGE_PAD = 0.1; // uPlot's own padding of an automatic range
+
+// uPlot `range` for accuracy, which lives in [0, 1]: the automatic range, cut at 0 and 1 (a run at 100%
+// had an axis up to 2).
+function accuracyRange(chart, min, max) {
+  if (min === null || max === null) return [0, 1];
+  const [low, high] = uPlot.rangeNum(min, max, RANGE_PAD, true);
+  return high > low ? [Math.max(0, low), Math.min(1, high)] : [0, 1];
+}
 
 export function createCurves(app) {
   const controls = {
@@ -46,8 +56,7 @@ export function createCurves(app) {
     return t(controls.xAxis.value === "epoch" ? "curves.epoch" : "curves.step");
   }
 
-  // Projector mode: axis numbers and names large enough for the back of a room.
-  const fontPx = () => (app.projector ? 17 : 12);
+  const fontPx = () => chartFontPx(app.projector);
 
   function baseOptions(box, { title, yLabel, series, log = false, legend = true, range, splits }) {
     const px = fontPx();
@@ -107,7 +116,7 @@ export function createCurves(app) {
       boxes.lr,
     );
     charts.accuracy = new uPlot(
-      baseOptions(boxes.accuracy, { title: t("curves.accuracy_title"), yLabel: t("curves.accuracy"), series: [...pair("train_accuracy", TRAIN), ...pair("test_accuracy", TEST)] }),
+      baseOptions(boxes.accuracy, { title: t("curves.accuracy_title"), yLabel: t("curves.accuracy"), range: accuracyRange, series: [...pair("train_accuracy", TRAIN), ...pair("test_accuracy", TEST)] }),
       [[]],
       boxes.accuracy,
     );
