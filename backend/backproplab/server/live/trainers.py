@@ -265,7 +265,7 @@ class LocalTrainers:
         return list(await asyncio.gather(*(self._call(handle, "", op, args) for handle in self.workers)))
 
     def cast(self, target: str, op: str, **args: Any) -> None:
-        """Send a call whose answer nobody waits for (watch, unwatch)."""
+        """Send a call whose answer nobody waits for (unwatch)."""
         handle = self.handle_of(target)
         if handle.alive:
             handle.send(Call(0, op, target, args))
