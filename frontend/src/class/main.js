@@ -3,15 +3,18 @@
 // "Teach a class" opens) or reopen one of this teacher's classes. With ?class=<id> (the teacher's handle;
 // it grants nothing without the teacher's token, and any other browser is told so): the join code large
 // with a QR code of the join link, the live gallery of every student's run, the leaderboard, the
-// spotlight, pushing a new setup or new locks to the whole class, the CSV export and ending the class. The
-// class is re-read every POLL_MS (GET /api/classes/{id}: new students, names, numbers); pictures stream
-// over each run's socket.
+// spotlight, pushing a new setup or new locks to the whole class, the CSV export, "Use on another
+// computer" (the teacher's key, to open the class on the projector's computer) and ending the class. In
+// another browser the page says it cannot open the class there and offers "I have a key" (panels/key.js):
+// with the teacher's key the page opens again, as the teacher. The class is re-read every POLL_MS (GET
+// /api/classes/{id}: new students, names, numbers); pictures stream over each run's socket.
 import { api } from "../core/api.js";
 import { setUrlParams, startPage } from "../core/page.js";
 import { el, saveBlob } from "../dom.js";
 import { t, tPlural } from "../i18n/index.js";
 import { joinUrl, readUrl } from "../url_state.js";
 import { twoStep } from "../panels/my_runs.js";
+import { createKeyDialogs } from "../panels/key.js";
 import { DEFAULT_ALLOWED, createLocksForm, createSetupForm } from "./setup_form.js";
 import { drawQr } from "./qr.js";
 import { createGallery } from "./gallery.js";
@@ -35,6 +38,9 @@ function showView(name) {
 async function start() {
   const page = await startPage();
   window.backproplabClass = page;
+  const keys = createKeyDialogs(page, () => location.reload());
+  $("show-key").addEventListener("click", keys.showKey);
+  $("unavailable-key").addEventListener("click", keys.askKey);
   const classId = page.params.get("class");
   if (!classId) return creating(page);
   try {
@@ -44,14 +50,16 @@ async function start() {
   }
 }
 
-// The class of this link cannot be shown here: this browser is not its teacher's (403), there is no such
-// class (404), or the server cannot be reached. The page says so, with the ways on, instead of offering
-// to start a class under the link.
+// The class of this link cannot be shown here: this browser is not its teacher's (403: "I have a key" makes
+// it the teacher's), there is no such class (404), or the server cannot be reached. The page says so, with
+// the ways on, instead of offering to start a class under the link.
 function unavailable(error) {
   showView("unavailable");
   const text = $("unavailable-text");
-  if (error.status === 403 && error.field === "token") text.dataset.i18n = "access.not_teacher"; // follows the language menu
+  const notTeacher = error.status === 403 && error.field === "token";
+  if (notTeacher) text.dataset.i18n = "access.not_teacher"; // follows the language menu
   text.textContent = error.message;
+  $("unavailable-key").hidden = !notTeacher;
 }
 
 // Starting a class, or reopening one this teacher has.

@@ -56,6 +56,19 @@ async function failure(response, path) {
   return new ApiError(describeError(parsed, response.status, path), response.status, parsed && parsed.field);
 }
 
+// Who a key names, asked with that key instead of this browser's (GET /api/identities/me): "I have a key"
+// checks a pasted key before keeping it. Nothing is renewed or kept here: an unknown key is a 401 ApiError.
+async function identityOf(token) {
+  let response;
+  try {
+    response = await send("GET", "/api/identities/me", undefined, token);
+  } catch {
+    throw new ApiError(t("error.network"), 0);
+  }
+  if (!response.ok) throw await failure(response, "/api/identities/me");
+  return readJson(response);
+}
+
 export async function request(method, path, body) {
   const response = await authorised(method, path, body);
   if (!response.ok) throw await failure(response, path);
@@ -95,6 +108,7 @@ const query = (params) => new URLSearchParams(params).toString();
 export const api = {
   choices: () => request("GET", "/api/choices"),
   me: () => request("GET", "/api/identities/me"),
+  identityOf,
   // runs
   listRuns: () => request("GET", "/api/runs"),
   createRun: (config) => request("POST", "/api/runs", config),

@@ -1,8 +1,9 @@
 // Who this browser is to the server: an identity's bearer token, kept in localStorage (never in a URL) and
 // shared by every page and tab of this origin, and the id of the last run this browser owned (so opening
 // the dashboard again reopens it instead of making a new one). "Forget me" wipes both, for shared lab
-// machines. The token travels only as `Authorization: Bearer` (core/api.js) and as the first WebSocket
-// message (core/socket.js).
+// machines; "I have a key" (panels/key.js) replaces both with another browser's identity. The token travels
+// only as `Authorization: Bearer` (core/api.js) and as the first WebSocket message (core/socket.js), and is
+// shown only in the "Use on another computer" dialog: never in a URL.
 
 const TOKEN_KEY = "backproplab.token";
 const LAST_RUN_KEY = "backproplab.last-run";
@@ -73,9 +74,13 @@ export function forgetRun(id) {
   if (read(LAST_RUN_KEY) === id) write(LAST_RUN_KEY, null);
 }
 
-// "Forget me on this computer": the next visitor of this browser starts as a new person. The runs stay on
-// the server (their owner's token is gone with this browser's copy of it).
-export function forgetMe() {
-  write(TOKEN_KEY, null);
+// This browser becomes another person: the identity of `token` ("I have a key", a token the server has
+// just confirmed), or nobody yet (null: "Forget me on this computer", so the next visitor of this browser
+// starts as a new person). The last run was the previous identity's, so it goes too. The runs stay on the
+// server, with the token they belong to.
+export function switchIdentity(token) {
+  write(TOKEN_KEY, token);
   write(LAST_RUN_KEY, null);
 }
+
+export const forgetMe = () => switchIdentity(null);

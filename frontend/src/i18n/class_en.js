@@ -1,5 +1,5 @@
-// Classroom texts in English: who may change a run (watch mode, a class's locks), sharing links, My runs,
-// joining a class, and the teacher's class page (class.html). Twin: class_zh.js (same keys).
+// Classroom texts in English: who may change a run (watch mode, a class's locks), sharing links, My runs and
+// this browser's key, joining a class, and the teacher's class page (class.html). Twin: class_zh.js (same keys).
 export default {
   "access.watching": "You are watching {name}'s run live. It is read-only here: fork it to train a copy of your own.",
   "access.someone": "someone else",
@@ -13,7 +13,7 @@ export default {
   "access.locked": "Locked by your teacher",
   "access.locked_field": "{field} is locked by your teacher.",
   "access.not_yours": "This is someone else's run: you can watch it but not change it. Fork it to get a copy of your own.",
-  "access.not_teacher": "Only the class's teacher can open this page, and only in the browser where they started the class: that browser remembers them as its teacher, and there is no way yet to carry that to another computer. Teacher: open the page in that browser (“Your classes” on the class page lists it). Students join with the class code instead.",
+  "access.not_teacher": "Only the class's teacher can open this page, in a browser that has the teacher's key. Teacher: in the browser where you started the class, click “Use on another computer” (on the class page, or in My runs) and copy your key; then click “I have a key” here and paste it. Students join with the class code instead.",
 
   "share.setup_link": "Copy setup link",
   "share.setup_note": "Whoever opens the setup link gets a new run of their own with this setup and seed.",
@@ -43,7 +43,33 @@ export default {
   "runs.empty": "You have no runs yet.",
   "runs.forget": "Forget me on this computer",
   "runs.forget_confirm": "Click again to forget",
-  "runs.forget_hint": "On a shared computer, “Forget me” lets the next person start fresh. Your runs stay on the server until they expire.",
+  "runs.forget_hint": "Your runs and classes belong to this browser's key. On a shared computer, “Forget me” lets the next person start fresh. Your runs stay on the server until they expire.",
+
+  "key.show": "Use on another computer…",
+  "key.show_title": "Use on another computer",
+  "key.show_hint": "To be you on another computer too (the projector's, say): copy this key, get it there in a way only you can read, and there click “I have a key” and paste it. Your runs and classes then open there as here.",
+  "key.field": "Your key",
+  "key.reveal": "Show",
+  "key.conceal": "Hide",
+  "key.copy": "Copy",
+  "key.copied": "Key copied. On the other computer, paste it into “I have a key”.",
+  "key.copy_by_hand": "This page cannot reach the clipboard: the key is selected, press Ctrl+C (⌘C on a Mac) to copy it.",
+  "key.warning": "Anyone who has this key can change and delete your runs and classes. Keep it like a password: it is shown only here, never in a link. Do not show it on a projector or send it to students.",
+  "key.use": "I have a key…",
+  "key.use_title": "I have a key",
+  "key.use_hint": "Paste the key that “Use on another computer” shows in the browser where you started. This browser then becomes you: your runs and classes open here.",
+  "key.input": "Key",
+  "key.submit": "Use this key",
+  "key.cancel": "Cancel",
+  "key.unknown": "This server does not know this key. Check that you copied all of it, from a browser that uses this same server. Nothing was changed.",
+  "key.same": "This browser already uses this key.",
+  "key.replace_warning": "This browser already has a key of its own, which owns {owned}. Replacing it moves nothing to the new key: to keep a way back, show the current key and copy it first.",
+  "key.runs.one": "{n} run",
+  "key.runs.other": "{n} runs",
+  "key.classes.one": "{n} class",
+  "key.classes.other": "{n} classes",
+  "key.show_old": "Show the current key",
+  "key.replace": "Replace it with the new key",
 
   "join.menu": "Join a class…",
   "join.title": "Join a class",

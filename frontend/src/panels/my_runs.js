@@ -1,11 +1,14 @@
 // The "Runs" menu and the "My runs" dialog: this browser's runs (GET /api/runs) to open, rename, keep
 // training or delete, how many it may keep (GET /api/identities/me), a new run, joining or teaching a
-// class, and "Forget me on this computer" for shared lab machines. A refusal (429: too many runs) is
-// shown as the server words it, since it says what to do, and opens this list.
+// class, and this browser's identity: "Use on another computer" and "I have a key" (panels/key.js), and
+// "Forget me on this computer" for shared lab machines. After a change of identity the dashboard opens
+// afresh (the new identity's newest run). A refusal (429: too many runs) is shown as the server words it,
+// since it says what to do, and opens this list.
 import { el, formatNumber } from "../dom.js";
 import { t, tOr } from "../i18n/index.js";
 import { api, reusableConfig } from "../core/api.js";
 import { forgetMe } from "../core/identity.js";
+import { createKeyDialogs } from "./key.js";
 import { setupUrl } from "../url_state.js";
 
 const MAX_NAME = 80; // runs/schemas.py MAX_NAME
@@ -40,6 +43,14 @@ function setupSummary(run) {
   return `${data} · ${resolved.sizes.join("-")} · ${optimizer} ${formatNumber(resolved.optimizer.lr)}`;
 }
 
+// The bare dashboard in the same language and projector mode: this browser's last (or newest, or a new) run.
+function reopen() {
+  const here = new URLSearchParams(location.search);
+  const next = new URL("index.html", location.href);
+  for (const name of ["lang", "projector"]) if (here.has(name)) next.searchParams.set(name, here.get(name));
+  location.href = next.href;
+}
+
 export function createMyRuns(app) {
   const menu = document.getElementById("runs-menu");
   const dialog = document.getElementById("runs-dialog");
@@ -59,10 +70,13 @@ export function createMyRuns(app) {
   for (const event of ["pointerdown", "focus", "click"]) {
     teach.addEventListener(event, () => app.state.run && (teach.href = setupUrl(reusableConfig(app.state.run), "class.html")));
   }
-  dialog.querySelector(".dialog-footer").prepend(
+  const keys = createKeyDialogs(app, reopen);
+  document.getElementById("show-key").addEventListener("click", keys.showKey);
+  document.getElementById("use-key").addEventListener("click", keys.askKey);
+  document.getElementById("identity-actions").append(
     twoStep("runs.forget", "runs.forget_confirm", () => {
       forgetMe();
-      location.href = new URL("index.html", location.href).href;
+      reopen();
     }, { id: "forget-me", class: "danger" }),
   );
 
