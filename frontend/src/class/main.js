@@ -150,7 +150,7 @@ function live(page, group) {
     try {
       group = await api.patchClass(group.id, { config });
       const { runs, failed } = group.pushed;
-      page.notice(t("class.pushed", { n: runs }));
+      page.notice(tPlural("class.pushed", runs, { n: runs }));
       if (failed.length) page.error(t("class.push_failed", { n: failed.length, reason: failed[0].reason }));
       setup.set(group.config);
       renderStudents();
