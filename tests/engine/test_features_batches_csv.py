@@ -154,6 +154,12 @@ def test_names_that_cannot_be_shown_are_refused_in_a_header_and_in_a_config():
     assert parse_csv("höhe,标签\n1,0\n").columns == ["höhe"]  # any script is a name
 
 
+def test_a_ragged_first_row_is_reported_as_a_ragged_row():
+    assert csv_error("a,b,label\n0,0,0,9\n1,1,1\n") == "row 2 has 4 values, the header has 3"
+    assert csv_error("a,b,label\n0,0\n1,1,1\n") == "row 2 has 2 values, the header has 3"
+    assert parse_csv("a;b;label\n1,5;2;0\n").X.tolist() == [[1.5, 2.0]]  # decimal commas still sniffed
+
+
 def test_parse_csv_basic_and_tolerances():
     text = "\ufeff x1 , x2 ,label\n1, 2 ,0\n\n  3.5,-4e-1, 1 \n"
     table = parse_csv(text)

@@ -7,7 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from backproplab.engine.history import LAYER_COLUMNS, SCALAR_COLUMNS, MetricHistory, rows_to_columns
+from backproplab.engine.history import (
+    LAYER_COLUMNS,
+    SCALAR_COLUMNS,
+    MetricHistory,
+    downsample_rows,
+    rows_to_columns,
+)
 
 
 def test_history_stays_bounded_and_keeps_latest_minimum_and_divergence():
@@ -107,3 +113,17 @@ def test_rows_become_columns_element_by_element(n_layers):
         expected = [[_value(number) for number in row] if np.isfinite(row).any() else None for row in block]
         assert columns[name] == expected, name
     assert rows_to_columns(rows[:0], n_layers) == {name: [] for name in (*SCALAR_COLUMNS, *LAYER_COLUMNS)}
+
+
+@pytest.mark.parametrize("max_points", [2, 3, 4, 5, 10, 50, 199])
+@pytest.mark.parametrize("best_at", [0, 77, 199])  # the minimum loss first, inside, last
+def test_a_downsample_has_exactly_max_points_with_the_ends_and_the_minimum(max_points, best_at):
+    rows = np.zeros((200, 4))
+    rows[:, 0] = np.arange(1, 201)
+    rows[:, 3] = 1.0 + np.arange(200) % 7
+    rows[best_at, 3] = 0.5
+    steps = downsample_rows(rows, max_points)[:, 0].tolist()
+    assert len(steps) == max_points, steps
+    assert steps[0] == 1 and steps[-1] == 200 and steps == sorted(set(steps))
+    if max_points >= 3:
+        assert best_at + 1 in steps

@@ -81,9 +81,10 @@ def test_params_and_history(client):
     history = History.model_validate(client.get(f"/api/runs/{run_id}/history").json())
     assert history.step == list(range(1, 121)) and history.total_steps == 120
     small = client.get(f"/api/runs/{run_id}/history", params={"max_points": 10}).json()
-    assert len(small["step"]) <= 11 and small["step"][-1] == 120
+    assert len(small["step"]) == 10 and small["step"][0] == 1 and small["step"][-1] == 120
     csv = client.get(f"/api/runs/{run_id}/history", params={"format": "csv"})
     assert csv.headers["content-type"].startswith("text/csv")
+    assert csv.headers["content-disposition"] == f'attachment; filename="run-{run_id}-history.csv"'
     lines = csv.text.strip().splitlines()
     assert lines[0].startswith("step,epoch,lr,train_loss") and len(lines) == 121
 

@@ -89,15 +89,18 @@ def _target_column(target: str | int | None, names: list[str]) -> int:
 
 def sniff_delimiter(text: str) -> str:
     """The delimiter of CSV ``text``: of comma, semicolon and tab, the one that splits the header into
-    the most columns with the first data row splitting into as many (ties go in that order)."""
+    the most columns with the first data row splitting into as many; if none splits both alike, the one
+    that splits the header into the most (a ragged first row is then reported as such, not as a one-column
+    header). Ties go in that order."""
     lines = [line for line in text.splitlines() if line.strip()][:2]
-    best, best_width = ",", 0
+    best, best_key = ",", (False, 0)
     for delimiter in DELIMITERS:
         rows = list(csv.reader(lines, delimiter=delimiter))
         width = len(rows[0]) if rows else 0
         consistent = len(rows) < 2 or len(rows[1]) == width
-        if consistent and width > best_width:
-            best, best_width = delimiter, width
+        key = (consistent and width > 1, width)
+        if key > best_key:
+            best, best_key = delimiter, key
     return best
 
 

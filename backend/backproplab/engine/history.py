@@ -256,11 +256,19 @@ def rows_to_columns(rows: np.ndarray, n_layers: int) -> dict[str, Any]:
 
 
 def downsample_rows(rows: np.ndarray, max_points: int) -> np.ndarray:
-    """At most ``max_points`` rows: evenly spaced, always keeping the first, the last and the minimum loss."""
+    """Exactly ``max_points`` rows of more: evenly spaced, always keeping the first, the last and (from 3
+    points) the minimum loss, which takes the place of one evenly spaced row when it is not one already."""
     if max_points <= 0 or len(rows) <= max_points:
         return rows
-    picks = np.unique(np.linspace(0, len(rows) - 1, max_points - 1).round().astype(np.int64))
+
+    def even(count: int) -> np.ndarray:
+        return np.unique(np.linspace(0, len(rows) - 1, count).round().astype(np.int64))
+
+    picks = even(max_points)
     losses = rows[:, 3]
-    if np.isfinite(losses).any():
-        picks = np.union1d(picks, [int(np.nanargmin(losses))])
-    return rows[picks]
+    if max_points >= 3 and np.isfinite(losses).any():
+        best = int(np.nanargmin(losses))
+        if best not in picks:
+            picks = np.union1d(even(max_points - 1), [best])
+    kept: np.ndarray = rows[picks]
+    return kept

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import PlainTextResponse
 
+from ..encoding import csv_download
 from ..errors import ERRORS
 from ..identities.deps import CallerDep, Identities
 from ..identities.tokens import bearer
@@ -94,11 +95,7 @@ async def delete_class(group: TaughtClass, classes: Classes) -> Response:
 )
 async def export_class(group: TaughtClass, classes: Classes) -> Response:
     """Every student's final metrics and config, one row per run (teacher or admin)."""
-    text = class_csv(await classes.students(group))
-    filename = f"class-{group.code}.csv"
-    return PlainTextResponse(
-        text, media_type="text/csv", headers={"content-disposition": f'attachment; filename="{filename}"'}
-    )
+    return csv_download(class_csv(await classes.students(group)), f"class-{group.code}.csv")
 
 
 @router.post(

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ...engine.config import RunConfig
 from ...engine.csv_data import parse_csv
-from ..encoding import loads
+from ..encoding import csv_download, loads
 from ..errors import ERRORS, NOT_AN_OBJECT, ApiError, RunNotFoundError
 from ..identities.access import Caller
 from ..identities.deps import CallerDep, Identities
@@ -255,9 +255,8 @@ async def get_history(
 ) -> Response:
     """Every recorded step's metrics (a faithful downsample with ``max_points``), as JSON columns or CSV."""
     if format == "csv":
-        return PlainTextResponse(
-            await runs.read(run_id, "history_csv", max_points=max_points), media_type="text/csv"
-        )
+        text = await runs.read(run_id, "history_csv", max_points=max_points)
+        return csv_download(text, f"run-{run_id}-history.csv")
     return json_text(await runs.read(run_id, "history", max_points=max_points))
 
 
