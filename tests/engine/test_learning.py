@@ -58,6 +58,24 @@ def test_lr_10_saturates_tanh_and_the_loss_stays_at_chance():
     assert run.evaluate()["train_accuracy"] >= 0.95
 
 
+def test_lowering_the_learning_rate_afterwards_does_not_take_the_blame_for_saturation():
+    """lr 10 saturated the units; lowering it to 0 leaves them so. The verdict blames 10 (used earlier on
+    these weights), not 0, and its fix is a learning rate smaller than 10's, after a reset."""
+    run = run_of(dataset={"kind": "circle"}, model={"activation": "tanh"}, optimizer={"lr": 10.0})
+    assert first_issue(run, 2000) is not None
+    run.apply_config(merge_config(run.config, {"optimizer": {"lr": 0.0}}))
+    issue = first_issue(run, 2000)
+    assert issue is not None and issue.kind == "flat_loss" and issue.reset
+    assert "(10, used earlier on these weights; lowering it to 0 cannot undo that)" in issue.message
+    assert issue.fix == {"optimizer": {"lr": 0.03}}
+    restored = Run.from_bytes(run.to_bytes())  # a restart keeps who is to blame
+    restored.step(100)
+    assert restored.learning is not None and "used earlier" in restored.learning.message
+    run.reset()  # new weights: nothing of the old learning rate is left in them
+    run.step(500)
+    assert run.learning is None or "used earlier" not in run.learning.message
+
+
 def heights_and_weights(scaled: bool) -> dict:
     """A CSV a class might upload: height (cm) and weight (kg), labelled tall above 170 cm."""
     rng = np.random.default_rng(0)

@@ -126,9 +126,12 @@ def smaller_lr(lr: float) -> float:
 class LearningMonitor:
     """The rolling evidence since the run's last change, and the verdict it supports (``issue``)."""
 
-    def __init__(self, chance: float, input_size: float = 0.0):
+    def __init__(self, chance: float, input_size: float = 0.0, peak_lr: float = 0.0):
         self.chance = chance
         self.input_size = input_size  # the largest |x| of the training inputs (input_size())
+        # The largest learning rate these weights were trained with (kept across changes that keep the
+        # weights): what pushed units into saturation or death, when the learning rate was lowered since.
+        self.peak_lr = peak_lr
         self.losses: deque[float] = deque(maxlen=WINDOW)
         self.ratios: deque[float] = deque(maxlen=WINDOW * 5)
         self.steps = 0
@@ -144,6 +147,7 @@ class LearningMonitor:
     ) -> LearningIssue | None:
         """Take in one evaluation and return (and keep) the verdict."""
         self.steps = steps_since_change
+        self.peak_lr = max(self.peak_lr, lr)
         if math.isfinite(train_loss):
             self.losses.append(train_loss)
         self.issue = self._verdict(watch, config, lr)
@@ -151,7 +155,7 @@ class LearningMonitor:
 
     def _verdict(self, watch: LayerWatch, config: RunConfig, lr: float) -> LearningIssue | None:
         if watch.dead_layers:
-            return _dead_units(watch.dead_layers[0], lr)
+            return _dead_units(watch.dead_layers[0], lr, self.peak_lr)
         if len(self.losses) < MIN_EVALUATIONS or self.steps < MIN_STEPS:
             return None
         best = min(self.losses)
@@ -161,7 +165,7 @@ class LearningMonitor:
         if at_chance and watch.saturated_share >= SATURATED_SHARE:
             if self.input_size > LARGE_INPUT:
                 return _large_inputs(self.chance, self.steps, watch.saturated_share, self.input_size)
-            return _saturated(self.chance, self.steps, watch.saturated_share, lr)
+            return _saturated(self.chance, self.steps, watch.saturated_share, lr, self.peak_lr)
         if ratio < VANISHED_RATIO and (at_chance or stalled):
             return _vanished(ratio, config)
         if at_chance and lr < SMALL_LR:
@@ -176,6 +180,7 @@ class LearningMonitor:
             "losses": list(self.losses),
             "ratios": list(self.ratios),
             "steps": self.steps,
+            "peak_lr": self.peak_lr,
             "issue": None if self.issue is None else self.issue.as_dict(),
         }
 
@@ -184,18 +189,30 @@ class LearningMonitor:
         self.losses = deque((float(value) for value in state["losses"]), maxlen=WINDOW)
         self.ratios = deque((float(value) for value in state["ratios"]), maxlen=WINDOW * 5)
         self.steps = int(state["steps"])
+        self.peak_lr = float(state.get("peak_lr", 0.0))  # 0: saved before it was kept
         self.issue = None if state["issue"] is None else LearningIssue(**state["issue"])
 
 
-def _dead_units(layer: int, lr: float) -> LearningIssue:
+def culprit_lr(lr: float, peak: float) -> tuple[float, str]:
+    """The learning rate to blame for weights pushed too far, and how to name it: the one in force, or a
+    larger one used earlier on these weights (lowering it afterwards does not bring them back)."""
+    if peak > lr:
+        return peak, f"{peak:g}, used earlier on these weights; lowering it to {lr:g} cannot undo that"
+    return lr, f"{lr:g} here"
+
+
+def _dead_units(layer: int, lr: float, peak: float) -> LearningIssue:
+    culprit, named = culprit_lr(lr, peak)
     fix: dict[str, Any] = (
-        {"optimizer": {"lr": smaller_lr(lr)}} if lr > 0.1 else {"model": {"activation": "leaky_relu"}}
+        {"optimizer": {"lr": smaller_lr(culprit)}}
+        if culprit > 0.1
+        else {"model": {"activation": "leaky_relu"}}
     )
     return LearningIssue(
         "dead_units",
         f"Every ReLU unit in hidden layer {layer + 1} outputs 0 for every training point. A ReLU unit whose "
         "input is negative everywhere passes no gradient back, so it can never come back to life, and the "
-        f"layers below it stop learning too. A large learning rate ({lr:g} here) pushes weights there in one "
+        f"layers below it stop learning too. A large learning rate ({named}) pushes weights there in one "
         "step. Reset and train with a smaller learning rate, or use leaky ReLU, whose units never go "
         "completely silent.",
         fix,
@@ -203,14 +220,15 @@ def _dead_units(layer: int, lr: float) -> LearningIssue:
     )
 
 
-def _saturated(chance: float, steps: int, share: float, lr: float) -> LearningIssue:
+def _saturated(chance: float, steps: int, share: float, lr: float, peak: float) -> LearningIssue:
+    culprit, named = culprit_lr(lr, peak)
     return LearningIssue(
         "flat_loss",
         f"For the last {steps:,} steps the loss has been no better than guessing ({chance:.3g}). {share:.0%} of "
         "the tanh/sigmoid units are saturated: their input is so large that their slope is almost 0, so the "
-        f"gradients barely move anything. The learning rate ({lr:g}) overshot into that flat region. Reset "
+        f"gradients barely move anything. The learning rate ({named}) overshot into that flat region. Reset "
         "and train with a smaller learning rate.",
-        {"optimizer": {"lr": smaller_lr(lr)}},
+        {"optimizer": {"lr": smaller_lr(culprit)}},
         True,
     )
 

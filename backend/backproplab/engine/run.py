@@ -304,7 +304,8 @@ class Run:
         if changed:
             self.diverged = False
             self.message = None
-            self._learning = LearningMonitor(self._learning.chance, self._learning.input_size)
+            learning = self._learning  # the weights stay: so does the largest learning rate they saw
+            self._learning = LearningMonitor(learning.chance, learning.input_size, learning.peak_lr)
             self._changed_at = self.step_count
         return False
 
