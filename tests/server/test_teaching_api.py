@@ -258,6 +258,33 @@ def test_sweep_nan_divergence_is_diverged(client):
     assert result["status"] == "diverged"
 
 
+def test_sweep_on_stored_rows_named_by_hash_trains_on_them(client):
+    """A sweep's config may name custom rows stored before by their content hash, as a run's may (the
+    Learn page sweeps a CSV run this way): it trains on those rows, not the default circle."""
+    X = [[(row * 7 % 13) / 6 - 1, (row * 5 % 11) / 5 - 1] for row in range(90)]
+    inline = {
+        "seed": 2,
+        "model": {"hidden": [3]},
+        "dataset": {"kind": "custom", "X": X, "y": [r % 3 for r in range(90)]},
+    }
+    digest = client.post("/api/runs", json=inline).json()["config"]["dataset"]["content_hash"]
+    by_hash = {**inline, "dataset": {"kind": "custom", "content_hash": digest}}
+    assert client.post("/api/runs", json=by_hash).status_code == 201
+
+    def loss_before(config: dict) -> float:
+        response = client.post("/api/sweeps", json={"config": config, "lrs": [0.1], "steps": 5})
+        assert response.status_code == 200, response.text
+        return response.json()["results"][0]["initial_loss"]
+
+    on_rows = loss_before(by_hash)
+    assert on_rows == pytest.approx(_replay(inline, 0).evaluate()["train_loss"], rel=1e-12)
+    assert on_rows == loss_before(inline)
+    assert on_rows != pytest.approx(loss_before({"seed": 2, "model": {"hidden": [3]}}), rel=1e-3)
+    unknown = {"dataset": {"kind": "custom", "content_hash": "0" * 64}}
+    response = client.post("/api/sweeps", json={"config": unknown, "lrs": [0.1]})
+    assert response.status_code == 422 and response.json()["field"] == "dataset.content_hash"
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

@@ -156,10 +156,12 @@ export const api = {
   joinClass: (code, name) => request("POST", `/api/classes/${encodeURIComponent(code)}/join`, name ? { name } : {}),
 };
 
-// A run's config as a base for new runs: custom data travels without its rows (X, y are null), so fall back
-// to the default dataset then.
-export function reusableConfig(runOut) {
+// A run's config as a base for new runs. Its custom data has no rows (X, y are null), only their content
+// hash, which names rows stored on this server: runs made here from it (a race's racers, a sweep) keep the
+// data with `{ sameData: true }`; a setup link, opened by anyone on any server, falls back to the default
+// dataset.
+export function reusableConfig(runOut, { sameData = false } = {}) {
   const config = structuredClone(runOut.config);
-  if (config.dataset && config.dataset.kind === "custom") delete config.dataset;
+  if (!sameData && config.dataset && config.dataset.kind === "custom") delete config.dataset;
   return config;
 }

@@ -95,6 +95,8 @@ export default {
   "teach.race.live_lr": "lr",
   "teach.race.loss": "loss",
   "teach.race.accuracy": "accuracy",
+  "teach.race.trained": "{n} steps done",
+  "teach.race.at_step": "At step {n} (all racers):",
   "teach.race.loss_title": "Training loss (smoothed)",
   "teach.race.accuracy_title": "Test accuracy",
 

@@ -95,6 +95,8 @@ export default {
   "teach.race.live_lr": "学习率",
   "teach.race.loss": "损失",
   "teach.race.accuracy": "准确率",
+  "teach.race.trained": "已训练 {n} 步",
+  "teach.race.at_step": "第 {n} 步时（所有参赛者）：",
   "teach.race.loss_title": "训练损失（平滑后）",
   "teach.race.accuracy_title": "测试准确率",
 

@@ -1,7 +1,8 @@
 // Optimizers racing on one network: several runs from the same seed, data and initial weights, differing
 // only in the optimizer (POST /api/comparisons). Each racer is an ordinary run streaming over /ws/runs/{id};
 // its learning rate can be changed live. Loss and accuracy curves share one step axis; each racer shows its
-// own decision boundary, computed in the browser from its params.
+// own decision boundary, computed in the browser from its params. Racers train at different speeds, so the
+// cards compare them at one common step (common_step.js), not at wherever each one has got to.
 import { el, formatNumber } from "../dom.js";
 import { t } from "../i18n/index.js";
 import { RunSocket } from "../core/socket.js";
@@ -11,6 +12,7 @@ import { RunningEma } from "../smoothing.js";
 import { api, reusableConfig } from "../core/api.js";
 import { destroyChart, joinTables, lineChart, positive } from "./charts.js";
 import { createBoundaries } from "./boundary.js";
+import { commonStep, metricsAt } from "./common_step.js";
 
 const DEFAULT_RACERS = [
   ["sgd", 0.03],
@@ -45,6 +47,7 @@ export function createRace(ctx, body) {
   let playing = false;
   let charts = [];
   let chartTimer = null;
+  let drawPending = false;
 
   function addRow(optimizer, lr) {
     if (editor.children.length >= limits().max_racers) return;
@@ -59,7 +62,7 @@ export function createRace(ctx, body) {
   async function startRace() {
     try {
       const run = await api.getRun(ctx.runId);
-      const base = reusableConfig(run);
+      const base = reusableConfig(run, { sameData: true });
       const entries = [...editor.children].map((row) => ({
         optimizer: { name: row.querySelector(".racer-optimizer").value, lr: Number(row.querySelector(".racer-lr").value) },
       }));
@@ -85,10 +88,11 @@ export function createRace(ctx, body) {
 
   function connect(racer, color) {
     const history = new MetricHistory();
-    const state = { label: racer.label, runId: racer.run_id, color, history, params: null, points: null, resolved: racer.run.resolved, latest: {}, step: 0, dirty: true };
+    const state = { label: racer.label, runId: racer.run_id, color, history, params: null, points: null, resolved: racer.run.resolved, step: 0, dirty: true, cardDirty: true };
     const canvas = el("canvas", { class: "boundary" });
     const stepText = el("span", { class: "racer-step num" });
-    const lossText = el("span", { class: "num" });
+    const atText = el("span", { class: "racer-at num" });
+    const lossText = el("span", { class: "racer-loss num" });
     const lr = el("input", { type: "number", min: 0, step: "any", value: racer.run.config.optimizer.lr, class: "racer-live-lr", "aria-label": "lr" });
     lr.addEventListener("change", () => {
       const value = Number(lr.value);
@@ -99,10 +103,10 @@ export function createRace(ctx, body) {
       { class: "race-card", dataset: { run: racer.run_id } },
       el("div", { class: "race-title" }, el("span", { class: "swatch", style: `background:${color}` }), racer.label),
       canvas,
-      el("div", { class: "race-stats" }, stepText, lossText),
+      el("div", { class: "race-stats" }, stepText, atText, lossText),
       el("label", { class: "inline" }, el("span", {}, t("teach.race.live_lr")), lr),
     );
-    Object.assign(state, { canvas, stepText, lossText });
+    Object.assign(state, { canvas, stepText, atText, lossText });
     cards.append(state.card);
     state.socket = new RunSocket(racer.run_id, {
       onStatus: (status) => (state.card.dataset.connection = status),
@@ -121,12 +125,10 @@ export function createRace(ctx, body) {
       state.params = message.params;
       state.points = message.points;
       state.resolved = message.run.resolved;
-      state.latest = message.run.latest || {};
       state.step = message.run.step;
     } else if (message.type === "frame") {
       state.history.append(message.metrics);
       if (message.params) state.params = message.params;
-      state.latest = message.latest || state.latest;
       state.step = message.step;
       state.status = message.status;
     } else if (message.type === "error") {
@@ -134,17 +136,31 @@ export function createRace(ctx, body) {
       return;
     } else return;
     state.dirty = true;
-    requestAnimationFrame(() => drawCard(state));
+    state.cardDirty = true;
+    if (!drawPending) {
+      drawPending = true;
+      requestAnimationFrame(drawCards);
+    }
   }
 
-  function drawCard(state) {
-    state.card.dataset.step = String(state.step);
-    state.stepText.textContent = `${t("teach.health.step")} ${state.step}`;
-    const loss = state.latest.train_loss;
-    const accuracy = state.latest.test_accuracy;
-    state.lossText.textContent = `${t("teach.race.loss")} ${formatNumber(loss)}${accuracy !== null && accuracy !== undefined ? ` · ${t("teach.race.accuracy")} ${Math.round(accuracy * 100)}%` : ""}`;
-    state.card.classList.toggle("diverged", state.status === "diverged");
-    boundaries.draw(state.runId, state.canvas, BOUNDARY_PX, state.params, state.resolved, state.points);
+  // Every card's numbers at the one step all racers have reached (one racer's news moves it for all), and
+  // each changed racer's own step and decision boundary.
+  function drawCards() {
+    drawPending = false;
+    const step = commonStep(racers.map((racer) => racer.history));
+    for (const state of racers) {
+      state.card.dataset.atStep = step === null ? "" : String(step);
+      state.atText.textContent = step === null ? "" : t("teach.race.at_step", { n: step });
+      const { loss, accuracy } = step === null ? { loss: null, accuracy: null } : metricsAt(state.history, step);
+      state.card.dataset.loss = loss === null || Number.isNaN(loss) ? "" : String(loss);
+      state.lossText.textContent = `${t("teach.race.loss")} ${formatNumber(loss)}${accuracy !== null ? ` · ${t("teach.race.accuracy")} ${Math.round(accuracy * 100)}%` : ""}`;
+      if (!state.cardDirty) continue;
+      state.cardDirty = false;
+      state.card.dataset.step = String(state.step);
+      state.stepText.textContent = t("teach.race.trained", { n: state.step });
+      state.card.classList.toggle("diverged", state.status === "diverged");
+      boundaries.draw(state.runId, state.canvas, BOUNDARY_PX, state.params, state.resolved, state.points);
+    }
   }
 
   function buildCharts() {
@@ -216,6 +232,8 @@ export function createRace(ctx, body) {
     step.textContent = t("teach.race.step", { n: 100 });
     reset.textContent = t("teach.race.reset");
     empty.textContent = t("teach.race.empty", { button: start.textContent });
+    racers.forEach((racer) => (racer.cardDirty = true));
+    drawCards();
   }
 
   DEFAULT_RACERS.forEach(([name, lr]) => addRow(name, lr));

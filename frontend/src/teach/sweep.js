@@ -37,7 +37,7 @@ export function createSweep(ctx, body) {
   async function sweep() {
     run.disabled = true;
     try {
-      const config = reusableConfig(await api.getRun(ctx.runId));
+      const config = reusableConfig(await api.getRun(ctx.runId), { sameData: true });
       const lrs = { min: Number(low.value), max: Number(high.value), count: Number(count.value) };
       result = await api.sweep({ config, lrs, steps: Number(steps.value) });
       draw();

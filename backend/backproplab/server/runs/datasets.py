@@ -57,6 +57,19 @@ def by_hash(store: Store, digest: str) -> tuple[CustomData, StoredDataset]:
     return data, StoredDataset(digest, encoded, data.nbytes)
 
 
+def resolve(store: Store, config: RunConfig) -> tuple[RunConfig, CustomData | None, StoredDataset | None]:
+    """A config's custom rows wherever they are, as a run's creation and a sweep take them: inline
+    (detached from the config) or stored before and named by ``dataset.content_hash`` (422 if unknown);
+    with their stored form. (config, None, None) for built-in data."""
+    config, data = detach(config)
+    if data is not None:
+        return config, data, stored(data)
+    if config.dataset.kind == "custom" and config.dataset.content_hash is not None:
+        data, dataset = by_hash(store, config.dataset.content_hash)
+        return config, data, dataset
+    return config, None, None
+
+
 class DatasetCache:
     """A trainer's datasets by hash: one copy in memory for as long as any run holds it."""
 

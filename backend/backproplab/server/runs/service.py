@@ -18,13 +18,14 @@ import time
 from typing import Any
 
 from ...engine.config import RunConfig
+from ...engine.custom_data import CustomData
 from ..errors import ApiError, RunNotFoundError, TooManyRunsError
 from ..identities.access import Caller, Role, require_change, role_of
 from ..live.hub import Hub
 from ..live.trainers import Trainers
 from ..offload import Offload
 from ..settings import Settings
-from ..store import RunRecord, Store, StoreError
+from ..store import RunRecord, Store, StoredDataset, StoreError
 from . import datasets
 from .copy import RunCopy
 from .memory import check_budget, memory_cost
@@ -67,13 +68,10 @@ class RunService:
         its row first, then its trainer builds it. Refused (429, saying what to do) over the server's or the
         owner's run limit, and over their memory budgets (runs/memory.py; 422 for a run too big alone).
         Custom rows are stored once by content hash (or named by it) and travel to the trainer by it."""
-        detached = await self.offload.io(datasets.detach, config if config is not None else RunConfig())
-        config, data = detached[0], detached[1]
-        dataset = None
-        if data is not None:
-            dataset = await self.offload.io(datasets.stored, data)
-        elif config.dataset.kind == "custom" and config.dataset.content_hash is not None:
-            data, dataset = await self.offload.io(datasets.by_hash, self.store, config.dataset.content_hash)
+        resolved: tuple[RunConfig, CustomData | None, StoredDataset | None] = await self.offload.io(
+            datasets.resolve, self.store, config if config is not None else RunConfig()
+        )
+        config, data, dataset = resolved
         digest = dataset.digest if dataset is not None else None
         cost = memory_cost(config, data)
         run_id = secrets.token_urlsafe(16)

@@ -17,6 +17,7 @@ from ..costs import MOVE_WORK, CostBasis, check_work, forward_work, gradcheck_wo
 from ..errors import ERRORS, LimitError
 from ..identities.deps import CallerDep, Identities
 from ..offload import HeavyLane
+from ..runs import datasets
 from ..runs.limits import check_size, layer_sizes, row_counts
 from ..runs.routes import Runs, created
 from ..runs.schemas import StepRequest
@@ -216,13 +217,16 @@ async def lr_sweep(body: SweepRequest, runs: Runs, lane: HeavyLane) -> dict[str,
     """Train the config at each learning rate for ``steps`` steps; say which converge, stall or diverge."""
     lrs = body.lrs if isinstance(body.lrs, list) else log_spaced(body.lrs.min, body.lrs.max, body.lrs.count)
     settings = runs.settings
-    check_size(body.config, settings.max_parameters, max_step_work=settings.max_step_work, prefix="config.")
-    sizes, (train, test) = layer_sizes(body.config), row_counts(body.config)
+    config, data, _ = await runs.offload.io(datasets.resolve, runs.store, body.config)
+    check_size(
+        config, settings.max_parameters, max_step_work=settings.max_step_work, prefix="config.", data=data
+    )
+    sizes, (train, test) = layer_sizes(config, data), row_counts(config, data)
     # Each learning rate: the steps, and the whole-set evaluation before and after them.
-    one = body.steps * mean_step_work(sizes, body.config.batch_size, train, test, body.steps)
+    one = body.steps * mean_step_work(sizes, config.batch_size, train, test, body.steps)
     one += 2 * (forward_work(sizes, train) + forward_work(sizes, test))
     check_work(len(lrs) * one, settings.max_request_work, "steps", f"a sweep of {len(lrs)} learning rates")
-    jobs = [asyncio.ensure_future(lane.compute(train_at, body.config, lr, body.steps)) for lr in lrs]
+    jobs = [asyncio.ensure_future(lane.compute(train_at, config, lr, body.steps, data)) for lr in lrs]
     try:
         results = await asyncio.gather(*jobs)
     finally:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ...engine.config import RunConfig, merge_config
+from ...engine.custom_data import CustomData
 from ...engine.run import Run
 from ..runs import encode
 
@@ -37,10 +38,11 @@ def classify(initial: float | None, final: float | None, diverged: bool) -> str:
     return "converged" if final <= CONVERGED_FRACTION * initial else "stalled"
 
 
-def train_at(config: RunConfig, lr: float, steps: int) -> dict[str, Any]:
-    """Train ``config`` at learning rate ``lr`` for ``steps`` steps; the losses, status and curve."""
+def train_at(config: RunConfig, lr: float, steps: int, data: CustomData | None = None) -> dict[str, Any]:
+    """Train ``config`` (on custom rows ``data``, named by its ``dataset.content_hash``) at learning rate
+    ``lr`` for ``steps`` steps; the losses, status and curve."""
     # eval_every: the sweep reads the training-set loss only at the start and the end.
-    run = Run(merge_config(config, {"optimizer": {"lr": lr}, "eval_every": 100_000}))
+    run = Run(merge_config(config, {"optimizer": {"lr": lr}, "eval_every": 100_000}), data)
     initial = _finite(run.evaluate()["train_loss"])
     done = run.step(steps)
     final = None if run.diverged else _finite(run.evaluate()["train_loss"])
