@@ -274,3 +274,55 @@ def test_counts_of_one_are_singular_in_both_languages(server, open_page):
     page.select_option("#language", "zh")
     page.wait_for_function("() => document.getElementById('layer-count').textContent === '2 个隐藏层'")
     assert page.problems == [], page.problems
+
+
+def test_a_one_row_csv_shows_the_batch_it_trains_with(server, open_page, tmp_path):
+    """After a one-row CSV the box said 10 beside "1 to 1 (the training set's size)": the box shows the
+    batch the run trains with (the engine takes at most the training set); the page changes no setting."""
+    path = tmp_path / "one.csv"
+    path.write_text("x1,x2,label\n0.5,-0.25,1\n")
+    page = open_page(f"{server.url}/")
+    assert api(server, f"/api/runs/{run_id(page)}")["config"]["batch_size"] == 10
+    page.set_input_files("#csv-upload", str(path))
+    page.wait_for_function(
+        "() => window.backproplab.app.state.run.resolved.train_size === 1", timeout=WAIT_MS
+    )
+    page.wait_for_function("() => document.getElementById('field-batch').value === '1'", timeout=WAIT_MS)
+    assert "1 to 1" in page.inner_text('[data-control="batch"] .field-note')
+    assert api(server, f"/api/runs/{run_id(page)}")["config"]["batch_size"] == 10
+    assert page.problems == []
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        (
+            "en",
+            "The settings in the link were not accepted, so the defaults are used. Hidden layers: the network "
+            "would have about 527,361 parameters; the limit is 200,000",
+        ),
+        (
+            "zh",
+            "链接中的设置未被接受，已改用默认设置。隐藏层：the network would have about 527,361 parameters",
+        ),
+    ],
+)
+def test_a_refused_setup_link_says_what_and_why_apart(server, open_page, lang, expected):
+    """It read "…not accepted (Hidden layers the network would have about 527,361 parameters…)": the label
+    ran into the server's sentence, inside brackets."""
+    page = open_page(f"{server.url}/?model.hidden=512,512,512&lang={lang}")
+    page.wait_for_selector(".toast.error", timeout=WAIT_MS)
+    text = page.get_attribute(".toast.error", "data-message")
+    assert text.startswith(expected), text
+    assert "(" not in text and "（" not in text, text
+    assert page.evaluate("() => window.backproplab.app.state.run.config.model.hidden") != [512, 512, 512]
+
+
+def test_refused_settings_in_a_link_read_as_sentences(server, open_page):
+    """Several refusals are whole sentences after the notice, not a list of sentences in brackets."""
+    page = open_page(f"{server.url}/?optimizer.lr=-1&batch_size=0")
+    page.wait_for_selector(".toast.error", timeout=WAIT_MS)
+    assert page.get_attribute(".toast.error", "data-message") == (
+        "The settings in the link were not accepted, so the defaults are used. Learning rate must be at least 0. "
+        "Batch size must be at least 1."
+    )

@@ -33,7 +33,7 @@ export default {
   "error.offline": "Not connected to the server; the change was not sent. Waiting to reconnect…",
   "error.run_lost": "The server no longer has this run; starting a new one with the same settings.",
   "error.run_missing": "There is no run with id {id}; starting a new one.",
-  "error.bad_url_config": "The settings in the link were not accepted ({reason}); using the defaults.",
+  "error.bad_url_config": "The settings in the link were not accepted, so the defaults are used. {reason}",
 
   "share.menu": "Share",
   "share.history_csv": "History CSV",

@@ -33,7 +33,7 @@ export default {
   "error.offline": "尚未连接服务器，这次修改没有发送。正在等待重连…",
   "error.run_lost": "服务器上已没有这次训练；正在用相同设置新建一个。",
   "error.run_missing": "没有编号为 {id} 的训练；正在新建一个。",
-  "error.bad_url_config": "链接中的设置未被接受（{reason}）；改用默认设置。",
+  "error.bad_url_config": "链接中的设置未被接受，已改用默认设置。{reason}",
 
   "share.menu": "下载与分享",
   "share.history_csv": "历史 CSV",

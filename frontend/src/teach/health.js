@@ -16,7 +16,7 @@ const CHARTS = [
   { key: "grad_norm", log: true },
   { key: "weight_norm", log: false },
   { key: "update_ratio", log: true },
-  { key: "dead_share", log: false },
+  { key: "dead_share", log: false, yRange: [0, 1], points: true }, // a snapshot every 50 steps or more: one may be all there is
 ];
 
 export function createHealth(ctx, body) {
@@ -96,7 +96,16 @@ export function createHealth(ctx, body) {
     if (key !== shownKey) {
       charts.forEach(destroyChart);
       charts = CHARTS.map((spec, i) =>
-        lineChart(boxes[i], { title: t(`teach.health.${spec.key}`), xLabel: t("teach.health.step"), yLabel: "", series, logY: spec.log, height: 190, legend: false }),
+        lineChart(boxes[i], {
+          title: t(`teach.health.${spec.key}`),
+          xLabel: t("teach.health.step"),
+          yLabel: "",
+          series: spec.points ? series.map((item) => ({ ...item, points: { show: true, size: 7 } })) : series,
+          logY: spec.log,
+          yRange: spec.yRange,
+          height: 190,
+          legend: false,
+        }),
       );
       legend.replaceChildren(...series.map((item, i) => el("span", {}, el("span", { class: "swatch", style: `background:${item.stroke}` }), ` ${item.label} · ${data.layers[i].activation}`)));
       shownKey = key;
@@ -108,6 +117,9 @@ export function createHealth(ctx, body) {
     });
     const steps = data.snapshots.map((snapshot) => snapshot.step);
     charts[3].setData([steps, ...data.layers.map((_, l) => data.snapshots.map((snapshot) => snapshot.layers[l].dead_share))]);
+    // The same steps as the other charts (uPlot would span 0–2 around a lone snapshot at step 1).
+    const [first, last] = [Math.min(steps[0], stats.step[0]), data.step];
+    if (last > first) charts[3].setScale("x", { min: first, max: last });
     summary.replaceChildren(...summaryText());
     drawHistograms();
   }

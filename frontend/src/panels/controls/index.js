@@ -39,7 +39,7 @@ export function createControls(app) {
   const lr = createLearningRate(app);
   body.append(lr.row);
   fields.push({ field: lr, read: () => resolved().optimizer.lr ?? config().optimizer.lr });
-  const batch = add(body, numberField("batch", "controls.batch_size", { min: 1, step: 1, integer: true }, (value) => app.setConfig({ batch_size: value }), { setting: "batch_size" }), () => config().batch_size);
+  const batch = add(body, numberField("batch", "controls.batch_size", { min: 1, step: 1, integer: true }, (value) => app.setConfig({ batch_size: value }), { setting: "batch_size" }), () => Math.min(config().batch_size, resolved().train_size));
   const batchNote = el("div", { class: "field-note" });
   batch.row.append(batchNote);
   add(body, selectField("activation", "controls.activation", options("activation"), (value) => app.setConfig({ model: { activation: value } }), { rebuild: true, setting: "model.activation" }), () => config().model.activation);
