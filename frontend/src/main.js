@@ -86,6 +86,7 @@ async function main() {
     translate: translateTree,
     togglePlay: () => pacer.toggle(),
     setSpeed: (steps) => pacer.setSpeed(steps),
+    speedShown: () => pacer.shown(),
 
     requestDraw(draw) {
       if (!pendingDraws.size) requestAnimationFrame(drawFrame);

@@ -1,59 +1,31 @@
-// Play speed. "Full speed" lets the server train flat out (play/pause on the server). A number N makes
-// the browser ask for N steps per tick instead, 30 ticks a second, so a person can watch each update.
-const TICK_MS = 1000 / 30;
+// Play speed. "Full speed" plays the run flat out; "N steps / frame" plays it at a pace a person can
+// follow, 30·N steps a second. Either way the server plays the run (`play`, with `steps_per_second` for a
+// pace), so every watcher (another tab, a watch link, the class page) sees it running, at that pace, and
+// the speed shown follows the pace the run plays at, whoever set it.
+const FRAMES_PER_SECOND = 30;
 
 export function createPacer(app) {
-  let stepsPerTick = 0; // 0 = full speed on the server
-  let playing = false; // the browser-paced loop is on
-  let waiting = false; // a step request has not been acknowledged yet
-  let timer = null;
+  let stepsPerFrame = 0; // 0: full speed
 
-  function tick() {
-    timer = null;
-    if (!playing) return;
-    if (app.state.run.status === "diverged") return stop();
-    if (!waiting) waiting = app.send({ type: "step", steps: stepsPerTick });
-    timer = setTimeout(tick, TICK_MS);
-  }
+  const play = () =>
+    app.send(stepsPerFrame ? { type: "play", steps_per_second: stepsPerFrame * FRAMES_PER_SECOND } : { type: "play" });
 
-  function start() {
-    playing = true;
-    waiting = false;
-    if (app.state.run.status === "running") app.send({ type: "pause" });
-    tick();
-    app.emit("pacer");
-  }
+  app.isPlaying = () => Boolean(app.state.run && app.state.run.status === "running");
 
-  function stop() {
-    playing = false;
-    clearTimeout(timer);
-    timer = null;
-    app.emit("pacer");
-  }
-
-  app.on("ack", (ack) => {
-    if (ack.of === "step") waiting = false;
+  app.on("run", (run) => {
+    if (run.status === "running") stepsPerFrame = (run.steps_per_second || 0) / FRAMES_PER_SECOND;
   });
-  app.on("error", () => (waiting = false));
-  app.on("connection", (status) => status !== "open" && playing && stop());
-
-  app.isPlaying = () => playing || (app.state.run && app.state.run.status === "running");
 
   return {
     toggle() {
-      if (stepsPerTick === 0) {
-        app.send({ type: app.state.run.status === "running" ? "pause" : "play" });
-      } else if (playing) stop();
-      else start();
+      if (app.isPlaying()) app.send({ type: "pause" });
+      else play();
     },
     setSpeed(steps) {
-      const wasPlaying = app.isPlaying();
-      if (playing) stop();
-      else if (app.state.run.status === "running") app.send({ type: "pause" });
-      stepsPerTick = steps;
-      if (!wasPlaying) return;
-      if (steps === 0) app.send({ type: "play" });
-      else start();
+      stepsPerFrame = steps;
+      if (app.isPlaying()) play();
     },
+    // The speed select's value for the pace the run plays at (its own choice while paused).
+    shown: () => String(stepsPerFrame),
   };
 }

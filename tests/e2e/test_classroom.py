@@ -308,14 +308,16 @@ def test_a_class_with_a_teacher_and_three_students(server, open_page, token_of, 
     )
     teacher.wait_for_timeout(800)
     screenshot(teacher, "class-spotlight-1280x800")
-    teacher.click("#spotlight-play")
-    wait_until(
-        lambda: api(server, f"/api/runs/{runs[1]}")["status"] == "running", message="the teacher's play"
-    )
+    # Grace plays at her pace: her run is running for everyone, so the spotlight offers Pause.
     teacher.wait_for_function("() => document.getElementById('spotlight-play').textContent === 'Pause'")
     teacher.click("#spotlight-play")
     wait_until(
         lambda: api(server, f"/api/runs/{runs[1]}")["status"] == "paused", message="the teacher's pause"
+    )
+    teacher.wait_for_function("() => document.getElementById('spotlight-play').textContent === 'Play'")
+    teacher.click("#spotlight-play")
+    wait_until(
+        lambda: api(server, f"/api/runs/{runs[1]}")["status"] == "running", message="the teacher's play"
     )
     teacher.keyboard.press("Escape")
     teacher.wait_for_selector("#spotlight", state="hidden")

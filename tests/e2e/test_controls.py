@@ -326,3 +326,28 @@ def test_refused_settings_in_a_link_read_as_sentences(server, open_page):
         "The settings in the link were not accepted, so the defaults are used. Learning rate must be at least 0. "
         "Batch size must be at least 1."
     )
+
+
+def test_a_run_played_at_a_pace_is_seen_playing_at_that_pace_by_every_watcher(server, open_page):
+    """ "1 step / frame" was the owner's browser asking for one step 30 times a second: the run itself was
+    paused, so a watch link, the landscape page and the API showed it paused while it trained. The server
+    now plays it at that pace, and everyone sees it running at it."""
+    owner = open_page(f"{server.url}/")
+    owner.select_option("#speed", "1")
+    owner.click("#play")
+    owner.wait_for_selector('#play[data-running="true"]', timeout=WAIT_MS)
+    described = api(server, f"/api/runs/{run_id(owner)}")
+    assert described["status"] == "running" and described["steps_per_second"] == 30
+    watcher = open_page(f"{server.url}/index.html?run={run_id(owner)}")
+    watcher.wait_for_selector('#play[data-running="true"]', timeout=WAIT_MS)
+    assert watcher.input_value("#speed") == "1"  # the pace it plays at, though another set it
+    start = int(watcher.get_attribute("#step-counter", "data-count"))
+    watcher.wait_for_function(
+        f"() => Number(document.getElementById('step-counter').dataset.count) > {start}", timeout=WAIT_MS
+    )
+    owner.select_option("#speed", "0")  # full speed: the same run plays flat out
+    watcher.wait_for_function("() => document.getElementById('speed').value === '0'", timeout=WAIT_MS)
+    assert api(server, f"/api/runs/{run_id(owner)}")["steps_per_second"] is None
+    owner.click("#play")
+    watcher.wait_for_selector('#play[data-running="false"]', timeout=WAIT_MS)
+    assert owner.problems == [] and watcher.problems == []

@@ -4,6 +4,7 @@ each with one trainer and with several (runs spread over three shards)."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -87,6 +88,32 @@ def test_params_and_history(client):
     assert csv.headers["content-disposition"] == f'attachment; filename="run-{run_id}-history.csv"'
     lines = csv.text.strip().splitlines()
     assert lines[0].startswith("step,epoch,lr,train_loss") and len(lines) == 121
+
+
+def test_a_run_played_at_a_pace_runs_for_everyone_and_never_outpaces_it(client):
+    """play with steps_per_second: the run is `running` at that pace for every reader, and never takes more
+    steps than the pace allows (its first at once, then one per 1/pace s, at most 0.1 s of them at once).
+    Only an upper bound is asserted: a busy machine makes it slower, never faster."""
+    run_id = create(client)["id"]
+    assert client.post(f"/api/runs/{run_id}/play", json={"steps_per_second": 0}).json()["field"] == (
+        "steps_per_second"
+    )
+    started = time.monotonic()
+    played = client.post(f"/api/runs/{run_id}/play", json={"steps_per_second": 20}).json()
+    assert played["status"] == "running" and played["steps_per_second"] == 20
+    step = 0
+    while step < 5 and time.monotonic() - started < 60:
+        time.sleep(0.1)
+        step = client.get(f"/api/runs/{run_id}").json()["step"]
+    described = client.get(f"/api/runs/{run_id}").json()
+    elapsed = time.monotonic() - started
+    assert described["status"] == "running" and described["steps_per_second"] == 20
+    assert 5 <= described["step"] <= 1 + 20 * elapsed + 2, (described["step"], elapsed)
+    paused = client.post(f"/api/runs/{run_id}/pause").json()
+    assert paused["status"] == "paused" and paused["steps_per_second"] is None
+    flat_out = client.post(f"/api/runs/{run_id}/play").json()  # no body: as fast as it can
+    assert flat_out["status"] == "running" and flat_out["steps_per_second"] is None
+    client.post(f"/api/runs/{run_id}/pause")
 
 
 def test_custom_dataset_is_not_echoed_but_points_are_served(client):

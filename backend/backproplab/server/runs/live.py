@@ -112,7 +112,9 @@ class RunLive:
         if kind in CONTROLS:
             require_change(client.role, "run", session.id, fork=True)  # an error message; still streaming
         bound = client.role == "owner"  # a student in a class is held to its locked settings
-        if kind in ("play", "pause", "reset"):
+        if kind == "play":
+            await service.control(session.id, kind, durable=False, steps_per_second=message.steps_per_second)
+        elif kind in ("pause", "reset"):
             await service.control(session.id, kind, durable=False)
         elif kind == "step":
             ack["steps"] = await service.step(session.id, message.steps, durable=False)

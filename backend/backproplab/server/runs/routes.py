@@ -17,7 +17,7 @@ from ..identities.access import Caller
 from ..identities.deps import CallerDep, Identities
 from ..identities.schemas import AccessOut
 from ..offload import Offload
-from .schemas import History, Params, Points, RunCreated, RunMeta, RunOut, StepRequest
+from .schemas import History, Params, PlayRequest, Points, RunCreated, RunMeta, RunOut, StepRequest
 from .service import RunService
 
 router = APIRouter(prefix="/api", responses=ERRORS, tags=["runs"])
@@ -195,10 +195,11 @@ async def step_run(run_id: str, runs: Runs, caller: CallerDep, body: StepRequest
 
 
 @router.post("/runs/{run_id}/play", response_model=RunOut)
-async def play_run(run_id: str, runs: Runs, caller: CallerDep) -> Any:
-    """Train continuously (until paused, diverged, or unwatched for a while unless keep_training)."""
+async def play_run(run_id: str, runs: Runs, caller: CallerDep, body: PlayRequest | None = None) -> Any:
+    """Train continuously (until paused, diverged, or unwatched for a while unless keep_training): flat
+    out, or at most ``steps_per_second`` (no body: flat out)."""
     await runs.require(run_id, caller)
-    return await runs.control(run_id, "play")
+    return await runs.control(run_id, "play", steps_per_second=(body or PlayRequest()).steps_per_second)
 
 
 @router.post("/runs/{run_id}/pause", response_model=RunOut)

@@ -158,6 +158,9 @@ class RunOut(_Model):
     keep_training: bool = Field(
         False, description="true: the run keeps playing when nobody watches it (else it pauses after a while)"
     )
+    steps_per_second: int | None = Field(
+        None, description="while it plays at a watchable pace: at most this many steps a second (else null)"
+    )
     name: str | None = Field(None, description="a name its owner gave it (a student's name in a class)")
     class_: ClassBadge | None = Field(None, alias="class", description="the class it belongs to, if any")
     rebuilt: bool | None = Field(None, description="PATCH only: true when the change rebuilt the network")
@@ -275,7 +278,22 @@ class _Message(_Model):
     pass
 
 
-class PlayMessage(_Message):
+MAX_STEPS_PER_SECOND = 100_000
+
+
+class PlayRequest(_Model):
+    """How fast to play: as fast as the trainer can (no pace), or at a pace a person can follow."""
+
+    steps_per_second: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_STEPS_PER_SECOND,
+        strict=True,
+        description="at most this many steps a second (the dashboard's 1 step a frame is 30); none: flat out",
+    )
+
+
+class PlayMessage(_Message, PlayRequest):
     type: Literal["play"]
 
 

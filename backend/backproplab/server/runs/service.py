@@ -198,9 +198,9 @@ class RunService:
         await self.offload.io(self.store.rename_run, run_id, name)
         return await self._described(run_id, "rename", name=name, durable=True)
 
-    async def control(self, run_id: str, op: str, durable: bool = True) -> dict[str, Any]:
-        """play, pause or reset."""
-        return await self._described(run_id, op, durable=durable)
+    async def control(self, run_id: str, op: str, durable: bool = True, **args: Any) -> dict[str, Any]:
+        """play (``steps_per_second``: at a pace), pause or reset."""
+        return await self._described(run_id, op, durable=durable, **args)
 
     async def keep_training(self, run_id: str, keep: bool) -> dict[str, Any]:
         """Whether the run keeps playing when nobody watches it (else it pauses after a short grace)."""

@@ -1,5 +1,5 @@
-// The transport in the top bar: play/pause, step, step an epoch, reset and speed. Play shows ❚❚ only
-// while the run is really playing and the server is reachable; while the connection is down, or when
+// The transport in the top bar: play/pause, step, step an epoch, reset and speed (the pace the run plays
+// at, pacer.js). Play shows ❚❚ only while the run is really playing and the server is reachable; while the connection is down, or when
 // this browser only watches the run (panels/access.js), the transport is disabled.
 import { t } from "../../i18n/index.js";
 import { formatCount } from "../../dom.js";
@@ -28,11 +28,13 @@ export function createToolbar(app) {
     const running = online && app.isPlaying();
     const label = t(running ? "action.pause" : "action.play");
     const control = online && app.mayControl();
-    const key = `${running}/${control}/${label}/${run.step}/${run.epoch}`;
+    const pace = app.speedShown();
+    const key = `${running}/${control}/${label}/${run.step}/${run.epoch}/${pace}`;
     if (key === shown) return;
     shown = key;
     for (const button of transport) button.disabled = !control;
     speed.disabled = !control;
+    speed.value = pace;
     play.dataset.running = String(running);
     play.dataset.i18nAria = running ? "action.pause" : "action.play";
     play.setAttribute("aria-label", label);
@@ -43,5 +45,5 @@ export function createToolbar(app) {
       counter.title = count.toLocaleString(document.documentElement.lang || "en");
     }
   };
-  for (const event of ["run", "frame", "pacer", "language", "connection", "access"]) app.on(event, render);
+  for (const event of ["run", "frame", "language", "connection", "access"]) app.on(event, render);
 }
