@@ -38,9 +38,10 @@ class Trainers:
     subscriber = "replica-b"
     shards = 1
 
-    def __init__(self, failures: int = 0, refuse: ApiError | None = None):
+    def __init__(self, failures: int = 0, refuse: ApiError | None = None, unanswered: int = 0):
         self.failures = failures
         self.refuse = refuse
+        self.unanswered = unanswered  # calls that never get an answer (lost in a restart)
         self.attempts = 0
         self.taken: list[tuple[str, int]] = []
         self.casts: list[tuple[str, str]] = []
@@ -48,6 +49,9 @@ class Trainers:
     async def call(self, target: str, op: str, **args: Any) -> Any:
         assert op == "watch"
         self.attempts += 1
+        if self.unanswered:
+            self.unanswered -= 1
+            await asyncio.Event().wait()
         await asyncio.sleep(0.01)
         if self.refuse is not None:
             raise self.refuse
@@ -64,6 +68,7 @@ class Trainers:
 def quick_retries(monkeypatch):
     monkeypatch.setattr(hub_module, "SUBSCRIBE_RETRY", 0.01)
     monkeypatch.setattr(hub_module, "SUBSCRIBE_RETRY_MOST", 0.02)
+    monkeypatch.setattr(hub_module, "SUBSCRIBE_TIMEOUT", 0.05)
 
 
 async def settle(seconds: float = 0.3) -> None:
@@ -127,3 +132,16 @@ def test_a_watch_refused_for_good_is_not_sent_again():
 
     asyncio.run(scenario())
     assert trainers.attempts == 1
+
+
+def test_a_watch_that_gets_no_answer_is_sent_again():
+    trainers = Trainers(unanswered=2)
+
+    async def scenario() -> None:
+        hub = Hub(lambda: trainers)
+        hub.join(Kind(), "run-a", Client(fps=30))
+        await settle()
+
+    asyncio.run(scenario())
+    assert trainers.attempts == 3
+    assert trainers.taken == [("run-a", 30)]

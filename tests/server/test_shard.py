@@ -207,3 +207,23 @@ def test_news_of_a_run_with_nothing_left_to_train_go_out_even_if_its_owner_overd
         shard.work()
         shard.publish_due()
     assert shard.outbox.publishes(run_id), "the news went out"
+
+
+def test_whoever_is_given_a_state_is_subscribed_in_the_same_call(shard):
+    """A watcher's state and its subscription come from one call: a `watch` lost while a trainer
+    restarted once left a replica with a state and no news after it."""
+    run_id = new_run(shard, "s")
+    view = {"params": False, "grid": False, "neurons": False, "resolution": 20}
+    shard.outbox.clear()
+    call(shard, "state", run_id, view=view, subscriber=SUBSCRIBER, wants=Wants())
+    state = shard.outbox.replies()[-1]
+    assert state.failure is None and state.value[3] == 0  # the state, at step 0
+    assert [news.payload.step for news in shard.outbox.publishes(run_id)] == [0]  # news from there on
+    call(shard, "step", run_id, steps=20)
+    while len(shard.outbox.replies()) < 2:
+        shard.work()
+    assert shard.outbox.publishes(run_id)[-1].payload.step == 20
+    assert all(news.subscriber == SUBSCRIBER for news in shard.outbox.publishes(run_id))
+    shard.outbox.clear()
+    call(shard, "state", run_id, view=view)  # a state without a subscriber (a REST read) subscribes nobody
+    assert shard.outbox.replies()[-1].failure is None

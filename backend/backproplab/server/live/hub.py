@@ -30,6 +30,7 @@ MAX_REPLIES = 32
 # is sent again after this many seconds, doubling up to SUBSCRIBE_RETRY_MOST.
 SUBSCRIBE_RETRY = 0.25
 SUBSCRIBE_RETRY_MOST = 4.0
+SUBSCRIBE_TIMEOUT = 15.0  # a `watch` unanswered this long is sent again (a call lost in a restart)
 _client_ids = itertools.count(1)
 
 
@@ -145,6 +146,15 @@ class Hub:
             return
         self.sessions.pop((session.kind.name, session.id), None)
         if session.gone is None:
+            self._unwatch(session)
+            # A `state` still on its way subscribes this process again when it is answered (live/shard.py):
+            # unwatch after it too, unless someone is watching the item again by then.
+            for asking in session.asking.values():
+                asking.add_done_callback(lambda _: self._unwatch(session))
+
+    def _unwatch(self, session: Session) -> None:
+        """Tell the trainer this process no longer watches ``session``'s item (unless it does again)."""
+        if (session.kind.name, session.id) not in self.sessions:
             self.trainers.cast(
                 session.id, "unwatch", kind=session.kind.name, subscriber=self.trainers.subscriber
             )
@@ -179,13 +189,21 @@ class Hub:
             session.resend = False
             trainers = self.trainers
             try:
-                await trainers.call(
-                    session.id,
-                    "watch",
-                    kind=session.kind.name,
-                    subscriber=trainers.subscriber,
-                    wants=session.wants,
+                await asyncio.wait_for(
+                    trainers.call(
+                        session.id,
+                        "watch",
+                        kind=session.kind.name,
+                        subscriber=trainers.subscriber,
+                        wants=session.wants,
+                    ),
+                    SUBSCRIBE_TIMEOUT,
                 )
+            except TimeoutError:
+                log.warning(
+                    "watch on %s got no answer in %g s; sending it again", session.id, SUBSCRIBE_TIMEOUT
+                )
+                continue
             except ApiError as error:
                 if error.status != 503:  # the item is gone: its watchers' next `state` says so
                     log.info("watch on %s refused: %s", session.id, error)

@@ -39,6 +39,10 @@ from .worker import die_with_parent
 log = logging.getLogger("backproplab.gateway")
 ACTOR_PREFIX = "backproplab-trainer-"
 POLL_SECONDS = 5.0  # a long poll's wait; a replica that stops polling is forgotten after SUBSCRIBER_TTL
+# A poll unanswered this long past its wait counts as the actor unreachable (a call lost in a restart would
+# otherwise stop this replica's news from that actor for good): down, then up, and the web process
+# subscribes again with fresh states.
+POLL_GRACE = 10.0
 NODE_START_SECONDS = 60.0
 FORGET_SECONDS = 2.0
 # NOTE: one BLAS thread per trainer actor: each already keeps a core busy (as for the local workers).
@@ -248,10 +252,16 @@ class Gateway:
         while True:
             actor = self.actors[shard]
             try:
-                polled = await actor.poll.remote(subscriber, POLL_SECONDS)
+                polled = await asyncio.wait_for(
+                    actor.poll.remote(subscriber, POLL_SECONDS), POLL_SECONDS + POLL_GRACE
+                )
                 if not up or polled.incarnation != incarnation:
                     hello = await actor.hello.remote()
-            except RayError as error:
+            except (RayError, TimeoutError) as error:
+                if isinstance(error, TimeoutError):
+                    log.warning(
+                        "trainer actor %d did not answer a poll in %.0f s", shard, POLL_SECONDS + POLL_GRACE
+                    )
                 if up:
                     self.send(GatewayEvent("down", shard, _reason(error)))
                     up = False

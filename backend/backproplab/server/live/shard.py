@@ -196,13 +196,17 @@ class Shard:
             return item.handle("describe", {}, self), item
         if op == "watch":
             item = self.item(target, args.get("kind"))
-            subscription = item.subscriptions.get(args["subscriber"])
-            if subscription is None:
-                item.subscriptions[args["subscriber"]] = Subscription(args["wants"])
-            else:
-                subscription.wants = args["wants"]
+            self._subscribe(item, args["subscriber"], args["wants"])
             item.version += 1  # a new view gets its news even while the item is paused
             return None, item
+        if op == "state" and "subscriber" in args:
+            # Whoever is given a state is subscribed from it on, in the same call: a watcher can never
+            # hold a state from a trainer that does not know it (a `watch` lost while a trainer restarted
+            # left the cluster story's watcher with a state and no news after it).
+            item = self.item(target, args.get("kind"))
+            self._subscribe(item, args["subscriber"], args["wants"])
+            state = {key: value for key, value in args.items() if key not in ("subscriber", "wants")}
+            return item.handle(op, state, self), item
         if op == "cancel":
             self._cancel(args["call"])
             return None, None
@@ -234,6 +238,15 @@ class Shard:
             self.drop(item, "deleted")
             return value, None
         return value, item
+
+    @staticmethod
+    def _subscribe(item: Item, subscriber: str, wants: Wants) -> None:
+        """``subscriber`` gets ``item``'s news with ``wants`` from now on (a new one from its next publish)."""
+        subscription = item.subscriptions.get(subscriber)
+        if subscription is None:
+            item.subscriptions[subscriber] = Subscription(wants)
+        else:
+            subscription.wants = wants
 
     def item(self, item_id: str, kind: str | None = None) -> Item:
         """The item, loaded from the store if this trainer does not hold it yet; 404 if there is none."""

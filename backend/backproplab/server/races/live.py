@@ -80,8 +80,12 @@ class RaceLive:
         return Wants(fps=client.fps)
 
     async def state(self, session: Session, client: Client) -> str:
+        service = self.service
         body, generation, version, known = await session.shared(
-            "", lambda: self.service.call(session.id, "state")
+            "",  # subscribed in the same call (live/shard.py)
+            lambda: service.call(
+                session.id, "state", subscriber=service.trainers.subscriber, wants=session.wants
+            ),
         )
         client.generation, client.version, client.cursor = generation, version, known
         return dumps({"type": "state", "race": body})

@@ -75,8 +75,16 @@ class RunLive:
 
     async def state(self, session: Session, client: Client) -> str:
         view: ViewMessage = client.view
+        service = self.service
         state: tuple[str, int, int, int, int] = await session.shared(
-            view.model_dump_json(), lambda: self.service.call(session.id, "state", view=view.model_dump())
+            view.model_dump_json(),
+            lambda: service.call(
+                session.id,
+                "state",
+                view=view.model_dump(),
+                subscriber=service.trainers.subscriber,  # subscribed in the same call (live/shard.py)
+                wants=session.wants,
+            ),
         )
         text, generation, version, step, described = state
         client.generation, client.version = generation, version
