@@ -75,8 +75,8 @@ async def settle(seconds: float = 0.3) -> None:
     await asyncio.sleep(seconds)
 
 
-def test_a_watch_the_trainer_could_not_take_is_sent_again_until_it_is_taken():
-    trainers = Trainers(failures=3)
+def join_and_settle(trainers: Trainers) -> None:
+    """One client watches run-a; the hub's subscription has time to settle."""
 
     async def scenario() -> None:
         hub = Hub(lambda: trainers)
@@ -84,6 +84,12 @@ def test_a_watch_the_trainer_could_not_take_is_sent_again_until_it_is_taken():
         await settle()
 
     asyncio.run(scenario())
+
+
+def test_a_watch_the_trainer_could_not_take_is_sent_again_until_it_is_taken():
+    trainers = Trainers(failures=3)
+
+    join_and_settle(trainers)
     assert trainers.attempts == 4
     assert trainers.taken == [("run-a", 30)]
 
@@ -125,23 +131,13 @@ def test_a_session_nobody_watches_any_more_stops_sending_its_watch():
 def test_a_watch_refused_for_good_is_not_sent_again():
     trainers = Trainers(refuse=ApiError("no run with id 'run-a'", "run_id", status=404))
 
-    async def scenario() -> None:
-        hub = Hub(lambda: trainers)
-        hub.join(Kind(), "run-a", Client(fps=30))
-        await settle()
-
-    asyncio.run(scenario())
+    join_and_settle(trainers)
     assert trainers.attempts == 1
 
 
 def test_a_watch_that_gets_no_answer_is_sent_again():
     trainers = Trainers(unanswered=2)
 
-    async def scenario() -> None:
-        hub = Hub(lambda: trainers)
-        hub.join(Kind(), "run-a", Client(fps=30))
-        await settle()
-
-    asyncio.run(scenario())
+    join_and_settle(trainers)
     assert trainers.attempts == 3
     assert trainers.taken == [("run-a", 30)]

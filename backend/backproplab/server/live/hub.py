@@ -187,18 +187,8 @@ class Hub:
         delay = SUBSCRIBE_RETRY
         while self.sessions.get((session.kind.name, session.id)) is session and session.gone is None:
             session.resend = False
-            trainers = self.trainers
             try:
-                await asyncio.wait_for(
-                    trainers.call(
-                        session.id,
-                        "watch",
-                        kind=session.kind.name,
-                        subscriber=trainers.subscriber,
-                        wants=session.wants,
-                    ),
-                    SUBSCRIBE_TIMEOUT,
-                )
+                await asyncio.wait_for(self._watch(session), SUBSCRIBE_TIMEOUT)
             except TimeoutError:
                 log.warning(
                     "watch on %s got no answer in %g s; sending it again", session.id, SUBSCRIBE_TIMEOUT
@@ -218,10 +208,15 @@ class Hub:
     async def rewatch(self, session: Session) -> None:
         """Subscribe again with what the clients want now, and wait until the trainer has sent the news
         that match it (a client that changed its view gets its next frame cut from them)."""
-        union = session.wants = self._union(session)
+        session.wants = self._union(session)
+        await self._watch(session)
+
+    def _watch(self, session: Session) -> Awaitable[Any]:
+        """One `watch` call: this process subscribes to the session's item with its ``wants`` as they are
+        now (taken when the call is made, not when it is first awaited)."""
         trainers = self.trainers
-        await trainers.call(
-            session.id, "watch", kind=session.kind.name, subscriber=trainers.subscriber, wants=union
+        return trainers.call(
+            session.id, "watch", kind=session.kind.name, subscriber=trainers.subscriber, wants=session.wants
         )
 
     def publish(self, publish: Publish) -> None:

@@ -1,7 +1,7 @@
 """An optimizer race on a 2-D test function as a trainer holds it (the live core's item for races).
 
 A playing race is paced, not trained flat out: every running racer takes ``speed`` steps per second,
-stepped at most ``TICK_HZ`` times a second. Races live in memory only (a trainer restart loses them).
+stepped at most ``TICK_HZ`` times a second (live/pace.py). Races live in memory only (a trainer restart loses them).
 Subscribers get each racer's numbers and only the path points recorded since their previous news.
 """
 
@@ -18,9 +18,10 @@ from ...engine.optimizers import make_optimizer
 from ...engine.race import MAX_STEPS_PER_CALL, RUNNING, Race
 from ...engine.surfaces import Surface, get_surface
 from ..errors import LimitError
+from ..live.pace import Pace
 from ..live.shard import Shard, Subscription
 
-TICK_HZ = 30
+CATCH_UP = 1.0  # seconds of steps a late tick makes up at most
 IDLE_SECONDS = 3600.0  # a race nobody watched or changed for this long is forgotten
 
 
@@ -47,14 +48,12 @@ class RaceItem:
     def __init__(self, race_id: str, race: Race, speed: int, owner: str | None):
         self.id = race_id
         self.race = race
-        self.speed = speed
+        self.pace = Pace(speed, CATCH_UP)
         self.owner = owner
         self.playing = False
         self.version = 0
         self.generation = 0
         self.subscriptions: dict[str, Subscription] = {}
-        self.credit = 0.0  # fractional steps owed by the pacer
-        self.ticked = time.monotonic()
         self.touched = time.monotonic()
 
     def changed(self, restarted: bool = False) -> None:
@@ -64,18 +63,19 @@ class RaceItem:
 
     # ------------------------------------------------------------------ pacing
 
+    @property
+    def speed(self) -> int:
+        """Steps per second while playing."""
+        return int(self.pace.rate)
+
     def wait(self) -> float:
         """Seconds until this race needs its next tick (0: now)."""
-        return max(0.0, self.ticked + 1.0 / TICK_HZ - time.monotonic()) if self.playing else float("inf")
+        return self.pace.wait() if self.playing else float("inf")
 
     def advance(self, budget: float) -> None:
-        now = time.monotonic()
-        if now < self.ticked + 1.0 / TICK_HZ:
+        steps = self.pace.take(MAX_STEPS_PER_CALL)
+        if steps is None:
             return
-        self.credit += self.speed * min(now - self.ticked, 1.0)
-        self.ticked = now
-        steps = min(int(self.credit), MAX_STEPS_PER_CALL)
-        self.credit -= steps
         if steps:
             self.race.step(steps)
         self.playing = any(racer.status == RUNNING for racer in self.race.racers)
@@ -90,7 +90,7 @@ class RaceItem:
             return self.owner
         if op in ("play", "pause"):
             self.playing = op == "play"
-            self.credit, self.ticked = 0.0, time.monotonic()
+            self.pace = Pace(self.speed, CATCH_UP)
         elif op == "reset":
             self.race.reset()
         elif op == "step":
@@ -118,7 +118,7 @@ class RaceItem:
         for change in changes:
             self.race.set_racer_hyper(change["index"], **change["hyper"])
         if patch.get("speed") is not None:
-            self.speed = patch["speed"]
+            self.pace.rate = patch["speed"]
 
     def describe(self) -> dict[str, Any]:
         """The RaceOut body."""

@@ -21,6 +21,7 @@ from ..classes.locks import check_change, check_weights
 from ..costs import CostBasis, check_work, mean_step_work
 from ..encoding import dumps
 from ..errors import ApiError, LimitError
+from ..live.pace import Pace
 from ..live.protocol import Wants
 from ..live.shard import NOT_MADE, UNSAVED, Pending, Shard, Subscription
 from ..store import Checkpoint, Store, StoreError
@@ -33,7 +34,7 @@ MAX_CHUNK = 10_000  # steps per engine call at most
 LR_PREVIEW_EVERY = 0.5  # seconds between two schedule previews (encode.lr_next) in the news of a training run
 CALL_OPTIONS = ("kind", "durable", "if_loaded")  # about the call, not arguments of the operation
 UNDOABLE = ("play", "pause", "keep_training")  # a durable op that cannot be saved is undone
-PACE_BURST = 0.1  # seconds of a pace's steps a run may make up at once after a late turn
+CATCH_UP = 0.1  # seconds of a pace's steps a run makes up at most after a late turn (live/pace.py)
 
 
 @dataclass(frozen=True)
@@ -103,11 +104,7 @@ class RunItem:
         self.owner: str | None = None  # its owner's id: whose fair share it trains in (live/shard.py)
         self.playing = False
         self.keep_training = False
-        # Playing at a pace (steps a second; None: flat out): the steps it may take now (``credit``, as
-        # of ``credited_at``) grow at the pace, up to PACE_BURST seconds' worth.
-        self.pace: int | None = None
-        self.credit = 0.0
-        self.credited_at = 0.0
+        self.pace: Pace | None = None  # playing at steps_per_second (None: flat out)
         self.notice: str | None = None  # said until the next change (e.g. "restored after a trainer restart")
         self.version = 0
         self.generation = 0
@@ -128,14 +125,7 @@ class RunItem:
     def wait(self) -> float:
         if self.pending_steps or (self.playing and self.pace is None):
             return 0.0
-        if not self.playing or self.pace is None:
-            return float("inf")
-        return max(0.0, (1.0 - self._paced(time.monotonic())) / self.pace)
-
-    def _paced(self, now: float) -> float:
-        """The steps a paced run may take at ``now``: ``credit`` grown at the pace since ``credited_at``."""
-        assert self.pace is not None
-        return min(self.credit + (now - self.credited_at) * self.pace, max(1.0, self.pace * PACE_BURST))
+        return self.pace.wait() if self.playing and self.pace is not None else float("inf")
 
     @property
     def status(self) -> str:
@@ -166,14 +156,11 @@ class RunItem:
             if self.pending_steps:
                 chunk = min(chunk, self.pending_steps)
             elif self.pace is not None:
-                at = time.monotonic()
-                self.credit, self.credited_at = self._paced(at), at
-                if self.credit < 1.0:
-                    return  # the pace's next step is not due yet (wait() says when)
-                chunk = min(chunk, int(self.credit))
+                due = self.pace.take(chunk)  # what it could not take now stays owed
+                if not due:
+                    return  # no step due before the pace's next tick (wait() says when)
+                chunk = due
             done = self.run.step(chunk)
-            if self.pace is not None and not self.pending_steps:
-                self.credit -= done
             if done:
                 self.step_cost = 0.8 * self.step_cost + 0.2 * max((clock() - now) / done, 1e-7)
                 self.changed()
@@ -247,7 +234,7 @@ class RunItem:
             "latest": encode.latest(run),
             "learning": encode.learning(run),
             "keep_training": self.keep_training,
-            "steps_per_second": self.pace if self.playing else None,
+            "steps_per_second": int(self.pace.rate) if self.playing and self.pace is not None else None,
             "name": self.name,
             "class": self.badge,
             "rebuilt": rebuilt,
@@ -256,7 +243,7 @@ class RunItem:
     def _op_play(self, shard: Shard, steps_per_second: int | None = None) -> dict[str, Any]:
         """Train continuously: flat out, or at most ``steps_per_second`` (its first step at once)."""
         self.playing = not self.run.diverged
-        self.pace, self.credit, self.credited_at = steps_per_second, 1.0, time.monotonic()
+        self.pace = Pace(steps_per_second, CATCH_UP, owed=1.0, now=True) if steps_per_second else None
         self.changed(described=True)
         return self.describe()
 
