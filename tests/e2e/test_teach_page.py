@@ -13,6 +13,8 @@ import re
 import httpx
 import pytest
 
+from backproplab.server.teaching.schemas import RACE_PACE
+
 RUN_CONFIG = {
     "seed": 3,
     "dataset": {"kind": "circle", "samples": 200, "noise": 0.1},
@@ -265,6 +267,20 @@ def test_comparison_runs_advance_side_by_side(page, server, screenshot):
         "before => [...document.querySelectorAll('.race-card')].every((c, i) => Number(c.dataset.step) > before[i])",
         arg=steps,
         timeout=20_000,
+    )
+    # Every racer plays at the one pace the select shows; choosing another changes it for all of them.
+    racer_ids = page.locator(".race-card").evaluate_all("cards => cards.map(c => c.dataset.run)")
+
+    def paces() -> set:
+        return {httpx.get(f"{server.url}/api/runs/{racer}").json()["steps_per_second"] for racer in racer_ids}
+
+    assert page.locator("#race-speed").input_value() == str(RACE_PACE)
+    assert paces() == {RACE_PACE}
+    page.select_option("#race-speed", "1000")
+    page.wait_for_function(
+        "ids => Promise.all(ids.map(id => fetch(`/api/runs/${id}`).then(r => r.json())))"
+        ".then(runs => runs.every(run => run.steps_per_second === 1000))",
+        arg=racer_ids,
     )
     first = page.locator(".race-card").first
     run_id = first.get_attribute("data-run")

@@ -7,6 +7,7 @@ import pytest
 
 from backproplab.engine.config import RunConfig
 from backproplab.engine.run import Run
+from backproplab.server.teaching.schemas import RACE_PACE
 
 SMALL = {"dataset": {"kind": "xor", "samples": 100}, "model": {"hidden": [3, 2]}, "seed": 4}
 
@@ -200,13 +201,29 @@ def test_comparison_controls_move_every_racer(client):
     assert [racer["run"]["step"] for racer in stepped["racers"]] == [30, 30, 30]
     losses = {racer["run"]["latest"]["train_loss"] for racer in stepped["racers"]}
     assert len(losses) == 3  # the same start, different optimizers, different paths
-    assert {
-        r["run"]["status"] for r in client.post(f"/api/comparisons/{race['id']}/play").json()["racers"]
-    } == {"running"}
+    played = client.post(f"/api/comparisons/{race['id']}/play").json()["racers"]
+    assert {(r["run"]["status"], r["run"]["steps_per_second"]) for r in played} == {("running", RACE_PACE)}
     paused = client.post(f"/api/comparisons/{race['id']}/pause").json()
     assert {racer["run"]["status"] for racer in paused["racers"]} == {"paused"}
     reset = client.post(f"/api/comparisons/{race['id']}/reset").json()
     assert [racer["run"]["step"] for racer in reset["racers"]] == [0, 0, 0]
+
+
+def test_a_comparison_plays_its_racers_at_one_pace_from_the_leaders_step(client):
+    """Racers train at different speeds (an Adam step costs more than an SGD one, racers may share a busy
+    trainer), so a comparison plays them all at one pace; play first brings every racer behind up to the
+    leader, so racers moved apart (one stepped on its own here) race from one step again."""
+    race = _race(client)
+    ahead, *others = (racer["run_id"] for racer in race["racers"])
+    assert client.post(f"/api/runs/{ahead}/step", json={"steps": 40}).status_code == 200
+    played = client.post(f"/api/comparisons/{race['id']}/play", json={"steps_per_second": 1}).json()
+    client.post(f"/api/comparisons/{race['id']}/pause")
+    assert {r["run"]["steps_per_second"] for r in played["racers"]} == {1}
+    steps = {run_id: client.get(f"/api/runs/{run_id}").json()["step"] for run_id in (ahead, *others)}
+    assert all(steps[run_id] >= 40 for run_id in others), steps
+    flat = client.post(f"/api/comparisons/{race['id']}/play", json={"steps_per_second": None}).json()
+    client.post(f"/api/comparisons/{race['id']}/pause")
+    assert {r["run"]["steps_per_second"] for r in flat["racers"]} == {None}
 
 
 @pytest.mark.parametrize(
@@ -233,6 +250,8 @@ def test_comparison_unknown_id_and_action(client):
     race = _race(client)
     assert client.post(f"/api/comparisons/{race['id']}/jump").status_code == 422
     assert client.post(f"/api/comparisons/{race['id']}/step", json={"steps": 0}).status_code == 422
+    too_fast = client.post(f"/api/comparisons/{race['id']}/play", json={"steps_per_second": 0})
+    assert (too_fast.status_code, too_fast.json()["field"]) == (422, "steps_per_second")
 
 
 def test_sweep_classifies_learning_rates(client):

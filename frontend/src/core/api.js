@@ -136,8 +136,8 @@ export const api = {
   presets: () => request("GET", "/api/presets"),
   createComparison: (body) => request("POST", "/api/comparisons", body),
   deleteComparison: (id) => request("DELETE", `/api/comparisons/${encodeURIComponent(id)}`),
-  controlComparison: (id, action, steps) =>
-    request("POST", `/api/comparisons/${encodeURIComponent(id)}/${action}`, action === "step" ? { steps } : undefined),
+  // body: { steps } for step, { steps_per_second } for play (null: flat out; none: the server's pace)
+  controlComparison: (id, action, body) => request("POST", `/api/comparisons/${encodeURIComponent(id)}/${action}`, body),
   sweep: (body) => request("POST", "/api/sweeps", body),
   // landscape
   landscape: (id, params, onLine) => streamLines(`${run(id)}/landscape?${query(params)}`, onLine),

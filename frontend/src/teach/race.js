@@ -2,7 +2,9 @@
 // only in the optimizer (POST /api/comparisons). Each racer is an ordinary run streaming over /ws/runs/{id};
 // its learning rate can be changed live. Loss and accuracy curves share one step axis; each racer shows its
 // own decision boundary, computed in the browser from its params. Racers train at different speeds, so the
-// cards compare them at one common step (common_step.js), not at wherever each one has got to.
+// server plays them all at one pace (the speed select; it shows the pace they play at) after bringing any
+// racer behind up to the leader, and the cards compare them at one common step (common_step.js) in case
+// one still falls behind.
 import { el, formatNumber } from "../dom.js";
 import { t } from "../i18n/index.js";
 import { RunSocket } from "../core/socket.js";
@@ -25,6 +27,7 @@ const MAX_POINTS = 400;
 const SMOOTHING = 0.8;
 const CHART_MS = 250;
 const BOUNDARY_PX = 150;
+const SPEEDS = [30, 100, 300, 1000, 3000]; // steps a second for every racer; "" plays each flat out
 
 export function createRace(ctx, body) {
   const optimizers = options("optimizer");
@@ -32,10 +35,12 @@ export function createRace(ctx, body) {
   const editor = el("div", { id: "race-editor", class: "race-editor" });
   const add = el("button", { id: "race-add", onclick: () => addRow(optimizers[editor.children.length % optimizers.length][0], 0.01) });
   const start = el("button", { id: "race-start", class: "primary", onclick: () => startRace() });
-  const play = el("button", { id: "race-play", onclick: () => control(playing ? "pause" : "play") });
-  const step = el("button", { id: "race-step", onclick: () => control("step", 100) });
+  const play = el("button", { id: "race-play", onclick: () => (playing ? control("pause") : control("play", playBody())) });
+  const step = el("button", { id: "race-step", onclick: () => control("step", { steps: 100 }) });
   const reset = el("button", { id: "race-reset", onclick: () => control("reset") });
-  const controls = el("span", { class: "inline-fields", hidden: true }, play, step, reset);
+  const speed = el("select", { id: "race-speed", onchange: () => playing && control("play", playBody()) }, ...[...SPEEDS, ""].map((value) => el("option", { value: String(value) })));
+  const speedLabel = el("span");
+  const controls = el("span", { class: "inline-fields", hidden: true }, play, el("label", { class: "inline" }, speedLabel, speed), step, reset);
   const lossBox = el("div", { class: "chart-box" });
   const accuracyBox = el("div", { class: "chart-box" });
   const cards = el("div", { id: "race-cards", class: "race-cards" });
@@ -48,6 +53,10 @@ export function createRace(ctx, body) {
   let charts = [];
   let chartTimer = null;
   let drawPending = false;
+  let paceChosen = false; // the user picked a speed: play asks for it (else for the server's pace)
+  speed.addEventListener("change", () => (paceChosen = true));
+
+  const playBody = () => (paceChosen ? { steps_per_second: speed.value === "" ? null : Number(speed.value) } : undefined);
 
   function addRow(optimizer, lr) {
     if (editor.children.length >= limits().max_racers) return;
@@ -188,15 +197,27 @@ export function createRace(ctx, body) {
     racers.forEach((racer) => (racer.dirty = false));
   }
 
-  async function control(action, steps) {
+  async function control(action, body) {
     if (!comparison) return;
     try {
-      const result = await api.controlComparison(comparison.id, action, steps);
-      playing = result.racers.some((racer) => racer.run && racer.run.status === "running");
+      const result = await api.controlComparison(comparison.id, action, body);
+      const running = result.racers.filter((racer) => racer.run && racer.run.status === "running");
+      playing = running.length > 0;
       play.textContent = t(playing ? "teach.race.pause" : "teach.race.play");
+      if (playing) showPace(running[0].run.steps_per_second);
     } catch (error) {
       ctx.error(error.message);
     }
+  }
+
+  // The select shows the pace the racers play at (a pace not among the choices gets an option of its own).
+  function showPace(stepsPerSecond) {
+    const value = stepsPerSecond === null || stepsPerSecond === undefined ? "" : String(stepsPerSecond);
+    if (![...speed.options].some((option) => option.value === value)) {
+      speed.add(el("option", { value }), [...speed.options].find((option) => option.value === "" || Number(option.value) > Number(value)));
+      translate();
+    }
+    speed.value = value;
   }
 
   function stopRace() {
@@ -230,6 +251,8 @@ export function createRace(ctx, body) {
     start.textContent = t("teach.race.start");
     play.textContent = t(playing ? "teach.race.pause" : "teach.race.play");
     step.textContent = t("teach.race.step", { n: 100 });
+    speedLabel.textContent = t("ls.speed");
+    for (const option of speed.options) option.textContent = option.value === "" ? t("action.speed_full") : t("ls.speed_value", { n: option.value });
     reset.textContent = t("teach.race.reset");
     empty.textContent = t("teach.race.empty", { button: start.textContent });
     racers.forEach((racer) => (racer.cardDirty = true));

@@ -8,8 +8,10 @@ bit-identical. Comparisons live in the store, so every web replica finds them an
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import numpy as np
@@ -104,17 +106,50 @@ class Comparisons:
             racers.append({"label": label, "run_id": run_id, "run": run})
         return {"id": comparison.id, "identical_start": comparison.identical_start, "racers": racers}
 
-    async def control(self, comparison: ComparisonRecord, action: str, steps: int = 1) -> None:
-        """play, pause, reset or step every racer that still exists; ``step`` gives each the same steps."""
-        for run_id in comparison.run_ids:
+    async def control(
+        self,
+        comparison: ComparisonRecord,
+        action: str,
+        steps: int = 1,
+        steps_per_second: int | None = None,
+        catch_up: int = 0,
+    ) -> None:
+        """play, pause, reset or step every racer that still exists, all at once. ``step`` gives each the same
+        ``steps``; ``play`` first steps every racer behind the leader up to it (at most ``catch_up`` steps),
+        then plays each at ``steps_per_second`` (None: flat out), so racers stay at one step."""
+        if action == "play" and catch_up:
+            steps_of = {racer["run_id"]: racer["run"]["step"] for racer in await self._racers(comparison)}
+            leader = max(steps_of.values(), default=0)
+            await self._each(
+                [run_id for run_id, step in steps_of.items() if step < leader],
+                lambda run_id: self.runs.step(run_id, min(leader - steps_of[run_id], catch_up)),
+            )
+        if action == "step":
+            await self._each(comparison.run_ids, lambda run_id: self.runs.step(run_id, steps))
+        elif action == "play":
+            await self._each(
+                comparison.run_ids,
+                lambda run_id: self.runs.control(run_id, "play", steps_per_second=steps_per_second),
+            )
+        else:
+            await self._each(comparison.run_ids, lambda run_id: self.runs.control(run_id, action))
+
+    async def _racers(self, comparison: ComparisonRecord) -> list[dict[str, Any]]:
+        """The racers whose runs still exist, described."""
+        return [racer for racer in (await self.describe(comparison))["racers"] if racer["run"] is not None]
+
+    @staticmethod
+    async def _each(run_ids: list[str], act: Callable[[str], Awaitable[Any]]) -> None:
+        """``act`` on every run at once (racers often live on different trainers); a deleted one is skipped."""
+
+        async def one(run_id: str) -> None:
             try:
-                if action == "step":
-                    await self.runs.step(run_id, steps)
-                else:
-                    await self.runs.control(run_id, action)
+                await act(run_id)
             except ApiError as error:
                 if error.status != 404:
                     raise
+
+        await asyncio.gather(*map(one, run_ids))
 
     async def _identical_weights(self, run_ids: list[str]) -> bool:
         copies = [await self.runs.copy(run_id) for run_id in run_ids]

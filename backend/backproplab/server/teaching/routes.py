@@ -20,7 +20,6 @@ from ..offload import HeavyLane
 from ..runs import datasets
 from ..runs.limits import check_size, layer_sizes, row_counts
 from ..runs.routes import Runs, created
-from ..runs.schemas import StepRequest
 from ..runs.service import RunService
 from ..store import ComparisonRecord
 from . import service
@@ -28,6 +27,7 @@ from .comparisons import Comparisons
 from .limits import MAX_TRACE_BATCH
 from .presets import presets
 from .schemas import (
+    ComparisonControl,
     ComparisonCreate,
     ComparisonCreated,
     ComparisonOut,
@@ -200,15 +200,17 @@ async def control_comparison(
     comparisons: ComparisonsDep,
     runs: Runs,
     caller: CallerDep,
-    body: StepRequest | None = None,
+    body: ComparisonControl | None = None,
 ) -> dict[str, Any]:
-    """Play, pause, reset or step (body ``{"steps": n}``, the same n for every racer) all racers (the
-    comparison's owner or the admin)."""
+    """Play, pause, reset or step all racers (the comparison's owner or the admin). ``step`` gives every
+    racer the same ``steps``; ``play`` brings every racer up to the leader's step, then plays them all at one
+    pace (``steps_per_second``, a watchable one by default; null: each flat out), so they stay at one step."""
     comparisons.require(comparison, caller)
-    steps = body.steps if body else 1
-    if action == "step" and steps > runs.settings.max_steps_per_request:
-        raise LimitError(f"must be between 1 and {runs.settings.max_steps_per_request}", "steps")
-    await comparisons.control(comparison, action, steps)
+    body = body or ComparisonControl()
+    limit = runs.settings.max_steps_per_request
+    if action == "step" and body.steps > limit:
+        raise LimitError(f"must be between 1 and {limit}", "steps")
+    await comparisons.control(comparison, action, body.steps, body.steps_per_second, catch_up=limit)
     return await comparisons.describe(comparison)
 
 

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from ...engine.config import FiniteFloat, OptimizerConfig, RunConfig
-from ..runs.schemas import DisplayLabel, Number, RunOut
+from ..runs.schemas import MAX_STEPS_PER_SECOND, DisplayLabel, Number, RunOut
 from .limits import MAX_COMPARISON_RUNS
 from .trace_schemas import StepTrace, Thresholds
 
@@ -19,6 +19,7 @@ MAX_SWEEP_LRS = 12
 MAX_SWEEP_STEPS = 5_000
 SweepStatus = Literal["converged", "stalled", "diverged"]
 LearningRate = Annotated[FiniteFloat, Field(gt=0.0, le=1e4)]
+RACE_PACE = 300  # steps a second every racer of a comparison plays at, unless its play says otherwise
 
 
 class _Model(BaseModel):
@@ -270,6 +271,24 @@ class ComparisonOut(_Model):
     id: str
     identical_start: bool = Field(description="all racers started from bit-identical weights")
     racers: list[RacerOut]
+
+
+class ComparisonControl(_Model):
+    """What a control does to every racer: ``step`` gives each the same ``steps``; ``play`` plays each at the
+    same ``steps_per_second``, so racers that train at different speeds (Adam costs more than SGD, racers may
+    share a busy trainer) stay at one step, and first brings every racer up to the leader's step."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"steps_per_second": RACE_PACE}]}
+    )
+    steps: int = Field(1, ge=1, strict=True, description="step: optimizer steps for every racer")
+    steps_per_second: int | None = Field(
+        RACE_PACE,
+        ge=1,
+        le=MAX_STEPS_PER_SECOND,
+        strict=True,
+        description="play: every racer's pace; null plays each flat out (then they drift apart)",
+    )
 
 
 class ComparisonCreated(ComparisonOut):
