@@ -89,6 +89,11 @@ def test_names_are_unique_in_a_class_without_case_and_joining_again_renames(clie
     assert unnamed.status_code == 200 and unnamed.json()["name"] == "Ada L.", "no name keeps the name"
     patched = client.patch(f"/api/runs/{ada['id']}", json={"name": "GRACE"}, headers=ada_headers)
     assert patched.status_code == 409 and patched.json()["field"] == "name"
+    both = client.patch(f"/api/runs/{ada['id']}", json={"name": "GRACE", "seed": 7}, headers=ada_headers)
+    assert both.status_code == 409 and client.get(f"/api/runs/{ada['id']}").json()["config"]["seed"] != 7
+    bad = client.patch(f"/api/runs/{ada['id']}", json={"name": "Ada K.", "seed": -1}, headers=ada_headers)
+    assert bad.status_code == 422 and bad.json()["field"] == "seed", bad.text
+    assert client.get(f"/api/runs/{ada['id']}").json()["name"] == "Ada L.", "a refused change renames nothing"
     own = client.patch(f"/api/runs/{ada['id']}", json={"name": "ada l."}, headers=ada_headers)
     assert own.status_code == 200 and own.json()["name"] == "ada l.", "its own name in another case"
 

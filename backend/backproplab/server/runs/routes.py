@@ -171,10 +171,13 @@ async def patch_run(run_id: str, request: Request, runs: Runs, offload: OffloadD
         patch = await offload.io(_json_object, await request.body())
     meta = RunMeta.model_validate({key: patch.pop(key) for key in ("name", "keep_training") if key in patch})
     described = None
-    if patch or not meta.model_fields_set:
-        described = await runs.patch(run_id, patch, bound=role == "owner")
-    if "name" in meta.model_fields_set:
+    renaming, bound = "name" in meta.model_fields_set, role == "owner"
+    if renaming and patch:
+        described = await runs.rename_and_patch(run_id, meta.name, patch, bound=bound)
+    elif renaming:
         described = await runs.rename(run_id, meta.name)
+    elif patch or not meta.model_fields_set:
+        described = await runs.patch(run_id, patch, bound=bound)
     if meta.keep_training is not None:
         described = await runs.keep_training(run_id, meta.keep_training)
     return described

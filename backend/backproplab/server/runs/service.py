@@ -198,6 +198,21 @@ class RunService:
         await self.offload.io(self.store.rename_run, run_id, name)
         return await self._described(run_id, "rename", name=name, durable=True)
 
+    async def rename_and_patch(
+        self, run_id: str, name: str | None, patch: dict[str, Any], bound: bool = False
+    ) -> dict[str, Any]:
+        """Rename and merge a config patch, both or neither: the name first (another run of the class may
+        have it: 409 with nothing changed), then the patch; a refused patch puts the old name back."""
+        record = await self.offload.io(self.store.run_record, run_id)
+        if record is None:
+            raise RunNotFoundError(run_id)
+        await self.rename(run_id, name)
+        try:
+            return await self.patch(run_id, patch, bound=bound)
+        except Exception:
+            await self.rename(run_id, record.name)
+            raise
+
     async def control(self, run_id: str, op: str, durable: bool = True, **args: Any) -> dict[str, Any]:
         """play (``steps_per_second``: at a pace), pause or reset."""
         return await self._described(run_id, op, durable=durable, **args)
