@@ -7,6 +7,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from e2e_harness import WAIT_MS, api, run_id, wait_until
 
+from backproplab.server.runs.item import STOPPED
+
 
 def step_count(page) -> int:
     return int(page.get_attribute("#step-counter", "data-count") or 0)  # the text is compact past 99,999
@@ -181,6 +183,26 @@ def test_reconnects_after_a_server_restart(own_server, open_page):
     assert step_count(page) == steps
     page.keyboard.press("s")
     wait_until(lambda: step_count(page) == steps + 1, message="a step after reconnecting")
+
+
+def test_a_run_playing_when_the_server_stopped_says_so_until_it_plays_again(
+    own_server, open_page, screenshot
+):
+    server = own_server
+    page = open_page(f"{server.url}/")
+    identifier = run_id(page)
+    page.click("#play")
+    wait_until(lambda: step_count(page) > 0, message="a step")
+    assert page.is_hidden("#notice-banner")
+    server.stop()
+    server.start()
+    page.wait_for_selector("#notice-banner:not([hidden])", timeout=WAIT_MS)
+    step = api(server, f"/api/runs/{identifier}")["step"]
+    assert page.inner_text("#notice-text") == STOPPED.format(step=step)
+    screenshot(page, "notice-banner")
+    page.click("#play")
+    page.wait_for_selector("#notice-banner", state="hidden", timeout=WAIT_MS)
+    page.click("#play")  # pause
 
 
 def test_divergent_learning_rate_shows_the_banner(server, open_page, screenshot):

@@ -9,6 +9,7 @@ import httpx
 from backproplab.engine.config import RunConfig
 from backproplab.engine.run import Run
 from backproplab.server.runs import encode
+from backproplab.server.runs.item import STOPPED
 from backproplab.server.store.sqlite import DB_NAME
 
 CONFIG = {"seed": 7, "dataset": {"kind": "spiral", "classes": 3}, "optimizer": {"name": "adam", "lr": 0.01}}
@@ -41,6 +42,27 @@ def test_graceful_restart_restores_runs_exactly(make_server, tmp_path):
     assert params == reference_params(stepped)
     httpx.post(f"{second.url}/api/runs/{run_id}/step", json={"steps": 50}, headers=first.auth)
     assert httpx.get(f"{second.url}/api/runs/{run_id}/params").json() == reference_params(stepped, 50)
+
+
+def test_a_run_playing_when_the_server_stopped_says_so_when_it_is_back(make_server, tmp_path):
+    """A run playing at a graceful stop comes back paused with a notice saying why and where (until the next
+    change); a run that was paused comes back as it was, with nothing to say."""
+    first = make_server()
+    playing, paused = (
+        httpx.post(first.url + "/api/runs", json=CONFIG, headers=first.auth).json()["id"] for _ in range(2)
+    )
+    httpx.post(f"{first.url}/api/runs/{playing}/play", headers=first.auth)
+    httpx.post(f"{first.url}/api/runs/{paused}/step", json={"steps": 5}, headers=first.auth)
+    time.sleep(0.3)
+    first.stop()
+
+    second = make_server(tmp_path)
+    back = httpx.get(f"{second.url}/api/runs/{playing}").json()
+    assert back["status"] == "paused" and back["step"] > 0
+    assert back["message"] == STOPPED.format(step=back["step"])
+    assert httpx.get(f"{second.url}/api/runs/{paused}").json()["message"] is None
+    httpx.post(f"{second.url}/api/runs/{playing}/play", headers=first.auth)
+    assert httpx.post(f"{second.url}/api/runs/{playing}/pause", headers=first.auth).json()["message"] is None
 
 
 def test_running_runs_come_back_paused_after_kill_9(make_server, tmp_path):

@@ -1,12 +1,16 @@
 // What state the run and the connection are in: the connection badge (its words fold to a dot on narrow
-// screens), the divergence banner with its one-click fix, and beside it the "stopped learning" banner
-// (the engine's `learning` field: dead units, a flat loss, vanished gradients) with the engine's fix.
+// screens), the divergence banner with its one-click fix, the server's notice about the run (its `message`
+// while not diverged: it was paused by a server stop or a trainer restart, until the next change), and the
+// "stopped learning" banner (the engine's `learning` field: dead units, a flat loss, vanished gradients)
+// with the engine's fix.
 import { t, tOr } from "../i18n/index.js";
 
 export function createStatus(app) {
   const indicator = document.getElementById("connection");
   const diverged = document.getElementById("diverged-banner");
   const divergedText = document.getElementById("diverged-text");
+  const notice = document.getElementById("notice-banner");
+  const noticeText = document.getElementById("notice-text");
   const learning = document.getElementById("learning-banner");
   const learningText = document.getElementById("learning-text");
   const learningFix = document.getElementById("learning-fix");
@@ -39,6 +43,8 @@ export function createStatus(app) {
     shown = key;
     diverged.hidden = run.status !== "diverged";
     divergedText.textContent = diverged.hidden ? "" : t("status.diverged", { message: run.message || "" });
+    notice.hidden = !diverged.hidden || !run.message;
+    noticeText.textContent = notice.hidden ? "" : run.message;
     learning.hidden = !advice || run.status === "diverged";
     if (advice) {
       learning.dataset.kind = advice.kind;

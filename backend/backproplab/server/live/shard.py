@@ -80,6 +80,10 @@ class Item(Protocol):
 
     def save_due(self, now: float, interval: float) -> float | None: ...
 
+    def stop(self) -> None:
+        """The trainer is stopping: stop playing (a kept item says so to whoever opens it next)."""
+        ...
+
     def save(self, store: Store) -> bool | None:
         """Checkpoint the item; False if the store no longer has it (deleted), None if it is not kept."""
         ...
@@ -458,6 +462,6 @@ class Shard:
     def save_all(self) -> None:
         """Checkpoint every changed item (at shutdown), each tried once."""
         for item in list(self.items.values()):
-            item.playing = False
+            item.stop()
             if item.save_due(float("inf"), 0.0) is not None:
                 self.save(item)

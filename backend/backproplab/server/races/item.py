@@ -168,6 +168,9 @@ class RaceItem:
     def save_due(self, now: float, interval: float) -> float | None:
         return None  # races live in memory only
 
+    def stop(self) -> None:
+        self.playing = False  # races are not kept: nobody opens this one again
+
     def save(self, store: Any) -> None:
         return None
 

@@ -34,6 +34,10 @@ MAX_CHUNK = 10_000  # steps per engine call at most
 LR_PREVIEW_EVERY = 0.5  # seconds between two schedule previews (encode.lr_next) in the news of a training run
 CALL_OPTIONS = ("kind", "durable", "if_loaded")  # about the call, not arguments of the operation
 UNDOABLE = ("play", "pause", "keep_training")  # a durable op that cannot be saved is undone
+STOPPED = (
+    "The server stopped while this run was training; it is back from its checkpoint at step {step}, paused: "
+    "play it to go on."
+)
 CATCH_UP = 0.1  # seconds of a pace's steps a run makes up at most after a late turn (live/pace.py)
 
 
@@ -474,6 +478,13 @@ class RunItem:
         wait = max(interval, 10 * self.save_cost) if self.wait() <= 0.0 else 0.0
         overdue = now - self.saved_at - wait
         return overdue if overdue >= 0 else None
+
+    def stop(self) -> None:
+        """Pause a playing run, and leave a notice with its checkpoint (said when it is loaded again)."""
+        if self.playing:
+            self.playing = False
+            self.changed(described=True)
+            self.notice = STOPPED.format(step=self.run.step_count)
 
     def save(self, store: Store) -> bool:
         """Checkpoint what changed since the last saved checkpoint; False if the run's row is gone."""

@@ -68,4 +68,8 @@ class RunKind:
         item.owner = record.owner if record else None
         if shard.settings.restored_message:
             item.notice = shard.settings.restored_message.format(step=run.step_count)
+        elif run.message is None and record and record.summary:
+            # a notice saved with the checkpoint (runs/item.py STOPPED): the run's own message is saved in
+            # the same field, and the run restored from that checkpoint would say it again itself
+            item.notice = record.summary.get("message")
         return item
