@@ -279,16 +279,14 @@ class _Message(_Model):
 
 
 MAX_STEPS_PER_SECOND = 100_000
+StepsPerSecond = Annotated[int, Field(ge=1, le=MAX_STEPS_PER_SECOND, strict=True)]  # a pace to play at
 
 
 class PlayRequest(_Model):
     """How fast to play: as fast as the trainer can (no pace), or at a pace a person can follow."""
 
-    steps_per_second: int | None = Field(
+    steps_per_second: StepsPerSecond | None = Field(
         None,
-        ge=1,
-        le=MAX_STEPS_PER_SECOND,
-        strict=True,
         description="at most this many steps a second (the dashboard's 1 step a frame is 30); none: flat out",
     )
 

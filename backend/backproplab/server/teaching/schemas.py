@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from ...engine.config import FiniteFloat, OptimizerConfig, RunConfig
-from ..runs.schemas import MAX_STEPS_PER_SECOND, DisplayLabel, Number, RunOut
+from ..runs.schemas import DisplayLabel, Number, RunOut, StepsPerSecond
 from .limits import MAX_COMPARISON_RUNS
 from .trace_schemas import StepTrace, Thresholds
 
@@ -282,12 +282,8 @@ class ComparisonControl(_Model):
         extra="forbid", json_schema_extra={"examples": [{"steps_per_second": RACE_PACE}]}
     )
     steps: int = Field(1, ge=1, strict=True, description="step: optimizer steps for every racer")
-    steps_per_second: int | None = Field(
-        RACE_PACE,
-        ge=1,
-        le=MAX_STEPS_PER_SECOND,
-        strict=True,
-        description="play: every racer's pace; null plays each flat out (then they drift apart)",
+    steps_per_second: StepsPerSecond | None = Field(
+        RACE_PACE, description="play: every racer's pace; null plays each flat out (then they drift apart)"
     )
 
 
