@@ -307,10 +307,11 @@ def test_sweep_on_stored_rows_named_by_hash_trains_on_them(client):
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"lrs": []}, "lrs.list"),
-        ({"lrs": [0.0]}, "lrs.list.0"),
-        ({"lrs": {"min": 1, "max": 0.1, "count": 3}}, "lrs.range"),
-        ({"lrs": {"min": 1e-3, "max": 1, "count": 50}}, "lrs.range.count"),
+        ({"lrs": []}, "lrs"),
+        ({"lrs": [0.1, 0.0]}, "lrs.1"),
+        ({"lrs": "0.1"}, "lrs"),
+        ({"lrs": {"min": 1, "max": 0.1, "count": 3}}, "lrs"),
+        ({"lrs": {"min": 1e-3, "max": 1, "count": 50}}, "lrs.count"),
         ({"lrs": [0.1], "steps": 10**6}, "steps"),
         ({"lrs": [0.1] * 12, "steps": 5000, "config": {"model": {"hidden": [64] * 6}}}, "steps"),
         ({"lrs": [0.1], "config": {"loss": "bce", "dataset": {"kind": "sine"}}}, "loss"),

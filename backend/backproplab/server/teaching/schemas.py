@@ -6,9 +6,21 @@ The large engine answers (a step's trace, a gradient check) are in trace_schemas
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from ...engine.config import FiniteFloat, OptimizerConfig, RunConfig
 from ..runs.schemas import DisplayLabel, Number, RunOut, StepsPerSecond
@@ -309,10 +321,30 @@ class LrRange(_Model):
         return self
 
 
+def _untagged(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """Errors located as the request names them: pydantic puts the union's tag in the path ("lrs.list.1"),
+    which is no field of the body ("lrs.1"); a value of neither shape says what the two shapes are."""
+    try:
+        return handler(value)
+    except ValidationError as error:
+        details: list[InitErrorDetails] = []
+        for item in error.errors():
+            loc = tuple(item["loc"][1:])
+            if not loc and item["type"] in ("model_type", "model_attributes_type", "dict_type"):
+                shapes = PydanticCustomError("lrs", "must be a list of learning rates or {min, max, count}")
+                details.append(InitErrorDetails(type=shapes, loc=loc, input=item["input"]))
+            else:
+                details.append(
+                    InitErrorDetails(type=item["type"], loc=loc, input=item["input"], ctx=item.get("ctx", {}))
+                )
+        raise ValidationError.from_exception_data(error.title, details) from None
+
+
 LearningRates = Annotated[
     Annotated[list[LearningRate], Field(min_length=1, max_length=MAX_SWEEP_LRS), Tag("list")]
     | Annotated[LrRange, Tag("range")],
     Discriminator(lambda value: "list" if isinstance(value, list) else "range"),
+    WrapValidator(_untagged),
 ]
 
 
