@@ -266,8 +266,12 @@ def test_editing_a_weight_changes_the_parameters():
     run.set_bias(1, 0, -0.5)
     assert run.network.layers[0].W[1, 2] == 0.75
     assert run.network.layers[1].b[0] == -0.5
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError) as outside:
         run.set_weight(0, 5, 0, 1.0)
+    assert outside.value.field == "row"
+    with pytest.raises(ConfigError) as outside:
+        run.set_weight(0, 0, 99, 1.0)
+    assert outside.value.field == "col"
     with pytest.raises(ConfigError):
         run.set_bias(0, 0, float("nan"))
 

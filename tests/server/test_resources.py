@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 from backproplab.server.runs import service as run_service
+from backproplab.server.runs.item import UNWATCHED
 from backproplab.server.settings import Settings
 
 NOBODY = {"Authorization": ""}
@@ -118,6 +119,12 @@ def test_keep_training_is_set_over_rest(tmp_path, app_client):
             is False
         )
         time.sleep(1.5)
-        assert client.get(f"/api/runs/{run_id}").json()["status"] == "paused"
+        paused = client.get(f"/api/runs/{run_id}").json()
+        assert paused["status"] == "paused"
+        assert paused["message"] == UNWATCHED.format(seconds=0.3), "an API client is told why"
         bad = client.patch(f"/api/runs/{run_id}", json={"keep_training": "maybe"})
         assert bad.status_code == 422 and bad.json()["field"] == "keep_training"
+        client.patch(f"/api/runs/{run_id}", json={"keep_training": True})
+        owner = dict(client.headers)
+    with app_client(Settings(data_dir=tmp_path), token=False) as client:  # after a restart
+        assert client.get(f"/api/runs/{run_id}", headers=owner).json()["keep_training"] is True

@@ -130,6 +130,7 @@ GARBAGE = [
     ('{"type": "set", "config": {"optimizer": {"lr": -1}}}', "optimizer.lr"),
     ('{"type": "set", "config": 5}', "config"),
     ('{"type": "set_weight", "layer": 99, "row": 0, "col": 0, "value": 1}', "layer"),
+    ('{"type": "set_weight", "layer": 0, "row": 0, "col": 99, "value": 1}', "col"),
     ('{"type": "set_bias", "layer": 0, "index": 0, "value": "x"}', "value"),
 ]
 

@@ -317,8 +317,9 @@ class Run:
         """Set W[row, col] of ``layer`` (row = from-neuron, col = to-neuron); the optimizer state is kept."""
         target = self._layer(layer).W
         if not (0 <= row < target.shape[0] and 0 <= col < target.shape[1]):
+            field = "row" if not 0 <= row < target.shape[0] else "col"
             raise ConfigError(
-                "row", f"layer {layer} has W of shape {target.shape}; ({row}, {col}) is outside"
+                field, f"layer {layer} has W of shape {target.shape}; ({row}, {col}) is outside"
             )
         target[row, col] = finite_float(value, "value")
 

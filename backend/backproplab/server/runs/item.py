@@ -38,6 +38,10 @@ STOPPED = (
     "The server stopped while this run was training; it is back from its checkpoint at step {step}, paused: "
     "play it to go on."
 )
+UNWATCHED = (
+    "Paused: nobody watched this run for {seconds:.0f} s. Play it again, or set keep_training to keep it "
+    "training unwatched."
+)
 CATCH_UP = 0.1  # seconds of a pace's steps a run makes up at most after a late turn (live/pace.py)
 
 
@@ -467,6 +471,7 @@ class RunItem:
             log.info("pausing run %s: nobody watched it for %.0f s", self.id, now - self.unwatched_since)
             self.playing = False
             self.changed(described=True)
+            self.notice = UNWATCHED.format(seconds=idle)
 
     def save_due(self, now: float, interval: float) -> float | None:
         """How overdue this run's checkpoint is (None: nothing to save). Paused runs are saved at once;

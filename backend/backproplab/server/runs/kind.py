@@ -66,6 +66,7 @@ class RunKind:
         item = RunItem(run_id, run, shard.settings, record.name if record else None, badge_of(group))
         item.mark, item.saved_dataset = mark, saved.dataset
         item.owner = record.owner if record else None
+        item.keep_training = bool(record and record.summary and record.summary.get("keep_training"))
         if shard.settings.restored_message:
             item.notice = shard.settings.restored_message.format(step=run.step_count)
         elif run.message is None and record and record.summary:
