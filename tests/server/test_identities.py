@@ -115,8 +115,17 @@ def test_tokens_never_reach_the_log(admin_server):
             while not {"ack", "error"} <= seen:
                 seen.add(json.loads(await asyncio.wait_for(ws.recv(), 5))["type"])
 
+    async def in_the_socket_url():  # ignored there (a URL is logged and kept in histories), never logged
+        async with connect(f"{admin_server.ws_url}/ws/runs/{run_id}?token={token}", proxy=None) as ws:
+            await ws.recv()
+
     asyncio.run(over_the_socket())
+    asyncio.run(in_the_socket_url())
+    admin = admin_server.admin["Authorization"][7:]
+    httpx.get(f"{url}/api/runs", params={"token": token})
+    httpx.get(f"{url}/api/runs?access_token={admin}&x=1")
     log = admin_server.log.read_text()
     assert f"/api/runs/{run_id}/step" in log  # the access log is on, and shows paths
-    for secret in (token, "bpl_wrong-token", "bpl_also-wrong", admin_server.admin["Authorization"][7:]):
+    assert "/api/runs?token=[redacted]" in log and "?access_token=[redacted]&x=1" in log
+    for secret in (token, "bpl_wrong-token", "bpl_also-wrong", admin):
         assert secret not in log

@@ -6,6 +6,7 @@ import re
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from backproplab.server import static
@@ -127,3 +128,22 @@ def test_api_docs_load_nothing_from_another_host(client):
             assert source.startswith("/"), f"{page} loads {source} from elsewhere"
             assert client.get(source).status_code == 200, source
         assert "default-src 'self'" in response.headers["content-security-policy"]
+
+
+def test_head_is_answered_wherever_get_is(server):
+    """Monitors probe with HEAD: the same status and headers as GET, and no body."""
+    for path in (
+        "/",
+        "/docs",
+        "/redoc",
+        "/api/health",
+        "/api/presets",
+        "/openapi.json",
+        "/vendor/uplot/uPlot.min.css",
+    ):
+        head, get = httpx.head(server.url + path), httpx.get(server.url + path)
+        assert head.status_code == get.status_code == 200, path
+        assert head.headers["content-type"] == get.headers["content-type"], path
+        assert head.content == b"", path
+    missing = httpx.head(server.url + "/api/runs/nope")
+    assert missing.status_code == 404 and missing.content == b""

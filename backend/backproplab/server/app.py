@@ -30,7 +30,8 @@ from .landscape import routes as landscape_routes
 from .live.hub import Hub
 from .live.shard import ShardSettings
 from .live.trainers import LocalTrainers, Trainers
-from .middleware import BodyLimit, ClientWatch, CrossSite, Headers
+from .logs import redact_tokens
+from .middleware import BodyLimit, ClientWatch, CrossSite, HeadAsGet, Headers
 from .offload import Offload
 from .races import live as race_live
 from .races import routes as race_routes
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        redact_tokens()
         location = settings.store_location
         lock = data_dir_lock(settings)
         try:
@@ -151,6 +153,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["*"],
         )
+    app.add_middleware(HeadAsGet)
     app.add_middleware(CrossSite, settings=settings)
     app.add_middleware(Headers)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)

@@ -27,6 +27,19 @@ CSP = (
 DOCS_PATHS = ("/docs", "/redoc")
 
 
+class HeadAsGet:
+    """HEAD is answered wherever GET is (a monitor probing /api/health, /docs): the app sees a GET, and
+    uvicorn, which knows the request was a HEAD, sends the answer's head without its body."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "HEAD":
+            scope = {**scope, "method": "GET"}
+        await self.app(scope, receive, send)
+
+
 class BodyLimit:
     """Refuse request bodies over ``limit`` bytes with 413, by Content-Length or while streaming."""
 
