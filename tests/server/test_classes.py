@@ -71,7 +71,7 @@ def test_names_are_unique_in_a_class_without_case_and_joining_again_renames(clie
     group, teacher = new_class(client)
     code = group["code"]
     ada, ada_headers = join(client, code, "Ada")
-    for taken in ("Ada", " ada ", "ADA", "Ａｄａ"):
+    for taken in ("Ada", " ada ", "ADA", "Ａｄａ", "A\u200cda"):
         second = client.post(f"/api/classes/{code}/join", json={"name": taken}, headers=NOBODY)
         assert second.status_code == 409, second.text
         assert second.json()["field"] == "name", second.text

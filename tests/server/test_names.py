@@ -1,6 +1,7 @@
 """Free-text names people type and others see (classes, students, runs, racers' labels) are plain text: a
-control character, a bidirectional override or isolate, or nothing but spaces is refused with 422 naming
-the field and saying which character and where; spaces around a name are dropped; any script is welcome."""
+control character, a bidirectional override or isolate, another invisible format character (a zero width
+space), or nothing but spaces is refused with 422 naming the field and saying which character and where;
+spaces around a name are dropped; any script is welcome."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ REFUSED = [
     ("\u202aAda", "bidirectional overrides or isolates"),
     ("Ada\u2066", "bidirectional overrides or isolates"),
     ("\u2069", "bidirectional overrides or isolates"),
+    ("A\u200bda", "invisible formatting characters (U+200B at character 2)"),
+    ("\ufeffAda", "invisible formatting characters (U+FEFF at character 1)"),
+    ("Ada\u2060", "invisible formatting characters (U+2060"),
     ("", "must not be empty or only spaces"),
     (" \t\u3000 ", "must not be empty or only spaces"),
 ]
@@ -27,6 +31,8 @@ WELCOME = [
     ("李雷", "李雷"),
     ("Zoë 🎓", "Zoë 🎓"),
     ("a\u200fb", "a\u200fb"),
+    ("می\u200cخواهم", "می\u200cخواهم"),  # ZWNJ, as Persian is written
+    ("👩\u200d🎓", "👩\u200d🎓"),  # ZWJ: one emoji
 ]
 
 

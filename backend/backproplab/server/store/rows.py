@@ -29,9 +29,11 @@ def filters(owner: str | None, class_id: str | None, placeholder: str) -> tuple[
 
 
 def name_key(name: str) -> str:
-    """A name as a class compares it: without case, with compatible forms alike (NFKC: "Ａｄａ" is "Ada")
-    and runs of spaces as one space (a page shows "Ada  L" as "Ada L")."""
-    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+    """A name as a class compares it: without case, with compatible forms alike (NFKC: "Ａｄａ" is "Ada"),
+    without invisible format characters (a joiner in "A\u200cda" is not seen) and runs of spaces as one
+    space (a page shows "Ada  L" as "Ada L")."""
+    visible = "".join(c for c in unicodedata.normalize("NFKC", name) if unicodedata.category(c) != "Cf")
+    return " ".join(visible.casefold().split())
 
 
 def other_names(placeholder: str) -> str:
