@@ -282,8 +282,19 @@ def test_comparison_runs_advance_side_by_side(page, server, screenshot):
         ".then(runs => runs.every(run => run.steps_per_second === 1000))",
         arg=racer_ids,
     )
+    assert page.locator("#race-speed").input_value() == "1000"
     first = page.locator(".race-card").first
     run_id = first.get_attribute("data-run")
+    before = httpx.get(f"{server.url}/api/runs/{run_id}").json()["config"]["optimizer"]["lr"]
+    for refused, reason in (("-5", "must be at least 0"), ("", "must be a number")):
+        first.locator(".racer-live-lr").fill(refused)
+        first.locator(".racer-live-lr").dispatch_event("change")
+        page.wait_for_function(
+            "reason => [...document.querySelectorAll('.toast.error')].some(t => t.textContent.includes(reason))",
+            arg=reason,
+        )
+        assert first.locator(".racer-live-lr").input_value() == str(before), "the box shows the lr in force"
+    assert httpx.get(f"{server.url}/api/runs/{run_id}").json()["config"]["optimizer"]["lr"] == before
     first.locator(".racer-live-lr").fill("0.5")
     first.locator(".racer-live-lr").dispatch_event("change")
     page.wait_for_function(

@@ -27,7 +27,9 @@ const MAX_POINTS = 400;
 const SMOOTHING = 0.8;
 const CHART_MS = 250;
 const BOUNDARY_PX = 150;
-const SPEEDS = [30, 100, 300, 1000, 3000]; // steps a second for every racer; "" plays each flat out
+// Steps a second for every racer. No "full speed": racers flat out drift apart (an Adam step costs more than
+// an SGD one); the API's `null` pace still does that, and the select then shows it.
+const SPEEDS = [30, 100, 300, 1000, 3000];
 
 export function createRace(ctx, body) {
   const optimizers = options("optimizer");
@@ -38,7 +40,7 @@ export function createRace(ctx, body) {
   const play = el("button", { id: "race-play", onclick: () => (playing ? control("pause") : control("play", playBody())) });
   const step = el("button", { id: "race-step", onclick: () => control("step", { steps: 100 }) });
   const reset = el("button", { id: "race-reset", onclick: () => control("reset") });
-  const speed = el("select", { id: "race-speed", onchange: () => playing && control("play", playBody()) }, ...[...SPEEDS, ""].map((value) => el("option", { value: String(value) })));
+  const speed = el("select", { id: "race-speed", onchange: () => choosePace() }, ...SPEEDS.map((value) => el("option", { value: String(value) })));
   const speedLabel = el("span");
   const controls = el("span", { class: "inline-fields", hidden: true }, play, el("label", { class: "inline" }, speedLabel, speed), step, reset);
   const lossBox = el("div", { class: "chart-box" });
@@ -54,7 +56,11 @@ export function createRace(ctx, body) {
   let chartTimer = null;
   let drawPending = false;
   let paceChosen = false; // the user picked a speed: play asks for it (else for the server's pace)
-  speed.addEventListener("change", () => (paceChosen = true));
+
+  function choosePace() {
+    paceChosen = true;
+    if (playing) control("play", playBody());
+  }
 
   const playBody = () => (paceChosen ? { steps_per_second: speed.value === "" ? null : Number(speed.value) } : undefined);
 
@@ -103,9 +109,16 @@ export function createRace(ctx, body) {
     const atText = el("span", { class: "racer-at num" });
     const lossText = el("span", { class: "racer-loss num" });
     const lr = el("input", { type: "number", min: 0, step: "any", value: racer.run.config.optimizer.lr, class: "racer-live-lr", "aria-label": "lr" });
+    let lrSent = lr.value;
+    // Checked here as the dashboard's fields are: a refused value is said and the box shows the last sent.
     lr.addEventListener("change", () => {
       const value = Number(lr.value);
-      if (!(value >= 0) || !state.socket.send({ type: "set", config: { optimizer: { lr: value } } })) ctx.error(t("error.offline"));
+      const reason = lr.value.trim() === "" || !Number.isFinite(value) ? t("error.reason.number") : value < 0 ? t("error.reason.at_least", { value: 0 }) : null;
+      if (reason) {
+        ctx.error(`${racer.label} · lr ${reason}`);
+        lr.value = lrSent;
+      } else if (state.socket.send({ type: "set", config: { optimizer: { lr: value } } })) lrSent = lr.value;
+      else ctx.error(t("error.offline"));
     });
     state.card = el(
       "div",
