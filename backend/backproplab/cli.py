@@ -23,6 +23,7 @@ import uvicorn  # noqa: E402
 
 from .server.app import create_app, data_dir_lock  # noqa: E402
 from .server.connections import guarded_protocol  # noqa: E402
+from .server.proxies import TrustedProxies  # noqa: E402
 from .server.settings import Settings  # noqa: E402
 from .server.store.lock import DataDirLockedError  # noqa: E402
 
@@ -64,6 +65,10 @@ def main(argv: list[str] | None = None) -> None:
     settings = settings_from(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        proxies = TrustedProxies(settings.trusted_proxies)
+    except ValueError as error:
+        sys.exit(f"backproplab: {error}")
+    try:
         # Taken here first so a second server exits at once with a clear message; the app takes it again.
         lock = data_dir_lock(settings)
     except DataDirLockedError as error:
@@ -78,7 +83,12 @@ def main(argv: list[str] | None = None) -> None:
             settings.http_request_burst,
             settings.http_waiting_per_address,
             settings.http_active_per_address,
+            proxies,
         ),
+        # Clients behind a trusted proxy are known by its X-Forwarded-For (proxies.py); nobody else's is
+        # believed (uvicorn would trust 127.0.0.1's by default).
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies) or None,
         ws_max_size=settings.max_message_bytes,
         ws_per_message_deflate=False,  # frames go out at 30+ per second per client: spare the CPU
         # Graceful shutdown (SIGTERM, Ctrl+C) within settings.shutdown_timeout: requests in progress get the

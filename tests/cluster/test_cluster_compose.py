@@ -99,4 +99,12 @@ def test_the_proxy_balances_both_replicas_and_passes_websockets(compose):
     assert "proxy_set_header Upgrade $$http_upgrade;" in config
     assert "proxy_set_header Connection $$connection_upgrade;" in config
     assert "proxy_next_upstream error timeout" in config, "a dead replica's requests go to the other"
+    # The browser's Origin has the port: so must the Host the replicas see, or every change is cross-site.
+    assert "proxy_set_header Host $$http_host;" in config and "$$host;" not in config
+    # Each browser is a client of its own: its address, set (not appended to) by the proxy, which the
+    # replicas trust, and limited per browser at the proxy.
+    assert "proxy_set_header X-Forwarded-For $$remote_addr;" in config
+    assert "limit_req zone=clients" in config and "limit_req_zone $$binary_remote_addr zone=clients" in config
+    for name in WEB_SERVICES:
+        assert compose["services"][name]["environment"]["BACKPROPLAB_TRUSTED_PROXIES"] == "*"
     assert proxy["ports"] == ["8000:80"]

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from .errors import error_body
+from .proxies import TrustedProxies
 
 log = logging.getLogger("backproplab.server")
 
@@ -133,11 +134,19 @@ class Turns:
 
 
 def guarded_protocol(
-    timeout: float, rate: float, burst: int, queue: int, active: int, base: type[Any] = AutoHTTPProtocol
+    timeout: float,
+    rate: float,
+    burst: int,
+    queue: int,
+    active: int,
+    proxies: TrustedProxies | None = None,
+    base: type[Any] = AutoHTTPProtocol,
 ) -> type[asyncio.Protocol]:
     """uvicorn's HTTP protocol (h11 or httptools, whichever it picks) with the turns and the head timeout
-    above; one set of turns for every connection of the server."""
+    above; one set of turns for every connection of the server. A connection from one of ``proxies`` takes
+    no turns (proxies.py): its requests are many clients'."""
     turns = Turns(rate, burst, queue, active)
+    trusted = proxies or TrustedProxies(())
     sentinel = object()
 
     class Guarded(base):  # type: ignore[misc]
@@ -147,10 +156,12 @@ def guarded_protocol(
         _admitted = False  # its current request holds one of its address's places
 
         _made = False
+        _proxied = False  # from a trusted proxy: no turns
 
         def connection_made(self, transport: asyncio.Transport) -> None:
             peer = transport.get_extra_info("peername")
-            if peer and turns.crowded(peer[0]):
+            self._proxied = bool(peer) and peer[0] in trusted
+            if peer and not self._proxied and turns.crowded(peer[0]):
                 transport.abort()  # the cheapest answer to a flood: no parser, no timer, no log
                 return
             self._made = True
@@ -160,6 +171,9 @@ def guarded_protocol(
         def data_received(self, data: bytes) -> None:
             if self._held is not None:
                 self._held += data
+                return
+            if self._proxied:
+                self._received(data)
                 return
             if self._between_requests() and self.cycle is not self._counted:  # a request starts
                 self._counted = self.cycle

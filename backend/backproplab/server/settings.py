@@ -83,6 +83,9 @@ class Settings:
     http_request_burst: int = 500
     http_active_per_address: int = 32
     http_waiting_per_address: int = 1000
+    # Reverse proxies in front of this server (addresses or networks, "*" any): a request from one counts
+    # against the client its X-Forwarded-For names, not the proxy's address (server/proxies.py).
+    trusted_proxies: tuple[str, ...] = ()
     # Request body bytes one client address may send per second (uploads are parsed in the web process).
     http_body_rate: float = 16e6
     # Seconds a graceful shutdown (SIGTERM, Ctrl+C) takes at most, whatever is running.

@@ -21,8 +21,8 @@ const MAX_CARD_PX = 380;
 const GAP_PX = 8; // class.css .gallery gap
 
 export const studentName = (run, index) => run.name || t("class.student_n", { n: index + 1 });
-// Three significant digits: a card's columns are narrow (the leaderboard shows four).
-const shortNumber = (value) => (Number.isFinite(value) && Math.abs(value) >= 1e-3 && Math.abs(value) < 1e5 ? String(Number(value.toPrecision(3))) : formatNumber(value));
+// Three significant digits: a card's columns are narrow, and so are the leaderboard's (both show the same figure).
+export const shortNumber = (value) => (Number.isFinite(value) && Math.abs(value) >= 1e-3 && Math.abs(value) < 1e5 ? String(Number(value.toPrecision(3))) : formatNumber(value));
 export const percent = (value) => (value === null || value === undefined ? "—" : `${Math.round(value * 100)}%`);
 
 export function createGallery(root, { onSelect }) {

@@ -1,9 +1,12 @@
 // The leaderboard: every student's run ranked by test loss (lowest first), test accuracy (highest first),
 // step (most first) or name; a click on a column heading sorts by it, a click on a row spotlights that
 // student. Runs that have no test measurement yet (or diverged) go last, whatever the order.
-import { el, formatNumber } from "../dom.js";
+// The table fits its panel without sideways scrolling, also on a projector (class.css): the numbers are as
+// short as the cards' (65.3K steps, three significant digits), and the name column takes what is left,
+// a long name cut with an ellipsis and whole in its title.
+import { el, formatCount } from "../dom.js";
 import { t } from "../i18n/index.js";
-import { percent, studentName } from "./gallery.js";
+import { percent, shortNumber, studentName } from "./gallery.js";
 
 const COLUMNS = [
   ["name", (run) => run.name || "", 1],
@@ -35,7 +38,7 @@ export function createLeaderboard(table, { onSelect }) {
       column = name;
       render();
     });
-    head.append(el("th", { dataset: { sort: name } }, button));
+    head.append(el("th", { class: name === "name" ? "name" : "num", dataset: { sort: name } }, button));
     return button;
   });
   const body = el("tbody");
@@ -52,13 +55,14 @@ export function createLeaderboard(table, { onSelect }) {
     body.replaceChildren(
       ...ranked.map((run, place) => {
         const entry = byRun.get(run.id);
+        const name = studentName(run, order.get(run.id));
         const row = el(
           "tr",
           { dataset: { run: run.id, status: run.status }, tabIndex: 0 },
           el("td", { class: "rank" }, String(place + 1)),
-          el("td", { class: "name" }, studentName(run, order.get(run.id))),
-          el("td", { class: "num" }, String(run.step)),
-          el("td", { class: "num" }, run.status === "diverged" ? t("class.diverged") : formatNumber(run.latest.test_loss)),
+          el("td", { class: "name", title: name }, name),
+          el("td", { class: "num", title: String(run.step) }, formatCount(run.step, 10_000)),
+          el("td", { class: "num" }, run.status === "diverged" ? t("class.diverged") : shortNumber(run.latest.test_loss)),
           el("td", { class: "num" }, percent(run.latest.test_accuracy)),
         );
         row.addEventListener("click", () => onSelect(entry));
