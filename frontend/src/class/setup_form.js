@@ -1,7 +1,9 @@
 // The class page's two forms: the setup students train (the settings a lesson is about: data, network,
-// optimizer, learning rate, batch, seed; choices from GET /api/choices) and what students may change (the
-// class's `allowed`: dotted RunConfig paths, null for everything). The same forms create a class and
-// later push a new setup or new locks to it.
+// optimizer, learning rate, batch, seed; choices and limits from GET /api/choices) and what students may
+// change (the class's `allowed`: dotted RunConfig paths, null for everything). The same forms create a
+// class and later push a new setup or new locks to it. A value the server would refuse is refused here,
+// beside its field, in the dashboard's words (form.js numberField), and nothing is sent: the form never
+// trims a value to fit (50 hidden layers went out as 10, and the field was rewritten without a word).
 import { el } from "../dom.js";
 import { t, tOr } from "../i18n/index.js";
 import { datasets, limits, options } from "../core/choices.js";
@@ -30,39 +32,94 @@ const row = (id, labelKey, input) => el("div", { class: "field" }, el("label", {
 const select = (id, choices) =>
   el("select", { id }, ...choices.map(([value, key, fallback]) => el("option", { value: value ?? "", dataset: { i18n: key, i18nFallback: fallback ?? String(value) } }, tOr(key, fallback ?? String(value)))));
 const number = (id, props) => el("input", { id, type: "number", step: "any", ...props });
+const MAX_SEED = 4294967295; // RunConfig.seed, as the dashboard's seed field
 
-// A form for the settings a lesson is about. read(base) → the whole config (base with the form's values);
-// changes(base) → only what differs from base; set(config) fills it in.
+// "4, 2" → ["4", "2"]; "" → [] (no hidden layer).
+const hiddenParts = (text) => text.split(",").map((part) => part.trim()).filter(Boolean);
+
+// Why a number field's text is refused, or null: the checks and words of the dashboard's fields.
+function numberProblem(input, { min, max, integer = false }) {
+  const value = Number(input.value);
+  if (input.validity.badInput || input.value.trim() === "" || !Number.isFinite(value)) return t("error.reason.number");
+  if (min !== undefined && value < min) return t("error.reason.at_least", { value: min });
+  if (max !== undefined && value > max) return t("error.reason.at_most", { value: max });
+  if (integer && !Number.isInteger(value)) return t("error.reason.integer");
+  return null;
+}
+
+// Why the hidden layers' text is refused, or null: whole numbers separated by commas, no more layers and
+// no more neurons in a layer than the server takes (GET /api/choices limits).
+function hiddenProblem(input) {
+  const { max_hidden_layers: maxLayers, max_neurons: maxNeurons } = limits();
+  const parts = hiddenParts(input.value);
+  if (parts.some((part) => !/^\d+$/.test(part))) return t("class.hidden_format");
+  if (parts.length > maxLayers) return t("class.hidden_max_layers", { max: maxLayers, n: parts.length });
+  const wrong = parts.find((part) => Number(part) < 1 || Number(part) > maxNeurons);
+  return wrong === undefined ? null : t("class.hidden_neurons", { max: maxNeurons, value: wrong });
+}
+
+// A form for the settings a lesson is about. check() → whether every field holds a value the server takes
+// (each refused one says why beside it; the first is focused); read(base) → the whole config (base with the
+// form's values); changes(base) → only what differs from base; set(config) fills it in.
 export function createSetupForm(root, prefix) {
   const kinds = [...datasets().classification, ...datasets().regression];
   const id = (name) => `${prefix}-${name}`;
   const inputs = {
     dataset: select(id("dataset"), kinds.map((kind) => [kind, `data.kind.${kind}`, kind])),
     noise: number(id("noise"), { min: 0, max: 1, step: 0.05 }),
-    hidden: el("input", { id: id("hidden"), inputMode: "numeric", pattern: "\\s*(\\d+\\s*(,\\s*\\d+\\s*)*)?", title: t("class.hidden_hint") }),
+    hidden: el("input", { id: id("hidden"), inputMode: "numeric", dataset: { i18nTitle: "class.hidden_hint" }, title: t("class.hidden_hint") }),
     activation: select(id("activation"), options("activation")),
     optimizer: select(id("optimizer"), options("optimizer")),
     lr: number(id("lr"), { min: 0 }),
     batch: number(id("batch"), { min: 1, step: 1 }),
     seed: number(id("seed"), { min: 0, step: 1 }),
   };
+  const checks = {
+    noise: () => numberProblem(inputs.noise, { min: 0, max: 1 }),
+    hidden: () => hiddenProblem(inputs.hidden),
+    lr: () => numberProblem(inputs.lr, { min: 0 }),
+    batch: () => numberProblem(inputs.batch, { min: 1, max: limits().max_rows, integer: true }),
+    seed: () => numberProblem(inputs.seed, { min: 0, max: MAX_SEED, integer: true }),
+  };
+  const messages = {};
+  const checkedRow = (name, labelKey) => {
+    const field = row(id(name), labelKey, inputs[name]);
+    if (checks[name]) {
+      messages[name] = el("div", { class: "field-error", id: id(`${name}-error`), role: "alert", hidden: true });
+      field.append(messages[name]);
+      inputs[name].setAttribute("aria-describedby", messages[name].id);
+      // Left with a refused value: say so at once. Being corrected: the message goes as soon as it is right.
+      inputs[name].addEventListener("change", () => checkField(name));
+      inputs[name].addEventListener("input", () => inputs[name].getAttribute("aria-invalid") === "true" && checkField(name));
+    }
+    return field;
+  };
   root.append(
-    row(id("dataset"), "class.dataset", inputs.dataset),
-    row(id("noise"), "data.noise", inputs.noise),
-    row(id("hidden"), "class.hidden", inputs.hidden),
-    row(id("activation"), "controls.activation", inputs.activation),
-    row(id("optimizer"), "controls.optimizer", inputs.optimizer),
-    row(id("lr"), "controls.lr", inputs.lr),
-    row(id("batch"), "controls.batch_size", inputs.batch),
-    row(id("seed"), "controls.seed", inputs.seed),
+    checkedRow("dataset", "class.dataset"),
+    checkedRow("noise", "data.noise"),
+    checkedRow("hidden", "class.hidden"),
+    checkedRow("activation", "controls.activation"),
+    checkedRow("optimizer", "controls.optimizer"),
+    checkedRow("lr", "controls.lr"),
+    checkedRow("batch", "controls.batch_size"),
+    checkedRow("seed", "controls.seed"),
   );
 
+  // Shows (or clears) why the field's value is refused; true when it is fine.
+  function checkField(name) {
+    const problem = checks[name]();
+    if (problem) inputs[name].setAttribute("aria-invalid", "true");
+    else inputs[name].removeAttribute("aria-invalid");
+    messages[name].textContent = problem || "";
+    messages[name].hidden = !problem;
+    return !problem;
+  }
+
   function values() {
-    const hidden = inputs.hidden.value.split(",").map((part) => part.trim()).filter(Boolean).map(Number);
     return {
       seed: Number(inputs.seed.value),
       dataset: { kind: inputs.dataset.value, noise: Number(inputs.noise.value) },
-      model: { hidden: hidden.slice(0, limits().max_hidden_layers), activation: inputs.activation.value },
+      model: { hidden: hiddenParts(inputs.hidden.value).map(Number), activation: inputs.activation.value },
       optimizer: { name: inputs.optimizer.value, lr: Number(inputs.lr.value) },
       batch_size: Number(inputs.batch.value),
     };
@@ -70,7 +127,14 @@ export function createSetupForm(root, prefix) {
 
   return {
     inputs,
+    check() {
+      const refused = Object.keys(checks).filter((name) => !checkField(name));
+      if (refused.length) inputs[refused[0]].focus();
+      return refused.length === 0;
+    },
     set(config) {
+      for (const name of Object.keys(checks)) inputs[name].removeAttribute("aria-invalid");
+      for (const message of Object.values(messages)) message.hidden = true;
       inputs.dataset.value = config.dataset?.kind ?? "circle";
       inputs.noise.value = config.dataset?.noise ?? 0;
       inputs.hidden.value = (config.model?.hidden ?? [4, 2]).join(", ");
