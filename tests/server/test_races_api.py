@@ -132,6 +132,15 @@ def test_bad_race_bodies_are_422_naming_the_field(client, body, field):
         ("post", "step", {"steps": 10_001}, "steps"),
         ("patch", "", {"racers": [{"index": 5, "hyper": {"lr": 0.1}}]}, "racers.5"),
         ("patch", "", {"racers": [{"index": 0, "hyper": {"warp": 9}}]}, "racers.0.hyper.warp"),
+        # named by the racer's index, as the race names racers, not by the change's place in the list
+        ("patch", "", {"racers": [{"index": 2, "hyper": {"lr": "NaN"}}]}, "racers.2.hyper.lr"),
+        (
+            "patch",
+            "",
+            {"racers": [{"index": 1, "hyper": {}}, {"index": 2, "hyper": {"lr": -1}}]},
+            "racers.2.hyper.lr",
+        ),
+        ("patch", "", {"racers": [{"index": "x", "hyper": {"lr": 1}}]}, "racers.0.index"),
         ("patch", "", {"start": ["inf", 0]}, "start.0"),
     ],
 )

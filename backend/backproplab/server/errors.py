@@ -7,13 +7,14 @@ Every error body is ``{"detail": "<field>: <reason>", "field": "<dotted path or 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import ErrorDetails, InitErrorDetails
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
@@ -169,6 +170,20 @@ def _item_error(item: Any) -> dict[str, str | None]:
     if loc == ("body",) and item.get("type") == "model_attributes_type":  # [], "Ed", 3 where {...} belongs
         return {"field": "body", "reason": NOT_AN_OBJECT}
     return {"field": dotted(loc), "reason": item.get("msg", "invalid")}
+
+
+def relocated(
+    error: ValidationError, place: Callable[[ErrorDetails], tuple[int | str, ...]]
+) -> ValidationError:
+    """``error`` with each problem at ``place(problem)``: where the request names it, for models whose
+    pydantic path is not the body's (a union's tag, a list position that stands for another index)."""
+    return ValidationError.from_exception_data(
+        error.title,
+        [
+            InitErrorDetails(type=item["type"], loc=place(item), input=item["input"], ctx=item.get("ctx", {}))
+            for item in error.errors()
+        ],
+    )
 
 
 def dotted(loc: Sequence[Any]) -> str | None:

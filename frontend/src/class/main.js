@@ -73,6 +73,7 @@ async function creating(page) {
   $("create-from-link").hidden = !Object.keys(base).length;
   $("create-form").addEventListener("submit", async (event) => {
     event.preventDefault();
+    if (!setup.check()) return; // each refused field says why beside it
     const submit = $("create-submit");
     submit.disabled = true;
     try {
@@ -145,6 +146,7 @@ function live(page, group) {
 
   $("push-form").addEventListener("submit", async (event) => {
     event.preventDefault();
+    if (!setup.check()) return; // each refused field says why beside it; nothing is sent
     const config = setup.changes(group.config);
     if (!Object.keys(config).length) return page.notice(t("class.nothing_to_push"));
     try {

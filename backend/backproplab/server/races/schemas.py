@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ModelWrapValidatorHandler, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 
 from ...engine.config import FiniteFloat, OptimizerName
 from ...engine.race import MAX_RACERS, MAX_STEPS_PER_CALL
 from ...engine.surfaces import MAX_CONDITION, SURFACES
+from ..errors import relocated
 from ..runs.schemas import DisplayLabel, Hyperparameters
 
 Number = float | None  # a non-finite value travels as null
@@ -159,6 +161,31 @@ class RacePatch(_Model):
     start: Point | None = None
     racers: list[RacerPatch] | None = Field(None, max_length=MAX_RACERS)
     speed: int | None = Field(None, ge=1, le=MAX_SPEED)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _by_racer(cls, value: Any, handler: ModelWrapValidatorHandler[RacePatch]) -> RacePatch:
+        """A racer's bad hyperparameter is named by the racer's ``index`` (racers.2.hyper.lr), as the race
+        names it, not by the change's place in this list."""
+        try:
+            return handler(value)
+        except ValidationError as error:
+            changes = value.get("racers") if isinstance(value, dict) else None
+
+            def place(item: ErrorDetails) -> tuple[int | str, ...]:
+                loc = tuple(item["loc"])
+                if (
+                    loc[:1] != ("racers",)
+                    or len(loc) < 3
+                    or loc[2] != "hyper"
+                    or not isinstance(changes, list)
+                ):
+                    return loc
+                change = changes[int(loc[1])]
+                index = change.get("index") if isinstance(change, dict) else None
+                return loc if type(index) is not int else ("racers", index, *loc[2:])
+
+            raise relocated(error, place) from None
 
 
 class RaceStepRequest(_Model):

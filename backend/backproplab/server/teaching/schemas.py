@@ -20,9 +20,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core import PydanticCustomError
 
 from ...engine.config import FiniteFloat, OptimizerConfig, RunConfig
+from ..errors import relocated
 from ..runs.schemas import DisplayLabel, Number, RunOut, StepsPerSecond
 from .limits import MAX_COMPARISON_RUNS
 from .trace_schemas import StepTrace, Thresholds
@@ -321,23 +322,21 @@ class LrRange(_Model):
         return self
 
 
+NOT_A_RANGE = ("model_type", "model_attributes_type", "dict_type")  # neither a list nor {min, max, count}
+
+
 def _untagged(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
     """Errors located as the request names them: pydantic puts the union's tag in the path ("lrs.list.1"),
     which is no field of the body ("lrs.1"); a value of neither shape says what the two shapes are."""
     try:
         return handler(value)
     except ValidationError as error:
-        details: list[InitErrorDetails] = []
-        for item in error.errors():
-            loc = tuple(item["loc"][1:])
-            if not loc and item["type"] in ("model_type", "model_attributes_type", "dict_type"):
-                shapes = PydanticCustomError("lrs", "must be a list of learning rates or {min, max, count}")
-                details.append(InitErrorDetails(type=shapes, loc=loc, input=item["input"]))
-            else:
-                details.append(
-                    InitErrorDetails(type=item["type"], loc=loc, input=item["input"], ctx=item.get("ctx", {}))
-                )
-        raise ValidationError.from_exception_data(error.title, details) from None
+        problems = error.errors()
+        if len(problems) == 1 and len(problems[0]["loc"]) == 1 and problems[0]["type"] in NOT_A_RANGE:
+            raise PydanticCustomError(
+                "lrs", "must be a list of learning rates or {min, max, count}"
+            ) from None
+        raise relocated(error, lambda item: tuple(item["loc"][1:])) from None
 
 
 LearningRates = Annotated[
