@@ -112,6 +112,24 @@ CLASS_FIELD_ERRORS = [
         {"field": "config.optimizer.lr", "reason": "Input should be greater than or equal to 0"},
         "Learning rate must be at least 0.",
     ),
+    (  # a seed of 1e30 in the form: pydantic's words for an integer too large to parse
+        {
+            "field": "config.seed",
+            "reason": "Unable to parse input string as an integer, exceeded maximum size",
+        },
+        "Seed must be a whole number.",
+    ),
+    (  # one error per hidden layer over the limit, all alike: said once
+        {
+            "field": "config.model.hidden.0",
+            "reason": "Input should be less than or equal to 512",
+            "errors": [
+                {"field": f"config.model.hidden.{i}", "reason": "Input should be less than or equal to 512"}
+                for i in range(2)
+            ],
+        },
+        "Hidden layers must be at most 512.",
+    ),
 ]
 IN_WORDS = """async ([bodies, lang]) => {
   const { describeError } = await import('/src/core/errors.js');

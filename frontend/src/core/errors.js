@@ -10,6 +10,7 @@ const PATTERNS = [
   [/^Input should be less than (\S+)$/, "error.reason.below"],
   [/^Input should be greater than (\S+)$/, "error.reason.above"],
   [/^Input should be a valid integer/, "error.reason.integer"],
+  [/^Unable to parse input string as an integer/, "error.reason.integer"],
   [/^Input should be a valid number/, "error.reason.number"],
   [/^Input should be a finite number/, "error.reason.finite"],
   [/^List should have at most (\d+) items?/, "error.reason.max_items"],
@@ -53,7 +54,8 @@ const notYours = (path) => t(/^\/api\/classes\//.test(path) ? "access.not_teache
 export function describeError(body, status, path = "") {
   if (status === 403 && body && body.field === "token") return notYours(path);
   if (status === 403 && body && body.field && body.field !== "origin") return t("access.locked_field", { field: fieldInWords(body.field) });
-  if (body && Array.isArray(body.errors) && body.errors.length) return body.errors.map(errorInWords).join(" ");
+  // Each sentence once: every hidden layer over the limit is an error of its own, and reads the same.
+  if (body && Array.isArray(body.errors) && body.errors.length) return [...new Set(body.errors.map(errorInWords))].join(" ");
   if (body && typeof body.reason === "string") return errorInWords(body);
   if (body && typeof body.detail === "string") return body.detail;
   if (body && typeof body.message === "string") return errorInWords({ field: body.field, reason: body.message.replace(/^[\w.]+: /, "") });
