@@ -4,12 +4,15 @@
 // new run of this browser's own from it; a bare address reopens the last run this browser owned (or its
 // newest, or a new one). The URL is then replaced with the run's id and full config. Frames from the
 // WebSocket update the state, every change of the run made elsewhere (a `run` message) updates the
-// controls and the URL, and each panel redraws at most once per animation frame.
+// controls and the URL (a setting changed by someone else is first announced as "setup-changed": the
+// field being edited for it is left, and a student hears that the teacher changed it; panels/setup_notice.js),
+// and each panel redraws at most once per animation frame.
 import { api } from "./core/api.js";
 import { describeError } from "./core/errors.js";
 import { forgetRun, rememberRun } from "./core/identity.js";
 import { lastOrNewRun } from "./core/last_run.js";
 import { RunSocket } from "./core/socket.js";
+import { changedSettings, createOwnChanges } from "./core/setup_changes.js";
 import { startPage } from "./core/page.js";
 import { MetricHistory } from "./history.js";
 import { readUrl, writeUrl } from "./url_state.js";
@@ -28,6 +31,7 @@ import { createPanelMenu } from "./panels/panel_menu.js";
 import { createAccess } from "./panels/access.js";
 import { createMyRuns } from "./panels/my_runs.js";
 import { createJoin } from "./panels/join.js";
+import { createSetupNotice } from "./panels/setup_notice.js";
 import { createPacer } from "./pacer.js";
 
 const FPS = 30;
@@ -41,6 +45,7 @@ const paramsFit = (params, sizes) =>
   Boolean(params) && params.layers.length === sizes.length - 1 && params.layers.every((layer, l) => layer.W.length === sizes[l] && layer.b.length === sizes[l + 1]);
 
 const url = readUrl();
+const ownChanges = createOwnChanges();
 let configQueue = Promise.resolve();
 const stats = { framesReceived: 0, draws: 0, historyPoints: 0, drawMsTotal: 0, drawMsMax: 0 };
 const pendingDraws = new Set();
@@ -66,9 +71,11 @@ async function main() {
     // points), or a File: a CSV the server makes the run's data.
     setConfig(patch) {
       const sendPatch = async () => {
+        const id = app.state.run.id;
+        const body = patch instanceof File || typeof patch !== "function" ? patch : patch(app.state.run);
+        const done = ownChanges.sending(id, body);
         try {
-          const id = app.state.run.id;
-          const run = await (patch instanceof File ? api.uploadCsv(id, patch) : api.patchRun(id, typeof patch === "function" ? patch(app.state.run) : patch));
+          const run = await (body instanceof File ? api.uploadCsv(id, body) : api.patchRun(id, body));
           mergeRun(run);
           return run;
         } catch (error) {
@@ -76,6 +83,8 @@ async function main() {
           else app.emit("error", error.message);
           app.emit("run", app.state.run);
           throw error;
+        } finally {
+          done();
         }
       };
       const result = configQueue.then(sendPatch, sendPatch);
@@ -118,6 +127,14 @@ async function main() {
     stats.drawMsMax = Math.max(stats.drawMsMax, spent);
   }
 
+  // The settings of `run` that another page changed ({path, from, to, sibling}: by another tab of this
+  // browser), not this page's own changes coming back over the socket.
+  function changedElsewhere(config, run) {
+    return changedSettings(config, run.config)
+      .filter(({ path }) => !ownChanges.isPending(run.id, path))
+      .map((change) => ({ ...change, sibling: ownChanges.bySibling(run.id, change.path, change.to) }));
+  }
+
   // `fromState`: the server's own full picture (after a reset or rebuild the step may go back to 0).
   function mergeRun(run, fromState = false) {
     const current = app.state.run;
@@ -129,7 +146,9 @@ async function main() {
     // the network now shown: the panels go without until this run's `state` brings its own.
     const stale = (current && current.id !== run.id) || !paramsFit(app.state.params, run.resolved.sizes);
     if (app.state.params && stale) app.state.params = null;
+    const elsewhere = current && current.id === run.id ? changedElsewhere(current.config, run) : [];
     app.state.run = run;
+    if (elsewhere.length) app.emit("setup-changed", { changes: elsewhere, run });
     app.emit("run", run);
     saveUrl();
   }
@@ -295,6 +314,7 @@ async function main() {
   createAccess(app);
   createMyRuns(app);
   const join = createJoin(app);
+  createSetupNotice(app);
   translateTree(document); // the panels' own rows and options
   bindKeyboard();
   app.on("language", saveUrl);

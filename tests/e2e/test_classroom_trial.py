@@ -2,7 +2,10 @@
 teacher says so in a class's words (it said "someone else's run … Fork it" over the start form); the
 spotlight's toolbar fits a phone; a wrong join code reads as a sentence, and every field the class routes
 name has a label in both languages; the spotlight's loss chart grows for a projector; an accuracy axis
-never passes 1; a toast leaves the class page's buttons free.
+never passes 1; a toast leaves the class page's buttons free. A second trial: the leaderboard fits its
+panel (its Accuracy column was cut off on a projector); a push beyond the server's limits is refused in the
+form (50 hidden layers went out as 10); a student in the field the teacher's push changes sees the new
+value and a notice (Enter sent the old value back); the class page says when the server is gone.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import contextlib
 
 import pytest
-from e2e_harness import WAIT_MS, api
+from e2e_harness import WAIT_MS, api, wait_until
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 SIZES = [(390, 844), (1280, 800), (1920, 1080)]
@@ -230,4 +233,257 @@ def test_a_toast_leaves_the_class_pages_buttons_free(server, open_page, width, h
     assert "took the new setup" in page.inner_text(".toast.notice")
     assert page.is_visible("#export-csv") and page.is_visible("#end-class")
     assert page.evaluate(UNDER_TOASTS) == [], f"a toast covers buttons at {width}x{height}"
+    assert page.problems == [], page.problems
+
+
+# Long names and every kind of number: a step count past 10,000, one diverged run, fresh runs (no loss yet).
+BOARD_NAMES = [
+    "Ada",
+    "Grace Hopper",
+    "Alexandria Ocasio-Longname",
+    "Kai",
+    "Bartholomew",
+    "Zhang Wei",
+    "Li",
+    "Mohammed Abdullah",
+    "Sam",
+    "Jo",
+    "Fatima",
+    "Ø",
+]
+BOARD_STEPS = [10_000, 500, 1200, 50, 0, 300, 20, 7000, 100, 0, 30, 2000]
+# The widest texts each column's cells can hold: compact steps, three significant digits, a full accuracy.
+WIDEST_BOARD_CELLS = ["12", "Alexandria Ocasio-Longname", "65.3K", "0.00114", "100%"]
+# Every cell of the leaderboard whose text is cut, and how far the table runs past its panel's content.
+BOARD_CUT = """() => {
+  const table = document.getElementById('leaderboard');
+  const box = table.parentElement;
+  const right = box.getBoundingClientRect().right - parseFloat(getComputedStyle(box).paddingRight);
+  const cut = [...table.querySelectorAll('th, td:not(.name)')]
+    .filter((cell) => cell.scrollWidth > cell.clientWidth + 0.5 || cell.getBoundingClientRect().right > right + 0.5)
+    .map((cell) => `${cell.textContent} (${cell.clientWidth}px)`);
+  const names = [...table.querySelectorAll('td.name')];
+  return { cut, overflow: table.getBoundingClientRect().right - right, sideways: box.scrollWidth - box.clientWidth,
+    nameWidth: Math.min(...names.map((cell) => cell.clientWidth)),
+    titled: names.every((cell) => cell.title === cell.textContent),
+    ellipsis: names.filter((cell) => cell.scrollWidth > cell.clientWidth).map((cell) => cell.textContent) };
+}"""
+
+
+@pytest.fixture(scope="module")
+def full_class(server):
+    """A class of twelve students with long names, runs at every stage, and one diverged run."""
+    config = {"dataset": {"kind": "xor"}}
+    group = api(server, "/api/classes", "POST", {"name": "Board", "config": config, "allowed": None})
+    students = [
+        api(server, f"/api/classes/{group['code']}/join", "POST", {"name": name}) for name in BOARD_NAMES
+    ]
+    for student, steps in zip(students, BOARD_STEPS, strict=True):
+        if steps:
+            api(server, f"/api/runs/{student['id']}/step", "POST", {"steps": steps}, token=student["token"])
+    wild = students[4]  # Bartholomew: a linear network at an lr that diverges (the class allows anything)
+    patch = {"model": {"activation": "linear"}, "optimizer": {"lr": 10_000}}
+    api(server, f"/api/runs/{wild['id']}", "PATCH", patch, token=wild["token"])
+    api(server, f"/api/runs/{wild['id']}/step", "POST", {"steps": 200}, token=wild["token"])
+    assert api(server, f"/api/runs/{wild['id']}")["status"] == "diverged"
+    return group
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "projector"),
+    [(390, 844, False), (1280, 800, False), (1366, 768, False), (1280, 720, True), (1920, 1080, True)],
+)
+def test_the_leaderboard_fits_its_panel(server, open_page, full_class, width, height, projector):
+    """The table was wider than its panel (533 vs 478 px at 1920x1080 in projector mode, 468 vs 368 at
+    1280x720, 409 vs 368 at 1366x768): the Accuracy column read "Acc" and scrolled sideways inside it."""
+    url = f"{server.url}/class.html?class={full_class['id']}{'&projector=1' if projector else ''}"
+    page = open_page(url, width, height, ready=any_view, token=full_class["teacher_token"])
+    page.wait_for_function(
+        "() => document.querySelectorAll('#leaderboard tbody tr').length === 12", timeout=WAIT_MS
+    )
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#leaderboard td.num')].some((cell) => cell.textContent === 'diverged')",
+        timeout=WAIT_MS,
+    )
+    page.locator("#leaderboard").scroll_into_view_if_needed()
+    for sort in ["test_loss", "accuracy", "step", "name"]:  # each heading with its sort arrow
+        page.click(f'#leaderboard th[data-sort="{sort}"] button')
+        board = page.evaluate(BOARD_CUT)
+        assert board["cut"] == [] and board["overflow"] <= 0.5 and board["sideways"] <= 0, (sort, board)
+    assert board["nameWidth"] >= 95, f"names get {board['nameWidth']} px"
+    assert board["titled"], "a name's full text is not in its title"
+    assert "Alexandria Ocasio-Longname" in board["ellipsis"]
+    steps = {
+        row.get_attribute("title"): row.inner_text()
+        for row in page.locator("#leaderboard td:nth-child(3)").all()
+    }
+    assert steps["10000"] == "10K"
+    # The widest texts each cell can hold, in the first row, measured before the next redraw.
+    board = page.evaluate(
+        f"""(texts) => {{
+          const row = document.querySelector('#leaderboard tbody tr');
+          texts.forEach((text, column) => (row.cells[column].textContent = text));
+          return ({BOARD_CUT})();
+        }}""",
+        WIDEST_BOARD_CELLS,
+    )
+    assert board["cut"] == [] and board["overflow"] <= 0.5, board
+    page.select_option("#language", "zh")
+    page.wait_for_timeout(1200)  # the next redraw, in Chinese
+    board = page.evaluate(BOARD_CUT)
+    assert board["cut"] == [] and board["overflow"] <= 0.5 and board["sideways"] <= 0, board
+    assert page.problems == [], page.problems
+
+
+def test_a_push_beyond_the_servers_limits_is_refused_in_the_form(server, open_page):
+    """50 hidden layers of 64 went out as 10 ({"hidden": [64 x10]}), "12 students' runs took the new setup"
+    was said, and the field was rewritten to ten 64s without a word why."""
+    group, student = a_class(server)
+    limits = api(server, "/api/choices")["limits"]
+    page = open_page(
+        f"{server.url}/class.html?class={group['id']}", ready=any_view, token=group["teacher_token"]
+    )
+    page.wait_for_selector(".student-card", timeout=WAIT_MS)
+    sent = []
+    page.on("request", lambda request: request.method == "PATCH" and sent.append(request.url))
+    page.click("#push-summary")
+    too_many = ", ".join(["64"] * 50)
+    cases = [
+        ("#push-hidden", too_many, f"may have at most {limits['max_hidden_layers']} layers; this has 50."),
+        ("#push-hidden", "8, 600", f"may have 1 to {limits['max_neurons']} neurons in a layer, not 600."),
+        ("#push-hidden", "4 2", "must be whole numbers separated by commas (e.g. 4, 2)."),
+        ("#push-lr", "-1", "must be at least 0."),
+        ("#push-batch", "2.5", "must be a whole number."),
+    ]
+    for selector, text, reason in cases:
+        page.fill(selector, text)
+        page.click("#push-form button[type=submit]")
+        message = f"{selector}-error"
+        page.wait_for_selector(f"{message}:not([hidden])", timeout=WAIT_MS)
+        assert page.inner_text(message) == reason
+        assert page.get_attribute(selector, "aria-invalid") == "true"
+        assert page.evaluate("() => document.activeElement.id") == selector[1:]
+        assert page.input_value(selector) == text, "the field was rewritten"
+        page.fill(selector, {"#push-hidden": "4, 2", "#push-lr": "0.03", "#push-batch": "10"}[selector])
+        assert page.is_hidden(message), "the message stays after the value is put right"
+    page.wait_for_timeout(500)
+    assert sent == [], f"a refused setup was sent: {sent}"
+    assert page.locator(".toast").count() == 0, page.locator(".toast").all_inner_texts()
+    assert api(server, f"/api/runs/{student['id']}")["config"]["model"]["hidden"] == [4, 2]
+    # At the limit it goes through.
+    page.fill("#push-hidden", ", ".join(["4"] * limits["max_hidden_layers"]))
+    page.click("#push-form button[type=submit]")
+    page.wait_for_selector(".toast.notice", timeout=WAIT_MS)
+    assert "took the new setup" in page.inner_text(".toast.notice")
+    assert (
+        api(server, f"/api/runs/{student['id']}")["config"]["model"]["hidden"]
+        == [4] * limits["max_hidden_layers"]
+    )
+    assert page.problems == [], page.problems
+
+
+def student_page(open_page, server, student, context_of=None):
+    """The student's dashboard on their run (a second tab of the same browser with ``context_of``)."""
+    url = f"{server.url}/index.html?run={student['id']}"
+    if context_of is None:
+        return open_page(url, token=student["token"])
+    page = context_of.context.new_page()
+    page.goto(url)
+    page.wait_for_selector('#connection[data-state="open"]', timeout=WAIT_MS)
+    return page
+
+
+def test_a_push_reaches_a_student_who_is_editing_that_field(server, open_page):
+    """A student in the lr field kept seeing 0.3 (and "in force: 0.05" under it) after the teacher pushed
+    0.05; Enter then sent 0.3 back over the push. No student page said the teacher had changed anything."""
+    group, student = a_class(server)
+    page = student_page(open_page, server, student)
+    lr = lambda: api(server, f"/api/runs/{student['id']}")["config"]["optimizer"]["lr"]  # noqa: E731
+    notices = lambda tab: tab.locator(".toast.notice span").all_inner_texts()  # noqa: E731
+    field_shows = "(value) => document.getElementById('field-lr_value').value === value"
+    page.fill("#field-lr_value", "0.3")
+    page.press("#field-lr_value", "Enter")
+    wait_until(lambda: lr() == 0.3, message="the student's own lr")
+    # Another tab of the student's changes it while this one is still in the field: the field follows (it
+    # would have sent 0.3 back), and says why; that was no teacher.
+    sibling = student_page(open_page, server, student, context_of=page)
+    sibling.fill("#field-lr_value", "0.2")
+    sibling.press("#field-lr_value", "Enter")
+    page.wait_for_function(field_shows, arg="0.2", timeout=WAIT_MS)
+    page.wait_for_selector(".toast.notice", timeout=WAIT_MS)
+    assert notices(page) == ["This run's setup was changed elsewhere: Learning rate 0.3 → 0.2."]
+    page.fill("#field-lr_value", "0.3")
+    page.press("#field-lr_value", "Enter")
+    wait_until(lambda: lr() == 0.3, message="the student's own lr again")
+    page.evaluate("() => document.querySelectorAll('.toast').forEach((toast) => toast.remove())")
+    # In the field, a new value typed but not sent yet: the teacher pushes.
+    page.click("#field-lr_value")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("0.7")
+    body = {"config": {"optimizer": {"lr": 0.05}}}
+    api(server, f"/api/classes/{group['id']}", "PATCH", body, token=group["teacher_token"])
+    page.wait_for_selector(".toast.notice", timeout=WAIT_MS)
+    assert notices(page) == ["Your teacher changed the setup: Learning rate 0.3 → 0.05."]
+    page.wait_for_function(field_shows, arg="0.05", timeout=WAIT_MS)
+    assert page.evaluate("() => document.activeElement.id") != "field-lr_value", "the field kept the focus"
+    slider = page.input_value("#field-lr")
+    assert float(slider) == pytest.approx(-1.30103, abs=0.01), slider  # log10(0.05)
+    page.keyboard.press("Enter")
+    page.focus("#field-lr_value")
+    page.keyboard.press("Enter")  # Enter on the value shown sends that value: the teacher's
+    page.wait_for_timeout(800)
+    assert lr() == 0.05, "the student's page undid the push"
+    # Every tab of the student says so; none took the other tab's change for the teacher's.
+    sibling.wait_for_function(
+        "() => [...document.querySelectorAll('.toast.notice')].some((toast) => toast.textContent.includes('0.05'))",
+        timeout=WAIT_MS,
+    )
+    teacher_said = [text for text in notices(sibling) if "teacher" in text]
+    assert teacher_said == ["Your teacher changed the setup: Learning rate 0.3 → 0.05."], notices(sibling)
+    assert page.problems == [], page.problems
+
+
+def test_the_class_page_says_when_the_server_is_gone(own_server, open_page):
+    """A "Cannot reach the server." toast covered "N students joined", and every card kept its green ▶ as
+    if the class were still playing."""
+    server = own_server
+    group, student = a_class(server)
+    api(server, f"/api/runs/{student['id']}/play", "POST", {}, token=student["token"])
+    page = open_page(
+        f"{server.url}/class.html?class={group['id']}", ready=any_view, token=group["teacher_token"]
+    )
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.status-badge')].some((badge) => badge.textContent === '▶')",
+        timeout=WAIT_MS,
+    )
+    assert page.is_hidden("#offline-banner")
+    server.stop()
+    page.wait_for_selector("#offline-banner:not([hidden])", timeout=WAIT_MS)
+    assert page.inner_text("#offline-banner").startswith("Cannot reach the server since")
+    badges = page.locator(".status-badge").all_inner_texts()
+    assert badges == ["?", "?"], badges
+    assert page.locator(".student-card.stale").count() == 2
+    assert page.get_attribute(".status-badge", "title") == "Status unknown: the server cannot be reached"
+    banner = page.locator("#offline-banner").bounding_box()
+    for selector in ["#student-count", "#class-code", ".gallery-panel", ".side-panel"]:
+        box = page.locator(selector).bounding_box()
+        assert box["y"] >= banner["y"] + banner["height"] - 0.5, f"the banner covers {selector}"
+    page.wait_for_timeout(3000)  # a poll or two more: still no toast over the page
+    assert page.locator(".toast").count() == 0, page.locator(".toast").all_inner_texts()
+    page.select_option("#language", "zh")
+    assert "无法连接服务器" in page.inner_text("#offline-banner")
+    page.select_option("#language", "en")
+    # The spotlight, over the whole page, says so in its own header.
+    page.click(".student-card")
+    page.wait_for_function(
+        "() => document.getElementById('spotlight-status').textContent === 'The server is lost: reconnecting…'",
+        timeout=WAIT_MS,
+    )
+    page.keyboard.press("Escape")
+    server.start()
+    page.wait_for_selector("#offline-banner", state="hidden", timeout=WAIT_MS)
+    assert page.get_attribute("#class-live", "data-offline") == "false"
+    page.wait_for_function("() => !document.querySelector('.student-card.stale')", timeout=WAIT_MS)
+    assert "?" not in page.locator(".status-badge").all_inner_texts()
+    page.problems[:] = [problem for problem in page.problems if "ERR_CONNECTION_REFUSED" not in problem]
     assert page.problems == [], page.problems

@@ -183,6 +183,39 @@ def test_step_through_graph_on_a_phone_is_readable_and_scrolls_only_in_its_box(p
     assert page.problems == []
 
 
+# Where the graph's box and the input nodes are on the screen, and whether each input lies wholly inside the
+# part of the box one sees, and the box inside the screen.
+INPUTS_SHOWN = """() => {
+  const box = document.querySelector('.graph-box').getBoundingClientRect();
+  const inputs = [...document.querySelectorAll('.graph-box [data-node^="in-"]')].map((node) => node.getBoundingClientRect());
+  const inside = (r) => r.top >= box.top - 1 && r.bottom <= box.bottom + 1 && r.left >= box.left - 1 && r.right <= box.right + 1;
+  return { count: inputs.length, shown: inputs.filter(inside).length, boxBottom: box.bottom, boxTop: box.top,
+    emptyAbove: Math.min(...inputs.map((r) => r.top)) - box.top, screen: innerHeight };
+}"""
+
+
+@pytest.mark.parametrize("hidden", [[4, 2], [8, 8]])
+def test_step_through_stage_one_on_a_phone_shows_every_input(page, server, hidden):
+    """At 390x844 stage 1 showed the top of a tall graph: an empty box, x₁ at its bottom and x₂ cut off
+    (the box, 62vh high below the toolbars, also ran past the bottom of the screen)."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    run_id = _run(page, server, config={**RUN_CONFIG, "model": {"hidden": hidden}})
+    _open(page, server, run_id, "step")
+    page.wait_for_selector('#stage-label[data-stage-index="0"]')
+    page.wait_for_selector(".graph-box svg")
+    page.wait_for_function(f"() => ({INPUTS_SHOWN})().shown === 2", timeout=10_000)
+    shown = page.evaluate(INPUTS_SHOWN)
+    assert shown["count"] == shown["shown"] == 2, shown
+    assert shown["boxBottom"] <= shown["screen"], f"the graph's box runs past the screen: {shown}"
+    assert shown["boxBottom"] - shown["boxTop"] >= 240, shown
+    assert _page_overflow(page) <= 0, "the page scrolls sideways"
+    # Forward and back to the start: the inputs are shown again.
+    page.click("#step-forward")
+    page.click("#step-back")
+    page.wait_for_function(f"() => ({INPUTS_SHOWN})().shown === 2", timeout=10_000)
+    assert page.problems == []
+
+
 # Each view that shows nothing until a button starts it, and that button.
 START_BUTTONS = {"health": "#health-train", "race": "#race-start", "sweep": "#sweep-run"}
 

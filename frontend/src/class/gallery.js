@@ -3,7 +3,9 @@
 // and accuracy. Each card on screen holds one WebSocket to its run at a low frame rate asking for params
 // only (view {grid: false, params: true}); a card that leaves the screen closes its socket, so the cost
 // follows what is seen, not the size of the class. The teacher's token makes each socket a `teacher`.
-// Between frames (and for cards off screen) the class poll's Run objects keep the numbers current.
+// Between frames (and for cards off screen) the class poll's Run objects keep the numbers current. While
+// the server cannot be reached (setStale), no card claims to be playing: its badge is a "?" (short, so the
+// name keeps its room on a narrow card) whose title says why.
 import { el, formatCount, formatNumber } from "../dom.js";
 import { t } from "../i18n/index.js";
 import { RunSocket } from "../core/socket.js";
@@ -35,6 +37,7 @@ export function createGallery(root, { onSelect }) {
     }
   });
   let timer = null;
+  let stale = false;
 
   function card(entry) {
     const name = el("span", { class: "student-name" });
@@ -142,8 +145,10 @@ export function createGallery(root, { onSelect }) {
     entry.name.textContent = studentName(run, index);
     entry.node.dataset.step = String(run.step);
     entry.node.dataset.status = run.status;
-    entry.badge.textContent = run.status === "diverged" ? t("class.diverged") : run.status === "running" ? "▶" : "";
-    entry.badge.dataset.status = run.status;
+    entry.node.classList.toggle("stale", stale);
+    entry.badge.textContent = stale ? "?" : run.status === "diverged" ? t("class.diverged") : run.status === "running" ? "▶" : "";
+    entry.badge.title = stale ? t("class.status_unknown") : "";
+    entry.badge.dataset.status = stale ? "unknown" : run.status;
     entry.step.textContent = formatCount(run.step, 10_000); // a card is narrow: compact from 10,000 (65.3K)
     entry.step.title = String(run.step);
     entry.loss.textContent = shortNumber(run.latest.test_loss);
@@ -186,6 +191,10 @@ export function createGallery(root, { onSelect }) {
     },
     redraw: () => {
       for (const entry of entries.values()) entry.dirty = true;
+      schedule();
+    },
+    setStale(value) {
+      stale = value;
       schedule();
     },
     close() {

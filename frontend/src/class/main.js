@@ -7,7 +7,10 @@
 // computer" (the teacher's key, to open the class on the projector's computer) and ending the class. In
 // another browser the page says it cannot open the class there and offers "I have a key" (panels/key.js):
 // with the teacher's key the page opens again, as the teacher. The class is re-read every POLL_MS (GET
-// /api/classes/{id}: new students, names, numbers); pictures stream over each run's socket.
+// /api/classes/{id}: new students, names, numbers); pictures stream over each run's socket. While that
+// poll cannot reach the server, a strip under the top bar says so and the cards and leaderboard show as
+// stale (a toast over the page, with every card still marked ▶ playing, looked live); a poll that gets
+// through clears it.
 import { api } from "../core/api.js";
 import { setUrlParams, startPage } from "../core/page.js";
 import { el, saveBlob } from "../dom.js";
@@ -109,6 +112,20 @@ function live(page, group) {
   const setup = createSetupForm($("push-setup"), "push");
   const locks = createLocksForm($("push-allowed"), "push");
   let polling = null;
+  let offlineSince = null; // when the poll last failed to reach the server, or null
+
+  function renderOffline() {
+    if (offlineSince) $("offline-text").textContent = t("class.offline", { time: offlineSince.toLocaleTimeString(document.documentElement.lang || "en") });
+  }
+
+  function setOffline(offline) {
+    if (offline === (offlineSince !== null)) return;
+    offlineSince = offline ? new Date() : null;
+    $("offline-banner").hidden = !offline;
+    $("class-live").dataset.offline = String(offline);
+    gallery.setStale(offline);
+    renderOffline();
+  }
 
   function renderHeader() {
     $("class-name").textContent = group.name || "";
@@ -131,8 +148,10 @@ function live(page, group) {
   async function refresh() {
     try {
       group = await api.getClass(group.id);
+      setOffline(false);
       renderStudents();
     } catch (error) {
+      if (error.status === 0) return setOffline(true); // the strip says so, not a toast every poll
       page.error(error.message);
       if (error.status === 404) stop();
     }
@@ -199,6 +218,7 @@ function live(page, group) {
   document.addEventListener("visibilitychange", () => (document.hidden ? stop() : (refresh(), poll())));
   new ResizeObserver(renderHeader).observe($("qr-box"));
   page.on("language", () => {
+    renderOffline();
     renderHeader();
     renderStudents();
     leaderboard.relabel();

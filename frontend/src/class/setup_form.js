@@ -88,8 +88,9 @@ export function createSetupForm(root, prefix) {
       messages[name] = el("div", { class: "field-error", id: id(`${name}-error`), role: "alert", hidden: true });
       field.append(messages[name]);
       inputs[name].setAttribute("aria-describedby", messages[name].id);
-      // Left with a refused value: say so at once. Being corrected: the message goes as soon as it is right.
-      inputs[name].addEventListener("change", () => checkField(name));
+      // Checked when the form is sent (check()), not when the field is left: a message appearing then moved
+      // the submit button from under the click that left the field. Once refused, it is checked as it is
+      // typed, so the message goes as soon as the value is right.
       inputs[name].addEventListener("input", () => inputs[name].getAttribute("aria-invalid") === "true" && checkField(name));
     }
     return field;

@@ -38,7 +38,10 @@ export function createSpotlight(page, root) {
         state.socket.send(VIEW);
         state.socket.send({ type: "fps", fps: FPS });
       },
-      onStatus: (status) => (root.dataset.connection = status),
+      onStatus: (status) => {
+        root.dataset.connection = status;
+        render(); // the header says when the picture has stopped following the run
+      },
       onMessage: receive,
     });
     render();
@@ -76,7 +79,8 @@ export function createSpotlight(page, root) {
     $("#spotlight-step").textContent = String(run.step);
     $("#spotlight-loss").textContent = formatNumber(run.latest.test_loss);
     $("#spotlight-accuracy").textContent = percent(run.latest.test_accuracy);
-    $("#spotlight-status").textContent = run.status === "diverged" ? t("class.diverged") : run.learning ? run.learning.message : "";
+    const lost = root.dataset.connection === "reconnecting";
+    $("#spotlight-status").textContent = lost ? t("status.reconnecting_hint") : run.status === "diverged" ? t("class.diverged") : run.learning ? run.learning.message : "";
     const play = $("#spotlight-play");
     play.textContent = t(run.status === "running" ? "class.pause" : "class.play");
     for (const button of root.querySelectorAll(".transport-button")) button.disabled = state.role === "watcher" || state.role === null;

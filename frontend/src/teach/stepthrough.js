@@ -9,6 +9,10 @@ import { createNetworkGraph } from "./netgraph.js";
 import { createExpressionGraph } from "./exprgraph.js";
 
 const MAX_DETAILS = 40;
+// Phones (teach.css): the graph keeps its laptop size and scrolls inside its box.
+const PHONE = window.matchMedia("(max-width: 900px)");
+const MIN_BOX_PX = 240; // a box never shorter than this, however much is above it
+const BOX_MARGIN_PX = 8;
 
 export function createStepThrough(ctx, body) {
   const source = el("select", { id: "step-source", "aria-label": t("teach.step.source") });
@@ -109,17 +113,28 @@ export function createStepThrough(ctx, body) {
       const stage = index === 0 ? { kind: "start" } : trace.stages[index - 1];
       showStage(index, stage.kind, stageTitle(stage), stageLines(stage, s));
     }
+    fitBox();
     followStage();
   }
 
-  // Where the graph is larger than its box (a phone: teach.css keeps its text readable), the box scrolls to
-  // centre the stage's active nodes, so each press of Forward or Back shows what changed.
-  function followStage() {
-    const active = [...graphBox.querySelectorAll(".node.active")].map((node) => node.getBoundingClientRect());
-    if (!active.length) {
-      if (index === 0) graphBox.scrollTo({ left: 0, top: 0 }); // the start: the inputs, on the left
+  // On a phone the box ends at the bottom of the first screen (62vh from below the toolbars ran past it:
+  // the bottom of the box, and the inputs centred in a tall graph, were off the screen at stage 1).
+  function fitBox() {
+    if (!PHONE.matches) {
+      graphBox.style.maxHeight = "";
       return;
     }
+    const top = graphBox.getBoundingClientRect().top + window.scrollY;
+    graphBox.style.maxHeight = `${Math.max(MIN_BOX_PX, Math.floor(window.innerHeight - top - BOX_MARGIN_PX))}px`;
+  }
+
+  // Where the graph is larger than its box (a phone: teach.css keeps its text readable), the box scrolls to
+  // centre the stage's active nodes, so each press of Forward or Back shows what changed. The start has
+  // none: it centres the inputs (on the left), which a tall network draws half way down, not at the top.
+  function followStage() {
+    const focus = graphBox.querySelectorAll(index === 0 ? '.node.active, [data-node^="in-"]' : ".node.active");
+    const active = [...focus].map((node) => node.getBoundingClientRect());
+    if (!active.length) return;
     const box = graphBox.getBoundingClientRect();
     const centre = (low, high) => (Math.min(...active.map(low)) + Math.max(...active.map(high))) / 2;
     graphBox.scrollTo({
@@ -175,6 +190,15 @@ export function createStepThrough(ctx, body) {
   let loaded = false;
   translate();
   ctx.on("language", translate);
+  // A turned phone or a resized window; not a phone's address bar showing or hiding (only the height
+  // changes), which would make the box jump while the page scrolls.
+  let width = window.innerWidth;
+  window.addEventListener("resize", () => {
+    if (window.innerWidth === width || !(trace || mode === "expression")) return;
+    width = window.innerWidth;
+    fitBox();
+    followStage();
+  });
   ctx.on("run", () => loaded && mode === "run" && reload());
   return {
     show() {
