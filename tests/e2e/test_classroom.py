@@ -156,6 +156,14 @@ def test_my_runs_renames_and_deletes(server, open_page, token_of, screenshot):
     page.fill(f'#runs-rows tr[data-run="{first}"] .run-name', "first try")
     page.press(f'#runs-rows tr[data-run="{first}"] .run-name', "Tab")
     wait_until(lambda: api(server, f"/api/runs/{first}")["name"] == "first try", message="the rename")
+    name_box = page.locator(f'#runs-rows tr[data-run="{first}"] .run-name')
+    name_box.fill("bad\u202ename")  # refused: the box goes back to the name the run has
+    name_box.press("Tab")
+    page.wait_for_function(
+        f"""() => document.querySelector('#runs-rows tr[data-run="{first}"] .run-name').value === 'first try'"""
+    )
+    assert api(server, f"/api/runs/{first}")["name"] == "first try"
+    page.problems.clear()  # the console's note of that 422
     page.check(f'#runs-rows tr[data-run="{first}"] input[type="checkbox"]')
     wait_until(lambda: api(server, f"/api/runs/{first}")["keep_training"], message="keep training")
     screenshot(page, "my-runs-1280x800")

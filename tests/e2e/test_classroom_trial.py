@@ -115,6 +115,11 @@ CLASS_FIELD_ERRORS = [
         {"field": "config.optimizer.lr", "reason": "Input should be greater than or equal to 0"},
         "Learning rate must be at least 0.",
     ),
+    (  # a hyperparameter without a label of its own is named by its control's
+        {"field": "optimizer.momentum", "reason": "Input should be less than or equal to 1"},
+        "Momentum must be at most 1.",
+    ),
+    ({"field": "lrs.min", "reason": "Input should be greater than 0"}, "lr from must be more than 0."),
     (  # a seed of 1e30 in the form: pydantic's words for an integer too large to parse
         {
             "field": "config.seed",
@@ -148,10 +153,17 @@ def test_a_wrong_join_code_reads_as_a_sentence(server, open_page):
     page = open_page(
         f"{server.url}/index.html?join=zzzzzz", ready=lambda p: p.wait_for_selector("#join-dialog[open]")
     )
-    page.fill("#join-name", "Ada")
+    page.fill("#join-name", "   ")  # `required` lets spaces through; the teacher would see no name
     page.click("#join-submit")
     page.wait_for_selector("#join-error:not([hidden])", timeout=WAIT_MS)
-    assert page.inner_text("#join-error") == CLASS_FIELD_ERRORS[0][1]
+    assert page.inner_text("#join-error") == "Your name is required."
+    page.fill("#join-name", "Ada")
+    page.click("#join-submit")
+    page.wait_for_function(
+        "words => document.querySelector('#join-error').textContent === words",
+        arg=CLASS_FIELD_ERRORS[0][1],
+        timeout=WAIT_MS,
+    )
     page.problems.clear()  # the console's note of that 404
     bodies = [body for body, _ in CLASS_FIELD_ERRORS]
     assert page.evaluate(IN_WORDS, [bodies, "en"]) == [words for _, words in CLASS_FIELD_ERRORS]

@@ -258,6 +258,14 @@ def test_gradient_check_table_shows_verdicts(page, server, screenshot):
     assert page.locator("#gc-table .param-row").count() == 2 * 3 + 3 + 3 * 2 + 2 + 2 * 1 + 1
     page.wait_for_selector("#gc-sweep .uplot canvas")
     screenshot(page, "teach_gradcheck")
+    # Rows over the limit: the server's reason (not "a whole number": 1e9 is one), and the last check's
+    # results go rather than pass for these inputs.
+    page.fill("#gc-samples", "1e9")
+    page.click("#gc-run")
+    page.wait_for_selector(".toast.error", timeout=30_000)
+    assert "at most" in page.inner_text(".toast.error")
+    assert page.locator("#gc-table .layer-row").count() == 0 and page.locator("#gc-overall *").count() == 0
+    page.problems.clear()  # the console's note of that 422
     page.click('[data-help="teach_gradcheck"]')  # the view's "?" explains it for a student
     assert "2h" in page.locator("#help-popover:not([hidden]) #help-text").inner_text()
     assert page.problems == []
@@ -373,6 +381,10 @@ def test_a_race_started_again_replaces_the_last_one_and_its_runs(page, server):
 
 def test_learning_rate_sweep_colours_by_status(page, server, screenshot):
     _open(page, server, _run(page, server, steps=1), "sweep")
+    page.fill("#sweep-max", "1e309")  # Infinity: JSON cannot carry it, so the page says so itself
+    page.click("#sweep-run")
+    page.wait_for_selector(".toast.error", timeout=30_000)
+    assert page.inner_text(".toast.error").startswith("lr to must be a finite number.")
     page.fill("#sweep-min", "0.000001")
     page.fill("#sweep-max", "1000")
     page.fill("#sweep-count", "4")

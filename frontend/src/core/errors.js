@@ -30,11 +30,14 @@ function reasonOf(reason) {
   return { words: text, predicate: false };
 }
 
-// "optimizer.lr" → the label of that control ("Learning rate"); unknown fields keep their path.
+// "optimizer.lr" → the label of that control ("Learning rate"): a field's own label, else the control
+// named by its last part ("optimizer.momentum" → Momentum, "schedule.gamma" → the schedule's gamma);
+// unknown fields keep their path.
 export function fieldInWords(field) {
   if (!field) return "";
   const path = String(field).replace(/^(body|query|config)\./, "").replace(/\.\d+(\.|$)/g, "$1");
-  return tOr(`field.${path}`, path);
+  const last = path.split(".").pop();
+  return tOr(`field.${path}`, tOr(`controls.${path.startsWith("schedule.") ? "schedule_" : ""}${last}`, path));
 }
 
 // "Learning rate must be at most 10.", "Class code: no class has the code 'ZZZZZZ'; …".

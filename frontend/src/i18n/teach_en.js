@@ -102,6 +102,10 @@ export default {
 
   "teach.sweep.title": "Learning-rate sweep",
   "teach.sweep.empty": "The sweep trains this run's network from the same start at several learning rates, spaced evenly on a log scale between the two bounds above, for the same number of steps each. Press “{button}”: each rate's loss curve, the final loss against the learning rate and which rates converged, stalled or diverged appear here.",
+  "field.lrs": "Learning rates",
+  "field.lrs.min": "lr from",
+  "field.lrs.max": "lr to",
+  "field.lrs.count": "Rates",
   "teach.sweep.min": "lr from",
   "teach.sweep.max": "to",
   "teach.sweep.count": "rates",

@@ -102,6 +102,10 @@ export default {
 
   "teach.sweep.title": "学习率扫描",
   "teach.sweep.empty": "扫描从同一起点，用上方两个边界之间按对数均匀分布的几个学习率，各训练本次运行的网络相同的步数。按“{button}”：每个学习率的损失曲线、最终损失与学习率的关系，以及哪些学习率收敛、停滞或发散，会显示在这里。",
+  "field.lrs": "学习率",
+  "field.lrs.min": "学习率起点",
+  "field.lrs.max": "学习率终点",
+  "field.lrs.count": "学习率个数",
   "teach.sweep.min": "学习率从",
   "teach.sweep.max": "到",
   "teach.sweep.count": "个数",

@@ -36,6 +36,14 @@ export function createJoin(app) {
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    if (!name.value.trim()) {
+      // The teacher tells students apart by name: only spaces (which the field's `required` lets through)
+      // would join without one.
+      problem.textContent = t("error.field_sentence", { field: t("join.name"), reason: t("error.reason.required") });
+      problem.hidden = false;
+      name.focus();
+      return;
+    }
     submit.disabled = true;
     try {
       const run = await api.joinClass(code.value.trim(), name.value.trim());

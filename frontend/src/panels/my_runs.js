@@ -103,21 +103,25 @@ export function createMyRuns(app) {
     }
   }
 
+  // The change, or null after saying why it was refused (the row then shows what the run still has).
   async function patch(run, body) {
     try {
       const changed = await api.patchRun(run.id, body);
+      Object.assign(run, { name: changed.name, keep_training: changed.keep_training });
       if (changed.id === app.state.run.id) app.emit("run", Object.assign(app.state.run, { name: changed.name, keep_training: changed.keep_training }));
+      return changed;
     } catch (error) {
       app.emit("error", error.message);
+      return null;
     }
   }
 
   function row(run) {
     const current = run.id === app.state.run.id;
     const name = el("input", { class: "run-name", value: run.name || "", maxLength: MAX_NAME, placeholder: t("runs.unnamed"), "aria-label": t("runs.col_name") });
-    name.addEventListener("change", () => patch(run, { name: name.value.trim() || null }));
+    name.addEventListener("change", async () => (await patch(run, { name: name.value.trim() || null })) || (name.value = run.name || ""));
     const keep = el("input", { type: "checkbox", checked: run.keep_training, title: t("runs.keep_hint"), "aria-label": t("runs.col_keep") });
-    keep.addEventListener("change", () => patch(run, { keep_training: keep.checked }));
+    keep.addEventListener("change", async () => (await patch(run, { keep_training: keep.checked })) || (keep.checked = run.keep_training));
     const open = el("button", { class: "open-run", disabled: current }, t(current ? "runs.current" : "runs.open"));
     open.addEventListener("click", () => {
       dialog.close();

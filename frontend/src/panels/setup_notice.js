@@ -7,6 +7,7 @@
 import { formatNumber } from "../dom.js";
 import { t, tOr } from "../i18n/index.js";
 import { choiceLabel } from "../core/choices.js";
+import { fieldInWords } from "../core/errors.js";
 import { overlaps } from "../core/setup_changes.js";
 
 const NAMED = 4; // changes a notice names one by one; more end in "…"
@@ -32,11 +33,7 @@ const LABELS = {
 };
 
 // The control's label: "Learning rate", "Hidden layers", "Momentum"; the path where the catalogues have none.
-function label(path) {
-  const last = path.split(".").pop();
-  if (LABELS[path]) return t(LABELS[path]);
-  return tOr(`field.${path}`, tOr(`controls.${path.startsWith("schedule.") ? "schedule_" : ""}${last}`, path));
-}
+const label = (path) => (LABELS[path] ? t(LABELS[path]) : fieldInWords(path));
 
 // A setting's value in words, or null for one too large to show (data rows, weights).
 function valueInWords(path, value) {

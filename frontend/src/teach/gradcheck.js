@@ -36,11 +36,20 @@ export function createGradcheck(ctx, body) {
   }
 
   async function refresh() {
+    // Sent as the number typed ("1e9" is 1000000000, which the server can say is over its limit; as text
+    // it only read as "not a whole number").
+    const rows = samples.value.trim() === "" ? "" : Number(samples.value);
     try {
-      [result, sweep] = await Promise.all([api.gradcheck(ctx.runId, h.value, samples.value), api.hSweep(ctx.runId, samples.value)]);
+      [result, sweep] = await Promise.all([api.gradcheck(ctx.runId, h.value, rows), api.hSweep(ctx.runId, rows)]);
       draw();
     } catch (error) {
       ctx.error(error.message);
+      // The last check's results were for other inputs: they go rather than pass for these ones.
+      [result, sweep] = [null, null];
+      overall.replaceChildren();
+      table.replaceChildren();
+      destroyChart(chart);
+      chart = null;
     }
   }
 

@@ -35,6 +35,9 @@ export function createSweep(ctx, body) {
   let result = null;
 
   async function sweep() {
+    // A number JSON cannot carry (1e309 is Infinity, sent as null) is refused here, naming its field.
+    const unreadable = [[low, "field.lrs.min"], [high, "field.lrs.max"], [count, "field.lrs.count"], [steps, "field.steps"]].find(([input]) => !Number.isFinite(Number(input.value)) || input.value.trim() === "");
+    if (unreadable) return ctx.error(t("error.field_sentence", { field: t(unreadable[1]), reason: t("error.reason.finite") }));
     run.disabled = true;
     try {
       const config = reusableConfig(await api.getRun(ctx.runId), { sameData: true });
