@@ -41,6 +41,17 @@ export function selectField(control, labelKey, options, onChange, extra) {
   };
 }
 
+// Why a number field's text is refused before sending, or null: not a number, out of [min, max], or not
+// whole when it must be; in the same words as the server's refusals.
+export function numberProblem(input, { min, max, integer = false }) {
+  const value = Number(input.value);
+  if (input.validity.badInput || input.value.trim() === "" || !Number.isFinite(value)) return t("error.reason.number");
+  if (min !== undefined && value < min) return t("error.reason.at_least", { value: min });
+  if (max !== undefined && value > max) return t("error.reason.at_most", { value: max });
+  if (integer && !Number.isInteger(value)) return t("error.reason.integer");
+  return null;
+}
+
 // A number the page refuses before sending when it is out of range or not whole, saying why in the same
 // words as the server's refusals; the field keeps the refused text (marked invalid) until it is corrected
 // or left, when it goes back to the value in force.
@@ -61,14 +72,10 @@ export function numberField(control, labelKey, { min, max, step = "any", integer
   };
   const limits = () => ({ min: field.min ?? min, max: field.max ?? max });
   input.addEventListener("change", () => {
-    const typed = Number(input.value);
-    const { min: low, max: high } = limits();
-    if (input.value.trim() === "" || !Number.isFinite(typed)) return refuse(t("error.reason.number"));
-    if (low !== undefined && typed < low) return refuse(t("error.reason.at_least", { value: low }));
-    if (high !== undefined && typed > high) return refuse(t("error.reason.at_most", { value: high }));
-    if (integer && !Number.isInteger(typed)) return refuse(t("error.reason.integer"));
+    const problem = numberProblem(input, { ...limits(), integer });
+    if (problem) return refuse(problem);
     clear();
-    onChange(typed);
+    onChange(Number(input.value));
   });
   input.addEventListener("blur", () => {
     if (input.getAttribute("aria-invalid") !== "true") return;

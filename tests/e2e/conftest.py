@@ -16,6 +16,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import httpx
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -211,6 +212,23 @@ def open_page(browser):
     yield open_
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def page(browser, server, as_identity):
+    """A 1280×800 page for the Learn page's tests (test_teach_*.py), not yet opened; ``page.problems``
+    collects console errors and uncaught exceptions. Its person (``page.token``, in the context's
+    localStorage) owns the runs their ``_run`` makes, so the page may step them."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    token = httpx.post(f"{server.url}/api/identities").json()["token"]
+    as_identity(context, token)
+    page = context.new_page()
+    page.token = token
+    page.problems = []
+    page.on("console", lambda message: message.type == "error" and page.problems.append(message.text))
+    page.on("pageerror", lambda error: page.problems.append(str(error)))
+    yield page
+    context.close()
 
 
 @pytest.fixture

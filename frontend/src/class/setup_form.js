@@ -8,6 +8,7 @@ import { el } from "../dom.js";
 import { t, tOr } from "../i18n/index.js";
 import { datasets, limits, options } from "../core/choices.js";
 import { isAllowed } from "../panels/access.js";
+import { numberProblem } from "../form.js";
 
 // What a student may be allowed to change, as the dashboard groups its controls. The first two are what
 // a lesson on learning rates usually leaves open.
@@ -36,16 +37,6 @@ const MAX_SEED = 4294967295; // RunConfig.seed, as the dashboard's seed field
 
 // "4, 2" → ["4", "2"]; "" → [] (no hidden layer).
 const hiddenParts = (text) => text.split(",").map((part) => part.trim()).filter(Boolean);
-
-// Why a number field's text is refused, or null: the checks and words of the dashboard's fields.
-function numberProblem(input, { min, max, integer = false }) {
-  const value = Number(input.value);
-  if (input.validity.badInput || input.value.trim() === "" || !Number.isFinite(value)) return t("error.reason.number");
-  if (min !== undefined && value < min) return t("error.reason.at_least", { value: min });
-  if (max !== undefined && value > max) return t("error.reason.at_most", { value: max });
-  if (integer && !Number.isInteger(value)) return t("error.reason.integer");
-  return null;
-}
 
 // Why the hidden layers' text is refused, or null: whole numbers separated by commas, no more layers and
 // no more neurons in a layer than the server takes (GET /api/choices limits).

@@ -6,6 +6,7 @@
 // racer behind up to the leader, and the cards compare them at one common step (common_step.js) in case
 // one still falls behind.
 import { el, formatNumber } from "../dom.js";
+import { numberProblem } from "../form.js";
 import { t } from "../i18n/index.js";
 import { RunSocket } from "../core/socket.js";
 import { limits, options } from "../core/choices.js";
@@ -115,7 +116,7 @@ export function createRace(ctx, body) {
     // Checked here as the dashboard's fields are: a refused value is said and the box shows the last sent.
     lr.addEventListener("change", () => {
       const value = Number(lr.value);
-      const reason = lr.value.trim() === "" || !Number.isFinite(value) ? t("error.reason.number") : value < 0 ? t("error.reason.at_least", { value: 0 }) : null;
+      const reason = numberProblem(lr, { min: 0 });
       if (reason) {
         ctx.error(`${racer.label} · lr ${reason}`);
         lr.value = lrSent;

@@ -17,7 +17,7 @@ import numpy as np
 
 from ...engine.history import downsample_rows, rows_to_columns
 from ..encoding import dumps
-from .item import RunNews
+from .news import RunNews
 from .schemas import ViewMessage
 
 DEFAULT_VIEW = ViewMessage(type="view")

@@ -8,9 +8,8 @@ call is handled between two training slices of the trainer's thread, so nothing 
 from __future__ import annotations
 
 import logging
-import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,6 +27,7 @@ from ..store import Checkpoint, Store, StoreError
 from . import datasets, encode, persist
 from .copy import copy_of
 from .limits import check_size, grid_resolution
+from .news import Cursor, RunNews
 
 log = logging.getLogger("backproplab.trainer")
 MAX_CHUNK = 10_000  # steps per engine call at most
@@ -45,29 +45,6 @@ UNWATCHED = (
 CATCH_UP = 0.1  # seconds of a pace's steps a run makes up at most after a late turn (live/pace.py)
 
 
-@dataclass(frozen=True)
-class RunNews:
-    """What a subscriber of a run gets: the run now, the metric rows since its previous news, and the
-    heavy parts (pre-encoded JSON) its watchers asked for."""
-
-    step: int
-    epoch: int
-    status: str
-    message: str | None
-    lr: float | None
-    learning: dict[str, Any] | None
-    latest_json: str
-    rows: np.ndarray
-    since_step: int
-    n_layers: int
-    params_json: str | None = None
-    grid_json: str | None = None
-    neurons_json: str | None = None
-    run_json: str | None = None  # the description, when it changed (config, status) since the last news
-    described: int = 0  # the version of that description
-    lr_next: list[dict[str, Any]] = field(default_factory=list)  # the schedule's preview (encode.lr_next)
-
-
 @dataclass
 class StepWork:
     """A ``step`` call being done in the run's training turns."""
@@ -76,19 +53,6 @@ class StepWork:
     wanted: int
     describe: bool = False  # answer with the run's description rather than the count of steps done
     done: int = 0
-
-
-@dataclass
-class Cursor:
-    """How far a subscriber has been told: the step of its last rows, and the description version."""
-
-    step: int = 0
-    generation: int = -1
-    described: int = -1
-    grid_at: float = -math.inf
-    grid_key: tuple[int, bool, int] | None = None  # (resolution, neurons, version) of the grid below
-    grid_json: str | None = None
-    neurons_json: str | None = None
 
 
 class RunItem:

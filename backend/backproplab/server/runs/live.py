@@ -19,7 +19,7 @@ from ..live.protocol import Publish, Wants
 from ..live.socket import admit, authenticate, authenticate_handshake, serve
 from ..settings import Settings
 from .frames import DEFAULT_VIEW, RunMirror
-from .item import RunNews
+from .news import RunNews
 from .schemas import ClientMessage, ViewMessage
 from .service import RunService
 
