@@ -22,11 +22,14 @@ def redact(text: str) -> str:
 
 
 class RedactTokens(logging.Filter):
+    """Blanks tokens in a record's message and in each of its text arguments, in place: uvicorn's access
+    formatter reads the arguments themselves (client, method, path, version, status), so they stay there."""
+
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        clean = redact(message)
-        if clean != message:
-            record.msg, record.args = clean, ()
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in record.args)
         return True
 
 
